@@ -1,0 +1,32 @@
+// The CUDA backend as seen from plain C++: no CUDA types cross this header, so dispatch.cpp and the
+// tests compile without nvcc. Implemented in src/cuda/*.cu, or by src/cuda/no_cuda.cpp in CPU-only builds.
+#pragma once
+
+#include <cstdint>
+
+#include "plan.hpp"
+
+namespace convt1d::detail {
+
+struct ForwardArgs {
+  const void* x;
+  const void* w;
+  const void* bias;  // nullptr when the problem has none
+  void* y;
+  void* stream;      // cudaStream_t
+};
+
+// 0 when there is no driver, no device, or no CUDA in this build.
+int cuda_device_count();
+
+// The current device's properties (cached per device). Throws ApiError(UNSUPPORTED) without a device.
+DeviceInfo cuda_current_device();
+
+// Throws ApiError(INVALID_ARGUMENT) when `ptr` is not memory the current device can read (a host
+// pointer, or another device's memory), naming `what`.
+void cuda_check_pointer(const void* ptr, const char* what);
+
+void launch_direct(const Plan& plan, const ForwardArgs& args);
+void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);
+
+}  // namespace convt1d::detail

@@ -1,0 +1,47 @@
+#include "dispatch.hpp"
+
+#include <string>
+
+#include "backend.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "plan.hpp"
+#include "problem.hpp"
+
+namespace convt1d::detail {
+
+namespace {
+
+void require_pointer(const void* ptr, const char* what, const char* why) {
+  if (ptr == nullptr)
+    fail(CONVT1D_INVALID_ARGUMENT, std::string("convt1d: ") + what + " must be a non-null pointer (" + why + "), got NULL");
+}
+
+}  // namespace
+
+void forward(const convt1d_problem& p, const void* x, const void* w, const void* bias, void* y, void* stream) {
+  const Shape s = shape_of(p);
+  if (s.batch == 0) return;  // nothing to read or write; empty tensors may carry null pointers
+  require_pointer(x, "x", "batch > 0");
+  require_pointer(w, "weight", "batch > 0");
+  require_pointer(y, "y", "batch > 0");
+  if (p.has_bias) require_pointer(bias, "bias", "has_bias is 1");
+  const void* b = p.has_bias ? bias : nullptr;
+
+  if (p.device == CONVT1D_DEVICE_CPU) {
+    make_plan(p, DeviceInfo{});  // rejects algorithms that cannot run on the CPU
+    cpu_forward(p, x, w, b, y);
+    return;
+  }
+  const Plan plan = make_plan(p, cuda_current_device());
+  cuda_check_pointer(x, "x");
+  cuda_check_pointer(w, "weight");
+  cuda_check_pointer(y, "y");
+  if (b) cuda_check_pointer(b, "bias");
+  const ForwardArgs args{x, w, b, y, stream};
+  if (plan.kernel == KernelKind::ImplicitGemm)
+    launch_implicit_gemm(plan, args);
+  else
+    launch_direct(plan, args);
+}
+
+}  // namespace convt1d::detail

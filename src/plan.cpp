@@ -1,0 +1,171 @@
+#include "plan.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace convt1d::detail {
+
+Polyphase make_polyphase(int64_t stride, int64_t dilation, int64_t padding, int64_t kernel_size) {
+  Polyphase pp;
+  const int64_t g = std::gcd(stride, dilation);
+  pp.phases = static_cast<int32_t>(stride);
+  pp.tap_step = static_cast<int32_t>(stride / g);
+  pp.shift_step = static_cast<int32_t>(dilation / g);
+  pp.taps.resize(static_cast<size_t>(stride));
+  (void)padding;  // phases are defined on u = t + padding, so padding moves tiles, not taps
+  for (int64_t r = 0; r < stride; ++r) {
+    PhaseTaps t{0, 0, 0};
+    // smallest k >= 0 with k*dilation ≡ r (mod stride); exists only when g divides r
+    for (int64_t k = 0; k < std::min<int64_t>(kernel_size, stride / g); ++k) {
+      if ((k * dilation - r) % stride == 0) {
+        t.first_tap = static_cast<int32_t>(k);
+        t.first_shift = static_cast<int32_t>((k * dilation - r) / stride);
+        t.count = static_cast<int32_t>((kernel_size - 1 - k) / pp.tap_step + 1);
+        break;
+      }
+    }
+    if (t.count > 0)
+      pp.max_shift = std::max<int32_t>(pp.max_shift, t.first_shift + (t.count - 1) * pp.shift_step);
+    pp.taps[static_cast<size_t>(r)] = t;
+  }
+  return pp;
+}
+
+const char* kernel_name(KernelKind k) {
+  switch (k) {
+    case KernelKind::Cpu: return "cpu";
+    case KernelKind::Direct: return "direct";
+    case KernelKind::ImplicitGemm: return "implicit_gemm";
+  }
+  return "?";
+}
+
+namespace {
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Pads a row pitch (in 4-byte words) to ≡ `residue` (mod 32) so that the 4 k-rows a warp's MMA
+// fragment touches fall in distinct banks.
+int64_t bank_pitch(int64_t words, int64_t residue) {
+  int64_t p = words;
+  while (p % 32 != residue) ++p;
+  return p;
+}
+
+constexpr int64_t kBlockCo = 64;
+constexpr int64_t kStages = 2;
+constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
+constexpr int64_t kReservedSmemPerBlock = 1024;
+
+}  // namespace
+
+int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
+  return std::max<int64_t>(1, dev.smem_per_sm / (smem_bytes + kReservedSmemPerBlock));
+}
+
+bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev,
+                        GemmTiling& t, std::string& why) {
+  if (dev.cc_major < 8) { why = "tensor-core kernel needs sm_80 or newer"; return false; }
+  if (dtype == CONVT1D_FLOAT64) { why = "no fp64 tensor-core path"; return false; }
+  if (s.stride > kMaxPhases) { why = "stride > " + std::to_string(kMaxPhases); return false; }
+  const bool wide = dtype == CONVT1D_FLOAT32;
+  const int64_t elem = wide ? 4 : 2;
+  const int64_t vec = kVectorBytes / elem;
+  t.block_co = static_cast<int32_t>(kBlockCo);
+  t.k_step = wide ? 8 : 16;
+  t.stages = static_cast<int32_t>(kStages);
+  t.w_pitch = static_cast<int32_t>(bank_pitch(t.block_co, 8));
+  // u = t + padding covers [0, padding + out_length); q tiles start at q = 0.
+  const int64_t q_total = (s.padding + s.out_length + s.stride - 1) / s.stride;
+  const int64_t co_tiles = (s.out_per_group + t.block_co - 1) / t.block_co;
+  const int64_t outer = s.groups * co_tiles * s.batch;
+  const int64_t ci_all = round_up(s.in_per_group, t.k_step);
+
+  // Whole reduction resident first (weights loaded once per block); else smaller chunks.
+  std::vector<int64_t> chunk_sizes{ci_all};
+  for (int64_t c : {64, 32, 16, 8})
+    if (c < ci_all && c % t.k_step == 0) chunk_sizes.push_back(c);
+  for (int64_t cc : chunk_sizes) {
+    const int64_t chunks = (s.in_per_group + cc - 1) / cc;
+    bool found = false;
+    for (int64_t q : {256, 128, 64, 32}) {
+      const int64_t items = s.stride * q / kGemmWarpPositions;
+      if (q > kGemmWarpPositions && q * s.stride > kGemmMaxTileOutputs) continue;
+      if (chunks > 1 && items > kGemmWarps) continue;  // accumulators must persist across chunks
+      const int64_t w_rows = wide ? cc : cc / 2;
+      const int64_t w_bytes = s.kernel_size * w_rows * t.w_pitch * 4;
+      const int64_t cols_needed = round_up(poly.max_shift + q + vec, vec);
+      const int64_t x_cols = wide ? bank_pitch(cols_needed, 8) : 2 * bank_pitch((cols_needed + 1) / 2, 4);
+      const int64_t x_bytes = kStages * cc * x_cols * elem;
+      const int64_t y_pitch = bank_pitch(q * s.stride, 4);
+      const int64_t y_bytes = t.block_co * y_pitch * 4;
+      const int64_t total = w_bytes + x_bytes + y_bytes;
+      if (total > dev.smem_per_block_optin) continue;
+      t.q_tile = static_cast<int32_t>(q);
+      t.ci_chunk = static_cast<int32_t>(cc);
+      t.chunks = static_cast<int32_t>(chunks);
+      t.items = static_cast<int32_t>(items);
+      t.w_rows = static_cast<int32_t>(w_rows);
+      t.x_cols = static_cast<int32_t>(x_cols);
+      t.y_pitch = static_cast<int32_t>(y_pitch);
+      t.smem_bytes = total;
+      found = true;
+      // Largest q tile that still gives every SM a tile.
+      if (outer * ((q_total + q - 1) / q) >= dev.sm_count) break;
+    }
+    if (found) break;
+  }
+  if (t.ci_chunk == 0) {
+    why = "no tile of this problem (kernel_size " + std::to_string(s.kernel_size) + ", stride " +
+          std::to_string(s.stride) + ") fits in " + std::to_string(dev.smem_per_block_optin) +
+          " bytes of shared memory";
+    return false;
+  }
+  t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
+  t.co_tiles = co_tiles;
+  t.tiles = outer * t.q_tiles;
+  t.grid = std::min<int64_t>(t.tiles, dev.sm_count * blocks_per_sm(dev, t.smem_bytes));
+  return true;
+}
+
+Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
+  Plan plan;
+  plan.shape = shape_of(p);
+  plan.dtype = p.dtype;
+  plan.math = p.math;
+  plan.has_bias = p.has_bias != 0;
+  if (p.device == CONVT1D_DEVICE_CPU) {
+    if (p.algorithm == CONVT1D_ALGO_IMPLICIT_GEMM)
+      fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm implicit_gemm runs on CUDA only, got device cpu");
+    plan.kernel = KernelKind::Cpu;
+    plan.reason = "cpu device";
+    return plan;
+  }
+  const Shape& s = plan.shape;
+  plan.poly = make_polyphase(s.stride, s.dilation, s.padding, s.kernel_size);
+  std::string why;
+  const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
+  switch (p.algorithm) {
+    case CONVT1D_ALGO_DIRECT:
+      plan.kernel = KernelKind::Direct;
+      plan.reason = "forced";
+      break;
+    case CONVT1D_ALGO_IMPLICIT_GEMM:
+      if (!gemm_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm implicit_gemm cannot run this problem: " + why);
+      plan.kernel = KernelKind::ImplicitGemm;
+      plan.reason = "forced";
+      break;
+    default:
+      // Depthwise and tiny-channel problems have no reduction worth a tensor core.
+      if (gemm_ok && s.in_per_group * s.kernel_size >= 8 && s.out_per_group >= 4) {
+        plan.kernel = KernelKind::ImplicitGemm;
+        plan.reason = "tensor cores";
+      } else {
+        plan.kernel = KernelKind::Direct;
+        plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
+      }
+  }
+  return plan;
+}
+
+}  // namespace convt1d::detail
