@@ -53,8 +53,10 @@ int64_t bank_pitch(int64_t words, int64_t residue) {
 }
 
 constexpr int64_t kBlockCo = 64;
-constexpr int64_t kStages = 2;
+constexpr int64_t kStages = 2;     // x windows in flight (the cooperative kernel)
+constexpr int64_t kMaxStages = 3;  // the warp-specialised kernel, where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
+constexpr int64_t kMaxStoreVector = 8;      // elements per 16-byte store (16-bit outputs)
 constexpr int64_t kReservedSmemPerBlock = 1024;
 
 }  // namespace
@@ -85,35 +87,49 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   std::vector<int64_t> chunk_sizes{ci_all};
   for (int64_t c : {64, 32, 16, 8})
     if (c < ci_all && c % t.k_step == 0) chunk_sizes.push_back(c);
-  for (int64_t cc : chunk_sizes) {
+  auto smem_for = [&](int64_t cc, int64_t q, int64_t stages, GemmTiling& c) -> bool {
     const int64_t chunks = (s.in_per_group + cc - 1) / cc;
-    bool found = false;
-    for (int64_t q : {256, 128, 64, 32}) {
-      const int64_t items = s.stride * q / kGemmWarpPositions;
-      if (q > kGemmWarpPositions && q * s.stride > kGemmMaxTileOutputs) continue;
-      if (chunks > 1 && items > kGemmWarps) continue;  // accumulators must persist across chunks
-      const int64_t w_rows = wide ? cc : cc / 2;
-      const int64_t w_bytes = s.kernel_size * w_rows * t.w_pitch * 4;
-      const int64_t cols_needed = round_up(poly.max_shift + q + vec, vec);
-      const int64_t x_cols = wide ? bank_pitch(cols_needed, 8) : 2 * bank_pitch((cols_needed + 1) / 2, 4);
-      const int64_t x_bytes = kStages * cc * x_cols * elem;
-      const int64_t y_pitch = bank_pitch(q * s.stride, 4);
-      const int64_t y_bytes = t.block_co * y_pitch * 4;
-      const int64_t total = w_bytes + x_bytes + y_bytes;
-      if (total > dev.smem_per_block_optin) continue;
-      t.q_tile = static_cast<int32_t>(q);
-      t.ci_chunk = static_cast<int32_t>(cc);
-      t.chunks = static_cast<int32_t>(chunks);
-      t.items = static_cast<int32_t>(items);
-      t.w_rows = static_cast<int32_t>(w_rows);
-      t.x_cols = static_cast<int32_t>(x_cols);
-      t.y_pitch = static_cast<int32_t>(y_pitch);
-      t.smem_bytes = total;
-      found = true;
-      // Largest q tile that still gives every SM a tile.
-      if (outer * ((q_total + q - 1) / q) >= dev.sm_count) break;
-    }
-    if (found) break;
+    const int64_t items = s.stride * q / kGemmWarpPositions;
+    if (q > kGemmWarpPositions && q * s.stride > kGemmMaxTileOutputs) return false;
+    if (chunks > 1 && items > kGemmWarps) return false;  // accumulators must persist across chunks
+    const int64_t w_rows = wide ? cc : cc / 2;
+    const int64_t cols_needed = round_up(poly.max_shift + q + vec, vec);
+    const int64_t x_cols = wide ? bank_pitch(cols_needed, 8) : 2 * bank_pitch((cols_needed + 1) / 2, 4);
+    const int64_t y_pitch = bank_pitch(q * s.stride + kMaxStoreVector, 4);  // + per-row alignment shift
+    c.q_tile = static_cast<int32_t>(q);
+    c.ci_chunk = static_cast<int32_t>(cc);
+    c.chunks = static_cast<int32_t>(chunks);
+    c.items = static_cast<int32_t>(items);
+    c.w_rows = static_cast<int32_t>(w_rows);
+    c.x_cols = static_cast<int32_t>(x_cols);
+    c.y_pitch = static_cast<int32_t>(y_pitch);
+    c.stages = static_cast<int32_t>(stages);
+    c.smem_bytes = s.kernel_size * w_rows * t.w_pitch * 4 + stages * cc * x_cols * elem + t.block_co * y_pitch * 4;
+    return c.smem_bytes <= dev.smem_per_block_optin;
+  };
+  auto tiles_for = [&](int64_t q) { return outer * ((q_total + q - 1) / q); };
+  // The largest reduction chunk that fits (the whole reduction keeps weights resident and allows the
+  // warp-specialised kernel, with 3 x stages where they fit), then the largest q tile that still gives
+  // every SM a tile, else the smallest q tile that fits.
+  for (int64_t cc : chunk_sizes) {
+    const bool whole = cc == ci_all;
+    std::vector<GemmTiling> fits;
+    for (int64_t q : {256, 128, 64, 32})
+      for (int64_t stages : {kMaxStages, kStages}) {
+        GemmTiling c = t;
+        if (!whole && stages != kStages) continue;
+        if (smem_for(cc, q, stages, c)) {
+          c.specialized = whole;
+          fits.push_back(c);
+          break;
+        }
+      }
+    if (fits.empty()) continue;
+    const GemmTiling* pick = &fits.back();
+    for (auto it = fits.rbegin(); it != fits.rend(); ++it)
+      if (tiles_for(it->q_tile) >= dev.sm_count) pick = &*it;
+    t = *pick;
+    break;
   }
   if (t.ci_chunk == 0) {
     why = "no tile of this problem (kernel_size " + std::to_string(s.kernel_size) + ", stride " +
@@ -124,7 +140,9 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count * blocks_per_sm(dev, t.smem_bytes));
+  // The specialised kernel runs 12 warps of up to 168 registers: one block per SM.
+  const int64_t per_sm = t.specialized ? 1 : blocks_per_sm(dev, t.smem_bytes);
+  t.grid = std::min<int64_t>(t.tiles, dev.sm_count * per_sm);
   return true;
 }
 

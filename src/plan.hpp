@@ -60,7 +60,8 @@ struct GemmTiling {
   int32_t w_pitch = 0;       // weight row pitch in 32-bit words
   int32_t x_cols = 0;        // x window row pitch in elements (halo + q_tile + alignment slack, padded)
   int32_t y_pitch = 0;       // output staging row pitch in floats
-  int32_t stages = 2;        // x chunks in flight
+  int32_t stages = 2;        // x windows in flight
+  bool specialized = false;  // warp-specialised streaming kernel (whole reduction resident)
   int64_t smem_bytes = 0;
   int64_t co_tiles = 0, q_tiles = 0, tiles = 0;  // tiles = groups * co_tiles * batch * q_tiles
   int64_t grid = 0;          // persistent blocks

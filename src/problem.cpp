@@ -104,10 +104,13 @@ void validate(const convt1d_problem& p) {
        << ", output_padding " << p.output_padding << ")";
     invalid(os.str());
   }
-  checked_mul(checked_mul(p.batch, p.in_channels, "x elements"), p.in_length, "x elements");
-  checked_mul(checked_mul(p.in_channels, p.out_channels / p.groups, "weight elements"), p.kernel_size,
-              "weight elements");
-  checked_mul(checked_mul(p.batch, p.out_channels, "y elements"), out_length, "y elements");
+  // Element and byte counts must fit in int64 (byte offsets are computed in 64-bit everywhere).
+  const int64_t bytes = static_cast<int64_t>(dtype_size(p.dtype));
+  checked_mul(checked_mul(checked_mul(p.batch, p.in_channels, "x size"), p.in_length, "x size"), bytes, "x bytes");
+  checked_mul(checked_mul(checked_mul(p.in_channels, p.out_channels / p.groups, "weight size"), p.kernel_size,
+                          "weight size"),
+              bytes, "weight bytes");
+  checked_mul(checked_mul(checked_mul(p.batch, p.out_channels, "y size"), out_length, "y size"), bytes, "y bytes");
 }
 
 std::size_t dtype_size(int32_t dtype) {

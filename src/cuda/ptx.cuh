@@ -54,3 +54,15 @@ __device__ __forceinline__ void mma_16bit(float (&d)[4], const uint32_t (&a)[4],
 }
 
 }  // namespace convt1d::detail::ptx
+
+namespace convt1d::detail::ptx {
+
+// Named barriers: producers bar.arrive (no wait), consumers bar.sync; `count` = all threads of both.
+__device__ __forceinline__ void bar_sync(int id, int count) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+__device__ __forceinline__ void bar_arrive(int id, int count) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+
+}  // namespace convt1d::detail::ptx

@@ -1,0 +1,80 @@
+"""Modules: a drop-in ConvTranspose1d and the KernelBench ``ModelNew`` interface."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .ops import conv_transpose1d
+
+__all__ = ["ConvTranspose1d", "ModelNew", "convert"]
+
+
+class ConvTranspose1d(torch.nn.ConvTranspose1d):
+    """torch.nn.ConvTranspose1d computed by convt1d.
+
+    Inherits everything but ``forward``: constructor, parameters, initialisation and state_dict keys
+    are torch's, so checkpoints move between the two classes unchanged and, under the same seed, both
+    draw the same initial weights. It adds no state of its own, which is what lets ``convert`` turn a
+    torch module into this one in place.
+    """
+
+    def forward(self, input: Tensor, output_size: Optional[list[int]] = None) -> Tensor:
+        if self.padding_mode != "zeros":
+            raise ValueError(
+                f"convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
+                f"convolutions support), got {self.padding_mode!r}"
+            )
+        # torch's own rule for turning output_size into output_padding, errors included.
+        output_padding = self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
+        )
+        # Unwrapped to ints: the op's cheapest argument path.
+        return conv_transpose1d(
+            input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding[0], self.groups,
+            self.dilation[0],
+        )
+
+
+class ModelNew(torch.nn.Module):
+    """KernelBench's level-1 transposed-convolution model, computed by convt1d.
+
+    Same signature and attribute name (``conv1d_transpose``) as the reference ``Model``, so its
+    state_dict loads into the reference and, seeded alike, it starts from the same weights.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        bias: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv1d_transpose = ConvTranspose1d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv1d_transpose(x)
+
+
+def convert(model: torch.nn.Module) -> torch.nn.Module:
+    """Switches every module whose class is exactly torch.nn.ConvTranspose1d to convt1d's, in place.
+
+    Each such module keeps its identity: the same parameter tensors (so device, dtype and optimizer
+    references stay valid), buffers, hooks and training flag. Only its class changes, which is safe
+    because convt1d.nn.ConvTranspose1d is a subclass that adds no state. Subclasses of torch's module
+    are left alone, since their forward may do more than a convolution. Returns ``model``.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"convt1d.convert: model must be a torch.nn.Module, got {type(model).__name__}")
+    for module in model.modules():
+        if type(module) is torch.nn.ConvTranspose1d:
+            module.__class__ = ConvTranspose1d
+    return model

@@ -1,0 +1,390 @@
+"""The functional op: ``conv_transpose1d`` with torch.nn.functional.conv_transpose1d's semantics.
+
+Three paths lead to the same implementation (``_run`` / ``_launch``):
+
+* the custom op ``torch.ops.convt1d.conv_transpose1d`` (fake/meta kernel for tracing, autograd through
+  aten's convolution_backward) — taken while torch.compile traces, and for meta tensors and tensor
+  subclasses;
+* in eager mode, when a gradient is needed: an autograd.Function sharing the op's forward and backward
+  (a custom op's autograd wrapper costs ~10x more per call);
+* in eager mode without gradients: a direct call, so the per-call cost is the argument checks plus
+  one ctypes call.
+
+Argument checks run in Python before anything reaches the library, so every mistake is reported with
+the argument's name, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import _lib
+
+__all__ = ["conv_transpose1d"]
+
+_DTYPE_CODES = {
+    torch.float32: _lib.DTYPE_FLOAT32,
+    torch.float16: _lib.DTYPE_FLOAT16,
+    torch.bfloat16: _lib.DTYPE_BFLOAT16,
+    torch.float64: _lib.DTYPE_FLOAT64,
+}
+_SUPPORTED_DTYPES = "float32, float16, bfloat16 or float64"
+# Types whose data_ptr() is real memory; tensor subclasses (FakeTensor, DTensor, ...) take the op path.
+_PLAIN_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+# Problem structs are immutable once built, so one per distinct call signature is shared by every
+# call (and thread) that needs it; the bound only protects against unbounded shape churn.
+_PROBLEM_CACHE: dict[tuple, _lib.Problem] = {}
+_PROBLEM_CACHE_LIMIT = 4096
+
+
+# ----------------------------------------------------------------------------------------------
+# Math mode for fp32 on CUDA
+
+
+def _cuda_fp32_math() -> int:
+    """TF32 or IEEE, following the switch PyTorch's own cuDNN convolutions obey, read at call time.
+
+    The newer ``torch.backends.cudnn.conv.fp32_precision`` wins when it says "tf32" or "ieee"; "none"
+    (or an older torch without it) defers to ``torch.backends.cudnn.allow_tf32``. PyTorch refuses to
+    read allow_tf32 once the new and legacy APIs were mixed; its effective precision then is "not
+    TF32", so that case maps to IEEE.
+    """
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None:
+        precision = conv.fp32_precision
+        if precision == "tf32":
+            return _lib.MATH_TF32
+        if precision == "ieee":
+            return _lib.MATH_IEEE
+    try:
+        return _lib.MATH_TF32 if torch.backends.cudnn.allow_tf32 else _lib.MATH_IEEE
+    except RuntimeError:
+        return _lib.MATH_IEEE
+
+
+# ----------------------------------------------------------------------------------------------
+# Implementation shared by the eager fast path and the custom op
+
+
+def _new_problem(key: tuple) -> _lib.Problem:
+    # key ends with on_cuda (a bool) where the struct wants the device code; the rest maps 1:1.
+    if len(_PROBLEM_CACHE) >= _PROBLEM_CACHE_LIMIT:
+        _PROBLEM_CACHE.clear()
+    device = _lib.DEVICE_CUDA if key[-1] else _lib.DEVICE_CPU
+    problem = _lib.Problem(*key[:-1], device, _lib.ALGO_AUTO)
+    _PROBLEM_CACHE[key] = problem
+    return problem
+
+
+def _run(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    stride: int,
+    padding: int,
+    output_padding: int,
+    groups: int,
+    dilation: int,
+) -> Tensor:
+    """Runs the library on already validated 3-D inputs and returns a new contiguous output."""
+    in_length = x.shape[2]
+    out_per_group, kernel_size = weight.shape[1], weight.shape[2]
+    out_length = (in_length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    return _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
+                   x.shape[1], in_length, out_per_group, kernel_size, out_length)
+
+
+def _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
+            in_channels, in_length, out_per_group, kernel_size, out_length) -> Tensor:
+    """_run with the shape arithmetic already done (the eager path gets it from _check)."""
+    x = x.contiguous()
+    weight = weight.contiguous()
+    batch = x.shape[0]
+    out_channels = out_per_group * groups
+    y = x.new_empty((batch, out_channels, out_length))
+    if batch == 0:
+        return y
+    if bias is not None:
+        bias = bias.contiguous()
+        bias_ptr = bias.data_ptr()
+    else:
+        bias_ptr = None
+
+    dtype = _DTYPE_CODES[x.dtype]
+    device = x.device
+    on_cuda = device.type == "cuda"
+    # The CPU backend accumulates in fp64 whatever the mode; TF32 is a CUDA-only notion in PyTorch too.
+    math = _cuda_fp32_math() if on_cuda and dtype == _lib.DTYPE_FLOAT32 else _lib.MATH_IEEE
+    key = (batch, in_channels, out_channels, in_length, kernel_size, stride, padding, output_padding, dilation,
+           groups, bias_ptr is not None, dtype, math, on_cuda)
+    problem = _PROBLEM_CACHE.get(key)
+    if problem is None:
+        problem = _new_problem(key)
+    if not on_cuda:
+        status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), None)
+    elif device.index is None or device.index == torch.cuda.current_device():
+        stream = torch.cuda.current_stream(device).cuda_stream
+        status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream)
+    else:
+        # The library runs on the calling thread's current device, so make it the tensors' device.
+        with torch.cuda.device(device):
+            stream = torch.cuda.current_stream(device).cuda_stream
+            status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream)
+    if status:
+        _lib.raise_status(status)
+    return y
+
+
+# ----------------------------------------------------------------------------------------------
+# The custom op: what autograd and torch.compile see
+
+
+@torch.library.custom_op("convt1d::conv_transpose1d", mutates_args=())
+def _conv_transpose1d_op(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    stride: int,
+    padding: int,
+    output_padding: int,
+    groups: int,
+    dilation: int,
+) -> Tensor:
+    return _run(x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+@_conv_transpose1d_op.register_fake
+def _conv_transpose1d_fake(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    batch, _, in_length = x.shape
+    kernel_size = weight.shape[2]
+    out_length = (in_length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    return x.new_empty((batch, weight.shape[1] * groups, out_length))
+
+
+def _setup_context(ctx, inputs, output):
+    x, weight, bias, stride, padding, output_padding, groups, dilation = inputs
+    ctx.save_for_backward(x, weight)
+    ctx.bias_sizes = None if bias is None else [bias.shape[0]]
+    ctx.params = (stride, padding, output_padding, groups, dilation)
+
+
+def _backward(ctx, grad_out):
+    x, weight = ctx.saved_tensors
+    stride, padding, output_padding, groups, dilation = ctx.params
+    need = ctx.needs_input_grad
+    has_bias = ctx.bias_sizes is not None
+    # aten's own backward of a transposed convolution, so gradients are PyTorch's to the bit.
+    grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward(
+        grad_out, x, weight, ctx.bias_sizes, [stride], [padding], [dilation], True, [output_padding], groups,
+        [need[0], need[1], has_bias and need[2]],
+    )
+    return grad_x, grad_w, grad_b if has_bias else None, None, None, None, None, None
+
+
+_conv_transpose1d_op.register_autograd(_backward, setup_context=_setup_context)
+_OP = torch.ops.convt1d.conv_transpose1d.default
+
+
+class _EagerAutograd(torch.autograd.Function):
+    """The custom op's autograd, as a plain autograd.Function for eager mode.
+
+    Same forward, same saved state, same backward functions as the registered op; it exists because
+    a custom op's Python autograd wrapper costs ~50-150 us per call on the CPU, against ~10 us here.
+    torch.compile and tensor subclasses still go through the custom op.
+    """
+
+    @staticmethod
+    def forward(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        return _run(x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    setup_context = staticmethod(_setup_context)
+    backward = staticmethod(_backward)
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument checks
+
+
+def _int_param(name: str, value, minimum: int) -> int:
+    """An int, or a 1-element tuple/list of one, as F.conv_transpose1d accepts; >= minimum."""
+    if type(value) is not int:
+        if isinstance(value, (tuple, list)):
+            if len(value) != 1:
+                raise ValueError(
+                    f"convt1d.conv_transpose1d: {name} must be an int or a 1-element tuple, "
+                    f"got a {type(value).__name__} of length {len(value)}: {tuple(value)!r}"
+                )
+            value = value[0]
+        if isinstance(value, bool) or not _is_integer(value):
+            raise TypeError(
+                f"convt1d.conv_transpose1d: {name} must be an int, got {type(value).__name__} {value!r}"
+            )
+        if not isinstance(value, torch.SymInt):
+            value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"convt1d.conv_transpose1d: {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _is_integer(value) -> bool:
+    """Python ints, SymInts while tracing, and exact integer types such as numpy.int64 (``__index__``)."""
+    if isinstance(value, (int, torch.SymInt)):
+        return True
+    return hasattr(type(value), "__index__") and not isinstance(value, torch.Tensor)
+
+
+def _check_tensor(name: str, value) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"convt1d.conv_transpose1d: {name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dtype not in _DTYPE_CODES:
+        raise TypeError(
+            f"convt1d.conv_transpose1d: {name} must have dtype {_SUPPORTED_DTYPES}, got {value.dtype}"
+        )
+
+
+def _check(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """Validates everything. Returns the five params as plain ints followed by in_channels, in_length,
+    out_channels/groups, kernel_size and out_length. Raises TypeError/ValueError."""
+    _check_tensor("x", x)
+    _check_tensor("weight", weight)
+    x_dims = x.dim()
+    if x_dims != 3 and x_dims != 2:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: x must be 2-D (in_channels, length) or 3-D (batch, in_channels, length), "
+            f"got a {x_dims}-D tensor of shape {tuple(x.shape)}"
+        )
+    if weight.dim() != 3:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: weight must be 3-D (in_channels, out_channels/groups, kernel_size), "
+            f"got a {weight.dim()}-D tensor of shape {tuple(weight.shape)}"
+        )
+    dtype = x.dtype
+    device = x.device
+    if weight.dtype != dtype:
+        raise TypeError(
+            f"convt1d.conv_transpose1d: weight dtype must match x dtype {dtype}, got {weight.dtype}"
+        )
+    if weight.device != device:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: weight must be on x's device {device}, got {weight.device}"
+        )
+    if device.type not in ("cpu", "cuda", "meta"):
+        raise ValueError(f"convt1d.conv_transpose1d: x must be on a cpu or cuda device, got {device}")
+    if bias is not None:
+        _check_tensor("bias", bias)
+        if bias.dtype != dtype:
+            raise TypeError(
+                f"convt1d.conv_transpose1d: bias dtype must match x dtype {dtype}, got {bias.dtype}"
+            )
+        if bias.device != device:
+            raise ValueError(
+                f"convt1d.conv_transpose1d: bias must be on x's device {device}, got {bias.device}"
+            )
+
+    # Plain in-range ints (the common case) skip the per-parameter normalisation.
+    if not (
+        type(stride) is int and type(padding) is int and type(output_padding) is int and type(groups) is int
+        and type(dilation) is int and stride >= 1 and padding >= 0 and output_padding >= 0 and groups >= 1
+        and dilation >= 1
+    ):
+        stride = _int_param("stride", stride, 1)
+        padding = _int_param("padding", padding, 0)
+        output_padding = _int_param("output_padding", output_padding, 0)
+        groups = _int_param("groups", groups, 1)
+        dilation = _int_param("dilation", dilation, 1)
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: output_padding must be smaller than max(stride, dilation) = "
+            f"{max(stride, dilation)}, got output_padding {output_padding}"
+        )
+
+    in_channels, in_length = x.shape[-2], x.shape[-1]
+    w_in, out_per_group, kernel_size = weight.shape
+    if in_channels != w_in:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: x has {in_channels} channels (x.shape[-2]) but weight expects "
+            f"weight.shape[0] = {w_in}; x shape {tuple(x.shape)}, weight shape {tuple(weight.shape)}"
+        )
+    if in_channels < 1:
+        raise ValueError(f"convt1d.conv_transpose1d: x must have >= 1 channels (x.shape[-2]), got {in_channels}")
+    if out_per_group < 1 or kernel_size < 1:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: weight.shape[1] (out_channels/groups) and weight.shape[2] (kernel_size) "
+            f"must be >= 1, got weight shape {tuple(weight.shape)}"
+        )
+    if in_length < 1:
+        raise ValueError(f"convt1d.conv_transpose1d: x length (x.shape[-1]) must be >= 1, got {in_length}")
+    if in_channels % groups:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: weight.shape[0] (in_channels = {in_channels}) must be divisible by "
+            f"groups = {groups}"
+        )
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_per_group * groups):
+        raise ValueError(
+            f"convt1d.conv_transpose1d: bias must be 1-D of length out_channels = weight.shape[1] * groups = "
+            f"{out_per_group * groups}, got shape {tuple(bias.shape)}"
+        )
+    out_length = (in_length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if out_length < 1:
+        raise ValueError(
+            f"convt1d.conv_transpose1d: output length (L_in-1)*stride - 2*padding + dilation*(kernel_size-1) "
+            f"+ output_padding + 1 must be >= 1, got {out_length} (L_in {in_length}, stride {stride}, padding "
+            f"{padding}, dilation {dilation}, kernel_size {kernel_size}, output_padding {output_padding})"
+        )
+    return (stride, padding, output_padding, groups, dilation,
+            in_channels, in_length, out_per_group, kernel_size, out_length)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public entry point
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution with the semantics of ``torch.nn.functional.conv_transpose1d``.
+
+    Args:
+        x: (batch, in_channels, length) or unbatched (in_channels, length); any strides.
+        weight: (in_channels, out_channels / groups, kernel_size).
+        bias: optional (out_channels,).
+        stride, padding, output_padding, groups, dilation: ints or 1-element tuples, as in PyTorch.
+
+    Returns (batch, out_channels, out_length), or (out_channels, out_length) for unbatched x, with
+    out_length = (length - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1.
+
+    fp32 on CUDA uses TF32 unless PyTorch's cuDNN switch asks for IEEE fp32
+    (``torch.backends.cudnn.conv.fp32_precision``, else ``torch.backends.cudnn.allow_tf32``), read at
+    each call. Gradients (x, weight, bias) come from aten's convolution_backward.
+
+    Raises:
+        TypeError: an argument has the wrong type — not a tensor, a non-integer parameter, an
+            unsupported dtype (only float32/float16/bfloat16/float64) or mismatched dtypes.
+        ValueError: a value is wrong — tensor rank or shape, devices that differ, a parameter out of
+            range, output_padding >= max(stride, dilation), a tuple of the wrong length, or an output
+            length below 1.
+        RuntimeError: the library refused or failed; the message is the library's.
+    """
+    checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    unbatched = x.dim() == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if (
+        type(x) in _PLAIN_TENSOR_TYPES
+        and type(weight) in _PLAIN_TENSOR_TYPES
+        and (bias is None or type(bias) in _PLAIN_TENSOR_TYPES)
+        and x.device.type != "meta"
+        and not torch.compiler.is_compiling()
+    ):
+        if torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        ):
+            y = _EagerAutograd.apply(x, weight, bias, *checked[:5])
+        else:
+            y = _launch(x, weight, bias, *checked)
+    else:
+        y = _OP(x, weight, bias, *checked[:5])
+    return y.squeeze(0) if unbatched else y

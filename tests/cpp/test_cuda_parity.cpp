@@ -1,0 +1,478 @@
+// CUDA backend against the fp64 reference: seeded random problems in every mode (fp64, fp32 IEEE,
+// fp32 TF32, fp16, bf16) and algorithm (AUTO, DIRECT, IMPLICIT_GEMM), a KB74-like medium shape,
+// host pointers, non-default streams and CUDA graph capture, and (with CONVT1D_BIG_TESTS=1) an output
+// of more than 2^31 elements. Everything GPU-side skips with "no CUDA device" where there is none.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "convt1d/convt1d.h"
+#include "cpu/reference.hpp"
+#include "gpu_buffer.hpp"
+#include "plan.hpp"
+#include "test_util.hpp"
+
+#ifdef CONVT1D_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace {
+
+using convt1d::tools::GpuBuffer;
+using t1d::describe;
+using t1d::Inputs;
+using t1d::TypedBuffer;
+
+// A precision mode and its accuracy bar: relative L2 error against the fp64 reference computed on the
+// dtype-rounded inputs, and max |error| / max |reference| (10x looser: one element may be unlucky).
+struct Mode {
+  const char* name;
+  int32_t dtype;
+  int32_t math;
+  double rel_tol;
+  double scaled_max_tol() const { return 10 * rel_tol; }
+};
+const Mode kModes[] = {
+    {"fp64", CONVT1D_FLOAT64, CONVT1D_MATH_IEEE, 1e-12},
+    {"fp32-ieee", CONVT1D_FLOAT32, CONVT1D_MATH_IEEE, 1e-5},
+    {"fp32-tf32", CONVT1D_FLOAT32, CONVT1D_MATH_TF32, 5e-3},
+    {"fp16", CONVT1D_FLOAT16, CONVT1D_MATH_TF32, 5e-3},
+    {"bf16", CONVT1D_BFLOAT16, CONVT1D_MATH_TF32, 3e-2},
+};
+constexpr int32_t kAlgorithms[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM};
+
+// Random problems for the GPU: a mix of tiny shapes (every parameter at its extremes), shapes with
+// enough channels for several MMA k-steps and output-channel tiles, and long rows (many L tiles).
+convt1d_problem random_gpu_problem(t1d::Rng& rng, int index) {
+  t1d::ProblemRanges r;
+  r.device = CONVT1D_DEVICE_CUDA;
+  r.min_batch = index % 40 == 7 ? 0 : 1;  // a few empty batches
+  r.max_batch = index % 40 == 7 ? 0 : 3;
+  r.max_work = 3'000'000;
+  switch (index % 3) {
+    case 0:  // defaults: <= 8 channels per group, K <= 32, stride <= 16, dilation <= 5, L <= 64
+      break;
+    case 1:
+      r.max_in_per_group = 40;
+      r.max_out_per_group = 140;
+      r.max_groups = 2;
+      r.max_in_length = 200;
+      r.max_kernel = 8;
+      r.max_stride = 8;
+      r.depthwise_probability = 0.05;
+      break;
+    default:
+      r.max_in_per_group = 16;
+      r.max_out_per_group = 40;
+      r.max_groups = 1;
+      r.min_in_length = 500;
+      r.max_in_length = 3000;
+      r.max_kernel = 5;
+      r.max_stride = 4;
+      r.max_dilation = 4;
+      r.depthwise_probability = 0.0;
+      break;
+  }
+  return t1d::random_problem(rng, r, CONVT1D_FLOAT32);
+}
+
+constexpr int kRandomProblems = 160;
+
+convt1d::detail::DeviceInfo fake_h100() {
+  convt1d::detail::DeviceInfo d;
+  d.cc_major = 9;
+  d.cc_minor = 0;
+  d.sm_count = 132;
+  d.smem_per_block_optin = 232448;
+  d.smem_per_sm = 233472;
+  return d;
+}
+
+// Whether the planner lets IMPLICIT_GEMM run p on dev.
+bool gemm_plannable(convt1d_problem p, const convt1d::detail::DeviceInfo& dev) {
+  p.algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
+  p.device = CONVT1D_DEVICE_CUDA;
+  try {
+    (void)convt1d::detail::make_plan(p, dev);
+    return true;
+  } catch (const convt1d::detail::ApiError&) {
+    return false;
+  }
+}
+
+// Runs everywhere: the random set must be one where forcing IMPLICIT_GEMM mostly runs (on an H100),
+// or the GPU test's "most ran" assertion would be vacuous.
+TEST(CudaParityProblems, MostFitTheImplicitGemmKernel) {
+  t1d::Rng rng(0xC0FFEE);
+  int attempted = 0, plannable = 0;
+  for (int i = 0; i < kRandomProblems; ++i) {
+    convt1d_problem p = random_gpu_problem(rng, i);
+    if (p.batch == 0) continue;
+    for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_FLOAT16, CONVT1D_BFLOAT16}) {
+      p.dtype = dtype;
+      ++attempted;
+      plannable += gemm_plannable(p, fake_h100());
+    }
+  }
+  EXPECT_GE(plannable, attempted * 7 / 10) << plannable << " of " << attempted;
+}
+
+#ifndef CONVT1D_WITH_CUDA
+
+TEST(CudaParity, Skipped) { GTEST_SKIP() << "no CUDA device (this build has no CUDA support)"; }
+
+#else
+
+#define CUDA_ASSERT(expr)                                                                       \
+  do {                                                                                          \
+    const cudaError_t err_ = (expr);                                                            \
+    ASSERT_EQ(err_, cudaSuccess) << #expr << ": " << cudaGetErrorString(err_);                  \
+  } while (0)
+
+convt1d::detail::DeviceInfo current_device_info() {
+  int dev = 0, v = 0;
+  convt1d::detail::DeviceInfo d;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMajor, dev);
+  d.cc_major = v;
+  cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMinor, dev);
+  d.cc_minor = v;
+  cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev);
+  d.sm_count = v;
+  cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+  d.smem_per_block_optin = v;
+  cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev);
+  d.smem_per_sm = v;
+  return d;
+}
+
+// Device copies of a problem's inputs in p.dtype, and a y buffer to poison and run into.
+struct DeviceProblem {
+  GpuBuffer x, w, b, y;
+  int64_t y_count = 0;
+  DeviceProblem(const convt1d_problem& p, const Inputs& in) {
+    const TypedBuffer hx = TypedBuffer::from_double(p.dtype, in.x);
+    const TypedBuffer hw = TypedBuffer::from_double(p.dtype, in.w);
+    const TypedBuffer hb = TypedBuffer::from_double(p.dtype, in.bias);
+    x = GpuBuffer(hx.size_bytes());
+    w = GpuBuffer(hw.size_bytes());
+    b = GpuBuffer(hb.size_bytes());
+    x.upload(hx.data(), hx.size_bytes());
+    w.upload(hw.data(), hw.size_bytes());
+    b.upload(hb.data(), hb.size_bytes());
+    y_count = t1d::y_count(p);
+    y = GpuBuffer(static_cast<size_t>(y_count) * t1d::dtype_bytes(p.dtype));
+  }
+  convt1d_status forward(const convt1d_problem& p, cudaStream_t stream = nullptr) {
+    return convt1d_forward(&p, x.get(), w.get(), p.has_bias ? b.get() : nullptr, y.get(), stream);
+  }
+  std::vector<double> download(int32_t dtype) const {
+    TypedBuffer h(dtype, y_count);
+    y.download(h.data(), h.size_bytes());
+    return h.to_double();
+  }
+};
+
+void expect_close(const Mode& m, const std::vector<double>& got, const std::vector<double>& ref,
+                  const std::string& what) {
+  const t1d::Comparison c = t1d::compare(got, ref);
+  EXPECT_EQ(c.non_finite, 0) << what << ": unwritten (poison) or non-finite outputs; " << c.str();
+  EXPECT_LE(c.rel_error, m.rel_tol) << what << ": " << c.str();
+  EXPECT_LE(c.scaled_max(), m.scaled_max_tol()) << what << ": " << c.str();
+}
+
+class CudaParity : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (convt1d_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// Runs p in every mode and algorithm against the reference; counts forced IMPLICIT_GEMM runs.
+struct GemmCount {
+  int attempted = 0, ran = 0;
+};
+
+void check_all_modes(convt1d_problem p, t1d::Rng& rng, const convt1d::detail::DeviceInfo& dev, GemmCount* gemm) {
+  p.device = CONVT1D_DEVICE_CUDA;
+  int32_t inputs_dtype = -1;
+  Inputs in;
+  std::vector<double> ref;
+  for (const Mode& m : kModes) {
+    p.dtype = m.dtype;
+    p.math = m.math;
+    if (m.dtype != inputs_dtype) {  // both fp32 modes share inputs and reference
+      in = t1d::random_inputs(rng, p, m.dtype);
+      ref = t1d::reference_of(p, in);
+      inputs_dtype = m.dtype;
+    }
+    DeviceProblem d(p, in);
+    for (int32_t algo : kAlgorithms) {
+      p.algorithm = algo;
+      const std::string what = std::string(m.name) + " " + t1d::algo_str(algo) + " " + describe(p);
+      SCOPED_TRACE(what);
+      d.y.fill_bytes(0xFF);
+      const convt1d_status st = d.forward(p);
+      const std::string error = convt1d_last_error();
+      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+      if (algo == CONVT1D_ALGO_IMPLICIT_GEMM) {
+        const bool expected = p.batch == 0 || gemm_plannable(p, dev);
+        if (m.dtype != CONVT1D_FLOAT64 && p.batch > 0) ++gemm->attempted;
+        if (st == CONVT1D_UNSUPPORTED) {
+          EXPECT_FALSE(expected) << "the planner accepts it, forward refused: " << error;
+          EXPECT_FALSE(error.empty());
+          continue;
+        }
+        EXPECT_TRUE(expected) << "forward ran a problem the planner refuses";
+        if (m.dtype != CONVT1D_FLOAT64 && p.batch > 0) ++gemm->ran;
+      }
+      ASSERT_EQ(st, CONVT1D_OK) << error;
+      EXPECT_STREQ(convt1d_last_error(), "");
+      if (p.batch == 0) continue;
+      expect_close(m, d.download(m.dtype), ref, what);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST_F(CudaParity, RandomProblemsEveryModeAndAlgorithm) {
+  const auto dev = current_device_info();
+  t1d::Rng problem_rng(0xC0FFEE);  // the same problems MostFitTheImplicitGemmKernel looked at
+  t1d::Rng input_rng(99);
+  GemmCount gemm;
+  for (int i = 0; i < kRandomProblems; ++i) {
+    const convt1d_problem p = random_gpu_problem(problem_rng, i);
+    check_all_modes(p, input_rng, dev, &gemm);
+    if (HasFatalFailure()) return;
+  }
+  std::cout << "[ info ] forced implicit_gemm ran " << gemm.ran << " of " << gemm.attempted
+            << " non-fp64 problems\n";
+  EXPECT_GE(gemm.ran, gemm.attempted / 2) << "implicit_gemm refused most problems";
+}
+
+TEST_F(CudaParity, CornerProblems) {
+  const auto dev = current_device_info();
+  t1d::Rng rng(17);
+  GemmCount gemm;
+  for (const convt1d_problem& p : t1d::corner_problems()) {
+    check_all_modes(p, rng, dev, &gemm);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_F(CudaParity, Kb74MediumShape) {
+  // KernelBench level-1 #74 with a short row: B 2, C_in 32, C_out 64, K 5, dilation 3, L 5000.
+  convt1d_problem p = convt1d_problem_init(2, 32, 64, 5000, 5);
+  p.dilation = 3;
+  const auto dev = current_device_info();
+  t1d::Rng rng(74);
+  GemmCount gemm;
+  check_all_modes(p, rng, dev, &gemm);
+  p.has_bias = 1;
+  check_all_modes(p, rng, dev, &gemm);
+  if (dev.cc_major >= 8) {
+    EXPECT_EQ(gemm.ran, gemm.attempted) << "the headline shape must run on tensor cores in every 16/32-bit mode";
+  }
+}
+
+TEST_F(CudaParity, HostPointersAreRejected) {
+  convt1d_problem p = convt1d_problem_init(2, 4, 6, 33, 3);
+  p.has_bias = 1;
+  t1d::Rng rng(3);
+  const Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT32);
+  DeviceProblem d(p, in);
+  std::vector<float> host_x(static_cast<size_t>(t1d::x_count(p)), 1.f), host_w(static_cast<size_t>(t1d::w_count(p)), 1.f),
+      host_b(6, 1.f), host_y(static_cast<size_t>(t1d::y_count(p)), 1.f);
+  struct Case { const char* name; const void* x; const void* w; const void* b; void* y; };
+  const Case cases[] = {
+      {"x", host_x.data(), d.w.get(), d.b.get(), d.y.get()},
+      {"weight", d.x.get(), host_w.data(), d.b.get(), d.y.get()},
+      {"bias", d.x.get(), d.w.get(), host_b.data(), d.y.get()},
+      {"y", d.x.get(), d.w.get(), d.b.get(), host_y.data()},
+  };
+  for (int32_t algo : kAlgorithms)
+    for (const Case& c : cases) {
+      p.algorithm = algo;
+      SCOPED_TRACE(std::string("host ") + c.name + ", " + t1d::algo_str(algo));
+      d.y.fill_bytes(0xFF);
+      EXPECT_EQ(convt1d_forward(&p, c.x, c.w, c.b, c.y, nullptr), CONVT1D_INVALID_ARGUMENT);
+      const std::string m = convt1d_last_error();
+      EXPECT_TRUE(t1d::contains_word(m, c.name)) << m;
+      EXPECT_TRUE(t1d::contains_ci(m, "host")) << "what was given is not said: " << m;
+      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+      for (double v : d.download(p.dtype)) ASSERT_TRUE(std::isnan(v)) << "y written by a rejected call";
+      for (float v : host_y) ASSERT_EQ(v, 1.f) << "host y written by a rejected call";
+    }
+}
+
+TEST_F(CudaParity, NonDefaultStream) {
+  convt1d_problem p = convt1d_problem_init(3, 24, 40, 777, 7);
+  p.stride = 3; p.padding = 2; p.dilation = 2; p.output_padding = 1; p.has_bias = 1;
+  cudaStream_t stream = nullptr;
+  CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  t1d::Rng rng(11);
+  for (const Mode& m : kModes) {
+    p.dtype = m.dtype;
+    p.math = m.math;
+    const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+    const std::vector<double> ref = t1d::reference_of(p, in);
+    DeviceProblem d(p, in);
+    for (int32_t algo : kAlgorithms) {
+      p.algorithm = algo;
+      SCOPED_TRACE(std::string(m.name) + " " + t1d::algo_str(algo));
+      d.y.fill_bytes(0xFF);
+      convt1d::tools::gpu_synchronize();
+      const convt1d_status st = d.forward(p, stream);
+      if (st == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+      ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
+      CUDA_ASSERT(cudaStreamSynchronize(stream));
+      expect_close(m, d.download(m.dtype), ref, describe(p));
+    }
+  }
+  CUDA_ASSERT(cudaStreamDestroy(stream));
+}
+
+// The work must go to the given stream and nowhere else: captured into a CUDA graph, nothing runs
+// until the graph is launched, and then the graph alone produces the whole result.
+TEST_F(CudaParity, CapturedIntoACudaGraph) {
+  convt1d_problem p = convt1d_problem_init(2, 32, 64, 1000, 5);
+  p.dilation = 3; p.has_bias = 1;
+  cudaStream_t stream = nullptr;
+  CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  t1d::Rng rng(12);
+  for (const Mode& m : kModes) {
+    p.dtype = m.dtype;
+    p.math = m.math;
+    const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+    const std::vector<double> ref = t1d::reference_of(p, in);
+    DeviceProblem d(p, in);
+    for (int32_t algo : kAlgorithms) {
+      p.algorithm = algo;
+      SCOPED_TRACE(std::string(m.name) + " " + t1d::algo_str(algo));
+      // A first, uncaptured call does any one-time setup (device query, kernel attributes).
+      const convt1d_status warm = d.forward(p, stream);
+      if (warm == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+      ASSERT_EQ(warm, CONVT1D_OK) << convt1d_last_error();
+      CUDA_ASSERT(cudaStreamSynchronize(stream));
+      d.y.fill_bytes(0xFF);
+      convt1d::tools::gpu_synchronize();
+
+      cudaGraph_t graph = nullptr;
+      CUDA_ASSERT(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
+      const convt1d_status st = d.forward(p, stream);
+      const std::string error = convt1d_last_error();
+      CUDA_ASSERT(cudaStreamEndCapture(stream, &graph));
+      ASSERT_EQ(st, CONVT1D_OK) << error;
+      size_t nodes = 0;
+      CUDA_ASSERT(cudaGraphGetNodes(graph, nullptr, &nodes));
+      EXPECT_GE(nodes, 1u) << "nothing was captured on the given stream";
+      convt1d::tools::gpu_synchronize();
+      for (double v : d.download(m.dtype)) ASSERT_TRUE(std::isnan(v)) << "work ran outside the captured stream";
+
+      cudaGraphExec_t exec = nullptr;
+      CUDA_ASSERT(cudaGraphInstantiate(&exec, graph, 0));
+      CUDA_ASSERT(cudaGraphLaunch(exec, stream));
+      CUDA_ASSERT(cudaStreamSynchronize(stream));
+      expect_close(m, d.download(m.dtype), ref, describe(p));
+      CUDA_ASSERT(cudaGraphExecDestroy(exec));
+      CUDA_ASSERT(cudaGraphDestroy(graph));
+    }
+  }
+  CUDA_ASSERT(cudaStreamDestroy(stream));
+}
+
+// ---------------------------------------------------------------------------------------------
+// More than 2^31 output elements (64-bit indexing end to end). Opt-in: ~4.6 GB of device memory.
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(CudaParity, OutputBeyondTwoToThe31Elements) {
+  const char* env = std::getenv("CONVT1D_BIG_TESTS");
+  if (env == nullptr || std::string(env) != "1") GTEST_SKIP() << "set CONVT1D_BIG_TESTS=1 to run (needs ~5 GB)";
+  // A x4 upsampler layer: L_out = 4*(L_in - 1) - 12 + 15 + 1 = 4 * L_in = 4.4M; y = 4*128*4.4M > 2^31.
+  convt1d_problem p = convt1d_problem_init(4, 16, 128, 1'100'000, 16);
+  p.stride = 4;
+  p.padding = 6;
+  p.has_bias = 1;
+  p.dtype = CONVT1D_BFLOAT16;
+  const int64_t L_out = t1d::formula_out_length(p);
+  const int64_t y_count = t1d::y_count(p);
+  ASSERT_EQ(L_out, 4'400'000);
+  ASSERT_GT(y_count, int64_t{1} << 31);
+  const size_t y_bytes = static_cast<size_t>(y_count) * 2, x_bytes = static_cast<size_t>(t1d::x_count(p)) * 2;
+  size_t free_bytes = 0, total_bytes = 0;
+  CUDA_ASSERT(cudaMemGetInfo(&free_bytes, &total_bytes));
+  if (free_bytes < y_bytes + x_bytes + (size_t{1} << 29))
+    GTEST_SKIP() << "needs " << (y_bytes + x_bytes) / 1e9 << " GB of device memory, " << free_bytes / 1e9 << " free";
+
+  // Inputs: bf16-exact values from a fast generator (70M elements), kept as double for reference_point.
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next_value = [&state] {
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    double v = t1d::round_to(CONVT1D_BFLOAT16, static_cast<double>(state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+    return (v == 0.0 || std::fabs(v) >= 1.0) ? 0.5 : v;
+  };
+  std::vector<double> x(static_cast<size_t>(t1d::x_count(p))), w(static_cast<size_t>(t1d::w_count(p))),
+      bias(static_cast<size_t>(p.out_channels));
+  for (auto& v : x) v = next_value();
+  for (auto& v : w) v = next_value();
+  for (auto& v : bias) v = next_value();
+  GpuBuffer dx, dw, db, dy(y_bytes);
+  {
+    const TypedBuffer hx = TypedBuffer::from_double(p.dtype, x), hw = TypedBuffer::from_double(p.dtype, w),
+                      hb = TypedBuffer::from_double(p.dtype, bias);
+    dx = GpuBuffer(hx.size_bytes());
+    dw = GpuBuffer(hw.size_bytes());
+    db = GpuBuffer(hb.size_bytes());
+    dx.upload(hx.data(), hx.size_bytes());
+    dw.upload(hw.data(), hw.size_bytes());
+    db.upload(hb.data(), hb.size_bytes());
+  }
+
+  // Sampled positions: random ones, the last ones, and both sides of flat index 2^31 (and 2^31 / 2,
+  // where a 32-bit byte offset of a 2-byte element wraps).
+  t1d::Rng rng(2031);
+  std::vector<int64_t> samples;
+  for (int i = 0; i < 300; ++i) samples.push_back(t1d::rand_int(rng, 0, y_count - 1));
+  for (int64_t i = 1; i <= 64; ++i) samples.push_back(y_count - i);
+  for (int64_t base : {int64_t{1} << 31, int64_t{1} << 30})
+    for (int64_t d = -3; d <= 3; ++d) samples.push_back(base + d);
+  for (int64_t row : {int64_t{0}, p.out_channels - 1, 2 * p.out_channels + 5, 4 * p.out_channels - 1}) {
+    samples.push_back(row * L_out);
+    samples.push_back(row * L_out + L_out - 1);
+  }
+
+  for (int32_t algo : kAlgorithms) {
+    p.algorithm = algo;
+    SCOPED_TRACE(t1d::algo_str(algo));
+    dy.fill_bytes(0xFF);
+    const convt1d_status st = convt1d_forward(&p, dx.get(), dw.get(), db.get(), dy.get(), nullptr);
+    if (st == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+    ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
+    ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+    int bad = 0;
+    for (int64_t idx : samples) {
+      uint16_t bits = 0xFFFF;
+      CUDA_ASSERT(cudaMemcpy(&bits, static_cast<const char*>(dy.get()) + idx * 2, 2, cudaMemcpyDeviceToHost));
+      const double got = convt1d::detail::bf16_to_float(bits);
+      const int64_t t = idx % L_out, co = (idx / L_out) % p.out_channels, b = idx / (L_out * p.out_channels);
+      const double ref = convt1d::detail::reference_point(p, x.data(), w.data(), bias.data(), b, co, t);
+      // bf16 output rounding (2^-9 relative) plus fp32 accumulation of <= 64 products of |v| < 1.
+      const double tol = std::ldexp(std::fabs(ref), -8) + 1e-4;
+      if (!(std::fabs(got - ref) <= tol) && bad++ < 10)
+        ADD_FAILURE() << "y[" << b << ", " << co << ", " << t << "] (flat " << idx << ") = " << got << ", reference "
+                      << ref;
+    }
+    EXPECT_EQ(bad, 0);
+  }
+}
+
+#endif  // CONVT1D_WITH_CUDA
+
+}  // namespace

@@ -1,0 +1,142 @@
+"""convt1d.nn.ConvTranspose1d, ModelNew and convert() against torch.nn.ConvTranspose1d."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import convt1d
+from convt1d.nn import ConvTranspose1d, ModelNew
+
+CONFIGS = [
+    dict(in_channels=4, out_channels=6, kernel_size=3),
+    dict(in_channels=4, out_channels=6, kernel_size=5, stride=3, padding=2, output_padding=1, groups=2,
+         dilation=2),
+    dict(in_channels=3, out_channels=3, kernel_size=4, stride=2, groups=3, bias=False),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_module_matches_torch(config):
+    torch.manual_seed(0)
+    ours = ConvTranspose1d(**config).double()
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose1d(**config).double()
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        assert torch.equal(a, b)
+    x = torch.randn(2, config["in_channels"], 13, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ours(x[0]), ref(x[0]), rtol=1e-12, atol=1e-12)
+
+
+def test_state_dict_round_trip_both_ways():
+    config = CONFIGS[1]
+    ours = ConvTranspose1d(**config)
+    ref = torch.nn.ConvTranspose1d(**config)
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    ref.load_state_dict(ours.state_dict())
+    for k, v in ours.state_dict().items():
+        assert torch.equal(ref.state_dict()[k], v)
+    ref2 = torch.nn.ConvTranspose1d(**config)
+    ours2 = ConvTranspose1d(**config)
+    ours2.load_state_dict(ref2.state_dict())
+    for k, v in ref2.state_dict().items():
+        assert torch.equal(ours2.state_dict()[k], v)
+    x = torch.randn(2, 4, 10)
+    torch.testing.assert_close(ours2(x), ref2(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("output_size", [[21], [22], [23], (2, 6, 22), torch.Size([2, 6, 23])])
+def test_output_size_like_torch(output_size):
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose1d(4, 6, 3, stride=3, padding=1, dilation=2).double()
+    ours = ConvTranspose1d(4, 6, 3, stride=3, padding=1, dilation=2).double()
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 4, 7, dtype=torch.float64)
+    y = ours(x, output_size=output_size)
+    assert y.shape[-1] == list(output_size)[-1]
+    torch.testing.assert_close(y, ref(x, output_size=output_size), rtol=1e-12, atol=1e-12)
+
+
+def test_output_size_out_of_range_raises_like_torch():
+    ref = torch.nn.ConvTranspose1d(4, 6, 3, stride=3)
+    ours = ConvTranspose1d(4, 6, 3, stride=3)
+    x = torch.randn(1, 4, 7)
+    with pytest.raises(ValueError) as theirs:
+        ref(x, output_size=[30])
+    with pytest.raises(ValueError) as mine:
+        ours(x, output_size=[30])
+    assert str(mine.value) == str(theirs.value)
+
+
+def test_padding_mode_other_than_zeros_raises():
+    with pytest.raises(ValueError, match="padding mode"):  # torch's constructor check, inherited
+        ConvTranspose1d(4, 6, 3, padding_mode="reflect")
+    m = ConvTranspose1d(4, 6, 3)
+    m.padding_mode = "circular"  # set after construction, bypassing the constructor's check
+    with pytest.raises(ValueError, match="padding_mode"):
+        m(torch.randn(1, 4, 5))
+
+
+def test_module_is_a_torch_conv_transpose():
+    m = ConvTranspose1d(2, 2, 3)
+    assert isinstance(m, torch.nn.ConvTranspose1d)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_model_new_matches_seeded_reference(bias):
+    args = (32, 64, 5)
+    kwargs = dict(stride=1, padding=0, dilation=3)
+    torch.manual_seed(42)
+    ours = ModelNew(*args, **kwargs, bias=bias)
+    torch.manual_seed(42)
+    ref = torch.nn.ConvTranspose1d(*args, **kwargs, bias=bias)
+    assert torch.equal(ours.conv1d_transpose.weight, ref.weight)
+    assert (ours.conv1d_transpose.bias is None) == (not bias)
+    if bias:
+        assert torch.equal(ours.conv1d_transpose.bias, ref.bias)
+    x = torch.randn(2, 32, 64)
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+    assert set(ours.state_dict()) == {"conv1d_transpose." + k for k in ref.state_dict()}
+
+
+def test_model_new_is_exported_at_top_level():
+    assert convt1d.ModelNew is ModelNew
+    assert convt1d.ConvTranspose1d is ConvTranspose1d
+
+
+class _TorchSubclass(torch.nn.ConvTranspose1d):
+    """A user subclass: convert() must leave it alone."""
+
+
+def test_convert_sequential_in_place():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.ConvTranspose1d(4, 8, 4, stride=2, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.ConvTranspose1d(8, 2, 3, stride=2, output_padding=1, dilation=2, bias=False),
+        _TorchSubclass(2, 2, 1),
+    ).double()
+    params = [p for p in model.parameters()]
+    x = torch.randn(3, 4, 11, dtype=torch.float64)
+    with torch.no_grad():
+        before = model(x)
+    returned = convt1d.convert(model)
+    assert returned is model
+    assert type(model[0]) is ConvTranspose1d and type(model[2]) is ConvTranspose1d
+    assert type(model[3]) is _TorchSubclass
+    assert all(a is b for a, b in zip(model.parameters(), params))
+    assert all(p.dtype == torch.float64 and p.device.type == "cpu" for p in model.parameters())
+    with torch.no_grad():
+        after = model(x)
+    torch.testing.assert_close(after, before, rtol=1e-12, atol=1e-12)
+    # a second convert is a no-op
+    convt1d.convert(model)
+    assert type(model[0]) is ConvTranspose1d
+
+
+def test_convert_module_itself_and_rejects_non_modules():
+    m = torch.nn.ConvTranspose1d(2, 3, 3)
+    assert convt1d.convert(m) is m and type(m) is ConvTranspose1d
+    with pytest.raises(TypeError, match="model"):
+        convt1d.convert("not a model")
