@@ -102,16 +102,30 @@ _ready, _why = cuda_ready()
 requires_cuda = pytest.mark.skipif(not _ready, reason=_why or "CUDA available")
 
 
+def set_fp32_math(tf32: bool) -> None:
+    """Selects TF32 or IEEE fp32 convolutions the way the running torch prefers: the newer
+    cudnn.conv.fp32_precision where it exists (mixing it with allow_tf32 makes torch refuse to read
+    allow_tf32 later), else allow_tf32."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None:
+        conv.fp32_precision = "tf32" if tf32 else "ieee"
+    else:
+        torch.backends.cudnn.allow_tf32 = tf32
+
+
 @pytest.fixture
 def restore_cudnn_flags():
     """Puts torch's TF32 switches back however a test changed them."""
     cudnn = torch.backends.cudnn
     conv = getattr(cudnn, "conv", None)
     saved = (cudnn.fp32_precision, conv.fp32_precision, cudnn.rnn.fp32_precision) if conv is not None else None
-    saved_allow = cudnn.allow_tf32
+    try:
+        saved_allow = cudnn.allow_tf32
+    except RuntimeError:  # torch refuses once the legacy and new APIs were mixed
+        saved_allow = None
     yield
     if saved is not None:
         # the cuDNN-wide setting propagates to conv and rnn, so it goes first
         cudnn.fp32_precision, conv.fp32_precision, cudnn.rnn.fp32_precision = saved
-    else:
+    elif saved_allow is not None:
         cudnn.allow_tf32 = saved_allow

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import convt1d
-from conftest import make_inputs, random_cases, reference, rel_err, requires_cuda
+from conftest import make_inputs, random_cases, reference, rel_err, requires_cuda, set_fp32_math
 
 pytestmark = requires_cuda
 
@@ -29,7 +29,7 @@ def _headline(dtype, seed=0):
 
 @pytest.mark.parametrize("mode", ["tf32", "ieee"])
 def test_fp32_modes(mode, restore_cudnn_flags):
-    torch.backends.cudnn.allow_tf32 = mode == "tf32"
+    set_fp32_math(mode == "tf32")
     x, w = _headline(torch.float32)
     y = convt1d.conv_transpose1d(x, w, dilation=3)
     err = rel_err(y, reference(x, w, None, dilation=3))
@@ -55,7 +55,7 @@ CUDA_CASES = random_cases(seed=99, count=60, max_length=300)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
 def test_random_shapes(index, dtype, restore_cudnn_flags):
     case = CUDA_CASES[index]
-    torch.backends.cudnn.allow_tf32 = index % 2 == 0  # both fp32 modes across the cases
+    set_fp32_math(index % 2 == 0)  # both fp32 modes across the cases
     x, w, b = make_inputs(case, dtype, device="cuda", seed=index)
     y = convt1d.conv_transpose1d(x, w, b, **case.kwargs())
     ref = reference(x, w, b, **case.kwargs())
