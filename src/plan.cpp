@@ -140,9 +140,9 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
-  // Both kernels keep 64 accumulators plus two k-steps of fragments per thread (150-224 registers):
-  // one block per SM, whatever the shared memory would allow.
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
+  // The specialised kernel runs 12 warps of up to 168 registers: one block per SM.
+  const int64_t per_sm = t.specialized ? 1 : blocks_per_sm(dev, t.smem_bytes);
+  t.grid = std::min<int64_t>(t.tiles, dev.sm_count * per_sm);
   return true;
 }
 

@@ -111,152 +111,116 @@ __device__ void issue_x(const GemmParams& p, const T* __restrict__ x, T* x_s, co
 }
 
 // Weights of (group, channel tile, chunk) into w_s, converted for the MMA (see the file comment).
-// Each thread first issues kWeightBatch independent global loads, then converts and stores them: a
-// one-at-a-time loop would wait a full L2 round trip per element (this load is synchronous and, in
-// the chunked kernel, runs every reduction step).
-constexpr int kWeightBatch = 8;
-
 template <Math M>
 __device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, uint32_t* w_s,
                        const TileCoord& c, int chunk, int tid, int nthreads) {
   using T = typename Traits<M>::T;
-  constexpr bool kWide = M == Math::TF32 || M == Math::IEEE;
   const int K = p.kernel_size;
   const int ci0 = chunk * p.ci_chunk;
   const int total = p.w_rows * 64 * K;
-  const int64_t ci_stride = int64_t(p.out_per_group) * K;
-  const T* w_group = w + int64_t(c.g) * p.in_per_group * p.out_per_group * K;
-  const T zero = from_float<T>(0.f);
-  for (int first = tid; first < total; first += nthreads * kWeightBatch) {
-    T lo[kWeightBatch], hi[kWeightBatch];
-#pragma unroll
-    for (int i = 0; i < kWeightBatch; ++i) {
-      const int idx = first + i * nthreads;
-      const int k = idx % K, co = (idx / K) % 64, row = idx / (K * 64);
-      const bool co_ok = idx < total && c.co0 + co < p.out_per_group;
-      const T* base = w_group + int64_t(c.co0 + co) * K + k;
-      const int ci = kWide ? ci0 + row : ci0 + 2 * row;
-      lo[i] = (co_ok && ci < p.in_per_group) ? base[ci * ci_stride] : zero;
-      hi[i] = (!kWide && co_ok && ci + 1 < p.in_per_group) ? base[(ci + 1) * ci_stride] : zero;
+  for (int idx = tid; idx < total; idx += nthreads) {
+    const int k = idx % K, co = (idx / K) % 64, row = idx / (K * 64);
+    const bool co_ok = c.co0 + co < p.out_per_group;
+    const T* base = w + (int64_t(c.g) * p.in_per_group * p.out_per_group + c.co0 + co) * K + k;
+    const int64_t ci_stride = int64_t(p.out_per_group) * K;
+    uint32_t word;
+    if constexpr (M == Math::TF32 || M == Math::IEEE) {
+      const int ci = ci0 + row;
+      const float v = (co_ok && ci < p.in_per_group) ? base[ci * ci_stride] : 0.f;
+      word = M == Math::TF32 ? ptx::to_tf32(v) : __float_as_uint(v);
+    } else {
+      const int ci = ci0 + 2 * row;
+      const T zero = from_float<T>(0.f);
+      const T lo = (co_ok && ci < p.in_per_group) ? base[ci * ci_stride] : zero;
+      const T hi = (co_ok && ci + 1 < p.in_per_group) ? base[(ci + 1) * ci_stride] : zero;
+      word = pack(bits16(lo), bits16(hi));
     }
-#pragma unroll
-    for (int i = 0; i < kWeightBatch; ++i) {
-      const int idx = first + i * nthreads;
-      if (idx >= total) break;
-      const int k = idx % K, co = (idx / K) % 64, row = idx / (K * 64);
-      uint32_t word;
-      if constexpr (kWide)
-        word = M == Math::TF32 ? ptx::to_tf32(to_float(lo[i])) : __float_as_uint(to_float(lo[i]));
-      else
-        word = pack(bits16(lo[i]), bits16(hi[i]));
-      w_s[(k * p.w_rows + row) * p.w_pitch + co] = word;
-    }
+    w_s[(k * p.w_rows + row) * p.w_pitch + co] = word;
   }
 }
 
 using Acc = float[kMmaTilesM][kMmaTilesN][4];
 
-// Operand fragments of one MMA k-step for a warp item: A (4 m-tiles of weights, as stored in w_s)
-// and B (4 n-tiles of x: raw fp32 bits, or packed 16-bit pairs).
-struct Frags {
-  uint32_t a[kMmaTilesM][4];
-  uint32_t b[kMmaTilesN][2];
-};
-
-// Loads the fragments of step `step` = tap j * k_steps + k-step ks of phase r.
-template <Math M>
-__device__ __forceinline__ void load_frags(const GemmParams& p, const uint32_t* w_s, const typename Traits<M>::T* x_s,
-                                           int r, int col_first, int j, int ks, Frags& f) {
-  const int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
-  const int k = p.first_tap[r] + j * p.tap_step;
-  const int col0 = col_first - (p.first_shift[r] + j * p.shift_step) + gq;
-  const uint32_t* wr = w_s + (k * p.w_rows + ks * 8 + tq) * p.w_pitch + gq;
-#pragma unroll
-  for (int mt = 0; mt < kMmaTilesM; ++mt) {
-    f.a[mt][0] = wr[mt * 16];
-    f.a[mt][1] = wr[mt * 16 + 8];
-    f.a[mt][2] = wr[4 * p.w_pitch + mt * 16];
-    f.a[mt][3] = wr[4 * p.w_pitch + mt * 16 + 8];
-  }
-  if constexpr (M == Math::TF32 || M == Math::IEEE) {
-    const uint32_t* xr = reinterpret_cast<const uint32_t*>(x_s) + (ks * 8 + tq) * p.x_cols + col0;
-#pragma unroll
-    for (int nt = 0; nt < kMmaTilesN; ++nt) {
-      f.b[nt][0] = xr[nt * 8];
-      f.b[nt][1] = xr[4 * p.x_cols + nt * 8];
-    }
-  } else {
-    const uint16_t* xr = reinterpret_cast<const uint16_t*>(x_s) + (ks * 16 + 2 * tq) * p.x_cols + col0;
-#pragma unroll
-    for (int nt = 0; nt < kMmaTilesN; ++nt) {
-      f.b[nt][0] = pack(xr[nt * 8], xr[p.x_cols + nt * 8]);
-      f.b[nt][1] = pack(xr[8 * p.x_cols + nt * 8], xr[9 * p.x_cols + nt * 8]);
-    }
-  }
-}
-
-// The 16 MMAs of one k-step. fp32 x is rounded to tf32 here (free next to the MMA, unlike a pass
-// through smem); IEEE mode splits both operands: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi.
-template <Math M>
-__device__ __forceinline__ void mma_frags(const Frags& f, Acc& acc) {
-  if constexpr (M == Math::TF32 || M == Math::IEEE) {
-    uint32_t a[kMmaTilesM][4], b[kMmaTilesN][2];
-#pragma unroll
-    for (int nt = 0; nt < kMmaTilesN; ++nt)
-#pragma unroll
-      for (int i = 0; i < 2; ++i) b[nt][i] = ptx::to_tf32(__uint_as_float(f.b[nt][i]));
-    if constexpr (M == Math::IEEE) {
-      uint32_t a_lo[kMmaTilesM][4], b_lo[kMmaTilesN][2];
-#pragma unroll
-      for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float v = __uint_as_float(f.a[mt][i]);
-          a[mt][i] = ptx::to_tf32(v);
-          a_lo[mt][i] = ptx::to_tf32(v - __uint_as_float(a[mt][i]));
-        }
-#pragma unroll
-      for (int nt = 0; nt < kMmaTilesN; ++nt)
-#pragma unroll
-        for (int i = 0; i < 2; ++i) b_lo[nt][i] = ptx::to_tf32(__uint_as_float(f.b[nt][i]) - __uint_as_float(b[nt][i]));
-#pragma unroll
-      for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < kMmaTilesN; ++nt) {
-          ptx::mma_tf32(acc[mt][nt], a_lo[mt], b[nt]);
-          ptx::mma_tf32(acc[mt][nt], a[mt], b_lo[nt]);
-        }
-    } else {
-#pragma unroll
-      for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) a[mt][i] = f.a[mt][i];  // stored pre-rounded to tf32
-    }
-#pragma unroll
-    for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a[mt], b[nt]);
-  } else {
-#pragma unroll
-    for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_16bit<M == Math::BF16>(acc[mt][nt], f.a[mt], f.b[nt]);
-  }
-}
-
 // One warp item's MMAs over one chunk: every tap of phase r, every k-step of the chunk's channels.
-// (Loading the next k-step's fragments while this one's MMAs run was measured: 163 registers and
-// KB74 6 % slower, see docs/perf-log.md; the plain loop stays.)
 template <Math M>
 __device__ __forceinline__ void compute_item(const GemmParams& p, const uint32_t* w_s, const typename Traits<M>::T* x_s,
                                              int r, int col_first, int k_steps, Acc& acc) {
+  using T = typename Traits<M>::T;
+  const int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
   const int taps = p.tap_count[r];
-  for (int j = 0; j < taps; ++j)
+  for (int j = 0; j < taps; ++j) {
+    const int k = p.first_tap[r] + j * p.tap_step;
+    const int col0 = col_first - (p.first_shift[r] + j * p.shift_step) + gq;
+    const uint32_t* wk = w_s + k * p.w_rows * p.w_pitch + gq;
     for (int ks = 0; ks < k_steps; ++ks) {
-      Frags f;
-      load_frags<M>(p, w_s, x_s, r, col_first, j, ks, f);
-      mma_frags<M>(f, acc);
+      uint32_t a[kMmaTilesM][4], b[kMmaTilesN][2];
+      if constexpr (M == Math::TF32 || M == Math::IEEE) {
+        const uint32_t* wr = wk + (ks * 8 + tq) * p.w_pitch;
+        const float* xr = reinterpret_cast<const float*>(x_s) + (ks * 8 + tq) * p.x_cols + col0;
+#pragma unroll
+        for (int mt = 0; mt < kMmaTilesM; ++mt) {
+          a[mt][0] = wr[mt * 16];
+          a[mt][1] = wr[mt * 16 + 8];
+          a[mt][2] = wr[4 * p.w_pitch + mt * 16];
+          a[mt][3] = wr[4 * p.w_pitch + mt * 16 + 8];
+        }
+        float bx[kMmaTilesN][2];
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) {
+          bx[nt][0] = xr[nt * 8];
+          bx[nt][1] = xr[4 * p.x_cols + nt * 8];
+          b[nt][0] = ptx::to_tf32(bx[nt][0]);
+          b[nt][1] = ptx::to_tf32(bx[nt][1]);
+        }
+        if constexpr (M == Math::IEEE) {
+          // 3xTF32: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi, small terms first.
+          uint32_t a_lo[kMmaTilesM][4], b_lo[kMmaTilesN][2];
+#pragma unroll
+          for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const float v = __uint_as_float(a[mt][i]);
+              a[mt][i] = ptx::to_tf32(v);
+              a_lo[mt][i] = ptx::to_tf32(v - __uint_as_float(a[mt][i]));
+            }
+#pragma unroll
+          for (int nt = 0; nt < kMmaTilesN; ++nt)
+#pragma unroll
+            for (int i = 0; i < 2; ++i) b_lo[nt][i] = ptx::to_tf32(bx[nt][i] - __uint_as_float(b[nt][i]));
+#pragma unroll
+          for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+            for (int nt = 0; nt < kMmaTilesN; ++nt) {
+              ptx::mma_tf32(acc[mt][nt], a_lo[mt], b[nt]);
+              ptx::mma_tf32(acc[mt][nt], a[mt], b_lo[nt]);
+            }
+        }
+#pragma unroll
+        for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a[mt], b[nt]);
+      } else {
+        const uint32_t* wr = wk + (ks * 8 + tq) * p.w_pitch;
+        const uint16_t* xr = reinterpret_cast<const uint16_t*>(x_s) + (ks * 16 + 2 * tq) * p.x_cols + col0;
+#pragma unroll
+        for (int mt = 0; mt < kMmaTilesM; ++mt) {
+          a[mt][0] = wr[mt * 16];
+          a[mt][1] = wr[mt * 16 + 8];
+          a[mt][2] = wr[4 * p.w_pitch + mt * 16];
+          a[mt][3] = wr[4 * p.w_pitch + mt * 16 + 8];
+        }
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) {
+          b[nt][0] = pack(xr[nt * 8], xr[p.x_cols + nt * 8]);
+          b[nt][1] = pack(xr[8 * p.x_cols + nt * 8], xr[9 * p.x_cols + nt * 8]);
+        }
+#pragma unroll
+        for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_16bit<M == Math::BF16>(acc[mt][nt], a[mt], b[nt]);
+      }
     }
+  }
 }
 
 __device__ __forceinline__ void zero(Acc& acc) {
