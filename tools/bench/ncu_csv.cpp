@@ -3,37 +3,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "bench/csv.hpp"
+
 namespace convt1d::bench {
 
 namespace {
-
-std::vector<std::string> split_quoted_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(field);
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
-  }
-  out.push_back(field);
-  return out;
-}
 
 int column(const std::vector<std::string>& header, const char* name) {
   for (std::size_t i = 0; i < header.size(); ++i) {
@@ -52,7 +26,7 @@ NcuParse parse_ncu_csv(const std::string& output) {
   int c_id = -1, c_kernel = -1, c_name = -1, c_unit = -1, c_value = -1;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] != '"') continue;
-    const std::vector<std::string> f = split_quoted_csv(line);
+    const std::vector<std::string> f = split_csv(line);
     if (header.empty()) {
       if (f.empty() || f[0] != "ID") continue;
       header = f;

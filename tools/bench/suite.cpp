@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "bench/csv.hpp"
 #include "problem.hpp"
 
 #ifndef CONVT1D_SOURCE_DIR
@@ -21,35 +22,6 @@ std::string trim(const std::string& s) {
   if (first == std::string::npos) return "";
   const auto last = s.find_last_not_of(" \t\r\n");
   return s.substr(first, last - first + 1);
-}
-
-// Splits one CSV line; fields may be double-quoted (a quote inside is written "").
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.push_back(trim(field));
-      field.clear();
-    } else {
-      field += c;
-    }
-  }
-  fields.push_back(trim(field));
-  return fields;
 }
 
 bool parse_int(const std::string& text, int64_t* value) {
@@ -79,7 +51,8 @@ SuiteParse parse_suite(std::istream& in, const std::string& source_name) {
     const std::string content = trim(line);
     if (content.empty() || content[0] == '#') continue;
     const std::string where = source_name + ":" + std::to_string(line_number) + ": ";
-    const std::vector<std::string> f = split_csv_line(content);
+    std::vector<std::string> f = split_csv(content);
+    for (auto& field : f) field = trim(field);
     if (f[0] == "id") continue;  // header row
     if (f.size() != kColumns) {
       out.errors.push_back(where + "expected " + std::to_string(kColumns) + " columns (id,model,B,C_in,C_out,K,"
