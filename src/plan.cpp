@@ -52,11 +52,9 @@ int64_t bank_pitch(int64_t words, int64_t residue) {
   return p;
 }
 
-constexpr int64_t kBlockCo = 64;
 constexpr int64_t kStages = 2;     // x windows in flight (the cooperative kernel)
 constexpr int64_t kMaxStages = 3;  // the warp-specialised kernel, where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
-constexpr int64_t kMaxStoreVector = 8;      // elements per 16-byte store (16-bit outputs)
 constexpr int64_t kReservedSmemPerBlock = 1024;
 
 }  // namespace
@@ -73,10 +71,9 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   const bool wide = dtype == CONVT1D_FLOAT32;
   const int64_t elem = wide ? 4 : 2;
   const int64_t vec = kVectorBytes / elem;
-  t.block_co = static_cast<int32_t>(kBlockCo);
+  t.block_co = kGemmBlockCo;
   t.k_step = wide ? 8 : 16;
   t.stages = static_cast<int32_t>(kStages);
-  t.w_pitch = static_cast<int32_t>(bank_pitch(t.block_co, 8));
   // u = t + padding covers [0, padding + out_length); q tiles start at q = 0.
   const int64_t q_total = (s.padding + s.out_length + s.stride - 1) / s.stride;
   const int64_t co_tiles = (s.out_per_group + t.block_co - 1) / t.block_co;
@@ -95,7 +92,9 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
     const int64_t w_rows = wide ? cc : cc / 2;
     const int64_t cols_needed = round_up(poly.max_shift + q + vec, vec);
     const int64_t x_cols = wide ? bank_pitch(cols_needed, 8) : 2 * bank_pitch((cols_needed + 1) / 2, 4);
-    const int64_t y_pitch = bank_pitch(q * s.stride + kMaxStoreVector, 4);  // + per-row alignment shift
+    // Staging rows hold outputs in the output type, + one vector of per-row alignment shift.
+    const int64_t y_cols = q * s.stride + vec;
+    const int64_t y_pitch = wide ? bank_pitch(y_cols, 4) : 2 * bank_pitch((y_cols + 1) / 2, 4);
     c.q_tile = static_cast<int32_t>(q);
     c.ci_chunk = static_cast<int32_t>(cc);
     c.chunks = static_cast<int32_t>(chunks);
@@ -104,7 +103,7 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
     c.x_cols = static_cast<int32_t>(x_cols);
     c.y_pitch = static_cast<int32_t>(y_pitch);
     c.stages = static_cast<int32_t>(stages);
-    c.smem_bytes = s.kernel_size * w_rows * t.w_pitch * 4 + stages * cc * x_cols * elem + t.block_co * y_pitch * 4;
+    c.smem_bytes = s.kernel_size * w_rows * t.block_co * 4 + stages * cc * x_cols * elem + t.block_co * y_pitch * elem;
     return c.smem_bytes <= dev.smem_per_block_optin;
   };
   auto tiles_for = [&](int64_t q) { return outer * ((q_total + q - 1) / q); };

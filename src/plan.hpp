@@ -50,16 +50,15 @@ const char* kernel_name(KernelKind k);
 // The reduction (C_in/groups) is cut into `chunks` pieces of ci_chunk channels; with one chunk the
 // block's weights stay resident in shared memory across its tiles.
 struct GemmTiling {
-  int32_t block_co = 64;     // output channels per block (M tile)
+  int32_t block_co = 64;     // output channels per block (M tile): kGemmBlockCo
   int32_t q_tile = 256;      // positions per phase per tile (N tile)
   int32_t k_step = 8;        // MMA reduction depth: 8 for tf32, 16 for fp16/bf16
   int32_t ci_chunk = 0;      // input channels per pipeline step (multiple of k_step)
   int32_t chunks = 1;        // ceil(C_in/groups / ci_chunk)
   int32_t items = 0;         // warp work items per tile: stride * q_tile / 32
-  int32_t w_rows = 0;        // 32-bit weight rows per tap: ci_chunk (fp32) or ci_chunk/2 (16-bit pairs)
-  int32_t w_pitch = 0;       // weight row pitch in 32-bit words
+  int32_t w_rows = 0;        // 32-bit weight words per channel and tap: ci_chunk (fp32) or ci_chunk/2 (16-bit pairs)
   int32_t x_cols = 0;        // x window row pitch in elements (halo + q_tile + alignment slack, padded)
-  int32_t y_pitch = 0;       // output staging row pitch in floats
+  int32_t y_pitch = 0;       // output staging row pitch in output elements
   int32_t stages = 2;        // x windows in flight
   bool specialized = false;  // warp-specialised streaming kernel (whole reduction resident)
   int64_t smem_bytes = 0;
@@ -67,6 +66,7 @@ struct GemmTiling {
   int64_t grid = 0;          // persistent blocks
 };
 
+constexpr int kGemmBlockCo = 64;     // output channels per tile (4 MMA tiles of 16 per warp)
 constexpr int kGemmWarps = 8;         // warps per block of the implicit-GEMM kernel
 constexpr int kGemmWarpPositions = 32;  // positions (one phase) per warp work item
 constexpr int kGemmMaxTileOutputs = 512;  // q_tile*stride cap: bounds the output staging buffer

@@ -26,7 +26,7 @@ struct GemmParams {  // what the kernels read of the plan
   int64_t batch, in_channels, out_channels, in_length, out_length, padding;
   int64_t co_tiles, q_tiles, tiles;
   int32_t in_per_group, out_per_group, kernel_size, stride;
-  int32_t q_tile, ci_chunk, chunks, items, w_rows, w_pitch, x_cols, y_pitch, k_step;
+  int32_t q_tile, ci_chunk, chunks, items, w_rows, x_cols, y_pitch, k_step;
   int32_t tap_step, shift_step, max_shift;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
@@ -79,228 +79,325 @@ __device__ __forceinline__ int64_t window_base(const GemmParams& p, int64_t q0) 
 }
 
 // Starts the copy of one chunk's x window into x_s (rows beyond C_in/groups and columns outside
-// [0, L_in) become zeros, so they add nothing to the MMAs).
+// [0, L_in) become zeros, so they add nothing to the MMAs). Warps take rows, lanes 16-byte vectors.
+// Everything that does not depend on the row is decided once per call, so the common vector costs
+// a compare and a cp.async: the memory warps' instruction count, not bandwidth, bounds this loop.
 template <class T>
-__device__ void issue_x(const GemmParams& p, const T* __restrict__ x, T* x_s, const TileCoord& c, int chunk, int tid,
-                        int nthreads) {
+__device__ void issue_x(const GemmParams& p, const T* __restrict__ x, T* x_s, const TileCoord& c, int chunk, int warp,
+                        int nwarps) {
   constexpr int kVec = kVecBytes / sizeof(T);
+  const int lane = threadIdx.x & 31;
   const int64_t l_base = window_base<kVec>(p, c.q0);
-  const int load_cols = static_cast<int>(min64(p.x_cols, (c.q0 + p.q_tile - l_base + kVec - 1) / kVec * kVec));
-  const int vecs_per_row = load_cols / kVec;
+  const int vecs = static_cast<int>(min64(p.x_cols, (c.q0 + p.q_tile - l_base + kVec - 1) / kVec * kVec)) / kVec;
+  // l_base is a multiple of kVec, so vector v < v_lo lies wholly before 0; v in [v_lo, v_full) wholly
+  // inside [0, L_in); v >= v_any wholly at or past L_in; v_full <= v < v_any straddles L_in.
+  const int v_lo = static_cast<int>(max64(0, -l_base) / kVec);
+  const int v_full = static_cast<int>(max64(0, min64(vecs, (p.in_length - l_base) / kVec)));
+  const int v_any = static_cast<int>(max64(0, min64(vecs, (p.in_length - l_base + kVec - 1) / kVec)));
   const int ci0 = chunk * p.ci_chunk;
-  const T* x_rows = x + (c.b * p.in_channels + int64_t(c.g) * p.in_per_group) * p.in_length;
-  for (int idx = tid; idx < p.ci_chunk * vecs_per_row; idx += nthreads) {
-    const int row = idx / vecs_per_row, v = idx % vecs_per_row;
-    T* dst = x_s + row * p.x_cols + v * kVec;
-    const int ci = ci0 + row;
-    const int64_t l = l_base + int64_t(v) * kVec;
-    if (ci >= p.in_per_group || l >= p.in_length || l + kVec <= 0) {
-      *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
-      continue;
-    }
-    const T* src = x_rows + int64_t(ci) * p.in_length + l;
-    if (l >= 0 && l + kVec <= p.in_length && (reinterpret_cast<uintptr_t>(src) % kVecBytes) == 0) {
-      ptx::cp_async16(dst, src);
-    } else {
-      for (int e = 0; e < kVec; ++e) {
-        const int64_t le = l + e;
-        dst[e] = (le >= 0 && le < p.in_length) ? src[e] : from_float<T>(0.f);
+  const int rows_real = min(p.ci_chunk, p.in_per_group - ci0);  // rows past it are zeros
+  const unsigned fast_count = static_cast<unsigned>(max(0, v_full - v_lo));
+  const T* src = x + (c.b * p.in_channels + int64_t(c.g) * p.in_per_group + ci0 + warp) * p.in_length + l_base;
+  const int64_t src_jump = int64_t(nwarps) * p.in_length;
+  T* dst = x_s + warp * p.x_cols;
+  const int dst_jump = nwarps * p.x_cols;
+  for (int row = warp; row < p.ci_chunk; row += nwarps, src += src_jump, dst += dst_jump) {
+    const bool row_ok = row < rows_real;
+    const bool vector_ok = row_ok && (reinterpret_cast<uintptr_t>(src) % kVecBytes) == 0;  // cp.async needs it
+    for (int v = lane; v < vecs; v += 32) {
+      const int e0 = v * kVec;
+      if (vector_ok && static_cast<unsigned>(v - v_lo) < fast_count) {
+        ptx::cp_async16(dst + e0, src + e0);
+      } else if (!row_ok || v < v_lo || v >= v_any) {
+        *reinterpret_cast<uint4*>(dst + e0) = make_uint4(0, 0, 0, 0);  // wholly outside: zeros
+      } else {
+        for (int e = e0; e < e0 + kVec; ++e) {
+          const int64_t l = l_base + e;
+          dst[e] = (l >= 0 && l < p.in_length) ? src[e] : from_float<T>(0.f);
+        }
       }
     }
   }
 }
 
-// Weights of (group, channel tile, chunk) into w_s, converted for the MMA (see the file comment).
+// Weights of (group, channel tile, chunk) into w_s in MMA fragment order: for tap k, k-step ks and
+// 16-channel tile mt, the 32 lanes' A fragments (4 words each) lie contiguous, so a warp reads one
+// fragment with a single conflict-free LDS.128 per lane. Converted on the way (see the file comment).
 template <Math M>
 __device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, uint32_t* w_s,
                        const TileCoord& c, int chunk, int tid, int nthreads) {
   using T = typename Traits<M>::T;
+  constexpr bool kWide = M == Math::TF32 || M == Math::IEEE;
   const int K = p.kernel_size;
+  const int ksc = p.ci_chunk / Traits<M>::kStep;  // k-steps per chunk
   const int ci0 = chunk * p.ci_chunk;
-  const int total = p.w_rows * 64 * K;
-  for (int idx = tid; idx < total; idx += nthreads) {
-    const int k = idx % K, co = (idx / K) % 64, row = idx / (K * 64);
-    const bool co_ok = c.co0 + co < p.out_per_group;
-    const T* base = w + (int64_t(c.g) * p.in_per_group * p.out_per_group + c.co0 + co) * K + k;
-    const int64_t ci_stride = int64_t(p.out_per_group) * K;
-    uint32_t word;
-    if constexpr (M == Math::TF32 || M == Math::IEEE) {
-      const int ci = ci0 + row;
-      const float v = (co_ok && ci < p.in_per_group) ? base[ci * ci_stride] : 0.f;
-      word = M == Math::TF32 ? ptx::to_tf32(v) : __float_as_uint(v);
-    } else {
-      const int ci = ci0 + 2 * row;
-      const T zero = from_float<T>(0.f);
-      const T lo = (co_ok && ci < p.in_per_group) ? base[ci * ci_stride] : zero;
-      const T hi = (co_ok && ci + 1 < p.in_per_group) ? base[(ci + 1) * ci_stride] : zero;
-      word = pack(bits16(lo), bits16(hi));
+  const int64_t ci_stride = int64_t(p.out_per_group) * K;
+  const T* w_group = w + int64_t(c.g) * p.in_per_group * ci_stride;
+  auto fetch = [&](int ci, int co, int k) -> T {
+    const bool ok = ci < p.in_per_group && c.co0 + co < p.out_per_group;
+    return ok ? w_group[int64_t(ci) * ci_stride + int64_t(c.co0 + co) * K + k] : from_float<T>(0.f);
+  };
+  const int slots = K * ksc * kMmaTilesM * 32;  // one (tap, k-step, channel tile, lane) each
+  for (int idx = tid; idx < slots; idx += nthreads) {
+    const int lane = idx & 31, mt = (idx >> 5) % kMmaTilesM, rest = idx / (32 * kMmaTilesM);
+    const int ks = rest % ksc, k = rest / ksc;
+    const int gq = lane >> 2, tq = lane & 3;
+    uint32_t word[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {  // fragment word i: channel + 8 for odd i, reduction + half-step for i >= 2
+      const int co = mt * 16 + gq + (i & 1) * 8;
+      if constexpr (kWide) {
+        const float v = fetch(ci0 + ks * 8 + tq + (i >> 1) * 4, co, k);
+        word[i] = M == Math::TF32 ? ptx::to_tf32(v) : __float_as_uint(v);
+      } else {
+        const int ci = ci0 + ks * 16 + 2 * tq + (i >> 1) * 8;
+        word[i] = pack(bits16(fetch(ci, co, k)), bits16(fetch(ci + 1, co, k)));
+      }
     }
-    w_s[(k * p.w_rows + row) * p.w_pitch + co] = word;
+    reinterpret_cast<uint4*>(w_s)[idx] = make_uint4(word[0], word[1], word[2], word[3]);
   }
 }
 
 using Acc = float[kMmaTilesM][kMmaTilesN][4];
 
-// One warp item's MMAs over one chunk: every tap of phase r, every k-step of the chunk's channels.
+// A and B fragments of one k-step: weights from w_s (fragment order), x columns from the window.
+template <Math M>
+struct Fragments {
+  uint32_t a[kMmaTilesM][4];
+  float bx[kMmaTilesN][2];  // fp32 modes: x values, rounded (and split) when the MMAs issue
+  uint32_t b[kMmaTilesN][2];  // 16-bit modes: packed pairs
+};
+
+template <Math M>
+__device__ __forceinline__ void load_fragments(Fragments<M>& f, const uint4* wp, const typename Traits<M>::T* xp,
+                                               int x_cols) {
+#pragma unroll
+  for (int mt = 0; mt < kMmaTilesM; ++mt) {
+    const uint4 v = wp[mt * 32];
+    f.a[mt][0] = v.x;
+    f.a[mt][1] = v.y;
+    f.a[mt][2] = v.z;
+    f.a[mt][3] = v.w;
+  }
+  if constexpr (M == Math::TF32 || M == Math::IEEE) {
+#pragma unroll
+    for (int nt = 0; nt < kMmaTilesN; ++nt) {
+      f.bx[nt][0] = xp[nt * 8];
+      f.bx[nt][1] = xp[4 * x_cols + nt * 8];
+    }
+  } else {
+    const uint16_t* xr = reinterpret_cast<const uint16_t*>(xp);
+#pragma unroll
+    for (int nt = 0; nt < kMmaTilesN; ++nt) {
+      f.b[nt][0] = pack(xr[nt * 8], xr[x_cols + nt * 8]);
+      f.b[nt][1] = pack(xr[8 * x_cols + nt * 8], xr[9 * x_cols + nt * 8]);
+    }
+  }
+}
+
+template <Math M>
+__device__ __forceinline__ void mma_fragments(const Fragments<M>& f, Acc& acc) {
+  if constexpr (M == Math::TF32 || M == Math::IEEE) {
+    uint32_t b[kMmaTilesN][2];
+#pragma unroll
+    for (int nt = 0; nt < kMmaTilesN; ++nt) {
+      b[nt][0] = ptx::to_tf32(f.bx[nt][0]);
+      b[nt][1] = ptx::to_tf32(f.bx[nt][1]);
+    }
+    if constexpr (M == Math::IEEE) {
+      // 3xTF32: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi. The two small-term passes run over all 16
+      // accumulators before the main pass, so no MMA waits on the one just before it.
+      uint32_t a_hi[kMmaTilesM][4], a_lo[kMmaTilesM][4], b_lo[kMmaTilesN][2];
+#pragma unroll
+      for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const float v = __uint_as_float(f.a[mt][i]);
+          a_hi[mt][i] = ptx::to_tf32(v);
+          a_lo[mt][i] = ptx::to_tf32(v - __uint_as_float(a_hi[mt][i]));
+        }
+#pragma unroll
+      for (int nt = 0; nt < kMmaTilesN; ++nt)
+#pragma unroll
+        for (int i = 0; i < 2; ++i) b_lo[nt][i] = ptx::to_tf32(f.bx[nt][i] - __uint_as_float(b[nt][i]));
+#pragma unroll
+      for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_lo[mt], b[nt]);
+#pragma unroll
+      for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_hi[mt], b_lo[nt]);
+#pragma unroll
+      for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_hi[mt], b[nt]);
+    } else {
+#pragma unroll
+      for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], f.a[mt], b[nt]);
+    }
+  } else {
+#pragma unroll
+    for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_16bit<M == Math::BF16>(acc[mt][nt], f.a[mt], f.b[nt]);
+  }
+}
+
+// One warp item's MMAs over one chunk: every tap of phase r, every k-step of the chunk's channels,
+// walked as one flat sequence of (tap, k-step) steps so that the fragments of step s+1 load while
+// the MMAs of step s run.
 template <Math M>
 __device__ __forceinline__ void compute_item(const GemmParams& p, const uint32_t* w_s, const typename Traits<M>::T* x_s,
                                              int r, int col_first, int k_steps, Acc& acc) {
   using T = typename Traits<M>::T;
+  constexpr int kRowsPerStep = (M == Math::TF32 || M == Math::IEEE) ? 8 : 16;  // x rows per k-step
   const int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
   const int taps = p.tap_count[r];
-  for (int j = 0; j < taps; ++j) {
-    const int k = p.first_tap[r] + j * p.tap_step;
-    const int col0 = col_first - (p.first_shift[r] + j * p.shift_step) + gq;
-    const uint32_t* wk = w_s + k * p.w_rows * p.w_pitch + gq;
-    for (int ks = 0; ks < k_steps; ++ks) {
-      uint32_t a[kMmaTilesM][4], b[kMmaTilesN][2];
-      if constexpr (M == Math::TF32 || M == Math::IEEE) {
-        const uint32_t* wr = wk + (ks * 8 + tq) * p.w_pitch;
-        const float* xr = reinterpret_cast<const float*>(x_s) + (ks * 8 + tq) * p.x_cols + col0;
-#pragma unroll
-        for (int mt = 0; mt < kMmaTilesM; ++mt) {
-          a[mt][0] = wr[mt * 16];
-          a[mt][1] = wr[mt * 16 + 8];
-          a[mt][2] = wr[4 * p.w_pitch + mt * 16];
-          a[mt][3] = wr[4 * p.w_pitch + mt * 16 + 8];
-        }
-        float bx[kMmaTilesN][2];
-#pragma unroll
-        for (int nt = 0; nt < kMmaTilesN; ++nt) {
-          bx[nt][0] = xr[nt * 8];
-          bx[nt][1] = xr[4 * p.x_cols + nt * 8];
-          b[nt][0] = ptx::to_tf32(bx[nt][0]);
-          b[nt][1] = ptx::to_tf32(bx[nt][1]);
-        }
-        if constexpr (M == Math::IEEE) {
-          // 3xTF32: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi, small terms first.
-          uint32_t a_lo[kMmaTilesM][4], b_lo[kMmaTilesN][2];
-#pragma unroll
-          for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const float v = __uint_as_float(a[mt][i]);
-              a[mt][i] = ptx::to_tf32(v);
-              a_lo[mt][i] = ptx::to_tf32(v - __uint_as_float(a[mt][i]));
-            }
-#pragma unroll
-          for (int nt = 0; nt < kMmaTilesN; ++nt)
-#pragma unroll
-            for (int i = 0; i < 2; ++i) b_lo[nt][i] = ptx::to_tf32(bx[nt][i] - __uint_as_float(b[nt][i]));
-#pragma unroll
-          for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-            for (int nt = 0; nt < kMmaTilesN; ++nt) {
-              ptx::mma_tf32(acc[mt][nt], a_lo[mt], b[nt]);
-              ptx::mma_tf32(acc[mt][nt], a[mt], b_lo[nt]);
-            }
-        }
-#pragma unroll
-        for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-          for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a[mt], b[nt]);
-      } else {
-        const uint32_t* wr = wk + (ks * 8 + tq) * p.w_pitch;
-        const uint16_t* xr = reinterpret_cast<const uint16_t*>(x_s) + (ks * 16 + 2 * tq) * p.x_cols + col0;
-#pragma unroll
-        for (int mt = 0; mt < kMmaTilesM; ++mt) {
-          a[mt][0] = wr[mt * 16];
-          a[mt][1] = wr[mt * 16 + 8];
-          a[mt][2] = wr[4 * p.w_pitch + mt * 16];
-          a[mt][3] = wr[4 * p.w_pitch + mt * 16 + 8];
-        }
-#pragma unroll
-        for (int nt = 0; nt < kMmaTilesN; ++nt) {
-          b[nt][0] = pack(xr[nt * 8], xr[p.x_cols + nt * 8]);
-          b[nt][1] = pack(xr[8 * p.x_cols + nt * 8], xr[9 * p.x_cols + nt * 8]);
-        }
-#pragma unroll
-        for (int mt = 0; mt < kMmaTilesM; ++mt)
-#pragma unroll
-          for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_16bit<M == Math::BF16>(acc[mt][nt], a[mt], b[nt]);
+  if (taps == 0 || k_steps == 0) return;
+  const int ksc = p.ci_chunk / Traits<M>::kStep;
+  const int x_cols = p.x_cols;
+  const int first_row = (M == Math::TF32 || M == Math::IEEE) ? tq : 2 * tq;
+  // Pointer moves: within a tap, the next k-step; at a tap boundary, the next tap of the phase.
+  const int w_step = kMmaTilesM * 32;  // uint4s per k-step
+  const int w_tap_jump = (p.tap_step * ksc - k_steps) * w_step;
+  const int x_step = kRowsPerStep * x_cols;
+  const int x_tap_jump = -k_steps * x_step - p.shift_step;
+  const uint4* wp = reinterpret_cast<const uint4*>(w_s) + p.first_tap[r] * ksc * w_step + lane;
+  const T* xp = x_s + first_row * x_cols + col_first - p.first_shift[r] + gq;
+  const int steps = taps * k_steps;
+  Fragments<M> cur;
+  load_fragments<M>(cur, wp, xp, x_cols);
+  int ks = 0;
+  // IEEE keeps three fragment sets live; unrolling it would spill.
+#pragma unroll(M == Math::IEEE ? 1 : 2)
+  for (int s = 0; s < steps; ++s) {
+    // The last step reloads its own fragments instead of running past the tile (no branch, and no
+    // read outside this tap's data).
+    if (s + 1 < steps) {
+      if (++ks == k_steps) {
+        ks = 0;
+        wp += w_tap_jump;
+        xp += x_tap_jump;
       }
+      wp += w_step;
+      xp += x_step;
     }
+    Fragments<M> next;
+    load_fragments<M>(next, wp, xp, x_cols);
+    mma_fragments<M>(cur, acc);
+    cur = next;
   }
 }
 
-__device__ __forceinline__ void zero(Acc& acc) {
+// Bias of the accumulator rows a thread owns (channels mt*16 + gq and +8 of the tile); zeros
+// without bias. Starting the accumulators from it fuses the bias for free.
+struct BiasRegs {
+  float v[kMmaTilesM][2];
+};
+
+template <class T>
+__device__ __forceinline__ BiasRegs load_bias(const GemmParams& p, const T* __restrict__ bias, const TileCoord& c) {
+  const int gq = (threadIdx.x & 31) >> 2;
+  BiasRegs b;
 #pragma unroll
   for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll
-    for (int nt = 0; nt < kMmaTilesN; ++nt)
+    for (int h = 0; h < 2; ++h) {
+      const int co = c.co0 + mt * 16 + gq + h * 8;
+      b.v[mt][h] = (bias && co < p.out_per_group) ? to_float(bias[int64_t(c.g) * p.out_per_group + co]) : 0.f;
+    }
+  return b;
+}
+
+__device__ __forceinline__ void init_acc(Acc& acc, const BiasRegs& b) {
 #pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
+  for (int mt = 0; mt < kMmaTilesM; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < kMmaTilesN; ++nt) {
+      acc[mt][nt][0] = acc[mt][nt][1] = b.v[mt][0];
+      acc[mt][nt][2] = acc[mt][nt][3] = b.v[mt][1];
+    }
 }
 
-// Staging column of output t0 (the tile's first output) in row `co`: chosen so that the staging row and
-// the global row have the same alignment modulo 16 bytes, so the store loop moves whole 16-byte vectors
-// (LDS.128 -> STG.128) whatever L_out, the row and the tile origin are.
+// Staging alignment. Each staging row is shifted so that it shares the global row's alignment modulo
+// 16 bytes; then the store loop moves whole 16-byte vectors (LDS.128 -> STG.128) whatever L_out, the
+// row and the tile origin are. The tile's first output t0 of row `co` sits in staging column
+// (base + co*step) mod kVec; computed once per tile in 64 bits, per row in 32.
 template <class T>
-__device__ __forceinline__ int stage_offset(const GemmParams& p, const TileCoord& c, int co, const T* y) {
+struct StageAlign {
+  static constexpr int kVec = kVecBytes / sizeof(T);
+  int base, step;
+  __device__ __forceinline__ int offset(int co) const { return (base + co * step) & (kVec - 1); }
+};
+
+template <class T>
+__device__ __forceinline__ StageAlign<T> stage_align(const GemmParams& p, const TileCoord& c, const T* y) {
   constexpr int kVec = kVecBytes / sizeof(T);
-  const int64_t row = c.b * p.out_channels + int64_t(c.g) * p.out_per_group + c.co0 + co;
+  const int64_t row0 = c.b * p.out_channels + int64_t(c.g) * p.out_per_group + c.co0;
   const int64_t t0 = c.q0 * p.stride - p.padding;
-  const int64_t element = static_cast<int64_t>(reinterpret_cast<uintptr_t>(y) / sizeof(T)) + row * p.out_length + t0;
-  return static_cast<int>(((element % kVec) + kVec) % kVec);
+  const int64_t element = static_cast<int64_t>(reinterpret_cast<uintptr_t>(y) / sizeof(T)) + row0 * p.out_length + t0;
+  return StageAlign<T>{static_cast<int>(element & (kVec - 1)), static_cast<int>(p.out_length & (kVec - 1))};
 }
 
-// Accumulators of item (phase r, positions q_first..q_first+31) into the staging tile: output
-// u = q*stride + r of the tile goes to column u + stage_offset(row).
+// Accumulators of item (phase r, positions q_first..q_first+31) into the staging tile, converted to
+// the output type: output u = q*stride + r of the tile goes to column u + offset(row).
 template <class T>
-__device__ __forceinline__ void stage_item(const GemmParams& p, float* y_s, int r, int q_first, const Acc& acc,
-                                           const TileCoord& c, const T* y) {
+__device__ __forceinline__ void stage_item(const GemmParams& p, T* y_s, int r, int q_first, const Acc& acc,
+                                           const StageAlign<T>& al) {
   const int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int mt = 0; mt < kMmaTilesM; ++mt) {
     const int co = mt * 16 + gq;
-    float* lo = y_s + co * p.y_pitch + stage_offset(p, c, co, y);
-    float* hi = y_s + (co + 8) * p.y_pitch + stage_offset(p, c, co + 8, y);
+    T* lo = y_s + co * p.y_pitch + al.offset(co);
+    T* hi = y_s + (co + 8) * p.y_pitch + al.offset(co + 8);
 #pragma unroll
     for (int nt = 0; nt < kMmaTilesN; ++nt) {
       const int u = (q_first + nt * 8 + 2 * tq) * p.stride + r;
-      lo[u] = acc[mt][nt][0];
-      lo[u + p.stride] = acc[mt][nt][1];
-      hi[u] = acc[mt][nt][2];
-      hi[u + p.stride] = acc[mt][nt][3];
+      lo[u] = from_float<T>(acc[mt][nt][0]);
+      lo[u + p.stride] = from_float<T>(acc[mt][nt][1]);
+      hi[u] = from_float<T>(acc[mt][nt][2]);
+      hi[u + p.stride] = from_float<T>(acc[mt][nt][3]);
     }
   }
 }
 
-// Writes the staged tile: one warp per output row; the aligned body of the row piece moves as 16-byte
-// vectors (smem and global aligned alike, see stage_offset), the unaligned head and tail element-wise.
+// Writes the staged tile: warps take rows, lanes 16-byte vectors. Staging columns are aligned like
+// the global row (StageAlign), so the body of a row piece moves as LDS.128 -> STG.128 and only the
+// head and tail (< kVec elements each) go element-wise.
 template <class T>
-__device__ void store_tile(const GemmParams& p, const float* y_s, const T* __restrict__ bias, T* __restrict__ y,
-                           const TileCoord& c, int warp, int nwarps) {
+__device__ void store_tile(const GemmParams& p, const T* y_s, T* __restrict__ y, const TileCoord& c, int warp,
+                           int nwarps) {
   constexpr int kVec = kVecBytes / sizeof(T);
   const int lane = threadIdx.x & 31;
-  const int64_t u0 = c.q0 * p.stride;
-  const int64_t t0 = u0 - p.padding;  // output of staging column stage_offset(row)
+  const int64_t t0 = c.q0 * p.stride - p.padding;  // output of the tile's first staging column
   const int64_t t_begin = max64(0, t0);
-  const int64_t t_end = min64(p.out_length, t0 + int64_t(p.q_tile) * p.stride);
-  if (t_begin >= t_end) return;
-  const int rows = min(64, p.out_per_group - c.co0);
-  for (int row = warp; row < rows; row += nwarps) {
-    const int64_t co = int64_t(c.g) * p.out_per_group + c.co0 + row;
-    const float add = bias ? to_float(bias[co]) : 0.f;
-    T* out = y + (c.b * p.out_channels + co) * p.out_length;
-    const float* src = y_s + row * p.y_pitch + stage_offset(p, c, row, y) - t0;  // src[t] is output t
-    const int64_t misalign = (reinterpret_cast<uintptr_t>(out + t_begin) % kVecBytes) / sizeof(T);
-    const int64_t body_begin = min64(t_end, t_begin + (misalign ? kVec - misalign : 0));
-    const int64_t body_end = body_begin + (t_end - body_begin) / kVec * kVec;
-    if (lane < body_begin - t_begin) out[t_begin + lane] = from_float<T>(src[t_begin + lane] + add);
-    if (lane < t_end - body_end) out[body_end + lane] = from_float<T>(src[body_end + lane] + add);
-    for (int64_t t = body_begin + int64_t(lane) * kVec; t < body_end; t += 32 * kVec) {
-      T v[kVec];
-#pragma unroll
-      for (int e = 0; e < kVec; e += 4) {
-        const float4 f = *reinterpret_cast<const float4*>(src + t + e);
-        v[e] = from_float<T>(f.x + add);
-        v[e + 1] = from_float<T>(f.y + add);
-        v[e + 2] = from_float<T>(f.z + add);
-        v[e + 3] = from_float<T>(f.w + add);
-      }
-      *reinterpret_cast<uint4*>(out + t) = *reinterpret_cast<const uint4*>(v);
-    }
+  const int n = static_cast<int>(min64(p.out_length, t0 + int64_t(p.q_tile) * p.stride) - t_begin);
+  if (n <= 0) return;
+  const int skip = static_cast<int>(t_begin - t0);  // staging columns before the first real output
+  const StageAlign<T> al = stage_align<T>(p, c, y);
+  const int rows = min(kGemmBlockCo, p.out_per_group - c.co0);
+  // Per-row state advances by `nwarps` rows each iteration: the loop keeps no 64-bit arithmetic
+  // beyond one pointer add.
+  T* out = y + (c.b * p.out_channels + int64_t(c.g) * p.out_per_group + c.co0 + warp) * p.out_length + t_begin;
+  const int64_t out_jump = int64_t(nwarps) * p.out_length;
+  const T* src = y_s + warp * p.y_pitch + skip;  // + the row's offset: src[j] is out[j]
+  const int src_jump = nwarps * p.y_pitch;
+  int off = al.base + warp * al.step;
+  const int off_jump = nwarps * al.step;
+  for (int row = warp; row < rows; row += nwarps, out += out_jump, src += src_jump, off += off_jump) {
+    const int shift = off & (kVec - 1);      // staging offset of this row
+    const T* s_row = src + shift;
+    // out[j] is 16-byte aligned where (shift + skip + j) % kVec == 0.
+    const int head = min(n, (kVec - ((shift + skip) & (kVec - 1))) & (kVec - 1));
+    const int tail = head + ((n - head) & ~(kVec - 1));
+#pragma unroll 2
+    for (int j = head + lane * kVec; j < tail; j += 32 * kVec)
+      *reinterpret_cast<uint4*>(out + j) = *reinterpret_cast<const uint4*>(s_row + j);
+    if (lane < head) out[lane] = s_row[lane];
+    if (lane < n - tail) out[tail + lane] = s_row[tail + lane];
   }
 }
 
@@ -326,7 +423,6 @@ inline GemmParams make_params(const Plan& plan) {
   p.chunks = t.chunks;
   p.items = t.items;
   p.w_rows = t.w_rows;
-  p.w_pitch = t.w_pitch;
   p.x_cols = t.x_cols;
   p.y_pitch = t.y_pitch;
   p.k_step = t.k_step;

@@ -42,9 +42,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   using T = typename Traits<M>::T;
   extern __shared__ __align__(16) unsigned char smem[];
   uint32_t* w_s = reinterpret_cast<uint32_t*>(smem);
-  T* x_s = reinterpret_cast<T*>(smem + size_t(p.kernel_size) * p.w_rows * p.w_pitch * 4);
+  T* x_s = reinterpret_cast<T*>(smem + size_t(p.kernel_size) * p.w_rows * kGemmBlockCo * 4);
   const int x_stage = p.ci_chunk * p.x_cols;
-  float* y_s = reinterpret_cast<float*>(x_s + kStages * x_stage);
+  T* y_s = x_s + kStages * x_stage;
 
   const int64_t tile_begin = blockIdx.x * p.tiles / gridDim.x;
   const int64_t n = (blockIdx.x + 1) * p.tiles / gridDim.x - tile_begin;
@@ -57,9 +57,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (warp >= kComputeWarps) {
     // ---- memory warps ----
-    const int tid = threadIdx.x - kComputeThreads, mwarp = warp - kComputeWarps;
+    const int mwarp = warp - kComputeWarps;
     for (int j = 0; j < kStages; ++j) {
-      if (j < n) issue_x(p, x, x_s + j * x_stage, decode_tile(p, tile_begin + j), 0, tid, kMemoryThreads);
+      if (j < n) issue_x(p, x, x_s + j * x_stage, decode_tile(p, tile_begin + j), 0, mwarp, kMemoryWarps);
       ptx::cp_async_commit();
     }
     ptx::bar_arrive(kBarStagingFree, kThreads);  // the staging buffer starts empty
@@ -68,20 +68,22 @@ __global__ void __launch_bounds__(kThreads, 1)
       ptx::cp_async_wait<kStages - 2>();
       ptx::bar_arrive(kBarXFull + i % kStages, kThreads);
       if (i > 0) {
-        ptx::bar_sync(kBarStagingFull, kThreads);
-        store_tile<T>(p, y_s, bias, y, decode_tile(p, tile_begin + i - 1), mwarp, kMemoryWarps);
-        ptx::bar_arrive(kBarStagingFree, kThreads);
-        const int64_t next = i - 1 + kStages;  // refill the stage tile i-1 used
+        // Refill the stage tile i-1 used before writing tile i-1 out, so the load's latency hides
+        // behind the stores.
+        const int64_t next = i - 1 + kStages;
         if (next < n) {
           ptx::bar_sync(kBarXFree + (i - 1) % kStages, kThreads);
-          issue_x(p, x, x_s + ((i - 1) % kStages) * x_stage, decode_tile(p, tile_begin + next), 0, tid,
-                  kMemoryThreads);
+          issue_x(p, x, x_s + ((i - 1) % kStages) * x_stage, decode_tile(p, tile_begin + next), 0, mwarp,
+                  kMemoryWarps);
         }
         ptx::cp_async_commit();
+        ptx::bar_sync(kBarStagingFull, kThreads);
+        store_tile<T>(p, y_s, y, decode_tile(p, tile_begin + i - 1), mwarp, kMemoryWarps);
+        ptx::bar_arrive(kBarStagingFree, kThreads);
       }
     }
     ptx::bar_sync(kBarStagingFull, kThreads);
-    store_tile<T>(p, y_s, bias, y, decode_tile(p, tile_begin + n - 1), mwarp, kMemoryWarps);
+    store_tile<T>(p, y_s, y, decode_tile(p, tile_begin + n - 1), mwarp, kMemoryWarps);
     return;
   }
 
@@ -89,28 +91,31 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int q_chunks = p.q_tile / 32;
   const int k_steps = (p.in_per_group + Traits<M>::kStep - 1) / Traits<M>::kStep;
   constexpr int kVec = kVecBytes / sizeof(T);
+  BiasRegs bias_r = load_bias(p, bias, decode_tile(p, tile_begin));
   Acc acc;
   for (int64_t i = 0; i < n; ++i) {
     const TileCoord c = decode_tile(p, tile_begin + i);
     if (i > 0 && w_key(i) != w_key(i - 1)) {
       __syncthreads();
       load_w<M>(p, w, w_s, c, 0, threadIdx.x, kComputeThreads);
+      bias_r = load_bias(p, bias, c);
       ptx::bar_sync(kBarCompute, kComputeThreads);
     }
     const int stage = static_cast<int>(i % kStages);
     ptx::bar_sync(kBarXFull + stage, kThreads);
     const T* xs = x_s + stage * x_stage;
     const int col_base = static_cast<int>(c.q0 - window_base<kVec>(p, c.q0));
+    const StageAlign<T> al = stage_align<T>(p, c, y);
     bool staging_ours = false;
     for (int item = warp; item < p.items; item += kComputeWarps) {
       const int r = item / q_chunks, q_first = (item % q_chunks) * 32;
-      zero(acc);
+      init_acc(acc, bias_r);
       compute_item<M>(p, w_s, xs, r, col_base + q_first, k_steps, acc);
       if (!staging_ours) {
         ptx::bar_sync(kBarStagingFree, kThreads);
         staging_ours = true;
       }
-      stage_item(p, y_s, r, q_first, acc, c, y);
+      stage_item(p, y_s, r, q_first, acc, al);
     }
     if (i + kStages < n) ptx::bar_arrive(kBarXFree + stage, kThreads);
     if (!staging_ours) ptx::bar_sync(kBarStagingFree, kThreads);

@@ -226,8 +226,8 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   }
   // The smem x window holds the halo plus the tile; the staging row holds a whole tile of outputs.
   EXPECT_GE(t.x_cols, pp.max_shift + t.q_tile);
-  EXPECT_GE(t.y_pitch, t.q_tile * s.stride);
-  EXPECT_GE(t.w_pitch, t.block_co);
+  EXPECT_GE(t.y_pitch, t.q_tile * s.stride + (dtype == CONVT1D_FLOAT32 ? 4 : 8));  // + alignment shift
+  EXPECT_EQ(t.y_pitch * (dtype == CONVT1D_FLOAT32 ? 4 : 2) % 16, 0) << "staging rows must stay 16-byte aligned";
   EXPECT_GE(t.stages, 1);
 }
 
@@ -254,6 +254,15 @@ TEST(ImplicitGemmPlan, Kb74FitsTensorCoreDevices) {
       // A big problem has enough tiles for one persistent block per SM at least.
       EXPECT_GE(r.tiling.grid, d.info.sm_count);
     }
+  // On the H100, KB74 takes the warp-specialised kernel with 256-position tiles and 3 x stages in
+  // flight (fragment-ordered weights and output-type staging leave room for the third).
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_FLOAT16}) {
+    const GemmResult r = try_gemm(kb74(), dtype, kH100);
+    ASSERT_TRUE(r.ok);
+    EXPECT_TRUE(r.tiling.specialized);
+    EXPECT_EQ(r.tiling.q_tile, 256);
+    EXPECT_EQ(r.tiling.stages, 3);
+  }
 }
 
 // Random shapes: every accepted plan keeps the invariants, every refusal says why, and modest shapes
