@@ -28,6 +28,5 @@ void cuda_check_pointer(const void* ptr, const char* what);
 
 void launch_direct(const Plan& plan, const ForwardArgs& args);
 void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);   // cuda/implicit_gemm.cu
-void launch_streaming_gemm(const Plan& plan, const ForwardArgs& args);  // cuda/streaming_gemm.cu
 
 }  // namespace convt1d::detail

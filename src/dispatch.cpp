@@ -38,9 +38,7 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   cuda_check_pointer(y, "y");
   if (b) cuda_check_pointer(b, "bias");
   const ForwardArgs args{x, w, b, y, stream};
-  if (plan.kernel == KernelKind::ImplicitGemm && plan.gemm.specialized)
-    launch_streaming_gemm(plan, args);
-  else if (plan.kernel == KernelKind::ImplicitGemm)
+  if (plan.kernel == KernelKind::ImplicitGemm)
     launch_implicit_gemm(plan, args);
   else
     launch_direct(plan, args);

@@ -52,12 +52,38 @@ int64_t bank_pitch(int64_t words, int64_t residue) {
   return p;
 }
 
-constexpr int64_t kStages = 2;     // x windows in flight (the cooperative kernel)
-constexpr int64_t kMaxStages = 3;  // the warp-specialised kernel, where they fit
+constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights when streamed) in flight
+constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
 
 }  // namespace
+
+// Raw weight rows hold 64 channels x K taps (co-major, as in global memory). Warp lane (tq, gq)
+// reads row tq (+4) at column (16*mt + gq (+8))*K + k: pick, among the 16-byte-multiple pitches
+// just above the row, the one whose banks collide least (even K forces some 2-way conflicts).
+int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
+  const int64_t vec = kVectorBytes / elem, row = block_co * kernel_size;
+  int64_t best = 0, best_worst = 1 << 30;
+  for (int64_t pitch = round_up(row, vec); pitch < round_up(row, vec) + 32 * vec; pitch += vec) {
+    int64_t worst = 0;
+    for (int64_t k = 0; k < std::min<int64_t>(kernel_size, 4); ++k) {
+      int64_t count[32] = {};
+      for (int64_t tq = 0; tq < 4; ++tq)
+        for (int64_t gq = 0; gq < 8; ++gq) {
+          // 32-bit words: fp32 element index; 16-bit rows are read at 2*tq (pairs of rows).
+          const int64_t r = elem == 4 ? tq : 2 * tq;
+          const int64_t word = (r * pitch + gq * kernel_size + k) * elem / 4;
+          worst = std::max(worst, ++count[word % 32]);
+        }
+    }
+    if (worst < best_worst) {
+      best_worst = worst;
+      best = pitch;
+    }
+  }
+  return best;
+}
 
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
   return std::max<int64_t>(1, dev.smem_per_sm / (smem_bytes + kReservedSmemPerBlock));
@@ -73,22 +99,24 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   const int64_t vec = kVectorBytes / elem;
   t.block_co = kGemmBlockCo;
   t.k_step = wide ? 8 : 16;
-  t.stages = static_cast<int32_t>(kStages);
   // u = t + padding covers [0, padding + out_length); q tiles start at q = 0.
   const int64_t q_total = (s.padding + s.out_length + s.stride - 1) / s.stride;
   const int64_t co_tiles = (s.out_per_group + t.block_co - 1) / t.block_co;
   const int64_t outer = s.groups * co_tiles * s.batch;
   const int64_t ci_all = round_up(s.in_per_group, t.k_step);
 
-  // Whole reduction resident first (weights loaded once per block); else smaller chunks.
+  // Whole reduction resident first (weights loaded once per block, in fragment order); else the
+  // reduction runs in chunks whose raw weight rows stream through the pipeline with the x window.
   std::vector<int64_t> chunk_sizes{ci_all};
   for (int64_t c : {64, 32, 16, 8})
     if (c < ci_all && c % t.k_step == 0) chunk_sizes.push_back(c);
+  const int64_t w_pitch = raw_weight_pitch(s.kernel_size, t.block_co, elem);
   auto smem_for = [&](int64_t cc, int64_t q, int64_t stages, GemmTiling& c) -> bool {
     const int64_t chunks = (s.in_per_group + cc - 1) / cc;
     const int64_t items = s.stride * q / kGemmWarpPositions;
+    const bool stream_w = chunks > 1;
     if (q > kGemmWarpPositions && q * s.stride > kGemmMaxTileOutputs) return false;
-    if (chunks > 1 && items > kGemmWarps) return false;  // accumulators must persist across chunks
+    if (stream_w && items > kGemmWarps) return false;  // accumulators must persist across chunks
     const int64_t w_rows = wide ? cc : cc / 2;
     const int64_t cols_needed = round_up(poly.max_shift + q + vec, vec);
     const int64_t x_cols = wide ? bank_pitch(cols_needed, 8) : 2 * bank_pitch((cols_needed + 1) / 2, 4);
@@ -103,22 +131,22 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
     c.x_cols = static_cast<int32_t>(x_cols);
     c.y_pitch = static_cast<int32_t>(y_pitch);
     c.stages = static_cast<int32_t>(stages);
-    c.smem_bytes = s.kernel_size * w_rows * t.block_co * 4 + stages * cc * x_cols * elem + t.block_co * y_pitch * elem;
+    c.stream_w = stream_w;
+    c.w_pitch = stream_w ? static_cast<int32_t>(w_pitch) : 0;
+    const int64_t resident_w = stream_w ? 0 : s.kernel_size * w_rows * t.block_co * 4;
+    const int64_t stage_bytes = cc * (x_cols + c.w_pitch) * elem;
+    c.smem_bytes = resident_w + stages * stage_bytes + t.block_co * y_pitch * elem;
     return c.smem_bytes <= dev.smem_per_block_optin;
   };
   auto tiles_for = [&](int64_t q) { return outer * ((q_total + q - 1) / q); };
-  // The largest reduction chunk that fits (the whole reduction keeps weights resident and allows the
-  // warp-specialised kernel, with 3 x stages where they fit), then the largest q tile that still gives
-  // every SM a tile, else the smallest q tile that fits.
+  // The largest reduction chunk that fits, with 3 pipeline stages where they fit, then the largest
+  // q tile that still gives every SM a tile, else the smallest q tile that fits.
   for (int64_t cc : chunk_sizes) {
-    const bool whole = cc == ci_all;
     std::vector<GemmTiling> fits;
     for (int64_t q : {256, 128, 64, 32})
-      for (int64_t stages : {kMaxStages, kStages}) {
+      for (int64_t stages : {kMaxStages, kMinStages}) {
         GemmTiling c = t;
-        if (!whole && stages != kStages) continue;
         if (smem_for(cc, q, stages, c)) {
-          c.specialized = whole;
           fits.push_back(c);
           break;
         }
@@ -139,9 +167,8 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
-  // The specialised kernel runs 12 warps of up to 168 registers: one block per SM.
-  const int64_t per_sm = t.specialized ? 1 : blocks_per_sm(dev, t.smem_bytes);
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count * per_sm);
+  // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
+  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
   return true;
 }
 

@@ -60,7 +60,8 @@ struct GemmTiling {
   int32_t x_cols = 0;        // x window row pitch in elements (halo + q_tile + alignment slack, padded)
   int32_t y_pitch = 0;       // output staging row pitch in output elements
   int32_t stages = 2;        // x windows in flight
-  bool specialized = false;  // warp-specialised streaming kernel (whole reduction resident)
+  bool stream_w = false;     // chunks > 1: raw weight rows stream with x through the stages
+  int32_t w_pitch = 0;       // raw weight row pitch in elements (stream_w only): >= 64*K
   int64_t smem_bytes = 0;
   int64_t co_tiles = 0, q_tiles = 0, tiles = 0;  // tiles = groups * co_tiles * batch * q_tiles
   int64_t grid = 0;          // persistent blocks
@@ -86,6 +87,9 @@ struct Plan {
 // otherwise returns false and says why in `why`.
 bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev,
                         GemmTiling& tiling, std::string& why);
+
+// Row pitch (elements) of streamed raw weight rows: 16-byte multiple, fewest bank conflicts.
+int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem);
 
 // Blocks of `smem_bytes` that fit on one SM (the runtime reserves 1 KB per block).
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes);

@@ -1,6 +1,5 @@
-// Shared pieces of the tensor-core implicit-GEMM kernels (implicit_gemm.cu: all warps do every job,
-// any reduction size; streaming_gemm.cu: warp-specialised, whole reduction resident). See
-// implicit_gemm.cu for the tile, the smem layout and the MMA fragment mapping.
+// Device pieces of the tensor-core implicit-GEMM kernel (implicit_gemm.cu documents the tile, the
+// smem layout and the pipeline): window and weight loads, MMA fragments, staging and stores.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -26,7 +25,7 @@ struct GemmParams {  // what the kernels read of the plan
   int64_t batch, in_channels, out_channels, in_length, out_length, padding;
   int64_t co_tiles, q_tiles, tiles;
   int32_t in_per_group, out_per_group, kernel_size, stride;
-  int32_t q_tile, ci_chunk, chunks, items, w_rows, x_cols, y_pitch, k_step;
+  int32_t q_tile, ci_chunk, chunks, items, w_rows, w_pitch, x_cols, y_pitch, k_step;
   int32_t tap_step, shift_step, max_shift;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
@@ -71,6 +70,42 @@ __device__ __forceinline__ TileCoord decode_tile(const GemmParams& p, int64_t ti
   c.q0 = qt * p.q_tile;
   return c;
 }
+
+// Walks a block's (tile, chunk) pipeline steps in order without divisions: the memory warps run
+// on instruction latency, and 64-bit divides per step showed up in their time.
+struct StepCursor {
+  TileCoord c;
+  int64_t qt;     // q tile index
+  int32_t cot;    // channel tile index
+  int32_t chunk;  // reduction chunk
+
+  __device__ __forceinline__ static StepCursor at(const GemmParams& p, int64_t tile) {
+    StepCursor s;
+    s.c = decode_tile(p, tile);
+    s.qt = tile % p.q_tiles;
+    s.cot = s.c.co0 / 64;
+    s.chunk = 0;
+    return s;
+  }
+  __device__ __forceinline__ bool last_chunk(const GemmParams& p) const { return chunk == p.chunks - 1; }
+  // Next step; true when it starts another (group, channel tile), whose weights differ.
+  __device__ __forceinline__ bool advance(const GemmParams& p) {
+    if (++chunk < p.chunks) return false;
+    chunk = 0;
+    c.q0 += p.q_tile;
+    if (++qt < p.q_tiles) return false;
+    qt = 0;
+    c.q0 = 0;
+    if (++c.b < p.batch) return false;
+    c.b = 0;
+    c.co0 += 64;
+    if (++cot < p.co_tiles) return true;
+    cot = 0;
+    c.co0 = 0;
+    ++c.g;
+    return true;
+  }
+};
 
 template <int kVec>
 __device__ __forceinline__ int64_t window_base(const GemmParams& p, int64_t q0) {
@@ -158,6 +193,38 @@ __device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restr
   }
 }
 
+// Starts the copy of one chunk's raw weight rows into a pipeline stage (stream_w plans): row ci of the
+// chunk holds W[ci, co0 .. co0+63, 0 .. K-1] as in global memory (co-major), pitch w_pitch elements.
+// Rows past C_in/groups and channels past C_out/groups become zeros.
+template <class T>
+__device__ void issue_w_raw(const GemmParams& p, const T* __restrict__ w, T* w_st, const TileCoord& c, int chunk,
+                            int warp, int nwarps) {
+  constexpr int kVec = kVecBytes / sizeof(T);
+  const int lane = threadIdx.x & 31;
+  const int valid = min(kGemmBlockCo, p.out_per_group - c.co0) * p.kernel_size;  // elements per row
+  const int vecs = (kGemmBlockCo * p.kernel_size + kVec - 1) / kVec;
+  const int ci0 = chunk * p.ci_chunk;
+  const int rows_real = min(p.ci_chunk, p.in_per_group - ci0);
+  const int64_t row_elems = int64_t(p.out_per_group) * p.kernel_size;
+  const T* src = w + (int64_t(c.g) * p.in_per_group + ci0 + warp) * row_elems + int64_t(c.co0) * p.kernel_size;
+  const int64_t src_jump = nwarps * row_elems;
+  T* dst = w_st + warp * p.w_pitch;
+  for (int row = warp; row < p.ci_chunk; row += nwarps, src += src_jump, dst += nwarps * p.w_pitch) {
+    const bool row_ok = row < rows_real;
+    const bool vector_ok = row_ok && (reinterpret_cast<uintptr_t>(src) % kVecBytes) == 0;
+    for (int v = lane; v < vecs; v += 32) {
+      const int e0 = v * kVec;
+      if (vector_ok && e0 + kVec <= valid) {
+        ptx::cp_async16(dst + e0, src + e0);
+      } else if (!row_ok || e0 >= valid) {
+        *reinterpret_cast<uint4*>(dst + e0) = make_uint4(0, 0, 0, 0);
+      } else {
+        for (int e = e0; e < e0 + kVec; ++e) dst[e] = e < valid ? src[e] : from_float<T>(0.f);
+      }
+    }
+  }
+}
+
 using Acc = float[kMmaTilesM][kMmaTilesN][4];
 
 // A and B fragments of one k-step: weights from w_s (fragment order), x columns from the window.
@@ -169,8 +236,7 @@ struct Fragments {
 };
 
 template <Math M>
-__device__ __forceinline__ void load_fragments(Fragments<M>& f, const uint4* wp, const typename Traits<M>::T* xp,
-                                               int x_cols) {
+__device__ __forceinline__ void load_a_resident(Fragments<M>& f, const uint4* wp) {
 #pragma unroll
   for (int mt = 0; mt < kMmaTilesM; ++mt) {
     const uint4 v = wp[mt * 32];
@@ -179,6 +245,10 @@ __device__ __forceinline__ void load_fragments(Fragments<M>& f, const uint4* wp,
     f.a[mt][2] = v.z;
     f.a[mt][3] = v.w;
   }
+}
+
+template <Math M>
+__device__ __forceinline__ void load_b(Fragments<M>& f, const typename Traits<M>::T* xp, int x_cols) {
   if constexpr (M == Math::TF32 || M == Math::IEEE) {
 #pragma unroll
     for (int nt = 0; nt < kMmaTilesN; ++nt) {
@@ -191,6 +261,32 @@ __device__ __forceinline__ void load_fragments(Fragments<M>& f, const uint4* wp,
     for (int nt = 0; nt < kMmaTilesN; ++nt) {
       f.b[nt][0] = pack(xr[nt * 8], xr[x_cols + nt * 8]);
       f.b[nt][1] = pack(xr[8 * x_cols + nt * 8], xr[9 * x_cols + nt * 8]);
+    }
+  }
+}
+
+// A fragments from raw weight rows (stream_w): wr points at row first_row, column gq*K + k; a
+// 16-channel tile is 16*K columns further, +8 channels 8*K. Converted here (the resident layout is
+// converted once, when it is loaded).
+template <Math M>
+__device__ __forceinline__ void load_a_raw(Fragments<M>& f, const typename Traits<M>::T* wr, int w_pitch, int co8) {
+  if constexpr (M == Math::TF32 || M == Math::IEEE) {
+#pragma unroll
+    for (int mt = 0; mt < kMmaTilesM; ++mt) {
+      const float* r = wr + 2 * mt * co8;
+      const float v[4] = {r[0], r[co8], r[4 * w_pitch], r[4 * w_pitch + co8]};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) f.a[mt][i] = M == Math::TF32 ? ptx::to_tf32(v[i]) : __float_as_uint(v[i]);
+    }
+  } else {
+    const uint16_t* r16 = reinterpret_cast<const uint16_t*>(wr);
+#pragma unroll
+    for (int mt = 0; mt < kMmaTilesM; ++mt) {
+      const uint16_t* r = r16 + 2 * mt * co8;
+      f.a[mt][0] = pack(r[0], r[w_pitch]);
+      f.a[mt][1] = pack(r[co8], r[w_pitch + co8]);
+      f.a[mt][2] = pack(r[8 * w_pitch], r[9 * w_pitch]);
+      f.a[mt][3] = pack(r[8 * w_pitch + co8], r[9 * w_pitch + co8]);
     }
   }
 }
@@ -247,13 +343,14 @@ __device__ __forceinline__ void mma_fragments(const Fragments<M>& f, Acc& acc) {
 }
 
 // One warp item's MMAs over one chunk: every tap of phase r, every k-step of the chunk's channels,
-// walked as one flat sequence of (tap, k-step) steps so that the fragments of step s+1 load while
-// the MMAs of step s run.
-template <Math M>
-__device__ __forceinline__ void compute_item(const GemmParams& p, const uint32_t* w_s, const typename Traits<M>::T* x_s,
-                                             int r, int col_first, int k_steps, Acc& acc) {
+// walked as one flat sequence of (tap, k-step) steps. Weights come from the resident fragment-order
+// copy (w_s) or, with kRawW, from the chunk's raw rows in the pipeline stage (w_raw).
+template <Math M, bool kRawW>
+__device__ __forceinline__ void compute_item(const GemmParams& p, const uint32_t* w_s, const typename Traits<M>::T* w_raw,
+                                             const typename Traits<M>::T* x_s, int r, int col_first, int k_steps,
+                                             Acc& acc) {
   using T = typename Traits<M>::T;
-  constexpr int kRowsPerStep = (M == Math::TF32 || M == Math::IEEE) ? 8 : 16;  // x rows per k-step
+  constexpr int kRowsPerStep = Traits<M>::kStep;  // reduction rows (channels) per k-step
   const int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
   const int taps = p.tap_count[r];
   if (taps == 0 || k_steps == 0) return;
@@ -261,34 +358,48 @@ __device__ __forceinline__ void compute_item(const GemmParams& p, const uint32_t
   const int x_cols = p.x_cols;
   const int first_row = (M == Math::TF32 || M == Math::IEEE) ? tq : 2 * tq;
   // Pointer moves: within a tap, the next k-step; at a tap boundary, the next tap of the phase.
-  const int w_step = kMmaTilesM * 32;  // uint4s per k-step
-  const int w_tap_jump = (p.tap_step * ksc - k_steps) * w_step;
   const int x_step = kRowsPerStep * x_cols;
   const int x_tap_jump = -k_steps * x_step - p.shift_step;
-  const uint4* wp = reinterpret_cast<const uint4*>(w_s) + p.first_tap[r] * ksc * w_step + lane;
   const T* xp = x_s + first_row * x_cols + col_first - p.first_shift[r] + gq;
+  // Resident: uint4 units, one (tap, k-step) block of 4 x 32 fragments at a time. Raw: elements.
+  const int w_step = kRawW ? kRowsPerStep * p.w_pitch : kMmaTilesM * 32;
+  const int w_tap_jump = kRawW ? p.tap_step - k_steps * w_step : (p.tap_step * ksc - k_steps) * w_step;
+  const int co8 = 8 * p.kernel_size;
+  const uint4* wp = reinterpret_cast<const uint4*>(w_s) + p.first_tap[r] * ksc * (kMmaTilesM * 32) + lane;
+  const T* wr = w_raw + first_row * p.w_pitch + gq * p.kernel_size + p.first_tap[r];
+  auto load = [&](Fragments<M>& f) {
+    if constexpr (kRawW)
+      load_a_raw<M>(f, wr, p.w_pitch, co8);
+    else
+      load_a_resident<M>(f, wp);
+    load_b<M>(f, xp, x_cols);
+  };
   const int steps = taps * k_steps;
-  Fragments<M> cur;
-  load_fragments<M>(cur, wp, xp, x_cols);
-  int ks = 0;
-  // IEEE keeps three fragment sets live; unrolling it would spill.
-#pragma unroll(M == Math::IEEE ? 1 : 2)
-  for (int s = 0; s < steps; ++s) {
-    // The last step reloads its own fragments instead of running past the tile (no branch, and no
-    // read outside this tap's data).
-    if (s + 1 < steps) {
+  int ks = 0, s_next = 1;
+  // Moves the pointers to step s_next (the last step reloads itself rather than run past the tile).
+  auto advance = [&]() {
+    if (s_next < steps) {
       if (++ks == k_steps) {
         ks = 0;
-        wp += w_tap_jump;
+        if constexpr (kRawW) wr += w_tap_jump; else wp += w_tap_jump;
         xp += x_tap_jump;
       }
-      wp += w_step;
+      if constexpr (kRawW) wr += w_step; else wp += w_step;
       xp += x_step;
     }
-    Fragments<M> next;
-    load_fragments<M>(next, wp, xp, x_cols);
-    mma_fragments<M>(cur, acc);
-    cur = next;
+    ++s_next;
+  };
+  // Two fragment sets in ping-pong: the loads of step s+1 are in flight during the MMAs of step s.
+  Fragments<M> f0, f1;
+  load(f0);
+  for (int s = 0; s < steps; s += 2) {
+    advance();
+    load(f1);
+    mma_fragments<M>(f0, acc);
+    if (s + 1 == steps) break;
+    advance();
+    load(f0);
+    mma_fragments<M>(f1, acc);
   }
 }
 
@@ -426,6 +537,7 @@ inline GemmParams make_params(const Plan& plan) {
   p.x_cols = t.x_cols;
   p.y_pitch = t.y_pitch;
   p.k_step = t.k_step;
+  p.w_pitch = t.w_pitch;
   p.tap_step = plan.poly.tap_step;
   p.shift_step = plan.poly.shift_step;
   p.max_shift = plan.poly.max_shift;

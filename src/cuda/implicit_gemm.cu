@@ -1,25 +1,30 @@
-// Tensor-core polyphase implicit GEMM (mma.sync), output-stationary, persistent blocks.
+// Tensor-core polyphase implicit GEMM (mma.sync), output-stationary, persistent, warp-specialised.
 //
 // Tile: 64 output channels x (q_tile positions of every stride phase) = q_tile*stride consecutive
 // outputs of one (group, batch) row block. Output u = t + padding = q*stride + r takes, for each tap k
 // of phase r (host plan: first tap, step, shift), W[ci, co, k] * x[ci, q - shift]; a warp work item
-// is one phase x 32 positions x 64 channels: 4x4 MMA tiles, 64 fp32 accumulators per thread.
+// is one phase x 32 positions x 64 channels: 4x4 MMA tiles, 64 fp32 accumulators per thread, which
+// start from the bias. The reduction over C_in/groups runs in `chunks` steps of ci_chunk channels.
 //
 // Shared memory (sizes from plan_implicit_gemm):
-//   w_s [K][k-steps][4][32 lanes][4]  32-bit words in MMA fragment order (load_w): fp32 weights
-//                             (pre-rounded to tf32 in TF32 mode, raw in IEEE mode and split at
-//                             fragment load), or fp16/bf16 ci-pairs packed; one LDS.128 per fragment.
-//   x_s [2][ci_chunk][x_cols] the input window of one reduction chunk, double-buffered: columns map
-//                             to l = l_base + c, l_base = q0 - max_shift rounded down to 16 bytes.
-//   y_s [64][y_pitch]         output staging in the output type, so global stores are long
-//                             contiguous row pieces.
+//   w_s [K][k-steps][4][32][4]  resident weights (chunks == 1): 32-bit words in MMA fragment order,
+//                               fp32 pre-rounded to tf32 (TF32) or raw (IEEE, split at fragment load),
+//                               16-bit as ci pairs; one conflict-free LDS.128 per fragment.
+//   stage [stages]:             x window [ci_chunk][x_cols] (columns map to l = l_base + c, l_base =
+//                               q0 - max_shift rounded down to 16 bytes), then, when the weights
+//                               stream (chunks > 1), the chunk's raw weight rows [ci_chunk][w_pitch]
+//                               as in global memory, converted at fragment load.
+//   y_s [64][y_pitch]           output staging in the output type, rows shifted to the global rows'
+//                               16-byte alignment, so stores are long LDS.128 -> STG.128 row pieces.
 //
-// Pipeline: a block walks steps (tile, chunk) of its contiguous tile range. The x window of step i+1
-// is in flight (cp.async, 16-byte, zero-filled at the edges) while step i computes. Weights are loaded
-// through registers (converted on the way) when the (group, channel tile, chunk) changes: once per block
-// when the whole reduction fits (one chunk), every step otherwise. After the last chunk of a tile the
-// accumulators go to y_s and the block writes the tile with 16-byte stores (bias and dtype conversion
-// fused); those stores drain while the next tile's MMAs run.
+// Pipeline, per block over its contiguous range of (tile, chunk) steps:
+//   8 compute warps: wait for stage i, run their item's MMAs over the chunk, release the stage; after
+//                    a tile's last chunk, write the accumulators to y_s once it has been drained.
+//   4 memory warps:  keep `stages` steps in flight (16-byte cp.async, zero-filled at the edges),
+//                    refilling a stage as soon as it is released, and write each staged tile out
+//                    while the compute warps run the next one.
+// Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
+// stage and one pair for the staging buffer, so neither side waits for the other except on data.
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/gemm_tile.cuh"
@@ -30,81 +35,148 @@ namespace {
 
 using namespace gemm;
 
-constexpr int kThreads = kGemmWarps * 32;
+constexpr int kComputeWarps = kGemmWarps;
+constexpr int kMemoryWarps = 4;
+constexpr int kComputeThreads = kComputeWarps * 32;
+constexpr int kMemoryThreads = kMemoryWarps * 32;
+constexpr int kThreads = kComputeThreads + kMemoryThreads;
+constexpr int kMaxStages = 3;
 
-template <Math M>
-__global__ void __launch_bounds__(kThreads)
+// Named barrier ids (0 is __syncthreads).
+constexpr int kBarStagingFull = 1;
+constexpr int kBarStagingFree = 2;
+constexpr int kBarStageFull = 3;                            // + stage
+constexpr int kBarStageFree = kBarStageFull + kMaxStages;   // + stage
+constexpr int kBarCompute = kBarStageFree + kMaxStages;     // compute warps only
+
+template <int kStages, Math M, bool kStreamW>
+__global__ void __launch_bounds__(kThreads, 1)
     implicit_gemm_kernel(const __grid_constant__ GemmParams p, const typename Traits<M>::T* __restrict__ x,
                          const typename Traits<M>::T* __restrict__ w, const typename Traits<M>::T* __restrict__ bias,
                          typename Traits<M>::T* __restrict__ y) {
   using T = typename Traits<M>::T;
   extern __shared__ __align__(16) unsigned char smem[];
   uint32_t* w_s = reinterpret_cast<uint32_t*>(smem);
-  T* x_s = reinterpret_cast<T*>(smem + size_t(p.kernel_size) * p.w_rows * kGemmBlockCo * 4);
-  const int x_stage = p.ci_chunk * p.x_cols;
-  T* y_s = x_s + 2 * x_stage;
+  const size_t resident_bytes = kStreamW ? 0 : size_t(p.kernel_size) * p.w_rows * kGemmBlockCo * 4;
+  T* stages = reinterpret_cast<T*>(smem + resident_bytes);
+  const int x_elems = p.ci_chunk * p.x_cols;
+  const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
+  T* y_s = stages + kStages * stage_elems;
 
   const int64_t tile_begin = blockIdx.x * p.tiles / gridDim.x;
-  const int64_t tile_end = (blockIdx.x + 1) * p.tiles / gridDim.x;
-  const int64_t steps = (tile_end - tile_begin) * p.chunks;
-  if (steps <= 0) return;
+  const int64_t tiles = (blockIdx.x + 1) * p.tiles / gridDim.x - tile_begin;
+  if (tiles <= 0) return;
+  const int64_t n = tiles * p.chunks;  // pipeline steps: (tile, chunk)
   const int warp = threadIdx.x >> 5;
+  const StepCursor first = StepCursor::at(p, tile_begin);
+
+  if constexpr (!kStreamW) load_w<M>(p, w, w_s, first.c, 0, threadIdx.x, kThreads);
+  __syncthreads();
+
+  if (warp >= kComputeWarps) {
+    // ---- memory warps ----
+    const int mwarp = warp - kComputeWarps;
+    StepCursor load = first;  // the next step to issue
+    auto issue = [&](int64_t i) {
+      T* st = stages + (i % kStages) * stage_elems;
+      issue_x(p, x, st, load.c, load.chunk, mwarp, kMemoryWarps);
+      if constexpr (kStreamW) issue_w_raw(p, w, st + x_elems, load.c, load.chunk, mwarp, kMemoryWarps);
+      load.advance(p);
+    };
+    for (int j = 0; j < kStages; ++j) {
+      if (j < n) issue(j);
+      ptx::cp_async_commit();
+    }
+    ptx::bar_arrive(kBarStagingFree, kThreads);  // the staging buffer starts empty
+    StepCursor done = first, cur = first;  // steps i-1 and i
+    for (int64_t i = 0; i < n; ++i) {
+      if (i > 0) {
+        done = cur;
+        const bool new_w = cur.advance(p);
+        if (!kStreamW && new_w) __syncthreads();  // matches the compute warps' weight reload
+      }
+      ptx::cp_async_wait<kStages - 2>();
+      ptx::bar_arrive(kBarStageFull + i % kStages, kThreads);
+      if (i > 0) {
+        // Refill the stage step i-1 used before writing anything out, so the load's latency hides
+        // behind the stores.
+        if (i - 1 + kStages < n) {
+          ptx::bar_sync(kBarStageFree + (i - 1) % kStages, kThreads);
+          issue(i - 1 + kStages);
+        }
+        ptx::cp_async_commit();
+        if (done.last_chunk(p)) {  // step i-1 finished a tile
+          ptx::bar_sync(kBarStagingFull, kThreads);
+          store_tile<T>(p, y_s, y, done.c, mwarp, kMemoryWarps);
+          ptx::bar_arrive(kBarStagingFree, kThreads);
+        }
+      }
+    }
+    ptx::bar_sync(kBarStagingFull, kThreads);
+    store_tile<T>(p, y_s, y, cur.c, mwarp, kMemoryWarps);
+    return;
+  }
+
+  // ---- compute warps ----
   const int q_chunks = p.q_tile / 32;
-
-  issue_x(p, x, x_s, decode_tile(p, tile_begin), 0, warp, kGemmWarps);
-  ptx::cp_async_commit();
-  int64_t loaded_w = -1;  // (group, channel tile, chunk) now in w_s
+  constexpr int kVec = kVecBytes / sizeof(T);
+  BiasRegs bias_r = load_bias(p, bias, first.c);
   Acc acc;
-  BiasRegs bias_r{};
-  for (int64_t step = 0; step < steps; ++step) {
-    const int64_t tile = tile_begin + step / p.chunks;
-    const int chunk = static_cast<int>(step % p.chunks);
-    const TileCoord c = decode_tile(p, tile);
-    if (step + 1 < steps) {
-      const int64_t next = step + 1;
-      issue_x(p, x, x_s + ((step + 1) & 1) * x_stage, decode_tile(p, tile_begin + next / p.chunks),
-              static_cast<int>(next % p.chunks), warp, kGemmWarps);
+  StepCursor cur = first;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i > 0 && cur.advance(p)) {
+      if constexpr (!kStreamW) {
+        __syncthreads();
+        load_w<M>(p, w, w_s, cur.c, 0, threadIdx.x, kComputeThreads);
+        ptx::bar_sync(kBarCompute, kComputeThreads);
+      }
+      bias_r = load_bias(p, bias, cur.c);
     }
-    ptx::cp_async_commit();
-    const int64_t w_key = ((int64_t(c.g) * p.co_tiles + c.co0 / 64) * p.chunks) + chunk;
-    if (w_key != loaded_w) {
-      load_w<M>(p, w, w_s, c, chunk, threadIdx.x, kThreads);
-      if (chunk == 0) bias_r = load_bias(p, bias, c);
-      loaded_w = w_key;
-    }
-    ptx::cp_async_wait<1>();
-    __syncthreads();
-
-    const T* xs = x_s + (step & 1) * x_stage;
+    const TileCoord& c = cur.c;
+    const int chunk = cur.chunk;
+    const int stage = static_cast<int>(i % kStages);
+    ptx::bar_sync(kBarStageFull + stage, kThreads);
+    const T* xs = stages + stage * stage_elems;
+    const int col_base = static_cast<int>(c.q0 - window_base<kVec>(p, c.q0));
     const int k_steps = (min(p.ci_chunk, p.in_per_group - chunk * p.ci_chunk) + Traits<M>::kStep - 1) / Traits<M>::kStep;
-    const int64_t l_base = window_base<kVecBytes / sizeof(T)>(p, c.q0);
-    const StageAlign<T> al = stage_align<T>(p, c, y);
-    if (p.chunks == 1) {
-      for (int item = warp; item < p.items; item += kGemmWarps) {
+    if constexpr (kStreamW) {
+      // One item per warp (the plan keeps items <= warps); its accumulators live across the chunks.
+      const int r = warp / q_chunks, q_first = (warp % q_chunks) * 32;
+      if (warp < p.items) {
+        if (chunk == 0) init_acc(acc, bias_r);
+        compute_item<M, true>(p, w_s, xs + x_elems, xs, r, col_base + q_first, k_steps, acc);
+      }
+      if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
+      if (cur.last_chunk(p)) {
+        ptx::bar_sync(kBarStagingFree, kThreads);
+        if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<T>(p, c, y));
+        ptx::bar_arrive(kBarStagingFull, kThreads);
+      }
+    } else {
+      const StageAlign<T> al = stage_align<T>(p, c, y);
+      bool staging_ours = false;
+      for (int item = warp; item < p.items; item += kComputeWarps) {
         const int r = item / q_chunks, q_first = (item % q_chunks) * 32;
         init_acc(acc, bias_r);
-        compute_item<M>(p, w_s, xs, r, static_cast<int>(c.q0 + q_first - l_base), k_steps, acc);
+        compute_item<M, false>(p, w_s, xs, xs, r, col_base + q_first, k_steps, acc);
+        if (!staging_ours) {
+          ptx::bar_sync(kBarStagingFree, kThreads);
+          staging_ours = true;
+        }
         stage_item(p, y_s, r, q_first, acc, al);
       }
-    } else if (warp < p.items) {
-      const int r = warp / q_chunks, q_first = (warp % q_chunks) * 32;
-      if (chunk == 0) init_acc(acc, bias_r);
-      compute_item<M>(p, w_s, xs, r, static_cast<int>(c.q0 + q_first - l_base), k_steps, acc);
-      if (chunk == p.chunks - 1) stage_item(p, y_s, r, q_first, acc, al);
+      if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
+      if (!staging_ours) ptx::bar_sync(kBarStagingFree, kThreads);
+      ptx::bar_arrive(kBarStagingFull, kThreads);
     }
-    if (chunk == p.chunks - 1) {
-      __syncthreads();
-      store_tile<T>(p, y_s, y, c, warp, kGemmWarps);
-    }
-    __syncthreads();  // x stage, w_s and y_s are free for the next step
   }
 }
 
-template <Math M>
+template <int kStages, Math M, bool kStreamW>
 void launch_typed(const Plan& plan, const ForwardArgs& a) {
   const GemmParams p = make_params(plan);
   const GemmTiling& t = plan.gemm;
-  auto kernel = implicit_gemm_kernel<M>;
+  auto kernel = implicit_gemm_kernel<kStages, M, kStreamW>;
   cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(t.smem_bytes)),
              "cudaFuncSetAttribute(implicit_gemm_kernel)");
   using T = typename Traits<M>::T;
@@ -114,18 +186,27 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
   cuda_check_launch("implicit_gemm_kernel launch");
 }
 
+template <Math M>
+void launch_math(const Plan& plan, const ForwardArgs& args) {
+  const bool three = plan.gemm.stages == kMaxStages;
+  if (plan.gemm.stream_w)
+    three ? launch_typed<kMaxStages, M, true>(plan, args) : launch_typed<2, M, true>(plan, args);
+  else
+    three ? launch_typed<kMaxStages, M, false>(plan, args) : launch_typed<2, M, false>(plan, args);
+}
+
 }  // namespace
 
 void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args) {
   switch (plan.dtype) {
     case CONVT1D_FLOAT32:
       if (plan.math == CONVT1D_MATH_IEEE)
-        launch_typed<Math::IEEE>(plan, args);
+        launch_math<Math::IEEE>(plan, args);
       else
-        launch_typed<Math::TF32>(plan, args);
+        launch_math<Math::TF32>(plan, args);
       break;
-    case CONVT1D_FLOAT16: launch_typed<Math::F16>(plan, args); break;
-    case CONVT1D_BFLOAT16: launch_typed<Math::BF16>(plan, args); break;
+    case CONVT1D_FLOAT16: launch_math<Math::F16>(plan, args); break;
+    case CONVT1D_BFLOAT16: launch_math<Math::BF16>(plan, args); break;
     default: fail(CONVT1D_INTERNAL_ERROR, "convt1d: implicit_gemm planned for an unsupported dtype");
   }
 }

@@ -282,6 +282,37 @@ TEST_F(CudaParity, Kb74MediumShape) {
   }
 }
 
+// Layers whose reduction does not fit in shared memory stream raw weight rows chunk by chunk:
+// HiFi-GAN-like upsamplers (even K, stride 8), a partial channel tile, groups, and an odd K whose
+// rows are not 16-byte aligned (element-wise weight copies).
+TEST_F(CudaParity, StreamedWeightLayers) {
+  const auto dev = current_device_info();
+  t1d::Rng rng(51);
+  GemmCount gemm;
+  struct Layer { int64_t batch, c_in, c_out, length, k, stride, padding, groups; };
+  const Layer layers[] = {
+      {1, 512, 256, 23, 16, 8, 4, 1},   // HiFi-GAN up0, shortened
+      {2, 384, 96, 70, 8, 4, 2, 1},     // C_out not a multiple of 64
+      {1, 256, 160, 40, 7, 3, 1, 2},    // groups 2, odd K
+      {3, 200, 64, 33, 5, 1, 0, 1},     // C_in not a multiple of a chunk
+  };
+  for (const Layer& l : layers) {
+    convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
+    p.stride = l.stride;
+    p.padding = l.padding;
+    p.groups = l.groups;
+    p.has_bias = 1;
+    if (dev.cc_major >= 8) {
+      p.dtype = CONVT1D_FLOAT32;
+      p.device = CONVT1D_DEVICE_CUDA;
+      EXPECT_TRUE(convt1d::detail::make_plan(p, dev).gemm.stream_w) << "expected streamed weights, C_in " << l.c_in;
+    }
+    check_all_modes(p, rng, dev, &gemm);
+    if (HasFatalFailure()) return;
+  }
+  if (dev.cc_major >= 8) EXPECT_EQ(gemm.ran, gemm.attempted);
+}
+
 TEST_F(CudaParity, HostPointersAreRejected) {
   convt1d_problem p = convt1d_problem_init(2, 4, 6, 33, 3);
   p.has_bias = 1;

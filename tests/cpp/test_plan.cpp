@@ -221,6 +221,14 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   if (t.chunks > 1) {
     EXPECT_LE(t.items, convt1d::detail::kGemmWarps);
   }
+  // Several chunks stream raw weight rows (64 channels x K taps, 16-byte pitch) through the stages.
+  EXPECT_EQ(t.stream_w, t.chunks > 1);
+  if (t.stream_w) {
+    const int64_t elem = dtype == CONVT1D_FLOAT32 ? 4 : 2;
+    EXPECT_GE(t.w_pitch, t.block_co * s.kernel_size);
+    EXPECT_EQ(t.w_pitch * elem % 16, 0);
+  }
+  EXPECT_LE(t.grid, dev.sm_count) << "one persistent block per SM";
   if (t.q_tile > convt1d::detail::kGemmWarpPositions) {
     EXPECT_LE(s.stride * t.q_tile, convt1d::detail::kGemmMaxTileOutputs);
   }
@@ -228,7 +236,23 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   EXPECT_GE(t.x_cols, pp.max_shift + t.q_tile);
   EXPECT_GE(t.y_pitch, t.q_tile * s.stride + (dtype == CONVT1D_FLOAT32 ? 4 : 8));  // + alignment shift
   EXPECT_EQ(t.y_pitch * (dtype == CONVT1D_FLOAT32 ? 4 : 2) % 16, 0) << "staging rows must stay 16-byte aligned";
-  EXPECT_GE(t.stages, 1);
+  EXPECT_GE(t.stages, 2);
+  EXPECT_LE(t.stages, 3);
+}
+
+// The raw weight pitch avoids the bank conflicts it can. Odd K admits a conflict-free pitch; with a
+// 16-byte pitch, K ≡ 2 (mod 4) admits 2-way and K ≡ 0 (mod 4) 4-way at best (every lane then reads
+// the same word of its 16-byte chunk: 8 banks for 32 lanes).
+TEST(ImplicitGemmPlan, RawWeightPitchSpreadsBanks) {
+  auto worst = [](int64_t K, int64_t pitch) {
+    int64_t count[32] = {}, w = 0;
+    for (int64_t tq = 0; tq < 4; ++tq)
+      for (int64_t gq = 0; gq < 8; ++gq) w = std::max(w, ++count[(tq * pitch + gq * K) % 32]);
+    return w;
+  };
+  for (int64_t K : {1, 3, 5, 7, 9}) EXPECT_EQ(worst(K, convt1d::detail::raw_weight_pitch(K, 64, 4)), 1) << K;
+  for (int64_t K : {2, 6, 10}) EXPECT_EQ(worst(K, convt1d::detail::raw_weight_pitch(K, 64, 4)), 2) << K;
+  for (int64_t K : {4, 8, 16}) EXPECT_EQ(worst(K, convt1d::detail::raw_weight_pitch(K, 64, 4)), 4) << K;
 }
 
 TEST(ImplicitGemmPlan, BlocksPerSmCountsTheReservedKilobyte) {
@@ -254,12 +278,12 @@ TEST(ImplicitGemmPlan, Kb74FitsTensorCoreDevices) {
       // A big problem has enough tiles for one persistent block per SM at least.
       EXPECT_GE(r.tiling.grid, d.info.sm_count);
     }
-  // On the H100, KB74 takes the warp-specialised kernel with 256-position tiles and 3 x stages in
-  // flight (fragment-ordered weights and output-type staging leave room for the third).
+  // On the H100, KB74 keeps its weights resident, with 256-position tiles and 3 x stages in flight
+  // (fragment-ordered weights and output-type staging leave room for the third).
   for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_FLOAT16}) {
     const GemmResult r = try_gemm(kb74(), dtype, kH100);
     ASSERT_TRUE(r.ok);
-    EXPECT_TRUE(r.tiling.specialized);
+    EXPECT_FALSE(r.tiling.stream_w);
     EXPECT_EQ(r.tiling.q_tile, 256);
     EXPECT_EQ(r.tiling.stages, 3);
   }
