@@ -168,7 +168,17 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
   // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
+  // Split-K: when tiles leave SMs idle and the weights stream, each tile's chunks are shared out
+  // among `splits` work units whose partial sums meet in y by fp32 atomics (y zeroed first; split 0
+  // adds the bias). Only fp32 outputs: 16-bit atomics would round every partial sum.
+  t.splits = 1;
+  t.chunks_per_split = t.chunks;
+  if (t.stream_w && dtype == CONVT1D_FLOAT32 && t.tiles < dev.sm_count) {
+    const int64_t want = std::min<int64_t>(t.chunks, (dev.sm_count + t.tiles - 1) / t.tiles);
+    t.chunks_per_split = static_cast<int32_t>((t.chunks + want - 1) / want);
+    t.splits = static_cast<int32_t>((t.chunks + t.chunks_per_split - 1) / t.chunks_per_split);
+  }
+  t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
   return true;
 }
 

@@ -25,7 +25,7 @@ struct GemmParams {  // what the kernels read of the plan
   int64_t batch, in_channels, out_channels, in_length, out_length, padding;
   int64_t co_tiles, q_tiles, tiles;
   int32_t in_per_group, out_per_group, kernel_size, stride;
-  int32_t q_tile, ci_chunk, chunks, items, w_rows, w_pitch, x_cols, y_pitch, k_step;
+  int32_t q_tile, ci_chunk, chunks, splits, chunks_per_split, items, w_rows, w_pitch, x_cols, y_pitch, k_step;
   int32_t tap_step, shift_step, max_shift;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
@@ -71,27 +71,42 @@ __device__ __forceinline__ TileCoord decode_tile(const GemmParams& p, int64_t ti
   return c;
 }
 
-// Walks a block's (tile, chunk) pipeline steps in order without divisions: the memory warps run
-// on instruction latency, and 64-bit divides per step showed up in their time.
+// Walks a block's pipeline steps in order without divisions (the memory warps run on instruction
+// latency, and 64-bit divides per step showed up in their time). A work unit is (tile, split): the
+// chunks [split*chunks_per_split, chunk_end) of one tile; units run tile-major, splits adjacent.
 struct StepCursor {
   TileCoord c;
-  int64_t qt;     // q tile index
-  int32_t cot;    // channel tile index
-  int32_t chunk;  // reduction chunk
+  int64_t qt;         // q tile index
+  int32_t cot;        // channel tile index
+  int32_t split;      // work unit of the tile
+  int32_t chunk;      // reduction chunk
+  int32_t chunk_end;  // end of this unit's chunks
 
-  __device__ __forceinline__ static StepCursor at(const GemmParams& p, int64_t tile) {
+  __device__ __forceinline__ static StepCursor at(const GemmParams& p, int64_t unit) {
     StepCursor s;
+    const int64_t tile = unit / p.splits;
     s.c = decode_tile(p, tile);
     s.qt = tile % p.q_tiles;
     s.cot = s.c.co0 / 64;
-    s.chunk = 0;
+    s.split = static_cast<int32_t>(unit % p.splits);
+    s.begin_unit(p);
     return s;
   }
-  __device__ __forceinline__ bool last_chunk(const GemmParams& p) const { return chunk == p.chunks - 1; }
+  __device__ __forceinline__ void begin_unit(const GemmParams& p) {
+    chunk = split * p.chunks_per_split;
+    chunk_end = min(p.chunks, chunk + p.chunks_per_split);
+  }
+  __device__ __forceinline__ bool unit_first(const GemmParams& p) const { return chunk == split * p.chunks_per_split; }
+  __device__ __forceinline__ bool unit_last() const { return chunk == chunk_end - 1; }
   // Next step; true when it starts another (group, channel tile), whose weights differ.
   __device__ __forceinline__ bool advance(const GemmParams& p) {
-    if (++chunk < p.chunks) return false;
-    chunk = 0;
+    if (++chunk < chunk_end) return false;
+    if (++split < p.splits) {
+      begin_unit(p);
+      return false;
+    }
+    split = 0;
+    begin_unit(p);
     c.q0 += p.q_tile;
     if (++qt < p.q_tiles) return false;
     qt = 0;
@@ -106,6 +121,13 @@ struct StepCursor {
     return true;
   }
 };
+
+// Pipeline steps of work units [u0, u1): every unit has chunks_per_split chunks except each tile's
+// last, which is short by splits*chunks_per_split - chunks.
+__device__ __forceinline__ int64_t steps_of_units(const GemmParams& p, int64_t u0, int64_t u1) {
+  const int64_t short_by = int64_t(p.splits) * p.chunks_per_split - p.chunks;
+  return (u1 - u0) * p.chunks_per_split - (u1 / p.splits - u0 / p.splits) * short_by;
+}
 
 template <int kVec>
 __device__ __forceinline__ int64_t window_base(const GemmParams& p, int64_t q0) {
@@ -478,7 +500,7 @@ __device__ __forceinline__ void stage_item(const GemmParams& p, T* y_s, int r, i
 // Writes the staged tile: warps take rows, lanes 16-byte vectors. Staging columns are aligned like
 // the global row (StageAlign), so the body of a row piece moves as LDS.128 -> STG.128 and only the
 // head and tail (< kVec elements each) go element-wise.
-template <class T>
+template <class T, bool kAccumulate>
 __device__ void store_tile(const GemmParams& p, const T* y_s, T* __restrict__ y, const TileCoord& c, int warp,
                            int nwarps) {
   constexpr int kVec = kVecBytes / sizeof(T);
@@ -504,11 +526,15 @@ __device__ void store_tile(const GemmParams& p, const T* y_s, T* __restrict__ y,
     // out[j] is 16-byte aligned where (shift + skip + j) % kVec == 0.
     const int head = min(n, (kVec - ((shift + skip) & (kVec - 1))) & (kVec - 1));
     const int tail = head + ((n - head) & ~(kVec - 1));
+    if constexpr (kAccumulate) {  // split-K partial sums (fp32 only)
+      for (int j = lane; j < n; j += 32) atomicAdd(out + j, s_row[j]);
+    } else {
 #pragma unroll 2
-    for (int j = head + lane * kVec; j < tail; j += 32 * kVec)
-      *reinterpret_cast<uint4*>(out + j) = *reinterpret_cast<const uint4*>(s_row + j);
-    if (lane < head) out[lane] = s_row[lane];
-    if (lane < n - tail) out[tail + lane] = s_row[tail + lane];
+      for (int j = head + lane * kVec; j < tail; j += 32 * kVec)
+        *reinterpret_cast<uint4*>(out + j) = *reinterpret_cast<const uint4*>(s_row + j);
+      if (lane < head) out[lane] = s_row[lane];
+      if (lane < n - tail) out[tail + lane] = s_row[tail + lane];
+    }
   }
 }
 
@@ -532,6 +558,8 @@ inline GemmParams make_params(const Plan& plan) {
   p.q_tile = t.q_tile;
   p.ci_chunk = t.ci_chunk;
   p.chunks = t.chunks;
+  p.splits = t.splits;
+  p.chunks_per_split = t.chunks_per_split;
   p.items = t.items;
   p.w_rows = t.w_rows;
   p.x_cols = t.x_cols;

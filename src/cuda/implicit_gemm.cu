@@ -23,6 +23,9 @@
 //   4 memory warps:  keep `stages` steps in flight (16-byte cp.async, zero-filled at the edges),
 //                    refilling a stage as soon as it is released, and write each staged tile out
 //                    while the compute warps run the next one.
+// Split-K (fp32 outputs, few tiles, streamed weights): a tile's chunks are shared among `splits`
+// work units on different blocks; each adds its partial tile into y (zeroed by the launcher) with
+// fp32 atomics, and only the first adds the bias.
 // Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
 // stage and one pair for the staging buffer, so neither side waits for the other except on data.
 #include "backend.hpp"
@@ -63,12 +66,19 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
   T* y_s = stages + kStages * stage_elems;
 
-  const int64_t tile_begin = blockIdx.x * p.tiles / gridDim.x;
-  const int64_t tiles = (blockIdx.x + 1) * p.tiles / gridDim.x - tile_begin;
-  if (tiles <= 0) return;
-  const int64_t n = tiles * p.chunks;  // pipeline steps: (tile, chunk)
+  const int64_t units = p.tiles * p.splits;
+  const int64_t unit_begin = blockIdx.x * units / gridDim.x, unit_end = (blockIdx.x + 1) * units / gridDim.x;
+  if (unit_end <= unit_begin) return;
+  const int64_t n = steps_of_units(p, unit_begin, unit_end);  // pipeline steps: (tile, chunk)
   const int warp = threadIdx.x >> 5;
-  const StepCursor first = StepCursor::at(p, tile_begin);
+  const StepCursor first = StepCursor::at(p, unit_begin);
+  // Split-K units add their partial sums into y (zeroed by the launcher) instead of storing.
+  auto store = [&](const TileCoord& c, int mwarp) {
+    if constexpr (kStreamW && (M == Math::TF32 || M == Math::IEEE)) {
+      if (p.splits > 1) return store_tile<T, true>(p, y_s, y, c, mwarp, kMemoryWarps);
+    }
+    store_tile<T, false>(p, y_s, y, c, mwarp, kMemoryWarps);
+  };
 
   if constexpr (!kStreamW) load_w<M>(p, w, w_s, first.c, 0, threadIdx.x, kThreads);
   __syncthreads();
@@ -105,15 +115,15 @@ __global__ void __launch_bounds__(kThreads, 1)
           issue(i - 1 + kStages);
         }
         ptx::cp_async_commit();
-        if (done.last_chunk(p)) {  // step i-1 finished a tile
+        if (done.unit_last()) {  // step i-1 finished a work unit
           ptx::bar_sync(kBarStagingFull, kThreads);
-          store_tile<T>(p, y_s, y, done.c, mwarp, kMemoryWarps);
+          store(done.c, mwarp);
           ptx::bar_arrive(kBarStagingFree, kThreads);
         }
       }
     }
     ptx::bar_sync(kBarStagingFull, kThreads);
-    store_tile<T>(p, y_s, y, cur.c, mwarp, kMemoryWarps);
+    store(cur.c, mwarp);
     return;
   }
 
@@ -143,11 +153,11 @@ __global__ void __launch_bounds__(kThreads, 1)
       // One item per warp (the plan keeps items <= warps); its accumulators live across the chunks.
       const int r = warp / q_chunks, q_first = (warp % q_chunks) * 32;
       if (warp < p.items) {
-        if (chunk == 0) init_acc(acc, bias_r);
+        if (cur.unit_first(p)) init_acc(acc, cur.split == 0 ? bias_r : BiasRegs{});  // bias once per tile
         compute_item<M, true>(p, w_s, xs + x_elems, xs, r, col_base + q_first, k_steps, acc);
       }
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
-      if (cur.last_chunk(p)) {
+      if (cur.unit_last()) {
         ptx::bar_sync(kBarStagingFree, kThreads);
         if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<T>(p, c, y));
         ptx::bar_arrive(kBarStagingFull, kThreads);
@@ -180,6 +190,11 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
   cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(t.smem_bytes)),
              "cudaFuncSetAttribute(implicit_gemm_kernel)");
   using T = typename Traits<M>::T;
+  if (t.splits > 1) {  // split-K units accumulate into y
+    const Shape& s = plan.shape;
+    const size_t bytes = static_cast<size_t>(s.batch * s.out_channels * s.out_length) * sizeof(T);
+    cuda_check(cudaMemsetAsync(a.y, 0, bytes, static_cast<cudaStream_t>(a.stream)), "cudaMemsetAsync(y) for split-K");
+  }
   kernel<<<static_cast<unsigned>(t.grid), kThreads, static_cast<size_t>(t.smem_bytes),
            static_cast<cudaStream_t>(a.stream)>>>(p, static_cast<const T*>(a.x), static_cast<const T*>(a.w),
                                                   static_cast<const T*>(a.bias), static_cast<T*>(a.y));

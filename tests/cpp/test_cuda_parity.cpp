@@ -283,8 +283,8 @@ TEST_F(CudaParity, Kb74MediumShape) {
 }
 
 // Layers whose reduction does not fit in shared memory stream raw weight rows chunk by chunk:
-// HiFi-GAN-like upsamplers (even K, stride 8), a partial channel tile, groups, and an odd K whose
-// rows are not 16-byte aligned (element-wise weight copies).
+// HiFi-GAN-like upsamplers (even K, stride 8; few tiles, so fp32 splits the reduction), a partial
+// channel tile, groups, and an odd K whose rows are not 16-byte aligned (element-wise copies).
 TEST_F(CudaParity, StreamedWeightLayers) {
   const auto dev = current_device_info();
   t1d::Rng rng(51);
@@ -305,7 +305,9 @@ TEST_F(CudaParity, StreamedWeightLayers) {
     if (dev.cc_major >= 8) {
       p.dtype = CONVT1D_FLOAT32;
       p.device = CONVT1D_DEVICE_CUDA;
-      EXPECT_TRUE(convt1d::detail::make_plan(p, dev).gemm.stream_w) << "expected streamed weights, C_in " << l.c_in;
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      EXPECT_TRUE(plan.gemm.stream_w) << "expected streamed weights, C_in " << l.c_in;
+      if (&l == &layers[0]) EXPECT_GT(plan.gemm.splits, 1) << "a 4-tile layer should split its reduction";
     }
     check_all_modes(p, rng, dev, &gemm);
     if (HasFatalFailure()) return;

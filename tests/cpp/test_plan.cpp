@@ -203,7 +203,7 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   EXPECT_LT((t.co_tiles - 1) * t.block_co, s.out_per_group);
   EXPECT_EQ(t.tiles, s.groups * t.co_tiles * s.batch * t.q_tiles);
   EXPECT_GE(t.grid, 1);
-  EXPECT_LE(t.grid, t.tiles);
+  EXPECT_LE(t.grid, t.tiles * t.splits);
   // Persistent blocks must all be resident at once.
   EXPECT_LE(t.grid, dev.sm_count * convt1d::detail::blocks_per_sm(dev, t.smem_bytes));
   // The reduction: chunks of ci_chunk channels, a multiple of the MMA step, covering C_in/groups.
@@ -229,6 +229,14 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
     EXPECT_EQ(t.w_pitch * elem % 16, 0);
   }
   EXPECT_LE(t.grid, dev.sm_count) << "one persistent block per SM";
+  // Split-K shares a tile's chunks among work units: every unit has chunks, all chunks are covered.
+  EXPECT_GE(t.splits, 1);
+  EXPECT_GE(static_cast<int64_t>(t.splits) * t.chunks_per_split, t.chunks);
+  EXPECT_LT(static_cast<int64_t>(t.splits - 1) * t.chunks_per_split, t.chunks);
+  if (t.splits > 1) {
+    EXPECT_TRUE(t.stream_w);
+    EXPECT_EQ(dtype, CONVT1D_FLOAT32) << "split-K accumulates with fp32 atomics";
+  }
   if (t.q_tile > convt1d::detail::kGemmWarpPositions) {
     EXPECT_LE(s.stride * t.q_tile, convt1d::detail::kGemmMaxTileOutputs);
   }
@@ -243,6 +251,19 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
 // The raw weight pitch avoids the bank conflicts it can. Odd K admits a conflict-free pitch; with a
 // 16-byte pitch, K ≡ 2 (mod 4) admits 2-way and K ≡ 0 (mod 4) 4-way at best (every lane then reads
 // the same word of its 16-byte chunk: 8 banks for 32 lanes).
+// A B=1 upsampler with few tiles splits its reduction so that every SM gets work (fp32), and keeps
+// whole tiles in 16-bit.
+TEST(ImplicitGemmPlan, FewTilesSplitTheReductionInFp32) {
+  convt1d_problem p = cuda_problem(1, 512, 256, 87, 16, 8);
+  p.padding = 4;
+  const GemmResult f32 = try_gemm(p, CONVT1D_FLOAT32, kH100), f16 = try_gemm(p, CONVT1D_FLOAT16, kH100);
+  ASSERT_TRUE(f32.ok && f16.ok);
+  check_tiling(p, CONVT1D_FLOAT32, kH100, f32.tiling);
+  EXPECT_GT(f32.tiling.splits, 1);
+  EXPECT_GE(f32.tiling.tiles * f32.tiling.splits, kH100.sm_count / 2);
+  EXPECT_EQ(f16.tiling.splits, 1);
+}
+
 TEST(ImplicitGemmPlan, RawWeightPitchSpreadsBanks) {
   auto worst = [](int64_t K, int64_t pitch) {
     int64_t count[32] = {}, w = 0;
