@@ -14,17 +14,19 @@ struct ForwardArgs {
   const void* bias;  // nullptr when the problem has none
   void* y;
   void* stream;      // cudaStream_t
+  int device;        // current CUDA device ordinal
 };
 
 // 0 when there is no driver, no device, or no CUDA in this build.
 int cuda_device_count();
 
-// The current device's properties (cached per device). Throws ApiError(UNSUPPORTED) without a device.
+// The current device's properties (cached per device: after the first call, one cudaGetDevice).
+// Throws ApiError(UNSUPPORTED) without a device.
 DeviceInfo cuda_current_device();
 
-// Throws ApiError(INVALID_ARGUMENT) when `ptr` is not memory the current device can read (a host
-// pointer, or another device's memory), naming `what`.
-void cuda_check_pointer(const void* ptr, const char* what);
+// Throws ApiError(INVALID_ARGUMENT) when `ptr` is not memory device `device` (the current one) can
+// read (a host pointer, or another device's memory), naming `what`.
+void cuda_check_pointer(const void* ptr, const char* what, int device);
 
 void launch_direct(const Plan& plan, const ForwardArgs& args);
 void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);   // cuda/implicit_gemm.cu

@@ -32,12 +32,13 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     cpu_forward(p, x, w, b, y);
     return;
   }
-  const Plan plan = make_plan(p, cuda_current_device());
-  cuda_check_pointer(x, "x");
-  cuda_check_pointer(w, "weight");
-  cuda_check_pointer(y, "y");
-  if (b) cuda_check_pointer(b, "bias");
-  const ForwardArgs args{x, w, b, y, stream};
+  const DeviceInfo dev = cuda_current_device();
+  const Plan plan = make_plan(p, dev);
+  cuda_check_pointer(x, "x", dev.ordinal);
+  cuda_check_pointer(w, "weight", dev.ordinal);
+  cuda_check_pointer(y, "y", dev.ordinal);
+  if (b) cuda_check_pointer(b, "bias", dev.ordinal);
+  const ForwardArgs args{x, w, b, y, stream, dev.ordinal};
   if (plan.kernel == KernelKind::ImplicitGemm)
     launch_implicit_gemm(plan, args);
   else

@@ -36,6 +36,7 @@ Polyphase make_polyphase(int64_t stride, int64_t dilation, int64_t padding, int6
 
 // What the planner needs to know of the GPU.
 struct DeviceInfo {
+  int ordinal = 0;  // CUDA device number
   int cc_major = 0, cc_minor = 0;
   int sm_count = 0;
   int64_t smem_per_block_optin = 0;  // bytes a block may use after opting in

@@ -21,31 +21,33 @@ DeviceInfo cuda_current_device() {
   static std::mutex mutex;
   static std::vector<DeviceInfo> cache;  // by device ordinal; sm_count == 0 means not yet queried
   int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cuda_device_count() == 0) {
+  if (cudaGetDevice(&dev) != cudaSuccess) {
     (void)cudaGetLastError();
     fail(CONVT1D_UNSUPPORTED, "convt1d: device cuda requested, but no CUDA device is available");
   }
   std::lock_guard<std::mutex> lock(mutex);
+  if (static_cast<size_t>(dev) < cache.size() && cache[static_cast<size_t>(dev)].sm_count > 0)
+    return cache[static_cast<size_t>(dev)];  // the per-call path: one cudaGetDevice
+  if (cuda_device_count() == 0)
+    fail(CONVT1D_UNSUPPORTED, "convt1d: device cuda requested, but no CUDA device is available");
   if (static_cast<size_t>(dev) >= cache.size()) cache.resize(static_cast<size_t>(dev) + 1);
   DeviceInfo& info = cache[static_cast<size_t>(dev)];
-  if (info.sm_count == 0) {
-    int v = 0;
-    cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
-    info.cc_major = v;
-    cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMinor, dev), "cudaDeviceGetAttribute");
-    info.cc_minor = v;
-    cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
-    info.smem_per_block_optin = v;
-    cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev),
-               "cudaDeviceGetAttribute");
-    info.smem_per_sm = v;
-    cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
-    info.sm_count = v;
-  }
+  int v = 0;
+  info.ordinal = dev;
+  cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+  info.cc_major = v;
+  cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMinor, dev), "cudaDeviceGetAttribute");
+  info.cc_minor = v;
+  cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+  info.smem_per_block_optin = v;
+  cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev), "cudaDeviceGetAttribute");
+  info.smem_per_sm = v;
+  cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+  info.sm_count = v;
   return info;
 }
 
-void cuda_check_pointer(const void* ptr, const char* what) {
+void cuda_check_pointer(const void* ptr, const char* what, int dev) {
   cudaPointerAttributes attr{};
   const cudaError_t err = cudaPointerGetAttributes(&attr, ptr);
   if (err != cudaSuccess) {
@@ -53,8 +55,6 @@ void cuda_check_pointer(const void* ptr, const char* what) {
     fail(CONVT1D_INVALID_ARGUMENT,
          std::string("convt1d: ") + what + " must point to CUDA device memory, got a pointer CUDA does not know");
   }
-  int dev = 0;
-  cuda_check(cudaGetDevice(&dev), "cudaGetDevice");
   const bool readable = attr.type == cudaMemoryTypeManaged ||
                         (attr.type == cudaMemoryTypeDevice && attr.device == dev) ||
                         (attr.type == cudaMemoryTypeHost && attr.devicePointer == ptr);

@@ -28,6 +28,8 @@
 // fp32 atomics, and only the first adds the bias.
 // Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
 // stage and one pair for the staging buffer, so neither side waits for the other except on data.
+#include <mutex>
+
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/gemm_tile.cuh"
@@ -44,6 +46,7 @@ constexpr int kComputeThreads = kComputeWarps * 32;
 constexpr int kMemoryThreads = kMemoryWarps * 32;
 constexpr int kThreads = kComputeThreads + kMemoryThreads;
 constexpr int kMaxStages = 3;
+constexpr int kMaxDevices = 64;  // devices whose shared-memory opt-in is remembered
 
 // Named barrier ids (0 is __syncthreads).
 constexpr int kBarStagingFull = 1;
@@ -187,8 +190,20 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
   const GemmParams p = make_params(plan);
   const GemmTiling& t = plan.gemm;
   auto kernel = implicit_gemm_kernel<kStages, M, kStreamW>;
-  cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(t.smem_bytes)),
-             "cudaFuncSetAttribute(implicit_gemm_kernel)");
+  // The shared-memory opt-in is per kernel and device: raise it only when a plan needs more (under a
+  // lock, so that the recorded value is never above the one set).
+  static std::mutex mutex;
+  static int opted_in[kMaxDevices] = {};
+  const int smem = static_cast<int>(t.smem_bytes);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    int* opted = a.device >= 0 && a.device < kMaxDevices ? &opted_in[a.device] : nullptr;
+    if (!opted || *opted < smem) {
+      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
+                 "cudaFuncSetAttribute(implicit_gemm_kernel)");
+      if (opted) *opted = smem;
+    }
+  }
   using T = typename Traits<M>::T;
   if (t.splits > 1) {  // split-K units accumulate into y
     const Shape& s = plan.shape;
