@@ -169,14 +169,26 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.tiles = outer * t.q_tiles;
   // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
   // Split-K: when tiles leave SMs idle and the weights stream, each tile's chunks are shared out
-  // among `splits` work units whose partial sums meet in y by fp32 atomics (y zeroed first; split 0
-  // adds the bias). Only fp32 outputs: 16-bit atomics would round every partial sum.
+  // among `splits` work units whose partial sums meet by fp32 atomics in zeroed fp32 memory (y, or a
+  // workspace for 16-bit outputs, so that partial sums are rounded once); split 0 adds the bias.
   t.splits = 1;
   t.chunks_per_split = t.chunks;
-  if (t.stream_w && dtype == CONVT1D_FLOAT32 && t.tiles < dev.sm_count) {
-    const int64_t want = std::min<int64_t>(t.chunks, (dev.sm_count + t.tiles - 1) / t.tiles);
-    t.chunks_per_split = static_cast<int32_t>((t.chunks + want - 1) / want);
-    t.splits = static_cast<int32_t>((t.chunks + t.chunks_per_split - 1) / t.chunks_per_split);
+  if (t.stream_w && t.tiles < dev.sm_count) {
+    // 16-bit outputs stage and accumulate fp32 (into a workspace rounded once at the end).
+    const int64_t y_cols = t.q_tile * s.stride + kVectorBytes / 4;
+    const int64_t y_pitch = wide ? t.y_pitch : bank_pitch(y_cols, 4);
+    const int64_t smem = t.smem_bytes - t.block_co * t.y_pitch * elem + t.block_co * y_pitch * 4;
+    if (smem <= dev.smem_per_block_optin) {
+      const int64_t want = std::min<int64_t>(t.chunks, (dev.sm_count + t.tiles - 1) / t.tiles);
+      t.chunks_per_split = static_cast<int32_t>((t.chunks + want - 1) / want);
+      t.splits = static_cast<int32_t>((t.chunks + t.chunks_per_split - 1) / t.chunks_per_split);
+      if (t.splits > 1) {
+        t.y_pitch = static_cast<int32_t>(y_pitch);
+        t.smem_bytes = smem;
+      } else {
+        t.chunks_per_split = t.chunks;
+      }
+    }
   }
   t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
   return true;

@@ -59,11 +59,11 @@ struct GemmTiling {
   int32_t items = 0;         // warp work items per tile: stride * q_tile / 32
   int32_t w_rows = 0;        // 32-bit weight words per channel and tap: ci_chunk (fp32) or ci_chunk/2 (16-bit pairs)
   int32_t x_cols = 0;        // x window row pitch in elements (halo + q_tile + alignment slack, padded)
-  int32_t y_pitch = 0;       // output staging row pitch in output elements
+  int32_t y_pitch = 0;       // output staging row pitch in elements (output type; fp32 with split-K)
   int32_t stages = 2;        // x windows in flight
   bool stream_w = false;     // chunks > 1: raw weight rows stream with x through the stages
   int32_t w_pitch = 0;       // raw weight row pitch in elements (stream_w only): >= 64*K
-  int32_t splits = 1;            // work units per tile (split-K over chunks, fp32 outputs only)
+  int32_t splits = 1;            // work units per tile (split-K over chunks; fp32 staging when > 1)
   int32_t chunks_per_split = 0;  // chunks of one unit (the last unit of a tile may have fewer)
   int64_t smem_bytes = 0;
   int64_t co_tiles = 0, q_tiles = 0, tiles = 0;  // tiles = groups * co_tiles * batch * q_tiles

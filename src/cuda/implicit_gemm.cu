@@ -23,12 +23,14 @@
 //   4 memory warps:  keep `stages` steps in flight (16-byte cp.async, zero-filled at the edges),
 //                    refilling a stage as soon as it is released, and write each staged tile out
 //                    while the compute warps run the next one.
-// Split-K (fp32 outputs, few tiles, streamed weights): a tile's chunks are shared among `splits`
-// work units on different blocks; each adds its partial tile into y (zeroed by the launcher) with
-// fp32 atomics, and only the first adds the bias.
+// Split-K (few tiles, streamed weights): a tile's chunks are shared among `splits` work units on
+// different blocks; each adds its partial tile with fp32 atomics into zeroed fp32 memory (y itself for
+// fp32 outputs, a workspace rounded into y afterwards for 16-bit ones); only the first adds the bias.
 // Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
 // stage and one pair for the staging buffer, so neither side waits for the other except on data.
+#include <algorithm>
 #include <mutex>
+#include <type_traits>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
@@ -55,11 +57,12 @@ constexpr int kBarStageFull = 3;                            // + stage
 constexpr int kBarStageFree = kBarStageFull + kMaxStages;   // + stage
 constexpr int kBarCompute = kBarStageFree + kMaxStages;     // compute warps only
 
-template <int kStages, Math M, bool kStreamW>
+// TOut is the output type: T, or float when 16-bit split-K units accumulate into an fp32 workspace.
+template <int kStages, Math M, bool kStreamW, class TOut>
 __global__ void __launch_bounds__(kThreads, 1)
     implicit_gemm_kernel(const __grid_constant__ GemmParams p, const typename Traits<M>::T* __restrict__ x,
                          const typename Traits<M>::T* __restrict__ w, const typename Traits<M>::T* __restrict__ bias,
-                         typename Traits<M>::T* __restrict__ y) {
+                         TOut* __restrict__ y) {
   using T = typename Traits<M>::T;
   extern __shared__ __align__(16) unsigned char smem[];
   uint32_t* w_s = reinterpret_cast<uint32_t*>(smem);
@@ -67,7 +70,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   T* stages = reinterpret_cast<T*>(smem + resident_bytes);
   const int x_elems = p.ci_chunk * p.x_cols;
   const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
-  T* y_s = stages + kStages * stage_elems;
+  TOut* y_s = reinterpret_cast<TOut*>(stages + kStages * stage_elems);
 
   const int64_t units = p.tiles * p.splits;
   const int64_t unit_begin = blockIdx.x * units / gridDim.x, unit_end = (blockIdx.x + 1) * units / gridDim.x;
@@ -77,10 +80,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   const StepCursor first = StepCursor::at(p, unit_begin);
   // Split-K units add their partial sums into y (zeroed by the launcher) instead of storing.
   auto store = [&](const TileCoord& c, int mwarp) {
-    if constexpr (kStreamW && (M == Math::TF32 || M == Math::IEEE)) {
-      if (p.splits > 1) return store_tile<T, true>(p, y_s, y, c, mwarp, kMemoryWarps);
+    if constexpr (kStreamW && std::is_same_v<TOut, float>) {
+      if (p.splits > 1) return store_tile<TOut, true>(p, y_s, y, c, mwarp, kMemoryWarps);
     }
-    store_tile<T, false>(p, y_s, y, c, mwarp, kMemoryWarps);
+    store_tile<TOut, false>(p, y_s, y, c, mwarp, kMemoryWarps);
   };
 
   if constexpr (!kStreamW) load_w<M>(p, w, w_s, first.c, 0, threadIdx.x, kThreads);
@@ -162,11 +165,11 @@ __global__ void __launch_bounds__(kThreads, 1)
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
       if (cur.unit_last()) {
         ptx::bar_sync(kBarStagingFree, kThreads);
-        if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<T>(p, c, y));
+        if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<TOut>(p, c, y));
         ptx::bar_arrive(kBarStagingFull, kThreads);
       }
     } else {
-      const StageAlign<T> al = stage_align<T>(p, c, y);
+      const StageAlign<TOut> al = stage_align<TOut>(p, c, y);
       bool staging_ours = false;
       for (int item = warp; item < p.items; item += kComputeWarps) {
         const int r = item / q_chunks, q_first = (item % q_chunks) * 32;
@@ -185,11 +188,18 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 }
 
-template <int kStages, Math M, bool kStreamW>
-void launch_typed(const Plan& plan, const ForwardArgs& a) {
+// 16-bit split-K: the fp32 workspace's sums, rounded once into y.
+template <class T>
+__global__ void finish_split_kernel(const float* __restrict__ sums, T* __restrict__ y, int64_t count) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = from_float<T>(sums[i]);
+}
+
+template <int kStages, Math M, bool kStreamW, class TOut>
+void launch_kernel(const Plan& plan, const ForwardArgs& a, TOut* y) {
   const GemmParams p = make_params(plan);
   const GemmTiling& t = plan.gemm;
-  auto kernel = implicit_gemm_kernel<kStages, M, kStreamW>;
+  auto kernel = implicit_gemm_kernel<kStages, M, kStreamW, TOut>;
   // The shared-memory opt-in is per kernel and device: raise it only when a plan needs more (under a
   // lock, so that the recorded value is never above the one set).
   static std::mutex mutex;
@@ -205,15 +215,40 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
     }
   }
   using T = typename Traits<M>::T;
-  if (t.splits > 1) {  // split-K units accumulate into y
-    const Shape& s = plan.shape;
-    const size_t bytes = static_cast<size_t>(s.batch * s.out_channels * s.out_length) * sizeof(T);
-    cuda_check(cudaMemsetAsync(a.y, 0, bytes, static_cast<cudaStream_t>(a.stream)), "cudaMemsetAsync(y) for split-K");
-  }
   kernel<<<static_cast<unsigned>(t.grid), kThreads, static_cast<size_t>(t.smem_bytes),
            static_cast<cudaStream_t>(a.stream)>>>(p, static_cast<const T*>(a.x), static_cast<const T*>(a.w),
-                                                  static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+                                                  static_cast<const T*>(a.bias), y);
   cuda_check_launch("implicit_gemm_kernel launch");
+}
+
+template <int kStages, Math M, bool kStreamW>
+void launch_typed(const Plan& plan, const ForwardArgs& a) {
+  using T = typename Traits<M>::T;
+  const Shape& s = plan.shape;
+  const int64_t count = s.batch * s.out_channels * s.out_length;
+  const auto stream = static_cast<cudaStream_t>(a.stream);
+  if (plan.gemm.splits == 1) return launch_kernel<kStages, M, kStreamW, T>(plan, a, static_cast<T*>(a.y));
+  if constexpr (!kStreamW) {
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: split-K planned with resident weights");
+  } else 
+  // Split-K units accumulate into zeroed fp32: y itself for fp32, else a stream-ordered workspace
+  // (pool-cached, so no device allocation per call after the first; capturable in CUDA graphs).
+  if constexpr (std::is_same_v<T, float>) {
+    cuda_check(cudaMemsetAsync(a.y, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(y)");
+    launch_kernel<kStages, M, kStreamW, float>(plan, a, static_cast<float*>(a.y));
+  } else {
+    void* sums = nullptr;
+    cuda_check(cudaMallocAsync(&sums, static_cast<size_t>(count) * sizeof(float), stream),
+               "cudaMallocAsync(split-K workspace)");
+    cuda_check(cudaMemsetAsync(sums, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(workspace)");
+    launch_kernel<kStages, M, kStreamW, float>(plan, a, static_cast<float*>(sums));
+    constexpr int kFinishThreads = 256;
+    const int64_t blocks = std::min<int64_t>((count + kFinishThreads - 1) / kFinishThreads, 65535);
+    finish_split_kernel<T><<<static_cast<unsigned>(blocks), kFinishThreads, 0, stream>>>(static_cast<const float*>(sums),
+                                                                                        static_cast<T*>(a.y), count);
+    cuda_check_launch("finish_split_kernel launch");
+    cuda_check(cudaFreeAsync(sums, stream), "cudaFreeAsync(split-K workspace)");
+  }
 }
 
 template <Math M>

@@ -233,17 +233,16 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   EXPECT_GE(t.splits, 1);
   EXPECT_GE(static_cast<int64_t>(t.splits) * t.chunks_per_split, t.chunks);
   EXPECT_LT(static_cast<int64_t>(t.splits - 1) * t.chunks_per_split, t.chunks);
-  if (t.splits > 1) {
-    EXPECT_TRUE(t.stream_w);
-    EXPECT_EQ(dtype, CONVT1D_FLOAT32) << "split-K accumulates with fp32 atomics";
-  }
+  if (t.splits > 1) EXPECT_TRUE(t.stream_w);
   if (t.q_tile > convt1d::detail::kGemmWarpPositions) {
     EXPECT_LE(s.stride * t.q_tile, convt1d::detail::kGemmMaxTileOutputs);
   }
   // The smem x window holds the halo plus the tile; the staging row holds a whole tile of outputs.
   EXPECT_GE(t.x_cols, pp.max_shift + t.q_tile);
-  EXPECT_GE(t.y_pitch, t.q_tile * s.stride + (dtype == CONVT1D_FLOAT32 ? 4 : 8));  // + alignment shift
-  EXPECT_EQ(t.y_pitch * (dtype == CONVT1D_FLOAT32 ? 4 : 2) % 16, 0) << "staging rows must stay 16-byte aligned";
+  // Staging holds the output type, or fp32 partial sums under split-K.
+  const int64_t staged = dtype == CONVT1D_FLOAT32 || t.splits > 1 ? 4 : 2;
+  EXPECT_GE(t.y_pitch, t.q_tile * s.stride + 16 / staged);  // + alignment shift
+  EXPECT_EQ(t.y_pitch * staged % 16, 0) << "staging rows must stay 16-byte aligned";
   EXPECT_GE(t.stages, 2);
   EXPECT_LE(t.stages, 3);
 }
@@ -251,17 +250,18 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
 // The raw weight pitch avoids the bank conflicts it can. Odd K admits a conflict-free pitch; with a
 // 16-byte pitch, K ≡ 2 (mod 4) admits 2-way and K ≡ 0 (mod 4) 4-way at best (every lane then reads
 // the same word of its 16-byte chunk: 8 banks for 32 lanes).
-// A B=1 upsampler with few tiles splits its reduction so that every SM gets work (fp32), and keeps
-// whole tiles in 16-bit.
-TEST(ImplicitGemmPlan, FewTilesSplitTheReductionInFp32) {
+// A B=1 upsampler with few tiles splits its reduction so that every SM gets work, in every dtype.
+TEST(ImplicitGemmPlan, FewTilesSplitTheReduction) {
   convt1d_problem p = cuda_problem(1, 512, 256, 87, 16, 8);
   p.padding = 4;
-  const GemmResult f32 = try_gemm(p, CONVT1D_FLOAT32, kH100), f16 = try_gemm(p, CONVT1D_FLOAT16, kH100);
-  ASSERT_TRUE(f32.ok && f16.ok);
-  check_tiling(p, CONVT1D_FLOAT32, kH100, f32.tiling);
-  EXPECT_GT(f32.tiling.splits, 1);
-  EXPECT_GE(f32.tiling.tiles * f32.tiling.splits, kH100.sm_count / 2);
-  EXPECT_EQ(f16.tiling.splits, 1);
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_FLOAT16, CONVT1D_BFLOAT16}) {
+    SCOPED_TRACE(t1d::dtype_str(dtype));
+    const GemmResult r = try_gemm(p, dtype, kH100);
+    ASSERT_TRUE(r.ok);
+    check_tiling(p, dtype, kH100, r.tiling);
+    EXPECT_GT(r.tiling.splits, 1);
+    EXPECT_GE(r.tiling.tiles * r.tiling.splits, kH100.sm_count / 2);
+  }
 }
 
 TEST(ImplicitGemmPlan, RawWeightPitchSpreadsBanks) {
