@@ -375,11 +375,16 @@ TEST_F(CudaParity, NonDefaultStream) {
 // The work must go to the given stream and nowhere else: captured into a CUDA graph, nothing runs
 // until the graph is launched, and then the graph alone produces the whole result.
 TEST_F(CudaParity, CapturedIntoACudaGraph) {
-  convt1d_problem p = convt1d_problem_init(2, 32, 64, 1000, 5);
-  p.dilation = 3; p.has_bias = 1;
+  // KB74-like (resident weights), and a B=1 upsampler whose split-K needs y zeroed and, in 16-bit, a
+  // stream-ordered workspace: both must land in the graph.
+  convt1d_problem kb = convt1d_problem_init(2, 32, 64, 1000, 5);
+  kb.dilation = 3; kb.has_bias = 1;
+  convt1d_problem up = convt1d_problem_init(1, 512, 256, 23, 16);
+  up.stride = 8; up.padding = 4; up.has_bias = 1;
   cudaStream_t stream = nullptr;
   CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   t1d::Rng rng(12);
+  for (convt1d_problem p : {kb, up})
   for (const Mode& m : kModes) {
     p.dtype = m.dtype;
     p.math = m.math;
