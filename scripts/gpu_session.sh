@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: build, every test, sanitizers, then the benchmark; a short table last.
-# Usage: bash scripts/gpu_session.sh [quick|full]   (quick skips the suite benchmark and racecheck)
+# Usage: bash scripts/gpu_session.sh [full|tests|bench|quick]
+#   full = tests + bench; tests = build, ctest, pytest, check, memcheck; bench = racecheck, KB74, profile,
+#   suite, plot, PyTorch-level benchmark; quick = tests + KB74 only.
 # Logs and JSON go to $OUT (or build/session).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,17 +19,25 @@ step() {  # step NAME COMMAND...: runs, logs to $out/NAME.log, records pass/fail
   else status+=("$(printf '%-22s FAIL  %4ds  %s' "$name" $((SECONDS - t0)) "$(tail -1 "$out/$name.log")")"); fi
 }
 export CONVT1D_CMAKE_ARGS="${CONVT1D_CMAKE_ARGS:-}"
-step tests bash scripts/test.sh
-step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 $cli check --device cuda --count 12 --seed 7
-if [ "$mode" = full ]; then
-  step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 $cli check --device cuda --count 4 --seed 3
+if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
+  step tests bash scripts/test.sh
+  step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 $cli check --device cuda --count 12 --seed 7
 fi
-step bench_kb74 $cli bench --json "$out/kb74.json"
-if [ "$mode" = full ]; then
-  step bench_suite $cli bench --suite --mode tf32,bf16 --json "$out/suite.json"
-  step plot env PYTHONPATH=python python3 -m convt1d.plot "$out/suite.json" -o "$out/suite.png"
+if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the suite and the PyTorch level
+  [ -x "$cli" ] || step build bash scripts/build.sh
+  [ "$mode" = quick ] || step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 $cli check --device cuda --count 4 --seed 3
+  step bench_kb74 $cli bench --json "$out/kb74.json"
+  if [ "$mode" != quick ]; then
+    step profile $cli profile --case KB74 --mode tf32
+    step bench_suite $cli bench --suite --mode tf32,bf16 --json "$out/suite.json"
+    step plot env PYTHONPATH=python python3 -m convt1d.plot "$out/suite.json" -o "$out/suite.png"
+    step torch_bench env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --case KB74,S1 --mode tf32,bf16 --json "$out/torch.json"
+    step torch_stacks env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --stacks --mode tf32 --json "$out/stacks.json"
+  fi
 fi
-echo "==== C++/Python test summary"; grep -A4 "== summary" "$out/tests.log" || tail -30 "$out/tests.log"
-echo "==== KB74"; tail -12 "$out/bench_kb74.log"
+[ -f "$out/tests.log" ] && { echo "==== C++/Python test summary"; grep -A4 "== summary" "$out/tests.log" || tail -30 "$out/tests.log"; }
+[ -f "$out/bench_kb74.log" ] && { echo "==== KB74"; tail -12 "$out/bench_kb74.log"; }
+[ -f "$out/profile.log" ] && { echo "==== profile"; tail -8 "$out/profile.log"; }
+[ -f "$out/torch_bench.log" ] && { echo "==== PyTorch level"; tail -14 "$out/torch_bench.log"; }
 [ -f "$out/bench_suite.log" ] && { echo "==== suite"; tail -60 "$out/bench_suite.log"; }
 echo "==== steps"; printf '%s\n' "${status[@]}"
