@@ -53,10 +53,17 @@ def make_layer(cls, c: dict, device, dtype):
 
 
 def stack_layers(rows: list[dict], model: str) -> list[dict]:
+    """The model's upsampling layers in order: its '<prefix>N 1s' rows (the suite also holds training
+    shapes of some layers, '<prefix>N train', which are not part of the 1 s inference stack)."""
     prefix = STACK_MODELS[model]
-    layers = sorted((r for r in rows if r["model"].startswith(prefix)), key=lambda r: r["model"])
+    layers = sorted((r for r in rows if r["model"].startswith(prefix) and r["model"].endswith(" 1s")),
+                    key=lambda r: r["model"])
     if not layers:
-        raise SystemExit(f"convt1d.bench: no '{prefix}*' rows in the suite for the {model} stack")
+        raise SystemExit(f"convt1d.bench: no '{prefix}* 1s' rows in the suite for the {model} stack")
+    for a, b in zip(layers, layers[1:]):
+        if a["C_out"] != b["C_in"]:
+            raise SystemExit(f"convt1d.bench: {model} stack: {a['id']} gives {a['C_out']} channels, "
+                             f"{b['id']} takes {b['C_in']}")
     return layers
 
 
