@@ -56,6 +56,7 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
+constexpr int64_t kBarrierBytes = 16;  // the kernel's mbarrier, 8-byte aligned after the staging buffer
 
 }  // namespace
 
@@ -135,7 +136,7 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
     c.w_pitch = stream_w ? static_cast<int32_t>(w_pitch) : 0;
     const int64_t resident_w = stream_w ? 0 : s.kernel_size * w_rows * t.block_co * 4;
     const int64_t stage_bytes = cc * (x_cols + c.w_pitch) * elem;
-    c.smem_bytes = resident_w + stages * stage_bytes + t.block_co * y_pitch * elem;
+    c.smem_bytes = resident_w + stages * stage_bytes + t.block_co * y_pitch * elem + kBarrierBytes;
     return c.smem_bytes <= dev.smem_per_block_optin;
   };
   auto tiles_for = [&](int64_t q) { return outer * ((q_total + q - 1) / q); };

@@ -27,7 +27,8 @@
 // different blocks; each adds its partial tile with fp32 atomics into zeroed fp32 memory (y itself for
 // fp32 outputs, a workspace rounded into y afterwards for 16-bit ones); only the first adds the bias.
 // Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
-// stage and one pair for the staging buffer, so neither side waits for the other except on data.
+// stage and one for "staging full", and an mbarrier for "staging drained", so neither side waits for
+// the other except on data.
 #include <algorithm>
 #include <mutex>
 #include <type_traits>
@@ -50,9 +51,9 @@ constexpr int kThreads = kComputeThreads + kMemoryThreads;
 constexpr int kMaxStages = 3;
 constexpr int kMaxDevices = 64;  // devices whose shared-memory opt-in is remembered
 
-// Named barrier ids (0 is __syncthreads).
+// Named barrier ids (0 is __syncthreads). The staging buffer's "free" hand-off is an mbarrier (see
+// the kernel).
 constexpr int kBarStagingFull = 1;
-constexpr int kBarStagingFree = 2;
 constexpr int kBarStageFull = 3;                            // + stage
 constexpr int kBarStageFree = kBarStageFull + kMaxStages;   // + stage
 constexpr int kBarCompute = kBarStageFree + kMaxStages;     // compute warps only
@@ -71,6 +72,12 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int x_elems = p.ci_chunk * p.x_cols;
   const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
   TOut* y_s = reinterpret_cast<TOut*>(stages + kStages * stage_elems);
+  // "Staging drained": the memory warps arrive after reading y_s out, the compute warps wait before
+  // writing it. An mbarrier (release/acquire) rather than a named barrier, whose arrive orders
+  // nothing for the tools; phase k completes once per staged tile.
+  uint64_t* staging_free = reinterpret_cast<uint64_t*>(
+      (reinterpret_cast<uintptr_t>(y_s + kGemmBlockCo * p.y_pitch) + alignof(uint64_t) - 1) & ~uintptr_t(alignof(uint64_t) - 1));
+  if (threadIdx.x == 0) ptx::mbar_init(staging_free, kMemoryThreads);
 
   const int64_t units = p.tiles * p.splits;
   const int64_t unit_begin = blockIdx.x * units / gridDim.x, unit_end = (blockIdx.x + 1) * units / gridDim.x;
@@ -103,7 +110,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       if (j < n) issue(j);
       ptx::cp_async_commit();
     }
-    ptx::bar_arrive(kBarStagingFree, kThreads);  // the staging buffer starts empty
+    ptx::mbar_arrive(staging_free);  // the staging buffer starts empty (phase 0)
     StepCursor done = first, cur = first;  // steps i-1 and i
     for (int64_t i = 0; i < n; ++i) {
       if (i > 0) {
@@ -124,7 +131,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (done.unit_last()) {  // step i-1 finished a work unit
           ptx::bar_sync(kBarStagingFull, kThreads);
           store(done.c, mwarp);
-          ptx::bar_arrive(kBarStagingFree, kThreads);
+          ptx::mbar_arrive(staging_free);
         }
       }
     }
@@ -138,6 +145,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   constexpr int kVec = kVecBytes / sizeof(T);
   BiasRegs bias_r = load_bias(p, bias, first.c);
   Acc acc;
+  uint32_t free_phase = 0;  // parity of the next staging_free phase to wait for
+  auto wait_staging_free = [&]() {
+    ptx::mbar_wait(staging_free, free_phase);
+    free_phase ^= 1;
+  };
   StepCursor cur = first;
   for (int64_t i = 0; i < n; ++i) {
     if (i > 0 && cur.advance(p)) {
@@ -164,7 +176,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
       if (cur.unit_last()) {
-        ptx::bar_sync(kBarStagingFree, kThreads);
+        wait_staging_free();
         if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<TOut>(p, c, y));
         ptx::bar_arrive(kBarStagingFull, kThreads);
       }
@@ -176,13 +188,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         init_acc(acc, bias_r);
         compute_item<M, false>(p, w_s, xs, xs, r, col_base + q_first, k_steps, acc);
         if (!staging_ours) {
-          ptx::bar_sync(kBarStagingFree, kThreads);
+          wait_staging_free();
           staging_ours = true;
         }
         stage_item(p, y_s, r, q_first, acc, al);
       }
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
-      if (!staging_ours) ptx::bar_sync(kBarStagingFree, kThreads);
+      if (!staging_ours) wait_staging_free();
       ptx::bar_arrive(kBarStagingFull, kThreads);
     }
   }
