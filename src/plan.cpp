@@ -56,7 +56,7 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
-constexpr int64_t kBarrierBytes = 16;  // the kernel's mbarrier, 8-byte aligned after the staging buffer
+constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
 }  // namespace
 

@@ -26,9 +26,8 @@
 // Split-K (few tiles, streamed weights): a tile's chunks are shared among `splits` work units on
 // different blocks; each adds its partial tile with fp32 atomics into zeroed fp32 memory (y itself for
 // fp32 outputs, a workspace rounded into y afterwards for 16-bit ones); only the first adds the bias.
-// Hand-offs use named barriers (bar.arrive by the producer, bar.sync by the consumer), one pair per
-// stage and one for "staging full", and an mbarrier for "staging drained", so neither side waits for
-// the other except on data.
+// Hand-offs: named barriers per pipeline stage (bar.arrive by the producer, bar.sync by the consumer)
+// and two mbarriers for the staging buffer, so neither side waits for the other except on data.
 #include <algorithm>
 #include <mutex>
 #include <type_traits>
@@ -51,10 +50,8 @@ constexpr int kThreads = kComputeThreads + kMemoryThreads;
 constexpr int kMaxStages = 3;
 constexpr int kMaxDevices = 64;  // devices whose shared-memory opt-in is remembered
 
-// Named barrier ids (0 is __syncthreads). The staging buffer's "free" hand-off is an mbarrier (see
-// the kernel).
-constexpr int kBarStagingFull = 1;
-constexpr int kBarStageFull = 3;                            // + stage
+// Named barrier ids (0 is __syncthreads; the staging buffer's hand-offs are mbarriers, see the kernel).
+constexpr int kBarStageFull = 1;                            // + stage
 constexpr int kBarStageFree = kBarStageFull + kMaxStages;   // + stage
 constexpr int kBarCompute = kBarStageFree + kMaxStages;     // compute warps only
 
@@ -72,12 +69,16 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int x_elems = p.ci_chunk * p.x_cols;
   const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
   TOut* y_s = reinterpret_cast<TOut*>(stages + kStages * stage_elems);
-  // "Staging drained": the memory warps arrive after reading y_s out, the compute warps wait before
-  // writing it. An mbarrier (release/acquire) rather than a named barrier, whose arrive orders
-  // nothing for the tools; phase k completes once per staged tile.
+  // The staging buffer's hand-offs are mbarriers (arrive releases, a completed wait acquires):
+  // "drained" (memory warps arrive after reading y_s out; compute warps wait before writing it) and
+  // "full" (the reverse). Phase k of each completes once per staged tile.
   uint64_t* staging_free = reinterpret_cast<uint64_t*>(
       (reinterpret_cast<uintptr_t>(y_s + kGemmBlockCo * p.y_pitch) + alignof(uint64_t) - 1) & ~uintptr_t(alignof(uint64_t) - 1));
-  if (threadIdx.x == 0) ptx::mbar_init(staging_free, kMemoryThreads);
+  uint64_t* staging_full = staging_free + 1;
+  if (threadIdx.x == 0) {
+    ptx::mbar_init(staging_free, kMemoryThreads);
+    ptx::mbar_init(staging_full, kComputeThreads);
+  }
 
   const int64_t units = p.tiles * p.splits;
   const int64_t unit_begin = blockIdx.x * units / gridDim.x, unit_end = (blockIdx.x + 1) * units / gridDim.x;
@@ -112,6 +113,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     ptx::mbar_arrive(staging_free);  // the staging buffer starts empty (phase 0)
     StepCursor done = first, cur = first;  // steps i-1 and i
+    uint32_t full_phase = 0;                 // parity of the next staging_full phase
+    auto wait_staging_full = [&]() {
+      ptx::mbar_wait(staging_full, full_phase);
+      full_phase ^= 1;
+    };
     for (int64_t i = 0; i < n; ++i) {
       if (i > 0) {
         done = cur;
@@ -129,13 +135,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
         ptx::cp_async_commit();
         if (done.unit_last()) {  // step i-1 finished a work unit
-          ptx::bar_sync(kBarStagingFull, kThreads);
+          wait_staging_full();
           store(done.c, mwarp);
           ptx::mbar_arrive(staging_free);
         }
       }
     }
-    ptx::bar_sync(kBarStagingFull, kThreads);
+    wait_staging_full();
     store(cur.c, mwarp);
     return;
   }
@@ -178,7 +184,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       if (cur.unit_last()) {
         wait_staging_free();
         if (warp < p.items) stage_item(p, y_s, r, q_first, acc, stage_align<TOut>(p, c, y));
-        ptx::bar_arrive(kBarStagingFull, kThreads);
+        ptx::mbar_arrive(staging_full);
       }
     } else {
       const StageAlign<TOut> al = stage_align<TOut>(p, c, y);
@@ -195,7 +201,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
       if (!staging_ours) wait_staging_free();
-      ptx::bar_arrive(kBarStagingFull, kThreads);
+      ptx::mbar_arrive(staging_full);
     }
   }
 }
