@@ -56,6 +56,7 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
+constexpr int64_t kIeeeMaxChain = 1024;  // reduction terms per HMMA accumulation chain in IEEE mode
 constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
 }  // namespace
@@ -84,6 +85,22 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
     }
   }
   return best;
+}
+
+// IEEE (3xTF32) accuracy: the tensor cores' fp32 accumulation loses bits over long reductions (rel.
+// error 2-3e-5 after 3000-4000 terms, measured on KB-suite layers), so a streamed reduction is cut
+// into split-K units of at most kIeeeMaxChain terms per output, whose partial sums meet in exact fp32
+// atomics (rel. error < 1e-5 measured up to 1024).
+void limit_ieee_chain(Plan& plan) {
+  GemmTiling& t = plan.gemm;
+  if (!t.stream_w) return;  // resident reductions are short: they fit in shared memory
+  int64_t taps = 1;
+  for (const PhaseTaps& ph : plan.poly.taps) taps = std::max<int64_t>(taps, ph.count);
+  const int64_t cap = std::max<int64_t>(1, kIeeeMaxChain / (t.ci_chunk * taps));
+  if (t.chunks_per_split <= cap) return;
+  t.chunks_per_split = static_cast<int32_t>(cap);
+  t.splits = static_cast<int32_t>((t.chunks + cap - 1) / cap);
+  t.grid = std::max<int64_t>(t.grid, std::min<int64_t>(t.tiles * t.splits, t.grid_limit));
 }
 
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
@@ -191,7 +208,8 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
       }
     }
   }
-  t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
+  t.grid_limit = dev.sm_count;
+  t.grid = std::min<int64_t>(t.tiles * t.splits, t.grid_limit);
   return true;
 }
 
@@ -212,6 +230,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   plan.poly = make_polyphase(s.stride, s.dilation, s.padding, s.kernel_size);
   std::string why;
   const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
+  if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;

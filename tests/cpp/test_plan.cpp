@@ -264,6 +264,23 @@ TEST(ImplicitGemmPlan, FewTilesSplitTheReduction) {
   }
 }
 
+// IEEE mode keeps every tensor-core accumulation chain <= 1024 terms (BigVGAN up0 train: 1536
+// channels x 2 taps per phase would be 3072) by splitting the reduction; TF32 does not need to.
+TEST(MakePlan, IeeeSplitsLongStreamedReductions) {
+  convt1d_problem p = cuda_problem(16, 1536, 768, 256, 8, 4);
+  p.padding = 2;
+  p.dtype = CONVT1D_FLOAT32;
+  p.math = CONVT1D_MATH_IEEE;
+  const auto ieee = convt1d::detail::make_plan(p, kH100);
+  ASSERT_EQ(ieee.kernel, KernelKind::ImplicitGemm);
+  ASSERT_TRUE(ieee.gemm.stream_w);
+  EXPECT_LE(static_cast<int64_t>(ieee.gemm.chunks_per_split) * ieee.gemm.ci_chunk * 2, 1024);
+  EXPECT_GT(ieee.gemm.splits, 1);
+  check_tiling(p, CONVT1D_FLOAT32, kH100, ieee.gemm);
+  p.math = CONVT1D_MATH_TF32;
+  EXPECT_EQ(convt1d::detail::make_plan(p, kH100).gemm.splits, 1);
+}
+
 TEST(ImplicitGemmPlan, RawWeightPitchSpreadsBanks) {
   auto worst = [](int64_t K, int64_t pitch) {
     int64_t count[32] = {}, w = 0;
