@@ -34,7 +34,9 @@
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
-#include "cuda/gemm_tile.cuh"
+#include "cuda/gemm_epilogue.cuh"
+#include "cuda/gemm_loads.cuh"
+#include "cuda/gemm_mma.cuh"
 
 namespace convt1d::detail {
 
