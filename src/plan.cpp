@@ -91,7 +91,7 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
 // error 2-3e-5 after 3000-4000 terms, measured on KB-suite layers), so a streamed reduction is cut
 // into split-K units of at most kIeeeMaxChain terms per output, whose partial sums meet in exact fp32
 // atomics (rel. error < 1e-5 measured up to 1024).
-void limit_ieee_chain(Plan& plan) {
+void limit_ieee_chain(Plan& plan, const DeviceInfo& dev) {
   GemmTiling& t = plan.gemm;
   if (!t.stream_w) return;  // resident reductions are short: they fit in shared memory
   int64_t taps = 1;
@@ -100,7 +100,7 @@ void limit_ieee_chain(Plan& plan) {
   if (t.chunks_per_split <= cap) return;
   t.chunks_per_split = static_cast<int32_t>(cap);
   t.splits = static_cast<int32_t>((t.chunks + cap - 1) / cap);
-  t.grid = std::max<int64_t>(t.grid, std::min<int64_t>(t.tiles * t.splits, t.grid_limit));
+  t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
 }
 
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
@@ -185,7 +185,6 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
-  // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
   // Split-K: when tiles leave SMs idle and the weights stream, each tile's chunks are shared out
   // among `splits` work units whose partial sums meet by fp32 atomics in zeroed fp32 memory (y, or a
   // workspace for 16-bit outputs, so that partial sums are rounded once); split 0 adds the bias.
@@ -208,8 +207,8 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
       }
     }
   }
-  t.grid_limit = dev.sm_count;
-  t.grid = std::min<int64_t>(t.tiles * t.splits, t.grid_limit);
+  // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
+  t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
   return true;
 }
 
@@ -230,7 +229,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   plan.poly = make_polyphase(s.stride, s.dilation, s.padding, s.kernel_size);
   std::string why;
   const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
-  if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan);
+  if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan, dev);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;

@@ -68,7 +68,6 @@ struct GemmTiling {
   int64_t smem_bytes = 0;
   int64_t co_tiles = 0, q_tiles = 0, tiles = 0;  // tiles = groups * co_tiles * batch * q_tiles
   int64_t grid = 0;          // persistent blocks
-  int64_t grid_limit = 0;    // at most one block per SM
 };
 
 constexpr int kGemmBlockCo = 64;     // output channels per tile (4 MMA tiles of 16 per warp)
@@ -100,7 +99,7 @@ int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes);
 
 // IEEE fp32 (3xTF32): splits streamed reductions so that no accumulation chain exceeds the length
 // at which the tensor cores' fp32 accumulation stays within 1e-5.
-void limit_ieee_chain(Plan& plan);
+void limit_ieee_chain(Plan& plan, const DeviceInfo& dev);
 
 // The whole plan for a validated problem. Throws ApiError(UNSUPPORTED) when a forced algorithm
 // cannot run the problem.

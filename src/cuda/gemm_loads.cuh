@@ -51,7 +51,7 @@ __device__ void issue_x(const GemmParams& p, const T* __restrict__ x, T* x_s, co
 
 // Weights of (group, channel tile, chunk) into w_s in MMA fragment order: for tap k, k-step ks and
 // 16-channel tile mt, the 32 lanes' A fragments (4 words each) lie contiguous, so a warp reads one
-// fragment with a single conflict-free LDS.128 per lane. Converted on the way (see the file comment).
+// fragment with a single conflict-free LDS.128 per lane. Converted on the way (see implicit_gemm.cu).
 template <Math M>
 __device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, uint32_t* w_s,
                        const TileCoord& c, int chunk, int tid, int nthreads) {
