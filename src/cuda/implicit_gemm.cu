@@ -247,16 +247,16 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
   const Shape& s = plan.shape;
   const int64_t count = s.batch * s.out_channels * s.out_length;
   const auto stream = static_cast<cudaStream_t>(a.stream);
-  if (plan.gemm.splits == 1) return launch_kernel<kStages, M, kStreamW, T>(plan, a, static_cast<T*>(a.y));
-  if constexpr (!kStreamW) {
+  if (plan.gemm.splits == 1) {
+    launch_kernel<kStages, M, kStreamW, T>(plan, a, static_cast<T*>(a.y));
+  } else if constexpr (!kStreamW) {
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: split-K planned with resident weights");
-  } else 
-  // Split-K units accumulate into zeroed fp32: y itself for fp32, else a stream-ordered workspace
-  // (pool-cached, so no device allocation per call after the first; capturable in CUDA graphs).
-  if constexpr (std::is_same_v<T, float>) {
+  } else if constexpr (std::is_same_v<T, float>) {  // split-K units accumulate into zeroed y
     cuda_check(cudaMemsetAsync(a.y, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(y)");
     launch_kernel<kStages, M, kStreamW, float>(plan, a, static_cast<float*>(a.y));
   } else {
+    // ... or into zeroed fp32 sums in a stream-ordered workspace (pool-cached, so no device
+    // allocation per call after the first; capturable in CUDA graphs), rounded once into y.
     void* sums = nullptr;
     cuda_check(cudaMallocAsync(&sums, static_cast<size_t>(count) * sizeof(float), stream),
                "cudaMallocAsync(split-K workspace)");
