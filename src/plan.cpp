@@ -56,7 +56,8 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
-constexpr int64_t kIeeeMaxChain = 1024;  // reduction terms per HMMA accumulation chain in IEEE mode
+constexpr int64_t kIeeeMaxChain = 1024;
+constexpr int64_t kPackMinReuse = 4;  // streams of each weight chunk that repay packing it (a guess: unmeasured)  // reduction terms per HMMA accumulation chain in IEEE mode
 constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
 }  // namespace
@@ -150,9 +151,14 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
     c.y_pitch = static_cast<int32_t>(y_pitch);
     c.stages = static_cast<int32_t>(stages);
     c.stream_w = stream_w;
-    c.w_pitch = stream_w ? static_cast<int32_t>(w_pitch) : 0;
-    const int64_t resident_w = stream_w ? 0 : s.kernel_size * w_rows * t.block_co * 4;
-    const int64_t stage_bytes = cc * (x_cols + c.w_pitch) * elem;
+    // Streamed weights are pre-packed in fragment order once per call when each chunk is streamed
+    // often enough to repay the pass; else raw rows are streamed and converted at fragment load.
+    const int64_t reuse = s.batch * ((q_total + q - 1) / q);
+    c.pack_w = stream_w && reuse >= kPackMinReuse;
+    c.w_pitch = stream_w && !c.pack_w ? static_cast<int32_t>(w_pitch) : 0;
+    const int64_t fragment_bytes = s.kernel_size * w_rows * t.block_co * 4;  // one chunk in fragment order
+    const int64_t resident_w = stream_w ? 0 : fragment_bytes;
+    const int64_t stage_bytes = cc * x_cols * elem + (c.pack_w ? fragment_bytes : cc * c.w_pitch * elem);
     c.smem_bytes = resident_w + stages * stage_bytes + t.block_co * y_pitch * elem + kBarrierBytes;
     return c.smem_bytes <= dev.smem_per_block_optin;
   };
@@ -185,6 +191,7 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   t.q_tiles = (q_total + t.q_tile - 1) / t.q_tile;
   t.co_tiles = co_tiles;
   t.tiles = outer * t.q_tiles;
+  t.packed_bytes = t.pack_w ? s.groups * co_tiles * t.chunks * s.kernel_size * t.w_rows * t.block_co * 4 : 0;
   // Split-K: when tiles leave SMs idle and the weights stream, each tile's chunks are shared out
   // among `splits` work units whose partial sums meet by fp32 atomics in zeroed fp32 memory (y, or a
   // workspace for 16-bit outputs, so that partial sums are rounded once); split 0 adds the bias.

@@ -62,9 +62,11 @@ struct GemmTiling {
   int32_t y_pitch = 0;       // output staging row pitch in elements (output type; fp32 with split-K)
   int32_t stages = 2;        // x windows in flight
   bool stream_w = false;     // chunks > 1: raw weight rows stream with x through the stages
-  int32_t w_pitch = 0;       // raw weight row pitch in elements (stream_w only): >= 64*K
+  bool pack_w = false;       // stream_w with weights pre-packed in fragment order (a workspace, per call)
+  int32_t w_pitch = 0;       // raw weight row pitch in elements (stream_w without pack_w): >= 64*K
   int32_t splits = 1;            // work units per tile (split-K over chunks; fp32 staging when > 1)
   int32_t chunks_per_split = 0;  // chunks of one unit (the last unit of a tile may have fewer)
+  int64_t packed_bytes = 0;      // pack_w workspace: groups x co_tiles x chunks x one chunk in fragment order
   int64_t smem_bytes = 0;
   int64_t co_tiles = 0, q_tiles = 0, tiles = 0;  // tiles = groups * co_tiles * batch * q_tiles
   int64_t grid = 0;          // persistent blocks

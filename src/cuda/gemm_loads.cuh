@@ -49,42 +49,61 @@ __device__ void issue_x(const GemmParams& p, const T* __restrict__ x, T* x_s, co
   }
 }
 
-// Weights of (group, channel tile, chunk) into w_s in MMA fragment order: for tap k, k-step ks and
+// Weights in MMA fragment order: within a (group, channel tile, chunk), for tap k, k-step ks and
 // 16-channel tile mt, the 32 lanes' A fragments (4 words each) lie contiguous, so a warp reads one
-// fragment with a single conflict-free LDS.128 per lane. Converted on the way (see implicit_gemm.cu).
+// fragment with a single conflict-free LDS.128 per lane. `slot` = ((k*ksc + ks)*4 + mt)*32 + lane.
+// Converted on the way (see implicit_gemm.cu).
 template <Math M>
-__device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, uint32_t* w_s,
-                       const TileCoord& c, int chunk, int tid, int nthreads) {
+__device__ __forceinline__ uint4 weight_fragment(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, int g,
+                                                 int co0, int chunk, int slot) {
   using T = typename Traits<M>::T;
   constexpr bool kWide = M == Math::TF32 || M == Math::IEEE;
   const int K = p.kernel_size;
   const int ksc = p.ci_chunk / Traits<M>::kStep;  // k-steps per chunk
   const int ci0 = chunk * p.ci_chunk;
   const int64_t ci_stride = int64_t(p.out_per_group) * K;
-  const T* w_group = w + int64_t(c.g) * p.in_per_group * ci_stride;
+  const T* w_group = w + int64_t(g) * p.in_per_group * ci_stride;
   auto fetch = [&](int ci, int co, int k) -> T {
-    const bool ok = ci < p.in_per_group && c.co0 + co < p.out_per_group;
-    return ok ? w_group[int64_t(ci) * ci_stride + int64_t(c.co0 + co) * K + k] : from_float<T>(0.f);
+    const bool ok = ci < p.in_per_group && co0 + co < p.out_per_group;
+    return ok ? w_group[int64_t(ci) * ci_stride + int64_t(co0 + co) * K + k] : from_float<T>(0.f);
   };
-  const int slots = K * ksc * kMmaTilesM * 32;  // one (tap, k-step, channel tile, lane) each
-  for (int idx = tid; idx < slots; idx += nthreads) {
-    const int lane = idx & 31, mt = (idx >> 5) % kMmaTilesM, rest = idx / (32 * kMmaTilesM);
-    const int ks = rest % ksc, k = rest / ksc;
-    const int gq = lane >> 2, tq = lane & 3;
-    uint32_t word[4];
+  const int lane = slot & 31, mt = (slot >> 5) % kMmaTilesM, rest = slot / (32 * kMmaTilesM);
+  const int ks = rest % ksc, k = rest / ksc;
+  const int gq = lane >> 2, tq = lane & 3;
+  uint32_t word[4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {  // fragment word i: channel + 8 for odd i, reduction + half-step for i >= 2
-      const int co = mt * 16 + gq + (i & 1) * 8;
-      if constexpr (kWide) {
-        const float v = fetch(ci0 + ks * 8 + tq + (i >> 1) * 4, co, k);
-        word[i] = M == Math::TF32 ? ptx::to_tf32(v) : __float_as_uint(v);
-      } else {
-        const int ci = ci0 + ks * 16 + 2 * tq + (i >> 1) * 8;
-        word[i] = pack(bits16(fetch(ci, co, k)), bits16(fetch(ci + 1, co, k)));
-      }
+  for (int i = 0; i < 4; ++i) {  // fragment word i: channel + 8 for odd i, reduction + half-step for i >= 2
+    const int co = mt * 16 + gq + (i & 1) * 8;
+    if constexpr (kWide) {
+      const float v = fetch(ci0 + ks * 8 + tq + (i >> 1) * 4, co, k);
+      word[i] = M == Math::TF32 ? ptx::to_tf32(v) : __float_as_uint(v);
+    } else {
+      const int ci = ci0 + ks * 16 + 2 * tq + (i >> 1) * 8;
+      word[i] = pack(bits16(fetch(ci, co, k)), bits16(fetch(ci + 1, co, k)));
     }
-    reinterpret_cast<uint4*>(w_s)[idx] = make_uint4(word[0], word[1], word[2], word[3]);
   }
+  return make_uint4(word[0], word[1], word[2], word[3]);
+}
+
+// 32-bit words of one chunk's weights in fragment order (resident w_s, or one packed chunk).
+__device__ __forceinline__ int fragment_words(const GemmParams& p) { return p.kernel_size * p.w_rows * kGemmBlockCo; }
+
+// The resident weights of (group, channel tile, chunk) into w_s, through registers.
+template <Math M>
+__device__ void load_w(const GemmParams& p, const typename Traits<M>::T* __restrict__ w, uint32_t* w_s,
+                       const TileCoord& c, int chunk, int tid, int nthreads) {
+  const int slots = fragment_words(p) / 4;
+  for (int idx = tid; idx < slots; idx += nthreads)
+    reinterpret_cast<uint4*>(w_s)[idx] = weight_fragment<M>(p, w, c.g, c.co0, chunk, idx);
+}
+
+// Starts the copy of one pre-packed chunk (fragment order, see pack_weights_kernel) into a stage:
+// contiguous and 16-byte aligned, so every vector is a cp.async.
+__device__ __forceinline__ void issue_w_packed(const GemmParams& p, const uint32_t* __restrict__ packed, uint32_t* dst,
+                                               const TileCoord& c, int chunk, int tid, int nthreads) {
+  const int words = fragment_words(p);
+  const uint32_t* src = packed + ((int64_t(c.g) * p.co_tiles + c.co0 / 64) * p.chunks + chunk) * words;
+  for (int v = tid; v < words / 4; v += nthreads) ptx::cp_async16(dst + 4 * v, src + 4 * v);
 }
 
 // Starts the copy of one chunk's raw weight rows into a pipeline stage (stream_w plans): row ci of the

@@ -57,19 +57,27 @@ constexpr int kBarStageFull = 1;                            // + stage
 constexpr int kBarStageFree = kBarStageFull + kMaxStages;   // + stage
 constexpr int kBarCompute = kBarStageFree + kMaxStages;     // compute warps only
 
+// Where the MMAs' weights come from: resident in w_s (one chunk), or streamed per chunk through the
+// stages as raw rows or as chunks pre-packed in fragment order by pack_weights_kernel.
+enum class WSource { Resident, Raw, Packed };
+
 // TOut is the output type: T, or float when 16-bit split-K units accumulate into an fp32 workspace.
-template <int kStages, Math M, bool kStreamW, class TOut>
+template <int kStages, Math M, WSource kW, class TOut>
 __global__ void __launch_bounds__(kThreads, 1)
     implicit_gemm_kernel(const __grid_constant__ GemmParams p, const typename Traits<M>::T* __restrict__ x,
-                         const typename Traits<M>::T* __restrict__ w, const typename Traits<M>::T* __restrict__ bias,
-                         TOut* __restrict__ y) {
+                         const typename Traits<M>::T* __restrict__ w, const uint32_t* __restrict__ packed,
+                         const typename Traits<M>::T* __restrict__ bias, TOut* __restrict__ y) {
   using T = typename Traits<M>::T;
+  constexpr bool kStreamW = kW != WSource::Resident;
   extern __shared__ __align__(16) unsigned char smem[];
   uint32_t* w_s = reinterpret_cast<uint32_t*>(smem);
   const size_t resident_bytes = kStreamW ? 0 : size_t(p.kernel_size) * p.w_rows * kGemmBlockCo * 4;
   T* stages = reinterpret_cast<T*>(smem + resident_bytes);
   const int x_elems = p.ci_chunk * p.x_cols;
-  const int stage_elems = x_elems + (kStreamW ? p.ci_chunk * p.w_pitch : 0);
+  const int w_elems = kW == WSource::Raw      ? p.ci_chunk * p.w_pitch
+                      : kW == WSource::Packed ? fragment_words(p) * 4 / int(sizeof(T))
+                                              : 0;
+  const int stage_elems = x_elems + w_elems;
   TOut* y_s = reinterpret_cast<TOut*>(stages + kStages * stage_elems);
   // The staging buffer's hand-offs are mbarriers (arrive releases, a completed wait acquires):
   // "drained" (memory warps arrive after reading y_s out; compute warps wait before writing it) and
@@ -106,7 +114,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     auto issue = [&](int64_t i) {
       T* st = stages + (i % kStages) * stage_elems;
       issue_x(p, x, st, load.c, load.chunk, mwarp, kMemoryWarps);
-      if constexpr (kStreamW) issue_w_raw(p, w, st + x_elems, load.c, load.chunk, mwarp, kMemoryWarps);
+      if constexpr (kW == WSource::Raw) issue_w_raw(p, w, st + x_elems, load.c, load.chunk, mwarp, kMemoryWarps);
+      if constexpr (kW == WSource::Packed)
+        issue_w_packed(p, packed, reinterpret_cast<uint32_t*>(st + x_elems), load.c, load.chunk,
+                       threadIdx.x - kComputeThreads, kMemoryThreads);
       load.advance(p);
     };
     for (int j = 0; j < kStages; ++j) {
@@ -180,7 +191,11 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int r = warp / q_chunks, q_first = (warp % q_chunks) * 32;
       if (warp < p.items) {
         if (cur.unit_first(p)) init_acc(acc, cur.split == 0 ? bias_r : BiasRegs{});  // bias once per tile
-        compute_item<M, true>(p, w_s, xs + x_elems, xs, r, col_base + q_first, k_steps, acc);
+        if constexpr (kW == WSource::Raw)
+          compute_item<M, true>(p, w_s, xs + x_elems, xs, r, col_base + q_first, k_steps, acc);
+        else
+          compute_item<M, false>(p, reinterpret_cast<const uint32_t*>(xs + x_elems), xs, xs, r, col_base + q_first,
+                                 k_steps, acc);
       }
       if (i + kStages < n) ptx::bar_arrive(kBarStageFree + stage, kThreads);
       if (cur.unit_last()) {
@@ -208,6 +223,24 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 }
 
+// Streamed weights in fragment order, once per call: (group, channel tile, chunk) after another,
+// each chunk laid out as the resident w_s (weight_fragment), so the main loop loads them by cp.async
+// and reads each fragment with one LDS.128.
+template <Math M>
+__global__ void pack_weights_kernel(const __grid_constant__ GemmParams p, const typename Traits<M>::T* __restrict__ w,
+                                    uint4* __restrict__ packed) {
+  const int slots = fragment_words(p) / 4;
+  const int64_t groups = p.in_channels / p.in_per_group;
+  const int64_t total = groups * p.co_tiles * p.chunks * slots;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t rest = i / slots;
+    const int chunk = static_cast<int>(rest % p.chunks);
+    rest /= p.chunks;
+    const int cot = static_cast<int>(rest % p.co_tiles);
+    packed[i] = weight_fragment<M>(p, w, static_cast<int>(rest / p.co_tiles), cot * 64, chunk, static_cast<int>(i % slots));
+  }
+}
+
 // 16-bit split-K: the fp32 workspace's sums, rounded once into y.
 template <class T>
 __global__ void finish_split_kernel(const float* __restrict__ sums, T* __restrict__ y, int64_t count) {
@@ -215,11 +248,11 @@ __global__ void finish_split_kernel(const float* __restrict__ sums, T* __restric
     y[i] = from_float<T>(sums[i]);
 }
 
-template <int kStages, Math M, bool kStreamW, class TOut>
-void launch_kernel(const Plan& plan, const ForwardArgs& a, TOut* y) {
+template <int kStages, Math M, WSource kW, class TOut>
+void launch_kernel(const Plan& plan, const ForwardArgs& a, const uint32_t* packed, TOut* y) {
   const GemmParams p = make_params(plan);
   const GemmTiling& t = plan.gemm;
-  auto kernel = implicit_gemm_kernel<kStages, M, kStreamW, TOut>;
+  auto kernel = implicit_gemm_kernel<kStages, M, kW, TOut>;
   // The shared-memory opt-in is per kernel and device: raise it only when a plan needs more (under a
   // lock, so that the recorded value is never above the one set).
   static std::mutex mutex;
@@ -236,48 +269,68 @@ void launch_kernel(const Plan& plan, const ForwardArgs& a, TOut* y) {
   }
   using T = typename Traits<M>::T;
   kernel<<<static_cast<unsigned>(t.grid), kThreads, static_cast<size_t>(t.smem_bytes),
-           static_cast<cudaStream_t>(a.stream)>>>(p, static_cast<const T*>(a.x), static_cast<const T*>(a.w),
+           static_cast<cudaStream_t>(a.stream)>>>(p, static_cast<const T*>(a.x), static_cast<const T*>(a.w), packed,
                                                   static_cast<const T*>(a.bias), y);
   cuda_check_launch("implicit_gemm_kernel launch");
 }
 
-template <int kStages, Math M, bool kStreamW>
+template <int kStages, Math M, WSource kW>
 void launch_typed(const Plan& plan, const ForwardArgs& a) {
   using T = typename Traits<M>::T;
+  const GemmTiling& t = plan.gemm;
   const Shape& s = plan.shape;
   const int64_t count = s.batch * s.out_channels * s.out_length;
   const auto stream = static_cast<cudaStream_t>(a.stream);
-  if (plan.gemm.splits == 1) {
-    launch_kernel<kStages, M, kStreamW, T>(plan, a, static_cast<T*>(a.y));
-  } else if constexpr (!kStreamW) {
+  constexpr int kSideThreads = 256;  // threads per block of the small pack and finish kernels
+  // Stream-ordered workspaces (pool-cached, so no device allocation per call after the first, and
+  // capturable in CUDA graphs): the packed weights, and the fp32 sums of 16-bit split-K.
+  void* packed = nullptr;
+  if constexpr (kW == WSource::Packed) {
+    cuda_check(cudaMallocAsync(&packed, static_cast<size_t>(t.packed_bytes), stream), "cudaMallocAsync(packed weights)");
+    const int64_t blocks = std::min<int64_t>((t.packed_bytes / 16 + kSideThreads - 1) / kSideThreads, 65535);
+    pack_weights_kernel<M><<<static_cast<unsigned>(blocks), kSideThreads, 0, stream>>>(
+        make_params(plan), static_cast<const T*>(a.w), static_cast<uint4*>(packed));
+    cuda_check_launch("pack_weights_kernel launch");
+  }
+  const auto* packed_words = static_cast<const uint32_t*>(packed);
+  if (t.splits == 1) {
+    launch_kernel<kStages, M, kW, T>(plan, a, packed_words, static_cast<T*>(a.y));
+  } else if constexpr (kW == WSource::Resident) {
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: split-K planned with resident weights");
   } else if constexpr (std::is_same_v<T, float>) {  // split-K units accumulate into zeroed y
     cuda_check(cudaMemsetAsync(a.y, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(y)");
-    launch_kernel<kStages, M, kStreamW, float>(plan, a, static_cast<float*>(a.y));
-  } else {
-    // ... or into zeroed fp32 sums in a stream-ordered workspace (pool-cached, so no device
-    // allocation per call after the first; capturable in CUDA graphs), rounded once into y.
+    launch_kernel<kStages, M, kW, float>(plan, a, packed_words, static_cast<float*>(a.y));
+  } else {  // ... or into zeroed fp32 sums, rounded once into y
     void* sums = nullptr;
     cuda_check(cudaMallocAsync(&sums, static_cast<size_t>(count) * sizeof(float), stream),
                "cudaMallocAsync(split-K workspace)");
     cuda_check(cudaMemsetAsync(sums, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(workspace)");
-    launch_kernel<kStages, M, kStreamW, float>(plan, a, static_cast<float*>(sums));
-    constexpr int kFinishThreads = 256;
-    const int64_t blocks = std::min<int64_t>((count + kFinishThreads - 1) / kFinishThreads, 65535);
-    finish_split_kernel<T><<<static_cast<unsigned>(blocks), kFinishThreads, 0, stream>>>(static_cast<const float*>(sums),
-                                                                                        static_cast<T*>(a.y), count);
+    launch_kernel<kStages, M, kW, float>(plan, a, packed_words, static_cast<float*>(sums));
+    const int64_t blocks = std::min<int64_t>((count + kSideThreads - 1) / kSideThreads, 65535);
+    finish_split_kernel<T><<<static_cast<unsigned>(blocks), kSideThreads, 0, stream>>>(static_cast<const float*>(sums),
+                                                                                      static_cast<T*>(a.y), count);
     cuda_check_launch("finish_split_kernel launch");
     cuda_check(cudaFreeAsync(sums, stream), "cudaFreeAsync(split-K workspace)");
   }
+  if constexpr (kW == WSource::Packed) cuda_check(cudaFreeAsync(packed, stream), "cudaFreeAsync(packed weights)");
+}
+
+template <Math M, WSource kW>
+void launch_stages(const Plan& plan, const ForwardArgs& args) {
+  if (plan.gemm.stages == kMaxStages)
+    launch_typed<kMaxStages, M, kW>(plan, args);
+  else
+    launch_typed<2, M, kW>(plan, args);
 }
 
 template <Math M>
 void launch_math(const Plan& plan, const ForwardArgs& args) {
-  const bool three = plan.gemm.stages == kMaxStages;
-  if (plan.gemm.stream_w)
-    three ? launch_typed<kMaxStages, M, true>(plan, args) : launch_typed<2, M, true>(plan, args);
+  if (!plan.gemm.stream_w)
+    launch_stages<M, WSource::Resident>(plan, args);
+  else if (plan.gemm.pack_w)
+    launch_stages<M, WSource::Packed>(plan, args);
   else
-    three ? launch_typed<kMaxStages, M, false>(plan, args) : launch_typed<2, M, false>(plan, args);
+    launch_stages<M, WSource::Raw>(plan, args);
 }
 
 }  // namespace

@@ -295,6 +295,7 @@ TEST_F(CudaParity, StreamedWeightLayers) {
       {2, 384, 96, 70, 8, 4, 2, 1},     // C_out not a multiple of 64
       {1, 256, 160, 40, 7, 3, 1, 2},    // groups 2, odd K
       {3, 200, 64, 33, 5, 1, 0, 1},     // C_in not a multiple of a chunk
+      {8, 1024, 128, 150, 8, 4, 2, 1},  // a training batch: chunks reused enough to be pre-packed
   };
   for (const Layer& l : layers) {
     convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
@@ -308,6 +309,7 @@ TEST_F(CudaParity, StreamedWeightLayers) {
       const auto plan = convt1d::detail::make_plan(p, dev);
       EXPECT_TRUE(plan.gemm.stream_w) << "expected streamed weights, C_in " << l.c_in;
       if (&l == &layers[0]) EXPECT_GT(plan.gemm.splits, 1) << "a 4-tile layer should split its reduction";
+      if (&l == &layers[4]) EXPECT_TRUE(plan.gemm.pack_w) << "a training batch should pre-pack its weights";
     }
     check_all_modes(p, rng, dev, &gemm);
     if (HasFatalFailure()) return;

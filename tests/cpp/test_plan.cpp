@@ -223,11 +223,14 @@ void check_tiling(const convt1d_problem& p, int32_t dtype, const DeviceInfo& dev
   }
   // Several chunks stream raw weight rows (64 channels x K taps, 16-byte pitch) through the stages.
   EXPECT_EQ(t.stream_w, t.chunks > 1);
-  if (t.stream_w) {
+  if (t.stream_w && !t.pack_w) {
     const int64_t elem = dtype == CONVT1D_FLOAT32 ? 4 : 2;
     EXPECT_GE(t.w_pitch, t.block_co * s.kernel_size);
     EXPECT_EQ(t.w_pitch * elem % 16, 0);
   }
+  // Packed weights: one fragment-order chunk per (group, channel tile, chunk).
+  EXPECT_TRUE(!t.pack_w || t.stream_w);
+  EXPECT_EQ(t.packed_bytes, t.pack_w ? s.groups * t.co_tiles * t.chunks * s.kernel_size * t.w_rows * t.block_co * 4 : 0);
   EXPECT_LE(t.grid, dev.sm_count) << "one persistent block per SM";
   // Split-K shares a tile's chunks among work units: every unit has chunks, all chunks are covered.
   EXPECT_GE(t.splits, 1);
@@ -279,6 +282,24 @@ TEST(MakePlan, IeeeSplitsLongStreamedReductions) {
   check_tiling(p, CONVT1D_FLOAT32, kH100, ieee.gemm);
   p.math = CONVT1D_MATH_TF32;
   EXPECT_EQ(convt1d::detail::make_plan(p, kH100).gemm.splits, 1);
+}
+
+// Streamed weights are packed when each chunk is streamed often (a training batch), and stream raw
+// when it is read about once (a B=1 layer), where the extra pass would not pay.
+TEST(ImplicitGemmPlan, PackedWeightsWhereChunksAreReused) {
+  convt1d_problem train = cuda_problem(16, 1536, 768, 256, 8, 4);
+  train.padding = 2;
+  convt1d_problem once = cuda_problem(1, 512, 256, 87, 16, 8);
+  once.padding = 4;
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16}) {
+    SCOPED_TRACE(t1d::dtype_str(dtype));
+    const GemmResult a = try_gemm(train, dtype, kH100), b = try_gemm(once, dtype, kH100);
+    ASSERT_TRUE(a.ok && b.ok);
+    check_tiling(train, dtype, kH100, a.tiling);
+    check_tiling(once, dtype, kH100, b.tiling);
+    EXPECT_TRUE(a.tiling.pack_w);
+    EXPECT_FALSE(b.tiling.pack_w);
+  }
 }
 
 TEST(ImplicitGemmPlan, RawWeightPitchSpreadsBanks) {
