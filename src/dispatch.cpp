@@ -1,5 +1,6 @@
 #include "dispatch.hpp"
 
+#include <cstdint>
 #include <string>
 
 #include "backend.hpp"
@@ -15,6 +16,8 @@ void require_pointer(const void* ptr, const char* what, const char* why) {
   if (ptr == nullptr)
     fail(CONVT1D_INVALID_ARGUMENT, std::string("convt1d: ") + what + " must be a non-null pointer (" + why + "), got NULL");
 }
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 
@@ -33,13 +36,21 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     return;
   }
   const DeviceInfo dev = cuda_current_device();
-  const Plan plan = make_plan(p, dev);
+  Plan plan = make_plan(p, dev);
+  if (plan.kernel == KernelKind::Wgmma && !(aligned16(x) && aligned16(w))) {
+    if (p.algorithm == CONVT1D_ALGO_WGMMA)
+      fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma needs x and weight at 16-byte aligned addresses (TMA), got " +
+                                    std::string(aligned16(x) ? "weight" : "x") + " misaligned");
+    plan.kernel = plan.unaligned_fallback;
+  }
   cuda_check_pointer(x, "x", dev.ordinal);
   cuda_check_pointer(w, "weight", dev.ordinal);
   cuda_check_pointer(y, "y", dev.ordinal);
   if (b) cuda_check_pointer(b, "bias", dev.ordinal);
   const ForwardArgs args{x, w, b, y, stream, dev.ordinal};
-  if (plan.kernel == KernelKind::ImplicitGemm)
+  if (plan.kernel == KernelKind::Wgmma)
+    launch_wgmma(plan, args);
+  else if (plan.kernel == KernelKind::ImplicitGemm)
     launch_implicit_gemm(plan, args);
   else
     launch_direct(plan, args);

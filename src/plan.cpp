@@ -36,6 +36,7 @@ const char* kernel_name(KernelKind k) {
     case KernelKind::Cpu: return "cpu";
     case KernelKind::Direct: return "direct";
     case KernelKind::ImplicitGemm: return "implicit_gemm";
+    case KernelKind::Wgmma: return "wgmma";
   }
   return "?";
 }
@@ -219,6 +220,14 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
   return true;
 }
 
+namespace {
+
+// Where the wgmma kernel beats the mma.sync one (measured on the H100, docs/perf-log.md step 16):
+// reductions deep enough to fill its 64-channel pipeline stages.
+bool prefers_wgmma(const Shape& s) { return s.in_channels >= kWgmmaMinChannels; }
+
+}  // namespace
+
 Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   Plan plan;
   plan.shape = shape_of(p);
@@ -226,8 +235,10 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   plan.math = p.math;
   plan.has_bias = p.has_bias != 0;
   if (p.device == CONVT1D_DEVICE_CPU) {
-    if (p.algorithm == CONVT1D_ALGO_IMPLICIT_GEMM)
-      fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm implicit_gemm runs on CUDA only, got device cpu");
+    if (p.algorithm == CONVT1D_ALGO_IMPLICIT_GEMM || p.algorithm == CONVT1D_ALGO_WGMMA)
+      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") +
+                                    (p.algorithm == CONVT1D_ALGO_WGMMA ? "wgmma" : "implicit_gemm") +
+                                    " runs on CUDA only, got device cpu");
     plan.kernel = KernelKind::Cpu;
     plan.reason = "cpu device";
     return plan;
@@ -237,6 +248,8 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   std::string why;
   const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
   if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan, dev);
+  std::string wgmma_why;
+  const bool wgmma_ok = s.batch > 0 && plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;
@@ -247,6 +260,11 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       plan.kernel = KernelKind::ImplicitGemm;
       plan.reason = "forced";
       break;
+    case CONVT1D_ALGO_WGMMA:
+      if (!wgmma_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma cannot run this problem: " + wgmma_why);
+      plan.kernel = KernelKind::Wgmma;
+      plan.reason = "forced";
+      break;
     default:
       // Depthwise and tiny-channel problems have no reduction worth a tensor core.
       if (gemm_ok && s.in_per_group * s.kernel_size >= 8 && s.out_per_group >= 4) {
@@ -255,6 +273,11 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       } else {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
+      }
+      if (wgmma_ok && prefers_wgmma(s)) {
+        plan.unaligned_fallback = plan.kernel;
+        plan.kernel = KernelKind::Wgmma;
+        plan.reason = "large reduction on Hopper tensor cores";
       }
   }
   return plan;

@@ -41,9 +41,10 @@ struct DeviceInfo {
   int sm_count = 0;
   int64_t smem_per_block_optin = 0;  // bytes a block may use after opting in
   int64_t smem_per_sm = 0;
+  bool wgmma = false;  // an sm_90 device, and this library carries sm_90a code (wgmma, TMA)
 };
 
-enum class KernelKind { Cpu, Direct, ImplicitGemm };
+enum class KernelKind { Cpu, Direct, ImplicitGemm, Wgmma };
 const char* kernel_name(KernelKind k);
 
 // Tiling of the implicit-GEMM kernel (src/cuda/implicit_gemm.cu documents the smem layout it sizes).
@@ -77,6 +78,41 @@ constexpr int kGemmWarps = 8;         // warps per block of the implicit-GEMM ke
 constexpr int kGemmWarpPositions = 32;  // positions (one phase) per warp work item
 constexpr int kGemmMaxTileOutputs = 512;  // q_tile*stride cap: bounds the output staging buffer
 
+// Tap-major GEMM on Hopper tensor cores (wgmma, sm_90a; fp16/bf16, groups 1), in
+// src/cuda/wgmma_gemm.cu: Z[(co,k), l] = sum_ci W[ci, co, k] x[ci, l] over a window of input
+// positions, both operands read unshifted in their own layouts (W as [C_in][C_out*K], x as [C_in][L]),
+// then each output sums its taps' rows of Z (the shift-add) in the epilogue. A tile is
+// 2 * co_per_half output channels x `segments` windows; windows of one row overlap by `halo` positions
+// so that every output a window owns has all its taps inside it.
+struct WgmmaTiling {
+  int32_t co_per_half = 0;   // output channels per consumer warpgroup (its 64 rows of Z): 64 / K
+  int32_t window = 0;        // input positions per window (a multiple of n_atom)
+  int32_t segments = 1;      // windows (batch rows) per tile: > 1 only when one window holds a row
+  int32_t n_atom = 64;       // positions per swizzle atom of the x tile: 32 or 64
+  int32_t halo = 0;          // ceil((K-1)*dilation / stride): taps reach this far left of an output
+  int32_t windows = 1;       // windows per row
+  int32_t stages = 0;        // pipeline stages (weights + x for kWgmmaChunk input channels each)
+  int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)
+  int32_t z_pitch = 0;       // fp32 row pitch of the Z staging (epilogue)
+  bool rows_fastest = false; // consecutive tiles share their weights (else their x windows)
+  int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
+  int64_t smem_bytes = 0;
+  int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
+};
+
+constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)
+constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmma M)
+constexpr int kWgmmaMaxN = 256;       // largest wgmma N
+constexpr int kWgmmaMaxStages = 4;
+constexpr int kWgmmaMinChannels = 256;  // AUTO picks wgmma from this C_in up (where it runs)
+
+// Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
+bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
+
+// Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
+int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);
+void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_t& first, int64_t& last);
+
 struct Plan {
   Shape shape;
   int32_t dtype = CONVT1D_FLOAT32;
@@ -84,8 +120,11 @@ struct Plan {
   bool has_bias = false;
   KernelKind kernel = KernelKind::Direct;
   std::string reason;  // why this kernel (for logs, `convt1d check -v`, tests)
+  // What AUTO runs instead of Wgmma when the operands are not 16-byte aligned (TMA needs that).
+  KernelKind unaligned_fallback = KernelKind::Direct;
   Polyphase poly;
   GemmTiling gemm;
+  WgmmaTiling wgmma;
 };
 
 // Can the implicit-GEMM kernel run this problem on this device? Fills `tiling` when it can;

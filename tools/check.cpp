@@ -47,6 +47,7 @@ const Backend kBackends[] = {
     {"cuda-auto", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_AUTO},
     {"cuda-direct", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_DIRECT},
     {"cuda-implicit-gemm", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_IMPLICIT_GEMM},
+    {"cuda-wgmma", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_WGMMA},
 };
 
 struct Tally {

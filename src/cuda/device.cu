@@ -44,6 +44,9 @@ DeviceInfo cuda_current_device() {
   info.smem_per_sm = v;
   cuda_check(cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
   info.sm_count = v;
+#ifdef CONVT1D_SM90A
+  info.wgmma = info.cc_major == 9 && info.cc_minor == 0;
+#endif
   return info;
 }
 

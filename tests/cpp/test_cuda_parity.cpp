@@ -46,7 +46,11 @@ const Mode kModes[] = {
     {"fp16", CONVT1D_FLOAT16, CONVT1D_MATH_TF32, 5e-3},
     {"bf16", CONVT1D_BFLOAT16, CONVT1D_MATH_TF32, 3e-2},
 };
-constexpr int32_t kAlgorithms[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM};
+constexpr int32_t kAlgorithms[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM,
+                                   CONVT1D_ALGO_WGMMA};
+
+// The tensor-core families run only some problems (forcing one elsewhere is CONVT1D_UNSUPPORTED).
+bool may_refuse(int32_t algo) { return algo == CONVT1D_ALGO_IMPLICIT_GEMM || algo == CONVT1D_ALGO_WGMMA; }
 
 // Random problems for the GPU: a mix of tiny shapes (every parameter at its extremes), shapes with
 // enough channels for several MMA k-steps and output-channel tiles, and long rows (many L tiles).
@@ -95,9 +99,10 @@ convt1d::detail::DeviceInfo fake_h100() {
   return d;
 }
 
-// Whether the planner lets IMPLICIT_GEMM run p on dev.
-bool gemm_plannable(convt1d_problem p, const convt1d::detail::DeviceInfo& dev) {
-  p.algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
+// Whether the planner lets the forced family `algo` run p on dev.
+bool gemm_plannable(convt1d_problem p, const convt1d::detail::DeviceInfo& dev,
+                    int32_t algo = CONVT1D_ALGO_IMPLICIT_GEMM) {
+  p.algorithm = algo;
   p.device = CONVT1D_DEVICE_CUDA;
   try {
     (void)convt1d::detail::make_plan(p, dev);
@@ -150,6 +155,9 @@ convt1d::detail::DeviceInfo current_device_info() {
   d.smem_per_block_optin = v;
   cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev);
   d.smem_per_sm = v;
+#ifdef CONVT1D_SM90A
+  d.wgmma = d.cc_major == 9 && d.cc_minor == 0;  // as src/cuda/device.cu decides
+#endif
   return d;
 }
 
@@ -222,16 +230,17 @@ void check_all_modes(convt1d_problem p, t1d::Rng& rng, const convt1d::detail::De
       const convt1d_status st = d.forward(p);
       const std::string error = convt1d_last_error();
       ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
-      if (algo == CONVT1D_ALGO_IMPLICIT_GEMM) {
-        const bool expected = p.batch == 0 || gemm_plannable(p, dev);
-        if (m.dtype != CONVT1D_FLOAT64 && p.batch > 0) ++gemm->attempted;
+      if (may_refuse(algo)) {
+        const bool expected = p.batch == 0 || gemm_plannable(p, dev, algo);
+        const bool counted = algo == CONVT1D_ALGO_IMPLICIT_GEMM && m.dtype != CONVT1D_FLOAT64 && p.batch > 0;
+        if (counted) ++gemm->attempted;
         if (st == CONVT1D_UNSUPPORTED) {
           EXPECT_FALSE(expected) << "the planner accepts it, forward refused: " << error;
           EXPECT_FALSE(error.empty());
           continue;
         }
         EXPECT_TRUE(expected) << "forward ran a problem the planner refuses";
-        if (m.dtype != CONVT1D_FLOAT64 && p.batch > 0) ++gemm->ran;
+        if (counted) ++gemm->ran;
       }
       ASSERT_EQ(st, CONVT1D_OK) << error;
       EXPECT_STREQ(convt1d_last_error(), "");
@@ -317,6 +326,74 @@ TEST_F(CudaParity, StreamedWeightLayers) {
   if (dev.cc_major >= 8) EXPECT_EQ(gemm.ran, gemm.attempted);
 }
 
+// The Hopper tap-major GEMM (forced), on layers that exercise its tiling: one window per row, several
+// rows per tile, overlapping windows, a C_in that is not a multiple of 64 (zero-filled chunk), C_out*K
+// that is not a multiple of 64 (rows past the tile), dilation, output_padding, stride > K (phases
+// with no taps), then random layers it accepts. Every one must run on an sm_90 device.
+TEST_F(CudaParity, WgmmaLayers) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  struct Layer { int64_t batch, c_in, c_out, length, k, stride, padding, dilation, output_padding; };
+  std::vector<Layer> layers = {
+      {2, 256, 96, 64, 8, 4, 2, 1, 0},      // BigVGAN-like, short: rows share tiles
+      {1, 512, 64, 1000, 16, 8, 4, 1, 0},   // overlapping windows along a long row
+      {3, 200, 40, 72, 5, 1, 0, 3, 0},      // KB74-like taps, partial reduction chunk
+      {4, 128, 24, 32, 16, 8, 4, 1, 0},     // Oobleck-like: many rows per tile
+      {2, 320, 48, 520, 7, 3, 1, 2, 1},     // dilation, output_padding, windows
+      {1, 64, 8, 2048, 4, 2, 1, 1, 0},      // one channel tile, many windows
+      {2, 96, 130, 40, 12, 16, 2, 1, 3},    // stride > K: phases without taps
+  };
+  t1d::Rng shape_rng(905);
+  for (int i = 0; i < 24; ++i) {  // random layers the kernel accepts
+    Layer l;
+    l.batch = t1d::rand_int(shape_rng, 1, 5);
+    l.c_in = t1d::rand_int(shape_rng, 1, 400);
+    l.k = t1d::rand_int(shape_rng, 1, 32);
+    l.c_out = 8 * t1d::rand_int(shape_rng, 1, 20);
+    l.length = 8 * t1d::rand_int(shape_rng, 1, 100);
+    l.stride = t1d::rand_int(shape_rng, 1, 16);
+    l.dilation = t1d::rand_int(shape_rng, 1, 4);
+    l.padding = t1d::rand_int(shape_rng, 0, (l.k - 1) * l.dilation / 2);
+    l.output_padding = t1d::rand_int(shape_rng, 0, std::max<int64_t>(l.stride, l.dilation) - 1);
+    layers.push_back(l);
+  }
+  t1d::Rng rng(906);
+  int ran = 0, multi_segment = 0, multi_window = 0;
+  for (const Layer& l : layers) {
+    convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
+    p.stride = l.stride;
+    p.padding = l.padding;
+    p.dilation = l.dilation;
+    p.output_padding = l.output_padding;
+    p.has_bias = ran % 2 == 0;
+    p.device = CONVT1D_DEVICE_CUDA;
+    p.algorithm = CONVT1D_ALGO_WGMMA;
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;  // a random output_padding may be invalid
+    for (const Mode& m : kModes) {
+      if (m.dtype != CONVT1D_FLOAT16 && m.dtype != CONVT1D_BFLOAT16) continue;
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Wgmma) << describe(p);
+      multi_segment += plan.wgmma.segments > 1;
+      multi_window += plan.wgmma.windows > 1;
+      const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+      const std::vector<double> ref = t1d::reference_of(p, in);
+      DeviceProblem d(p, in);
+      d.y.fill_bytes(0xFF);
+      const std::string what = std::string(m.name) + " wgmma " + describe(p);
+      ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
+      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+      expect_close(m, d.download(m.dtype), ref, what);
+      if (HasFatalFailure()) return;
+      ++ran;
+    }
+  }
+  EXPECT_GE(ran, 40);
+  EXPECT_GT(multi_segment, 0) << "no layer put several rows in one tile";
+  EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
+}
+
 TEST_F(CudaParity, HostPointersAreRejected) {
   convt1d_problem p = convt1d_problem_init(2, 4, 6, 33, 3);
   p.has_bias = 1;
@@ -365,7 +442,7 @@ TEST_F(CudaParity, NonDefaultStream) {
       d.y.fill_bytes(0xFF);
       convt1d::tools::gpu_synchronize();
       const convt1d_status st = d.forward(p, stream);
-      if (st == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+      if (st == CONVT1D_UNSUPPORTED && may_refuse(algo)) continue;
       ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
       CUDA_ASSERT(cudaStreamSynchronize(stream));
       expect_close(m, d.download(m.dtype), ref, describe(p));
@@ -398,7 +475,7 @@ TEST_F(CudaParity, CapturedIntoACudaGraph) {
       SCOPED_TRACE(std::string(m.name) + " " + t1d::algo_str(algo));
       // A first, uncaptured call does any one-time setup (device query, kernel attributes).
       const convt1d_status warm = d.forward(p, stream);
-      if (warm == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+      if (warm == CONVT1D_UNSUPPORTED && may_refuse(algo)) continue;
       ASSERT_EQ(warm, CONVT1D_OK) << convt1d_last_error();
       CUDA_ASSERT(cudaStreamSynchronize(stream));
       d.y.fill_bytes(0xFF);
@@ -493,7 +570,7 @@ TEST_F(CudaParity, OutputBeyondTwoToThe31Elements) {
     SCOPED_TRACE(t1d::algo_str(algo));
     dy.fill_bytes(0xFF);
     const convt1d_status st = convt1d_forward(&p, dx.get(), dw.get(), db.get(), dy.get(), nullptr);
-    if (st == CONVT1D_UNSUPPORTED && algo == CONVT1D_ALGO_IMPLICIT_GEMM) continue;
+    if (st == CONVT1D_UNSUPPORTED && may_refuse(algo)) continue;
     ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
     ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
     int bad = 0;

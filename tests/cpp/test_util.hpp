@@ -52,6 +52,7 @@ inline const char* algo_str(int32_t a) {
     case CONVT1D_ALGO_AUTO: return "auto";
     case CONVT1D_ALGO_DIRECT: return "direct";
     case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
+    case CONVT1D_ALGO_WGMMA: return "wgmma";
   }
   return "?";
 }

@@ -26,6 +26,7 @@ bool parse_algorithm(const std::string& text, int32_t* algorithm) {
   if (text == "auto") *algorithm = CONVT1D_ALGO_AUTO;
   else if (text == "direct") *algorithm = CONVT1D_ALGO_DIRECT;
   else if (text == "implicit_gemm") *algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
+  else if (text == "wgmma") *algorithm = CONVT1D_ALGO_WGMMA;
   else return false;
   return true;
 }
@@ -35,6 +36,7 @@ const char* algorithm_name(int32_t algorithm) {
     case CONVT1D_ALGO_AUTO: return "auto";
     case CONVT1D_ALGO_DIRECT: return "direct";
     case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
+    case CONVT1D_ALGO_WGMMA: return "wgmma";
   }
   return "?";
 }
@@ -99,9 +101,9 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
       }
       o.warmup_given = true;
     } else if (arg == "--algo") {
-      if (!need_value("auto, direct or implicit_gemm")) return false;
+      if (!need_value("auto, direct, implicit_gemm or wgmma")) return false;
       if (!parse_algorithm(value, &o.algorithm)) {
-        *error = "--algo expects auto, direct or implicit_gemm, got '" + value + "'";
+        *error = "--algo expects auto, direct, implicit_gemm or wgmma, got '" + value + "'";
         return false;
       }
     } else if (arg == "--seed") {

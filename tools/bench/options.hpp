@@ -33,7 +33,7 @@ struct BenchOptions {
 // what it expects and what was given.
 bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* error);
 
-// "auto|direct|implicit_gemm" -> convt1d_algorithm; false on anything else.
+// "auto|direct|implicit_gemm|wgmma" -> convt1d_algorithm; false on anything else.
 bool parse_algorithm(const std::string& text, int32_t* algorithm);
 const char* algorithm_name(int32_t algorithm);
 

@@ -1,0 +1,90 @@
+// The Hopper (sm_90a) instructions of the wgmma kernel: TMA tensor loads that complete on an
+// mbarrier's transaction count, wgmma's matrix descriptors and its fence / commit / wait.
+// Everything is compiled only for sm_90a; the kernel traps elsewhere (the planner never sends it there).
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+
+#include "cuda/ptx.cuh"
+
+namespace convt1d::detail::hopper {
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define CONVT1D_SM90A_DEVICE 1
+#endif
+
+using ptx::smem_addr;
+
+// Swizzle modes as wgmma descriptors encode them (bits 62-63).
+enum class Swizzle : uint64_t { B128 = 1, B64 = 2, B32 = 3 };
+
+// A shared-memory matrix descriptor. For MN-major swizzled operands (the only kind used here):
+// `lbo` is the byte distance between atoms along M/N (one atom = swizzle-width bytes of M/N by
+// 8 rows of the reduction), `sbo` between groups of 8 reduction rows. Addresses and offsets are
+// stored in 16-byte units, 14 bits each.
+__device__ __forceinline__ uint64_t matrix_desc(uint32_t addr, uint32_t lbo, uint32_t sbo, Swizzle swizzle) {
+  return uint64_t((addr >> 4) & 0x3FFF) | (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
+         (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (static_cast<uint64_t>(swizzle) << 62);
+}
+
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes)
+               : "memory");
+#endif
+}
+
+// Makes the mbarrier initialisation visible to the TMA unit (the async proxy).
+__device__ __forceinline__ void fence_barrier_init() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// Tensor tile loads: the box at the given element coordinates (out-of-bounds elements read as zero)
+// into shared memory, completing `bytes` of the barrier's transaction count.
+__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint64_t* bar) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::
+          "r"(smem_addr(dst)),
+      "l"(map), "r"(c0), "r"(c1), "r"(smem_addr(bar))
+      : "memory");
+#endif
+}
+__device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2,
+                                            uint64_t* bar) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::
+          "r"(smem_addr(dst)),
+      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(smem_addr(bar))
+      : "memory");
+#endif
+}
+
+// Before the first wgmma that reads accumulators other instructions wrote.
+__device__ __forceinline__ void wgmma_fence() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmma_commit() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+// Waits until at most `kPending` committed wgmma groups of this thread are still running.
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+#endif
+}
+// Keeps the compiler from moving accumulator reads or writes across an asynchronous wgmma.
+__device__ __forceinline__ void fence_operand(float& r) { asm volatile("" : "+f"(r)::"memory"); }
+
+}  // namespace convt1d::detail::hopper

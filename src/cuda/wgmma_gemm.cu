@@ -1,0 +1,313 @@
+// Tap-major GEMM on Hopper tensor cores (wgmma fed by TMA), fp16/bf16, groups 1.
+//
+// Tile: 2*co_per_half output channels x N Z-columns (`segments` windows of `window` input positions;
+// see WgmmaTiling in plan.hpp). The GEMM is Z[m, n] = sum_ci W[ci, m] x[ci, n] with m = co*K + k:
+// W in its own layout viewed as [C_in][C_out*K] and x as [B][C_in][L_in] are both "MN-major"
+// operands, which wgmma reads with its transpose flags, so TMA copies them unchanged. Consumer
+// warpgroup h (0, 1) computes the 64 rows m from (co0 + h*co_per_half)*K (rows past its channels are
+// computed and ignored). Epilogue, the shift-add: y[b, co, t] = bias + sum over the taps k of the
+// phase of u = t + padding of Z[co*K + k][(u - k*dilation)/stride - window start].
+//
+// Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
+//   stage[stages]: A[2][64 ci][64 m]      128B swizzle, one TMA box per consumer warpgroup
+//                  B[N/n_atom][64 ci][n_atom]   64B (n_atom 32) or 128B (64) swizzle, a box per atom
+//   full[stages], empty[stages]            mbarriers
+//   Z[2][64][z_pitch] fp32                  epilogue staging, over the stage buffers once they are spent
+//
+// Pipeline: warpgroup 0 is the producer: one thread arms stage s's "full" barrier with its byte count
+// and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
+// issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
+// retired (wait_group 1), so one stage of MMAs is always in flight behind the loads.
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include <mutex>
+
+#include "backend.hpp"
+#include "cuda/cuda_check.cuh"
+#include "cuda/gemm_params.cuh"
+#include "cuda/hopper.cuh"
+#include "cuda/wgmma_ops.cuh"
+
+namespace convt1d::detail {
+
+namespace {
+
+using gemm::from_float;
+using gemm::to_float;
+
+constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
+constexpr int kConsumerWarps = 8;
+constexpr int kKSteps = kWgmmaChunk / 16;  // wgmma k16 steps per stage
+constexpr uint32_t kABoxBytes = kWgmmaRows * kWgmmaChunk * 2;
+constexpr uint32_t kSwizzlePeriod = 1024;
+constexpr int kBarConsumers = 1;  // named barrier: both consumer warpgroups
+constexpr int kBarHalf = 2;       // + h: one consumer warpgroup
+
+struct WgmmaParams {
+  int64_t out_length;
+  int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
+  int32_t co_per_half, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
+  int32_t co_tiles, row_tiles, rows_fastest;
+  int32_t tap_step, shift_step;
+  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
+};
+
+// N columns of Z as wgmma widths 256/128/64/32, widest first (so that every piece starts on a whole
+// swizzle atom). A column of B is 64 reduction rows x 2 bytes = 128 bytes of smem whatever the atom,
+// hence the descriptor offset C0 * 128 bytes (C0 * 8 in 16-byte units).
+template <class T, int N, int C0 = 0>
+__device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) {
+  if constexpr (C0 < N) {
+    constexpr int kRest = N - C0;
+    constexpr int kW = kRest >= 256 ? 256 : kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
+    wgmma::Mma<kW, T>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    mma_columns<T, N, C0 + kW>(acc, a, b);
+  }
+}
+
+template <class T, int N>
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmma_gemm_kernel(const __grid_constant__ CUtensorMap w_map, const __grid_constant__ CUtensorMap x_map,
+                      const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
+#ifdef CONVT1D_SM90A_DEVICE
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
+  const uint32_t b_bytes = uint32_t(kWgmmaChunk) * N * 2;
+  const uint32_t stage_bytes = 2 * kABoxBytes + b_bytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
+  uint64_t* empty = full + p.stages;
+  const int tid = threadIdx.x;
+  const int wg = tid / 128;
+  if (tid == 0) {
+    for (int s = 0; s < p.stages; ++s) {
+      ptx::mbar_init(&full[s], 1);
+      ptx::mbar_init(&empty[s], kConsumerWarps);
+    }
+    hopper::fence_barrier_init();
+  }
+  __syncthreads();
+
+  const int64_t tile = blockIdx.x;
+  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
+  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
+  const int32_t b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
+  const int32_t j = static_cast<int32_t>(row_tile % p.windows);
+  const int32_t start = j * (p.window - p.halo);  // first input position of the window
+  const int32_t co0 = static_cast<int32_t>(co_tile) * 2 * p.co_per_half;
+
+  if (wg == 0) {  // producer
+    if (tid == 0) {
+      const int atoms_per_window = p.window / p.n_atom;
+      const int atoms = N / p.n_atom;
+      const uint32_t atom_bytes = uint32_t(kWgmmaChunk) * p.n_atom * 2;
+      for (int kc = 0; kc < p.k_chunks; ++kc) {
+        const int s = kc % p.stages;
+        if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
+        hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
+        unsigned char* a_s = smem + size_t(s) * stage_bytes;
+        unsigned char* b_s = a_s + 2 * kABoxBytes;
+        const int32_t ci = kc * kWgmmaChunk;
+        for (int h = 0; h < 2; ++h)
+          hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (co0 + h * p.co_per_half) * p.kernel_size, ci, &full[s]);
+        for (int a = 0; a < atoms; ++a)
+          hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, start + (a % atoms_per_window) * p.n_atom, ci,
+                              b0 + a / atoms_per_window, &full[s]);
+      }
+    }
+    return;  // the producer takes no part in the epilogue (named barriers below count 256 / 128)
+  }
+
+  // Consumers: main loop.
+  const int h = wg - 1;
+  float acc[N / 2];
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+  const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
+  const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
+  for (int kc = 0; kc < p.k_chunks; ++kc) {
+    const int s = kc % p.stages;
+    ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+    const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
+    const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+    hopper::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kKSteps; ++kk) {
+      const uint64_t a = hopper::matrix_desc(a_addr + kk * 16 * 128, kABoxBytes, 8 * 128, hopper::Swizzle::B128);
+      const uint64_t b = hopper::matrix_desc(b_addr + kk * 16 * b_row, kWgmmaChunk * b_row, 8 * b_row, b_swizzle);
+      mma_columns<T, N>(acc, a, b);
+    }
+    hopper::wgmma_commit();
+    hopper::wgmma_wait<1>();
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+    if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  }
+  hopper::wgmma_wait<0>();
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+
+  // Epilogue 1: accumulators -> Z (over the stage buffers: every wgmma of both halves has retired).
+  ptx::bar_sync(kBarConsumers, 256);
+  float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
+  const int lane = tid % 32;
+  const int row = (tid % 128) / 32 * 16 + lane / 4;
+#pragma unroll
+  for (int c8 = 0; c8 < N / 8; ++c8) {
+    const int col = c8 * 8 + (lane % 4) * 2;
+    *reinterpret_cast<float2*>(&z[row * p.z_pitch + col]) = make_float2(acc[c8 * 4], acc[c8 * 4 + 1]);
+    *reinterpret_cast<float2*>(&z[(row + 8) * p.z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
+  }
+  ptx::bar_sync(kBarHalf + h, 128);
+
+  // Epilogue 2: the shift-add, consecutive threads on consecutive outputs of a row.
+  int64_t first = 0, last = p.out_length;  // outputs this window owns (wgmma_owned_outputs)
+  if (j > 0) first = gemm::min64(gemm::max64(int64_t(start + p.halo) * p.stride - p.padding, 0), p.out_length);
+  if (j < p.windows - 1) last = gemm::min64(gemm::max64(int64_t(start + p.window) * p.stride - p.padding, 0), p.out_length);
+  for (int c = 0; c < p.co_per_half; ++c) {
+    const int32_t co = co0 + h * p.co_per_half + c;
+    if (co >= p.out_channels) break;
+    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
+    for (int sg = 0; sg < p.segments; ++sg) {
+      const int32_t b = b0 + sg;
+      if (b >= p.batch) break;
+      const float* zrow = z + c * p.kernel_size * p.z_pitch + sg * p.window;
+      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
+      for (int64_t t = first + tid % 128; t < last; t += 128) {
+        const int64_t u = t + p.padding;
+        const int r = static_cast<int>(u % p.stride);
+        const int64_t q = u / p.stride;
+        float sum = bias_v;
+        for (int n = 0; n < p.tap_count[r]; ++n) {
+          const int k = p.first_tap[r] + n * p.tap_step;
+          const int64_t col = q - (p.first_shift[r] + n * p.shift_step) - start;
+          if (col >= 0 && col < p.window) sum += zrow[k * p.z_pitch + col];
+        }
+        yrow[t] = from_float<T>(sum);
+      }
+    }
+  }
+#else
+  __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
+#endif
+}
+
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static std::once_flag once;
+  static void* fn = nullptr;
+  static cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+  std::call_once(once, [] {
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found) != cudaSuccess)
+      (void)cudaGetLastError();
+  });
+  if (fn == nullptr || found != cudaDriverEntryPointSuccess)
+    fail(CONVT1D_CUDA_ERROR, "convt1d: the CUDA driver has no cuTensorMapEncodeTiled (TMA needs driver >= 12.0)");
+  return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+}
+
+// A TMA map of a row-major 16-bit tensor: dims[0] innermost; pitches[i] = bytes between steps of dims[i+1].
+template <int kRank>
+CUtensorMap tensor_map(CUtensorMapDataType type, const void* base, const cuuint64_t (&dims)[kRank],
+                       const cuuint64_t (&pitches)[kRank - 1], const cuuint32_t (&box)[kRank],
+                       CUtensorMapSwizzle swizzle, const char* what) {
+  CUtensorMap map;
+  cuuint32_t unit[kRank];
+  for (int i = 0; i < kRank; ++i) unit[i] = 1;
+  const CUresult r = tensor_map_encoder()(&map, type, kRank, const_cast<void*>(base), dims, pitches, box, unit,
+                                          CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                                          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(CONVT1D_CUDA_ERROR, std::string("convt1d: cuTensorMapEncodeTiled(") + what + ") failed with CUresult " +
+                                 std::to_string(static_cast<int>(r)));
+  return map;
+}
+
+WgmmaParams make_wgmma_params(const Plan& plan) {
+  const Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  WgmmaParams p{};
+  p.out_length = s.out_length;
+  p.batch = static_cast<int32_t>(s.batch);
+  p.in_channels = static_cast<int32_t>(s.in_channels);
+  p.out_channels = static_cast<int32_t>(s.out_channels);
+  p.in_length = static_cast<int32_t>(s.in_length);
+  p.kernel_size = static_cast<int32_t>(s.kernel_size);
+  p.stride = static_cast<int32_t>(s.stride);
+  p.dilation = static_cast<int32_t>(s.dilation);
+  p.padding = static_cast<int32_t>(s.padding);
+  p.co_per_half = t.co_per_half;
+  p.window = t.window;
+  p.segments = t.segments;
+  p.n_atom = t.n_atom;
+  p.halo = t.halo;
+  p.windows = t.windows;
+  p.k_chunks = t.k_chunks;
+  p.z_pitch = t.z_pitch;
+  p.stages = t.stages;
+  p.co_tiles = static_cast<int32_t>(t.co_tiles);
+  p.row_tiles = static_cast<int32_t>(t.row_tiles);
+  p.rows_fastest = t.rows_fastest ? 1 : 0;
+  p.tap_step = plan.poly.tap_step;
+  p.shift_step = plan.poly.shift_step;
+  for (int r = 0; r < plan.poly.phases; ++r) {
+    p.first_tap[r] = plan.poly.taps[static_cast<size_t>(r)].first_tap;
+    p.first_shift[r] = plan.poly.taps[static_cast<size_t>(r)].first_shift;
+    p.tap_count[r] = plan.poly.taps[static_cast<size_t>(r)].count;
+  }
+  return p;
+}
+
+template <class T, int N>
+void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
+  auto kernel = wgmma_gemm_kernel<T, N>;
+  static std::mutex mutex;
+  static int64_t opted_in[64] = {};  // per device: the dynamic smem this kernel may use
+  const int64_t smem = plan.wgmma.smem_bytes;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (a.device < 0 || a.device >= 64 || opted_in[a.device] < smem) {
+      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+                 "cudaFuncSetAttribute(wgmma_gemm_kernel)");
+      if (a.device >= 0 && a.device < 64) opted_in[a.device] = smem;
+    }
+  }
+  kernel<<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
+           static_cast<cudaStream_t>(a.stream)>>>(w_map, x_map, make_wgmma_params(plan),
+                                                  static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+  cuda_check_launch("wgmma_gemm_kernel launch");
+}
+
+template <class T, int N = kWgmmaMaxN>
+void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
+  if constexpr (N >= 32) {
+    if (plan.wgmma.n() == N) return launch_n<T, N>(plan, a, w_map, x_map);
+    return launch_width<T, N - 32>(plan, a, w_map, x_map);
+  }
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tile width " + std::to_string(plan.wgmma.n()) + " is not a multiple of 32");
+}
+
+}  // namespace
+
+void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
+  const Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  const bool bf16 = plan.dtype == CONVT1D_BFLOAT16;
+  const CUtensorMapDataType type = bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const cuuint64_t m_total = static_cast<cuuint64_t>(s.out_channels * s.kernel_size);
+  const CUtensorMap w_map = tensor_map<2>(type, a.w, {m_total, static_cast<cuuint64_t>(s.in_channels)}, {m_total * 2},
+                                          {kWgmmaRows, kWgmmaChunk}, CU_TENSOR_MAP_SWIZZLE_128B, "weight");
+  const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
+  const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
+  const CUtensorMap x_map =
+      tensor_map<3>(type, a.x, {l, ci, static_cast<cuuint64_t>(s.batch)}, {l * 2, l * ci * 2},
+                    {static_cast<cuuint32_t>(t.n_atom), kWgmmaChunk, 1},
+                    t.n_atom == 64 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, "x");
+  if (bf16)
+    launch_width<__nv_bfloat16>(plan, a, w_map, x_map);
+  else
+    launch_width<__half>(plan, a, w_map, x_map);
+}
+
+}  // namespace convt1d::detail

@@ -1,0 +1,113 @@
+// Tiling of the Hopper tap-major GEMM (plan.hpp, WgmmaTiling): which problems it takes, the window
+// and segment sizes that waste the fewest columns, and the pipeline depth that fits.
+#include <algorithm>
+#include <limits>
+
+#include "plan.hpp"
+
+namespace convt1d::detail {
+
+namespace {
+
+constexpr int64_t kReservedSmemPerBlock = 1024;
+constexpr int64_t kAlignSlack = 1024;        // the kernel rounds its smem base up to the 128B-swizzle period
+constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
+constexpr int64_t kMinStages = 2;
+constexpr int64_t kWindowStep = 32;          // windows are whole 64B-swizzle atoms of 16-bit positions
+constexpr int64_t kTileOverheadColumns = 32;  // a tile's fixed cost (pipeline fill, epilogue) in Z columns
+constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo) {
+  if (window >= in_length) return 1;
+  return 1 + ceil_div(in_length - window, window - halo);
+}
+
+void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_t& first, int64_t& last) {
+  // Window j reads input positions [start, start + window) with start = j * (window - halo). It owns
+  // the outputs u = t + padding whose q = u / stride lies in [start + halo, start + window): their taps
+  // read q - halo .. q, all inside the window. The first window owns everything to its left (taps
+  // there read x < 0, which is zero), the last everything to its right (x >= L_in).
+  const int64_t start = j * (t.window - t.halo);
+  first = j == 0 ? 0 : std::clamp((start + t.halo) * s.stride - s.padding, int64_t{0}, s.out_length);
+  last = j == t.windows - 1 ? s.out_length
+                            : std::clamp((start + t.window) * s.stride - s.padding, int64_t{0}, s.out_length);
+}
+
+bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {
+  auto no = [&](const std::string& reason) {
+    why = reason;
+    return false;
+  };
+  if (!dev.wgmma) return no("needs an sm_90 (Hopper) device and a library built with sm_90a code");
+  if (dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16) return no("runs float16 and bfloat16 only");
+  if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
+  if (s.kernel_size > kWgmmaRows) return no("needs kernel_size <= 64, got " + std::to_string(s.kernel_size));
+  if (s.stride > kMaxPhases) return no("needs stride <= 32, got " + std::to_string(s.stride));
+  // TMA reads W as [C_in][C_out*K] and x as [B][C_in][L_in] rows: row pitches must be 16-byte multiples.
+  if (s.out_channels * s.kernel_size * kElem % 16 != 0)
+    return no("needs out_channels*kernel_size to be a multiple of 8, got " +
+              std::to_string(s.out_channels * s.kernel_size));
+  if (s.in_length * kElem % 16 != 0)
+    return no("needs in_length to be a multiple of 8, got " + std::to_string(s.in_length));
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  if (s.out_channels * s.kernel_size > kInt32Max || s.in_length > kInt32Max || s.batch > kInt32Max ||
+      s.in_channels > kInt32Max)
+    return no("a dimension exceeds the 32-bit TMA coordinates");
+
+  WgmmaTiling best;
+  int64_t best_cost = std::numeric_limits<int64_t>::max();
+  const int64_t halo = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
+  const int64_t co_per_half = kWgmmaRows / s.kernel_size;
+  const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
+  for (int64_t window = kWindowStep; window <= kWgmmaMaxN; window += kWindowStep) {
+    if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
+    const int64_t windows = wgmma_windows(s.in_length, window, halo);
+    const int64_t max_segments = windows == 1 ? std::min<int64_t>(kWgmmaMaxN / window, s.batch) : 1;
+    for (int64_t segments = 1; segments <= max_segments; ++segments) {
+      const int64_t n = window * segments;
+      const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
+      const int64_t tiles = co_tiles * row_tiles;
+      const int64_t cost = ceil_div(tiles, dev.sm_count) * (n + kTileOverheadColumns);
+      if (cost >= best_cost) continue;
+      WgmmaTiling c;
+      c.co_per_half = static_cast<int32_t>(co_per_half);
+      c.window = static_cast<int32_t>(window);
+      c.segments = static_cast<int32_t>(segments);
+      c.n_atom = window % 64 == 0 ? 64 : 32;
+      c.halo = static_cast<int32_t>(halo);
+      c.windows = static_cast<int32_t>(windows);
+      c.co_tiles = co_tiles;
+      c.row_tiles = row_tiles;
+      c.tiles = tiles;
+      best = c;
+      best_cost = cost;
+    }
+  }
+  if (best.window == 0) return no("the taps reach " + std::to_string(halo) + " positions, more than a window holds");
+
+  const int64_t n = best.n();
+  // Z staging rows padded to 8 (mod 32) words: a half-warp's float2 stores (4 rows x 8 words) hit
+  // 32 distinct banks.
+  int64_t z_pitch = n;
+  while (z_pitch % 32 != 8) ++z_pitch;
+  best.z_pitch = static_cast<int32_t>(z_pitch);
+  const int64_t stage_bytes = 2 * kWgmmaRows * kWgmmaChunk * kElem + kWgmmaChunk * n * kElem;
+  const int64_t room = dev.smem_per_block_optin - kReservedSmemPerBlock - kAlignSlack;
+  const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
+  if (stages < kMinStages) return no("two pipeline stages do not fit in shared memory");
+  const int64_t z_bytes = 2 * kWgmmaRows * z_pitch * 4;  // the epilogue reuses the stage buffers
+  if (z_bytes > stages * stage_bytes) return no("the epilogue staging does not fit in the stage buffers");
+  best.stages = static_cast<int32_t>(stages);
+  best.k_chunks = static_cast<int32_t>(ceil_div(s.in_channels, kWgmmaChunk));
+  best.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+  // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
+  best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
+  t = best;
+  return true;
+}
+
+}  // namespace convt1d::detail

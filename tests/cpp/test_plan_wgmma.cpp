@@ -1,0 +1,200 @@
+// The Hopper tap-major GEMM's planning (src/plan_wgmma.cpp), on the CPU: which problems it takes,
+// its tiling's invariants on real layers, and an fp64 emulation of exactly what the kernel computes
+// (windows, the outputs each window owns, the shift-add over Z) against the scatter reference.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "convt1d/convt1d.h"
+#include "plan.hpp"
+#include "problem.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using convt1d::detail::DeviceInfo;
+using convt1d::detail::KernelKind;
+using convt1d::detail::Plan;
+using convt1d::detail::WgmmaTiling;
+
+DeviceInfo hopper(bool wgmma) {
+  DeviceInfo d;
+  d.cc_major = 9;
+  d.cc_minor = 0;
+  d.sm_count = 132;
+  d.smem_per_block_optin = 232448;
+  d.smem_per_sm = 233472;
+  d.wgmma = wgmma;
+  return d;
+}
+
+convt1d_problem layer(int64_t B, int64_t ci, int64_t co, int64_t L, int64_t K, int64_t s, int64_t pad) {
+  convt1d_problem p = convt1d_problem_init(B, ci, co, L, K);
+  p.stride = s;
+  p.padding = pad;
+  p.dtype = CONVT1D_BFLOAT16;
+  p.device = CONVT1D_DEVICE_CUDA;
+  return p;
+}
+
+std::string refusal(convt1d_problem p, const DeviceInfo& dev) {
+  p.algorithm = CONVT1D_ALGO_WGMMA;
+  try {
+    (void)convt1d::detail::make_plan(p, dev);
+  } catch (const convt1d::detail::ApiError& e) {
+    EXPECT_EQ(e.status, CONVT1D_UNSUPPORTED);
+    return e.what();
+  }
+  return "";
+}
+
+TEST(WgmmaPlan, RefusesWithAReason) {
+  const convt1d_problem ok = layer(16, 1536, 768, 256, 8, 4, 2);
+  EXPECT_EQ(refusal(ok, hopper(true)), "");
+  EXPECT_TRUE(t1d::contains(refusal(ok, hopper(false)), "sm_90")) << refusal(ok, hopper(false));
+  convt1d_problem p = ok;
+  p.dtype = CONVT1D_FLOAT32;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "bfloat16"));
+  p = ok;
+  p.groups = 2;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "groups"));
+  p = ok;
+  p.in_length = 250;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "in_length"));
+  p = ok;
+  p.out_channels = 767;
+  p.kernel_size = 5;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "out_channels*kernel_size"));
+  p = ok;
+  p.device = CONVT1D_DEVICE_CPU;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "CUDA only"));
+}
+
+TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
+  convt1d_problem p = layer(16, 1536, 768, 256, 8, 4, 2);
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::Wgmma);
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::ImplicitGemm);
+  p.dtype = CONVT1D_FLOAT32;
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  convt1d_problem kb74 = layer(32, 32, 64, 131072, 5, 1, 0);
+  kb74.dilation = 3;
+  EXPECT_EQ(convt1d::detail::make_plan(kb74, hopper(true)).kernel, KernelKind::ImplicitGemm);
+}
+
+// Real layers (suite T3, T5, T7, L1, S9-like): the tiling fits and wastes little.
+TEST(WgmmaPlan, RealLayersTileWell) {
+  struct Case { const char* name; convt1d_problem p; };
+  const Case cases[] = {
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2)},  {"T5", layer(16, 768, 384, 264, 16, 8, 4)},
+      {"T7", layer(16, 2048, 1024, 32, 16, 8, 4)}, {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4)},
+      {"B1", layer(1, 512, 256, 96, 16, 8, 4)},
+  };
+  const DeviceInfo dev = hopper(true);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const convt1d::detail::Shape s = convt1d::detail::shape_of(c.p);
+    WgmmaTiling t;
+    std::string why;
+    ASSERT_TRUE(convt1d::detail::plan_wgmma(s, c.p.dtype, dev, t, why)) << why;
+    EXPECT_EQ(t.co_per_half, 64 / s.kernel_size);
+    EXPECT_EQ(t.n() % 32, 0);
+    EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxN);
+    EXPECT_EQ(t.window % t.n_atom, 0);
+    EXPECT_TRUE(t.n_atom == 32 || t.n_atom == 64);
+    EXPECT_TRUE(t.segments == 1 || t.windows == 1) << "several rows per tile need whole rows";
+    EXPECT_GE(t.stages, 2);
+    EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+    EXPECT_LE(2 * 64 * t.z_pitch * 4, t.stages * (2 * 64 * 64 * 2 + 64 * t.n() * 2)) << "Z must fit the stages";
+    EXPECT_EQ(t.z_pitch % 32, 8);
+    EXPECT_EQ(t.k_chunks, (s.in_channels + 63) / 64);
+    // Columns computed per useful input position: at most 1.5 (halo, partial windows, batch rounding).
+    const double computed = double(t.row_tiles) * t.n();
+    EXPECT_LE(computed, 1.5 * double(s.batch * s.in_length)) << t.window << " x " << t.segments;
+    EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
+  }
+  // A row that fits a window goes whole; T7's 32-position rows share tiles.
+  const convt1d::detail::Shape t7 = convt1d::detail::shape_of(cases[2].p);
+  WgmmaTiling t;
+  std::string why;
+  ASSERT_TRUE(convt1d::detail::plan_wgmma(t7, CONVT1D_BFLOAT16, dev, t, why));
+  EXPECT_GT(t.segments, 1);
+}
+
+// The kernel's arithmetic in fp64: per (row block, window), Z over the window's positions (zero outside
+// the row), then every owned output summed from its taps' rows of Z. Each output must be owned by
+// exactly one window, and the result must match the scatter reference.
+std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1d::Inputs& in) {
+  const convt1d::detail::Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  const int64_t K = s.kernel_size, C_out = s.out_channels;
+  std::vector<double> y(static_cast<size_t>(s.y_elements()), 0.0);
+  std::vector<int> owners(y.size(), 0);
+  std::vector<double> z(static_cast<size_t>(C_out * K * t.window));
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t j = 0; j < t.windows; ++j) {
+      const int64_t start = j * (t.window - t.halo);
+      for (int64_t m = 0; m < C_out * K; ++m)
+        for (int64_t c = 0; c < t.window; ++c) {
+          const int64_t l = start + c;
+          double acc = 0.0;
+          if (l >= 0 && l < s.in_length)
+            for (int64_t ci = 0; ci < s.in_channels; ++ci)
+              acc += in.w[static_cast<size_t>(ci * C_out * K + m)] * in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
+          z[static_cast<size_t>(m * t.window + c)] = acc;
+        }
+      int64_t first = 0, last = 0;
+      convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
+      for (int64_t co = 0; co < C_out; ++co)
+        for (int64_t o = first; o < last; ++o) {
+          const int64_t u = o + s.padding, r = u % s.stride, q = u / s.stride;
+          const auto& ph = plan.poly.taps[static_cast<size_t>(r)];
+          double sum = p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0;
+          for (int n = 0; n < ph.count; ++n) {
+            const int64_t k = ph.first_tap + n * plan.poly.tap_step;
+            const int64_t col = q - (ph.first_shift + n * plan.poly.shift_step) - start;
+            if (col >= 0 && col < t.window) sum += z[static_cast<size_t>((co * K + k) * t.window + col)];
+          }
+          const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
+          y[idx] = sum;
+          ++owners[idx];
+        }
+    }
+  for (size_t i = 0; i < owners.size(); ++i)
+    if (owners[i] != 1) {
+      ADD_FAILURE() << "output " << i << " owned by " << owners[i] << " windows";
+      break;
+    }
+  return y;
+}
+
+TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
+  t1d::Rng rng(4242);
+  const DeviceInfo dev = hopper(true);
+  int emulated = 0, multi_window = 0;
+  for (int i = 0; i < 300 && emulated < 60; ++i) {
+    convt1d_problem p = layer(t1d::rand_int(rng, 1, 2), t1d::rand_int(rng, 1, 6), 8 * t1d::rand_int(rng, 1, 2),
+                              8 * t1d::rand_int(rng, 1, 80), t1d::rand_int(rng, 1, 12), t1d::rand_int(rng, 1, 9), 0);
+    p.dilation = t1d::rand_int(rng, 1, 5);
+    p.padding = t1d::rand_int(rng, 0, (p.kernel_size - 1) * p.dilation);
+    p.output_padding = t1d::rand_int(rng, 0, std::max(p.stride, p.dilation) - 1);
+    p.has_bias = i % 2;
+    p.algorithm = CONVT1D_ALGO_WGMMA;
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;
+    SCOPED_TRACE(t1d::describe(p));
+    const Plan plan = convt1d::detail::make_plan(p, dev);
+    ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+    const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
+    const t1d::Comparison c = t1d::compare(emulate(p, plan, in), t1d::reference_of(p, in));
+    EXPECT_LE(c.rel_error, 1e-12) << c.str();
+    ++emulated;
+    multi_window += plan.wgmma.windows > 1;
+  }
+  EXPECT_GE(emulated, 60);
+  EXPECT_GE(multi_window, 10) << "too few problems cut rows into windows";
+}
+
+}  // namespace
