@@ -89,7 +89,7 @@ struct WgmmaTiling {
   int32_t window = 0;        // input positions per window (a multiple of n_atom)
   int32_t segments = 1;      // windows (batch rows) per tile: > 1 only when one window holds a row
   int32_t n_atom = 64;       // positions per swizzle atom of the x tile: 32 or 64
-  int32_t halo = 0;          // ceil((K-1)*dilation / stride): taps reach this far left of an output
+  int32_t halo = 0;          // ceil((K-1)*dilation / stride) (taps reach this far left), rounded up to 8
   int32_t windows = 1;       // windows per row
   int32_t stages = 0;        // pipeline stages (weights + x for kWgmmaChunk input channels each)
   int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)

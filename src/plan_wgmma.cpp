@@ -16,6 +16,7 @@ constexpr int64_t kMinStages = 2;
 constexpr int64_t kWindowStep = 32;          // windows are whole 64B-swizzle atoms of 16-bit positions
 constexpr int64_t kTileOverheadColumns = 32;  // a tile's fixed cost (pipeline fill, epilogue) in Z columns
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
+constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -60,7 +61,9 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
 
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
-  const int64_t halo = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
+  // Windows overlap by the taps' reach rounded up to 16 bytes: TMA box starts must be 16-byte aligned
+  // in the innermost dimension (unaligned ones fault as illegal instructions on the H100).
+  const int64_t halo = ceil_div(ceil_div((s.kernel_size - 1) * s.dilation, s.stride), kTmaAlignElems) * kTmaAlignElems;
   const int64_t co_per_half = kWgmmaRows / s.kernel_size;
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   for (int64_t window = kWindowStep; window <= kWgmmaMaxN; window += kWindowStep) {

@@ -110,6 +110,7 @@ TEST(WgmmaPlan, RealLayersTileWell) {
     EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
     EXPECT_LE(2 * 64 * t.z_pitch * 4, t.stages * (2 * 64 * 64 * 2 + 64 * t.n() * 2)) << "Z must fit the stages";
     EXPECT_EQ(t.z_pitch % 32, 8);
+    EXPECT_EQ(t.halo % 8, 0) << "window starts must be 16-byte aligned for TMA";
     EXPECT_EQ(t.k_chunks, (s.in_channels + 63) / 64);
     // Columns computed per useful input position: at most 1.5 (halo, partial windows, batch rounding).
     const double computed = double(t.row_tiles) * t.n();
