@@ -64,7 +64,12 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   // Windows overlap by the taps' reach rounded up to 16 bytes: TMA box starts must be 16-byte aligned
   // in the innermost dimension (unaligned ones fault as illegal instructions on the H100).
   const int64_t halo = ceil_div(ceil_div((s.kernel_size - 1) * s.dilation, s.stride), kTmaAlignElems) * kTmaAlignElems;
-  const int64_t co_per_half = kWgmmaRows / s.kernel_size;
+  // A warpgroup's rows start at a multiple of co_per_half*K, which must be 16-byte aligned for TMA.
+  int64_t co_per_half = kWgmmaRows / s.kernel_size;
+  while (co_per_half > 0 && co_per_half * s.kernel_size % kTmaAlignElems != 0) --co_per_half;
+  if (co_per_half == 0)
+    return no("needs kernel_size <= 8 or a multiple of 2, 4 or 8 that lets 64-row tiles start 16-byte aligned, got " +
+              std::to_string(s.kernel_size));
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   for (int64_t window = kWindowStep; window <= kWgmmaMaxN; window += kWindowStep) {
     if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing

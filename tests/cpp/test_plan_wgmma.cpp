@@ -70,6 +70,9 @@ TEST(WgmmaPlan, RefusesWithAReason) {
   p.kernel_size = 5;
   EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "out_channels*kernel_size"));
   p = ok;
+  p.kernel_size = 9;  // no 64-row tile of whole channels starts 16-byte aligned
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "kernel_size")) << refusal(p, hopper(true));
+  p = ok;
   p.device = CONVT1D_DEVICE_CPU;
   EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "CUDA only"));
 }
@@ -100,7 +103,8 @@ TEST(WgmmaPlan, RealLayersTileWell) {
     WgmmaTiling t;
     std::string why;
     ASSERT_TRUE(convt1d::detail::plan_wgmma(s, c.p.dtype, dev, t, why)) << why;
-    EXPECT_EQ(t.co_per_half, 64 / s.kernel_size);
+    EXPECT_EQ(t.co_per_half, 64 / s.kernel_size);  // K 8 and 16 fill the 64 rows exactly
+    EXPECT_EQ(t.co_per_half * s.kernel_size % 8, 0) << "a warpgroup's weight box must start 16-byte aligned";
     EXPECT_EQ(t.n() % 32, 0);
     EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxN);
     EXPECT_EQ(t.window % t.n_atom, 0);
@@ -179,6 +183,7 @@ TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
   for (int i = 0; i < 300 && emulated < 60; ++i) {
     convt1d_problem p = layer(t1d::rand_int(rng, 1, 2), t1d::rand_int(rng, 1, 6), 8 * t1d::rand_int(rng, 1, 2),
                               8 * t1d::rand_int(rng, 1, 80), t1d::rand_int(rng, 1, 12), t1d::rand_int(rng, 1, 9), 0);
+    if (p.kernel_size > 8 && p.kernel_size % 2 == 1) ++p.kernel_size;  // refused (no aligned weight tile)
     p.dilation = t1d::rand_int(rng, 1, 5);
     p.padding = t1d::rand_int(rng, 0, (p.kernel_size - 1) * p.dilation);
     p.output_padding = t1d::rand_int(rng, 0, std::max(p.stride, p.dilation) - 1);
