@@ -56,8 +56,9 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
     return no("needs in_length to be a multiple of 8, got " + std::to_string(s.in_length));
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.out_channels * s.kernel_size > kInt32Max || s.in_length > kInt32Max || s.batch > kInt32Max ||
-      s.in_channels > kInt32Max)
-    return no("a dimension exceeds the 32-bit TMA coordinates");
+      s.in_channels > kInt32Max || s.out_length + s.padding + kWgmmaRows * 2 > kInt32Max ||
+      (s.in_length + kWgmmaMaxN) * s.stride + s.padding > kInt32Max)  // the epilogue's 32-bit positions
+    return no("a dimension exceeds the kernel's 32-bit coordinates");
 
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();

@@ -162,10 +162,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   ptx::bar_sync(kBarHalf + h, 128);
 
-  // Epilogue 2: the shift-add, consecutive threads on consecutive outputs of a row.
-  int64_t first = 0, last = p.out_length;  // outputs this window owns (wgmma_owned_outputs)
-  if (j > 0) first = gemm::min64(gemm::max64(int64_t(start + p.halo) * p.stride - p.padding, 0), p.out_length);
-  if (j < p.windows - 1) last = gemm::min64(gemm::max64(int64_t(start + p.window) * p.stride - p.padding, 0), p.out_length);
+  // Epilogue 2: the shift-add, consecutive threads on consecutive outputs t of a row. u = t + padding
+  // = q*stride + r is stepped, not divided, per output (32-bit: the plan bounds L_out + padding).
+  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // outputs this window owns
+  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
+  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
+  const int lane128 = tid % 128;
+  const int32_t u0 = first + lane128 + p.padding;
+  const int32_t q0 = u0 / p.stride, r0 = u0 - q0 * p.stride;
+  const int32_t step_q = 128 / p.stride, step_r = 128 % p.stride;
   for (int c = 0; c < p.co_per_half; ++c) {
     const int32_t co = co0 + h * p.co_per_half + c;
     if (co >= p.out_channels) break;
@@ -175,17 +180,20 @@ __global__ void __launch_bounds__(kThreads, 1)
       if (b >= p.batch) break;
       const float* zrow = z + c * p.kernel_size * p.z_pitch + sg * p.window;
       T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
-      for (int64_t t = first + tid % 128; t < last; t += 128) {
-        const int64_t u = t + p.padding;
-        const int r = static_cast<int>(u % p.stride);
-        const int64_t q = u / p.stride;
+      int32_t q = q0, r = r0;
+      for (int32_t t = first + lane128; t < last; t += 128) {
         float sum = bias_v;
-        for (int n = 0; n < p.tap_count[r]; ++n) {
-          const int k = p.first_tap[r] + n * p.tap_step;
-          const int64_t col = q - (p.first_shift[r] + n * p.shift_step) - start;
-          if (col >= 0 && col < p.window) sum += zrow[k * p.z_pitch + col];
-        }
+        int k = p.first_tap[r];
+        int32_t col = q - p.first_shift[r] - start;
+        for (int n = p.tap_count[r]; n > 0; --n, k += p.tap_step, col -= p.shift_step)
+          if (static_cast<uint32_t>(col) < static_cast<uint32_t>(p.window)) sum += zrow[k * p.z_pitch + col];
         yrow[t] = from_float<T>(sum);
+        q += step_q;
+        r += step_r;
+        if (r >= p.stride) {
+          r -= p.stride;
+          ++q;
+        }
       }
     }
   }
