@@ -150,7 +150,7 @@ const char* bench_usage() {
          "  --repeats N        timed runs per measurement, >= 50 (default 50)\n"
          "  --warmup N         untimed runs first (default 10)\n"
          "  --quick            allow --repeats < 50 (default 10): smoke runs, not for reporting\n"
-         "  --algo A           auto, direct or implicit_gemm (default auto)\n"
+         "  --algo A           auto, direct, implicit_gemm or wgmma (default auto)\n"
          "  --no-baseline      skip cuDNN\n"
          "  --no-roofline      skip the copy-bandwidth and cuBLAS probes\n"
          "  --seed N           input data seed\n"
