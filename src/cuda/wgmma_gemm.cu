@@ -5,8 +5,7 @@
 // W in its own layout viewed as [C_in][C_out*K] and x as [B][C_in][L_in] are both "MN-major"
 // operands, which wgmma reads with its transpose flags, so TMA copies them unchanged. Consumer
 // warpgroup h (0, 1) computes the 64 rows m from (co0 + h*co_per_half)*K (rows past its channels are
-// computed and ignored). Epilogue, the shift-add: y[b, co, t] = bias + sum over the taps k of the
-// phase of u = t + padding of Z[co*K + k][(u - k*dilation)/stride - window start].
+// computed and ignored). Epilogue, the shift-add (shift_add below): each output sums its taps' rows of Z.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   stage[stages]: A[2][64 ci][64 m]      128B swizzle, one TMA box per consumer warpgroup
@@ -17,7 +16,8 @@
 // Pipeline: warpgroup 0 is the producer: one thread arms stage s's "full" barrier with its byte count
 // and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
 // issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
-// retired (wait_group 1), so one stage of MMAs is always in flight behind the loads.
+// retired (wait_group 1), so one stage of MMAs is always in flight behind the loads. Then they write
+// their accumulators to Z, and all three warpgroups run the shift-add (one tile per block).
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
@@ -42,7 +42,7 @@ constexpr int kKSteps = kWgmmaChunk / 16;  // wgmma k16 steps per stage
 constexpr uint32_t kABoxBytes = kWgmmaRows * kWgmmaChunk * 2;
 constexpr uint32_t kSwizzlePeriod = 1024;
 constexpr int kBarConsumers = 1;  // named barrier: both consumer warpgroups
-constexpr int kBarHalf = 2;       // + h: one consumer warpgroup
+constexpr int kBarEpilogue = 2;   // named barrier: all three warpgroups, Z written
 
 struct WgmmaParams {
   int64_t out_length;
@@ -63,6 +63,48 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
     constexpr int kW = kRest >= 256 ? 256 : kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
     wgmma::Mma<kW, T>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
     mma_columns<T, N, C0 + kW>(acc, a, b);
+  }
+}
+
+// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
+// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
+// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
+// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...
+template <class T>
+__device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
+                                          int32_t co0, const T* __restrict__ bias, T* __restrict__ y) {
+  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
+  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
+  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
+  const int lane = threadIdx.x % 128;
+  const int active = 128 - 128 % p.stride;
+  if (lane >= active) return;
+  const int32_t t0 = first + lane;
+  const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
+  const int32_t q0 = u0 / p.stride, r = u0 - q0 * p.stride;
+  const int taps = p.tap_count[r], k0 = p.first_tap[r];
+  const int32_t col0 = q0 - p.first_shift[r] - start;
+  const int32_t col_step = active / p.stride;
+  for (int cc = threadIdx.x / 128; cc < 2 * p.co_per_half; cc += kThreads / 128) {
+    const int32_t co = co0 + cc;
+    if (co >= p.out_channels) break;
+    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
+    const float* zc = z + ((cc / p.co_per_half) * kWgmmaRows + (cc % p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
+    for (int sg = 0; sg < p.segments; ++sg) {
+      const int32_t b = b0 + sg;
+      if (b >= p.batch) break;
+      const float* zrow = zc + sg * p.window;
+      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
+      int32_t col = col0;
+      for (int32_t t = t0; t < last; t += active, col += col_step) {
+        float sum = bias_v;
+        const float* zk = zrow;
+        int32_t cl = col;
+        for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
+          if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
+        yrow[t] = from_float<T>(sum);
+      }
+    }
   }
 }
 
@@ -115,88 +157,53 @@ __global__ void __launch_bounds__(kThreads, 1)
                               b0 + a / atoms_per_window, &full[s]);
       }
     }
-    return;  // the producer takes no part in the epilogue (named barriers below count 256 / 128)
-  }
-
-  // Consumers: main loop.
-  const int h = wg - 1;
-  float acc[N / 2];
+    __syncwarp();
+  } else {  // consumers: the main loop, then the accumulators to Z
+    const int h = wg - 1;
+    float acc[N / 2];
 #pragma unroll
-  for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
-  const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
-  const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
-  for (int kc = 0; kc < p.k_chunks; ++kc) {
-    const int s = kc % p.stages;
-    ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
-    const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
-    const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
+    for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+    const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
+    const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
+    for (int kc = 0; kc < p.k_chunks; ++kc) {
+      const int s = kc % p.stages;
+      ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+      const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
+      const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-    hopper::wgmma_fence();
+      for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+      hopper::wgmma_fence();
 #pragma unroll
-    for (int kk = 0; kk < kKSteps; ++kk) {
-      const uint64_t a = hopper::matrix_desc(a_addr + kk * 16 * 128, kABoxBytes, 8 * 128, hopper::Swizzle::B128);
-      const uint64_t b = hopper::matrix_desc(b_addr + kk * 16 * b_row, kWgmmaChunk * b_row, 8 * b_row, b_swizzle);
-      mma_columns<T, N>(acc, a, b);
-    }
-    hopper::wgmma_commit();
-    hopper::wgmma_wait<1>();
-#pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-    if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
-  }
-  hopper::wgmma_wait<0>();
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-
-  // Epilogue 1: accumulators -> Z (over the stage buffers: every wgmma of both halves has retired).
-  ptx::bar_sync(kBarConsumers, 256);
-  float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
-  const int lane = tid % 32;
-  const int row = (tid % 128) / 32 * 16 + lane / 4;
-#pragma unroll
-  for (int c8 = 0; c8 < N / 8; ++c8) {
-    const int col = c8 * 8 + (lane % 4) * 2;
-    *reinterpret_cast<float2*>(&z[row * p.z_pitch + col]) = make_float2(acc[c8 * 4], acc[c8 * 4 + 1]);
-    *reinterpret_cast<float2*>(&z[(row + 8) * p.z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
-  }
-  ptx::bar_sync(kBarHalf + h, 128);
-
-  // Epilogue 2: the shift-add, consecutive threads on consecutive outputs t of a row. u = t + padding
-  // = q*stride + r is stepped, not divided, per output (32-bit: the plan bounds L_out + padding).
-  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // outputs this window owns
-  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
-  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
-  const int lane128 = tid % 128;
-  const int32_t u0 = first + lane128 + p.padding;
-  const int32_t q0 = u0 / p.stride, r0 = u0 - q0 * p.stride;
-  const int32_t step_q = 128 / p.stride, step_r = 128 % p.stride;
-  for (int c = 0; c < p.co_per_half; ++c) {
-    const int32_t co = co0 + h * p.co_per_half + c;
-    if (co >= p.out_channels) break;
-    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
-    for (int sg = 0; sg < p.segments; ++sg) {
-      const int32_t b = b0 + sg;
-      if (b >= p.batch) break;
-      const float* zrow = z + c * p.kernel_size * p.z_pitch + sg * p.window;
-      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
-      int32_t q = q0, r = r0;
-      for (int32_t t = first + lane128; t < last; t += 128) {
-        float sum = bias_v;
-        int k = p.first_tap[r];
-        int32_t col = q - p.first_shift[r] - start;
-        for (int n = p.tap_count[r]; n > 0; --n, k += p.tap_step, col -= p.shift_step)
-          if (static_cast<uint32_t>(col) < static_cast<uint32_t>(p.window)) sum += zrow[k * p.z_pitch + col];
-        yrow[t] = from_float<T>(sum);
-        q += step_q;
-        r += step_r;
-        if (r >= p.stride) {
-          r -= p.stride;
-          ++q;
-        }
+      for (int kk = 0; kk < kKSteps; ++kk) {
+        const uint64_t a = hopper::matrix_desc(a_addr + kk * 16 * 128, kABoxBytes, 8 * 128, hopper::Swizzle::B128);
+        const uint64_t b = hopper::matrix_desc(b_addr + kk * 16 * b_row, kWgmmaChunk * b_row, 8 * b_row, b_swizzle);
+        mma_columns<T, N>(acc, a, b);
       }
+      hopper::wgmma_commit();
+      hopper::wgmma_wait<1>();
+#pragma unroll
+      for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+      if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+      __syncwarp();
+    }
+    hopper::wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+
+    // Z overlays the stage buffers: every wgmma of both halves must have retired first.
+    ptx::bar_sync(kBarConsumers, 256);
+    float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
+    const int lane = tid % 32;
+    const int row = (tid % 128) / 32 * 16 + lane / 4;
+#pragma unroll
+    for (int c8 = 0; c8 < N / 8; ++c8) {
+      const int col = c8 * 8 + (lane % 4) * 2;
+      *reinterpret_cast<float2*>(&z[row * p.z_pitch + col]) = make_float2(acc[c8 * 4], acc[c8 * 4 + 1]);
+      *reinterpret_cast<float2*>(&z[(row + 8) * p.z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
     }
   }
+  ptx::bar_sync(kBarEpilogue, kThreads);
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif

@@ -338,7 +338,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       {2, 256, 96, 64, 8, 4, 2, 1, 0},      // BigVGAN-like, short: rows share tiles
       {1, 512, 64, 1000, 16, 8, 4, 1, 0},   // overlapping windows along a long row
       {3, 200, 40, 72, 5, 1, 0, 3, 0},      // KB74-like taps, partial reduction chunk
-      {4, 128, 24, 32, 16, 8, 4, 1, 0},     // Oobleck-like: many rows per tile
+      {32, 64, 128, 16, 16, 8, 4, 1, 0},    // Oobleck-like short rows: several rows per tile
       {2, 320, 48, 520, 7, 3, 1, 2, 1},     // dilation, output_padding, windows
       {1, 64, 8, 2048, 4, 2, 1, 1, 0},      // one channel tile, many windows
       {2, 96, 130, 40, 12, 16, 2, 1, 3},    // stride > K: phases without taps
@@ -368,6 +368,7 @@ TEST_F(CudaParity, WgmmaLayers) {
     p.has_bias = ran % 2 == 0;
     p.device = CONVT1D_DEVICE_CUDA;
     p.algorithm = CONVT1D_ALGO_WGMMA;
+    p.dtype = CONVT1D_BFLOAT16;
     if (convt1d_validate(&p) != CONVT1D_OK) continue;  // a random output_padding may be invalid
     // Random K may leave no 16-byte aligned weight tile (e.g. odd K > 8): refused, as the CPU tests check.
     if (&l >= &layers[7] && !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA)) continue;
