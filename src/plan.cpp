@@ -222,9 +222,13 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
 
 namespace {
 
-// Where the wgmma kernel beats the mma.sync one (measured on the H100, docs/perf-log.md step 16):
-// reductions deep enough to fill its 64-channel pipeline stages.
-bool prefers_wgmma(const Shape& s) { return s.in_channels >= kWgmmaMinChannels; }
+// Where the wgmma kernel beats the mma.sync one (bf16 over the suite on the H100, docs/perf-log.md
+// step 16): deep reductions; medium ones only on short rows, since on long rows of few channels
+// (T8, KB74) the mma.sync kernel's streaming beats a GEMM with an epilogue pass over Z.
+bool prefers_wgmma(const Shape& s) {
+  return s.in_per_group >= kWgmmaDeepChannels ||
+         (s.in_per_group >= kWgmmaMediumChannels && s.batch * s.in_length <= kWgmmaMediumMaxPositions);
+}
 
 }  // namespace
 

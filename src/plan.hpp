@@ -94,6 +94,7 @@ struct WgmmaTiling {
   int32_t stages = 0;        // pipeline stages (weights + x for kWgmmaChunk input channels each)
   int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)
   int32_t z_pitch = 0;       // fp32 row pitch of the Z staging (epilogue)
+  int32_t blocks_per_sm = 1; // 2 for tiles up to kWgmmaMaxSharedN columns (smem sized to fit two)
   bool rows_fastest = false; // consecutive tiles share their weights (else their x windows)
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
@@ -104,7 +105,10 @@ constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the 
 constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmma M)
 constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 4;
-constexpr int kWgmmaMinChannels = 256;  // AUTO picks wgmma from this C_in up (where it runs)
+constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
+constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
+constexpr int kWgmmaMediumChannels = 128;  // or from this one when B*L_in is at most
+constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);

@@ -13,8 +13,13 @@ constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kAlignSlack = 1024;        // the kernel rounds its smem base up to the 128B-swizzle period
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
 constexpr int64_t kMinStages = 2;
+constexpr int64_t kMinStagesShared = 3;      // with two blocks per SM
+constexpr int64_t kSharedBlocks = 2;         // narrow tiles run two blocks per SM (one's epilogue hides
+                                             // behind the other's main loop)
 constexpr int64_t kWindowStep = 32;          // windows are whole 64B-swizzle atoms of 16-bit positions
-constexpr int64_t kTileOverheadColumns = 32;  // a tile's fixed cost (pipeline fill, epilogue) in Z columns
+// A tile's fixed cost (launch, pipeline fill, epilogue) in units of one Z column over one 64-channel
+// reduction chunk: fitted to T3 and T5 on the H100 (~10 us per tile, 4.2 ns per column-chunk).
+constexpr int64_t kTileOverhead = 2400;
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
 constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
 
@@ -60,8 +65,6 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
       (s.in_length + kWgmmaMaxN) * s.stride + s.padding > kInt32Max)  // the epilogue's 32-bit positions
     return no("a dimension exceeds the kernel's 32-bit coordinates");
 
-  WgmmaTiling best;
-  int64_t best_cost = std::numeric_limits<int64_t>::max();
   // Windows overlap by the taps' reach rounded up to 16 bytes: TMA box starts must be 16-byte aligned
   // in the innermost dimension (unaligned ones fault as illegal instructions on the H100).
   const int64_t halo = ceil_div(ceil_div((s.kernel_size - 1) * s.dilation, s.stride), kTmaAlignElems) * kTmaAlignElems;
@@ -72,47 +75,58 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
     return no("needs kernel_size <= 8 or a multiple of 2, 4 or 8 that lets 64-row tiles start 16-byte aligned, got " +
               std::to_string(s.kernel_size));
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
-  for (int64_t window = kWindowStep; window <= kWgmmaMaxN; window += kWindowStep) {
+  const int64_t k_chunks = ceil_div(s.in_channels, kWgmmaChunk);
+
+  // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
+  auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
+    int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
+    while (z_pitch % 32 != 8) ++z_pitch;
+    const int64_t stage_bytes = 2 * kWgmmaRows * kWgmmaChunk * kElem + kWgmmaChunk * n * kElem;
+    const int64_t room = std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack;
+    const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
+    if (stages < (blocks == 1 ? kMinStages : kMinStagesShared)) return false;
+    if (2 * kWgmmaRows * z_pitch * 4 > stages * stage_bytes) return false;
+    c.z_pitch = static_cast<int32_t>(z_pitch);
+    c.stages = static_cast<int32_t>(stages);
+    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+    return true;
+  };
+  // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
+  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
+  WgmmaTiling best;
+  int64_t best_cost = std::numeric_limits<int64_t>::max();
+  for (int64_t window = kWgmmaMaxN; window >= kWindowStep; window -= kWindowStep) {  // ties: wider
     if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
     const int64_t windows = wgmma_windows(s.in_length, window, halo);
     const int64_t max_segments = windows == 1 ? std::min<int64_t>(kWgmmaMaxN / window, s.batch) : 1;
-    for (int64_t segments = 1; segments <= max_segments; ++segments) {
+    for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
-      const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
-      const int64_t tiles = co_tiles * row_tiles;
-      const int64_t cost = ceil_div(tiles, dev.sm_count) * (n + kTileOverheadColumns);
-      if (cost >= best_cost) continue;
-      WgmmaTiling c;
-      c.co_per_half = static_cast<int32_t>(co_per_half);
-      c.window = static_cast<int32_t>(window);
-      c.segments = static_cast<int32_t>(segments);
-      c.n_atom = window % 64 == 0 ? 64 : 32;
-      c.halo = static_cast<int32_t>(halo);
-      c.windows = static_cast<int32_t>(windows);
-      c.co_tiles = co_tiles;
-      c.row_tiles = row_tiles;
-      c.tiles = tiles;
-      best = c;
-      best_cost = cost;
+      for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
+        if (blocks > 1 && n > kWgmmaMaxSharedN) continue;
+        WgmmaTiling c;
+        if (!fit(n, blocks, c)) continue;
+        const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
+        const int64_t tiles = co_tiles * row_tiles;
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (k_chunks * n * blocks + kTileOverhead);
+        if (cost >= best_cost) continue;
+        c.co_per_half = static_cast<int32_t>(co_per_half);
+        c.window = static_cast<int32_t>(window);
+        c.segments = static_cast<int32_t>(segments);
+        c.n_atom = window % 64 == 0 ? 64 : 32;
+        c.halo = static_cast<int32_t>(halo);
+        c.windows = static_cast<int32_t>(windows);
+        c.blocks_per_sm = static_cast<int32_t>(blocks);
+        c.co_tiles = co_tiles;
+        c.row_tiles = row_tiles;
+        c.tiles = tiles;
+        c.k_chunks = static_cast<int32_t>(k_chunks);
+        best = c;
+        best_cost = cost;
+      }
     }
   }
-  if (best.window == 0) return no("the taps reach " + std::to_string(halo) + " positions, more than a window holds");
-
-  const int64_t n = best.n();
-  // Z staging rows padded to 8 (mod 32) words: a half-warp's float2 stores (4 rows x 8 words) hit
-  // 32 distinct banks.
-  int64_t z_pitch = n;
-  while (z_pitch % 32 != 8) ++z_pitch;
-  best.z_pitch = static_cast<int32_t>(z_pitch);
-  const int64_t stage_bytes = 2 * kWgmmaRows * kWgmmaChunk * kElem + kWgmmaChunk * n * kElem;
-  const int64_t room = dev.smem_per_block_optin - kReservedSmemPerBlock - kAlignSlack;
-  const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
-  if (stages < kMinStages) return no("two pipeline stages do not fit in shared memory");
-  const int64_t z_bytes = 2 * kWgmmaRows * z_pitch * 4;  // the epilogue reuses the stage buffers
-  if (z_bytes > stages * stage_bytes) return no("the epilogue staging does not fit in the stage buffers");
-  best.stages = static_cast<int32_t>(stages);
-  best.k_chunks = static_cast<int32_t>(ceil_div(s.in_channels, kWgmmaChunk));
-  best.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+  if (best.window == 0)
+    return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   t = best;

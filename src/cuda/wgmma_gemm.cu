@@ -108,8 +108,9 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   }
 }
 
+// Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers).
 template <class T, int N>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
     wgmma_gemm_kernel(const __grid_constant__ CUtensorMap w_map, const __grid_constant__ CUtensorMap x_map,
                       const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE

@@ -83,6 +83,10 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::ImplicitGemm);
   p.dtype = CONVT1D_FLOAT32;
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, few channels: mma.sync streams
+  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  t8.in_length = 2048;
+  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::Wgmma);
   convt1d_problem kb74 = layer(32, 32, 64, 131072, 5, 1, 0);
   kb74.dilation = 3;
   EXPECT_EQ(convt1d::detail::make_plan(kb74, hopper(true)).kernel, KernelKind::ImplicitGemm);
@@ -112,6 +116,10 @@ TEST(WgmmaPlan, RealLayersTileWell) {
     EXPECT_TRUE(t.segments == 1 || t.windows == 1) << "several rows per tile need whole rows";
     EXPECT_GE(t.stages, 2);
     EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+    if (t.blocks_per_sm == 2) {
+      EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxSharedN);
+      EXPECT_LE(2 * (t.smem_bytes + 1024), dev.smem_per_sm) << "two blocks must fit on an SM";
+    }
     EXPECT_LE(2 * 64 * t.z_pitch * 4, t.stages * (2 * 64 * 64 * 2 + 64 * t.n() * 2)) << "Z must fit the stages";
     EXPECT_EQ(t.z_pitch % 32, 8);
     EXPECT_EQ(t.halo % 8, 0) << "window starts must be 16-byte aligned for TMA";
