@@ -95,6 +95,8 @@ struct WgmmaTiling {
   int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)
   int32_t z_pitch = 0;       // fp32 row pitch of the Z staging (epilogue)
   int32_t blocks_per_sm = 1; // 2 for tiles up to kWgmmaMaxSharedN columns (smem sized to fit two)
+  int64_t x_pitch = 0;       // x row pitch TMA reads (elements, 16-byte multiple); > L_in: x is first
+                             // copied into a stream-ordered workspace with rows of this pitch
   bool rows_fastest = false; // consecutive tiles share their weights (else their x windows)
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
@@ -107,7 +109,7 @@ constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 4;
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
-constexpr int kWgmmaMediumChannels = 128;  // or from this one when B*L_in is at most
+constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at most
 constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.

@@ -53,12 +53,11 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.kernel_size > kWgmmaRows) return no("needs kernel_size <= 64, got " + std::to_string(s.kernel_size));
   if (s.stride > kMaxPhases) return no("needs stride <= 32, got " + std::to_string(s.stride));
-  // TMA reads W as [C_in][C_out*K] and x as [B][C_in][L_in] rows: row pitches must be 16-byte multiples.
+  // TMA reads W as [C_in][C_out*K] rows, whose pitch must be a 16-byte multiple. (x rows of other
+  // lengths are copied into a padded workspace first: WgmmaTiling::x_pitch.)
   if (s.out_channels * s.kernel_size * kElem % 16 != 0)
     return no("needs out_channels*kernel_size to be a multiple of 8, got " +
               std::to_string(s.out_channels * s.kernel_size));
-  if (s.in_length * kElem % 16 != 0)
-    return no("needs in_length to be a multiple of 8, got " + std::to_string(s.in_length));
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.out_channels * s.kernel_size > kInt32Max || s.in_length > kInt32Max || s.batch > kInt32Max ||
       s.in_channels > kInt32Max || s.out_length + s.padding + kWgmmaRows * 2 > kInt32Max ||
@@ -127,6 +126,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   }
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
+  best.x_pitch = ceil_div(s.in_length, kTmaAlignElems) * kTmaAlignElems;
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   t = best;

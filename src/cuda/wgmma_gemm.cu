@@ -42,7 +42,6 @@ constexpr int kKSteps = kWgmmaChunk / 16;  // wgmma k16 steps per stage
 constexpr uint32_t kABoxBytes = kWgmmaRows * kWgmmaChunk * 2;
 constexpr uint32_t kSwizzlePeriod = 1024;
 constexpr int kBarConsumers = 1;  // named barrier: both consumer warpgroups
-constexpr int kBarEpilogue = 2;   // named barrier: all three warpgroups, Z written
 
 struct WgmmaParams {
   int64_t out_length;
@@ -203,7 +202,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       *reinterpret_cast<float2*>(&z[(row + 8) * p.z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
     }
   }
-  ptx::bar_sync(kBarEpilogue, kThreads);
+  __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
   shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
@@ -309,21 +308,37 @@ void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
 void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
   const Shape& s = plan.shape;
   const WgmmaTiling& t = plan.wgmma;
+  const auto stream = static_cast<cudaStream_t>(a.stream);
+  // TMA needs 16-byte row pitches: rows of other lengths go through a padded copy (stream-ordered,
+  // pool-cached, graph-capturable). The pad is never read: the map's row length stays L_in, so TMA
+  // zero-fills past it.
+  const void* x = a.x;
+  void* padded = nullptr;
+  if (t.x_pitch != s.in_length) {
+    const size_t rows = static_cast<size_t>(s.batch * s.in_channels);
+    cuda_check(cudaMallocAsync(&padded, rows * static_cast<size_t>(t.x_pitch) * 2, stream), "cudaMallocAsync(padded x)");
+    cuda_check(cudaMemcpy2DAsync(padded, static_cast<size_t>(t.x_pitch) * 2, a.x, static_cast<size_t>(s.in_length) * 2,
+                                 static_cast<size_t>(s.in_length) * 2, rows, cudaMemcpyDeviceToDevice, stream),
+               "cudaMemcpy2DAsync(padded x)");
+    x = padded;
+  }
   const bool bf16 = plan.dtype == CONVT1D_BFLOAT16;
   const CUtensorMapDataType type = bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   const cuuint64_t m_total = static_cast<cuuint64_t>(s.out_channels * s.kernel_size);
   const CUtensorMap w_map = tensor_map<2>(type, a.w, {m_total, static_cast<cuuint64_t>(s.in_channels)}, {m_total * 2},
                                           {kWgmmaRows, kWgmmaChunk}, CU_TENSOR_MAP_SWIZZLE_128B, "weight");
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
+  const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
   const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map =
-      tensor_map<3>(type, a.x, {l, ci, static_cast<cuuint64_t>(s.batch)}, {l * 2, l * ci * 2},
+      tensor_map<3>(type, x, {l, ci, static_cast<cuuint64_t>(s.batch)}, {pitch * 2, pitch * ci * 2},
                     {static_cast<cuuint32_t>(t.n_atom), kWgmmaChunk, 1},
                     t.n_atom == 64 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, "x");
   if (bf16)
     launch_width<__nv_bfloat16>(plan, a, w_map, x_map);
   else
     launch_width<__half>(plan, a, w_map, x_map);
+  if (padded) cuda_check(cudaFreeAsync(padded, stream), "cudaFreeAsync(padded x)");
 }
 
 }  // namespace convt1d::detail
