@@ -44,6 +44,14 @@ __device__ __forceinline__ void fence_barrier_init() {
 #endif
 }
 
+// Orders this thread's generic shared-memory accesses after its async-proxy ones (wgmma operand reads,
+// TMA writes): needed before generic stores reuse memory the async proxy has been using.
+__device__ __forceinline__ void fence_proxy_async() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
 // Tensor tile loads: the box at the given element coordinates (out-of-bounds elements read as zero)
 // into shared memory, completing `bytes` of the barrier's transaction count.
 __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint64_t* bar) {

@@ -190,7 +190,9 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
 
-    // Z overlays the stage buffers: every wgmma of both halves must have retired first.
+    // Z overlays the stage buffers: every wgmma of both halves must have retired, and its operand reads
+    // (async proxy) be ordered before the generic stores below.
+    hopper::fence_proxy_async();
     ptx::bar_sync(kBarConsumers, 256);
     float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
     const int lane = tid % 32;
