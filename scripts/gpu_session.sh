@@ -22,22 +22,30 @@ export CONVT1D_CMAKE_ARGS="${CONVT1D_CMAKE_ARGS:-}"
 if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   step tests bash scripts/test.sh
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 $cli check --device cuda --count 12 --seed 7
+  # the Hopper kernel on layers that exercise it (padded rows, windows, two blocks per SM)
+  step memcheck_wgmma compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,T5,S13 --mode bf16 \
+    --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
 fi
 if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the suite and the PyTorch level
   [ -x "$cli" ] || step build bash scripts/build.sh
   [ "$mode" = quick ] || step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 $cli check --device cuda --count 4 --seed 3
+  [ "$mode" = quick ] || step racecheck_wgmma compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench --case S13 \
+    --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   step bench_kb74 $cli bench --json "$out/kb74.json"
   if [ "$mode" != quick ]; then
     step profile $cli profile --case KB74 --mode tf32
     step bench_suite $cli bench --suite --mode tf32,bf16 --json "$out/suite.json"
     step plot env PYTHONPATH=python python3 -m convt1d.plot "$out/suite.json" -o "$out/suite.png"
     step torch_bench env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --case KB74,S1 --mode tf32,bf16 --json "$out/torch.json"
-    step torch_stacks env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --stacks --mode tf32 --json "$out/stacks.json"
+    step bench_large_fp16 $cli bench --case T3,T5,T7,L1 --mode fp16
+    step torch_stacks env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --stacks --mode tf32,bf16 --json "$out/stacks.json"
   fi
 fi
 [ -f "$out/tests.log" ] && { echo "==== C++/Python test summary"; grep -A4 "== summary" "$out/tests.log" || tail -30 "$out/tests.log"; }
 [ -f "$out/bench_kb74.log" ] && { echo "==== KB74"; tail -12 "$out/bench_kb74.log"; }
 [ -f "$out/profile.log" ] && { echo "==== profile"; tail -8 "$out/profile.log"; }
 [ -f "$out/torch_bench.log" ] && { echo "==== PyTorch level"; tail -14 "$out/torch_bench.log"; }
+[ -f "$out/torch_stacks.log" ] && { echo "==== stacks"; tail -12 "$out/torch_stacks.log"; }
+[ -f "$out/bench_large_fp16.log" ] && { echo "==== large layers fp16"; tail -7 "$out/bench_large_fp16.log"; }
 [ -f "$out/bench_suite.log" ] && { echo "==== suite"; tail -60 "$out/bench_suite.log"; }
 echo "==== steps"; printf '%s\n' "${status[@]}"
