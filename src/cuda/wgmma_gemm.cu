@@ -41,7 +41,6 @@ constexpr int kConsumerWarps = 8;
 constexpr int kKSteps = kWgmmaChunk / 16;  // wgmma k16 steps per stage
 constexpr uint32_t kABoxBytes = kWgmmaRows * kWgmmaChunk * 2;
 constexpr uint32_t kSwizzlePeriod = 1024;
-constexpr int kBarConsumers = 1;  // named barrier: both consumer warpgroups
 
 struct WgmmaParams {
   int64_t out_length;
@@ -138,6 +137,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
   const int32_t start = j * (p.window - p.halo);  // first input position of the window
   const int32_t co0 = static_cast<int32_t>(co_tile) * 2 * p.co_per_half;
 
+  float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
   if (wg == 0) {  // producer
     if (tid == 0) {
       const int atoms_per_window = p.window / p.n_atom;
@@ -158,9 +158,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       }
     }
     __syncwarp();
-  } else {  // consumers: the main loop, then the accumulators to Z
+  } else {  // consumers: the main loop
     const int h = wg - 1;
-    float acc[N / 2];
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
@@ -190,10 +189,13 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
 
-    // Z overlays the stage buffers: every wgmma of both halves must have retired, and its operand reads
-    // (async proxy) be ordered before the generic stores below.
+    // Z overlays the stage buffers: the operand reads of every wgmma (async proxy) must be ordered
+    // before the generic stores below, in both halves (the barrier).
     hopper::fence_proxy_async();
-    ptx::bar_sync(kBarConsumers, 256);
+  }
+  __syncthreads();
+  if (wg > 0) {  // the accumulators to Z
+    const int h = wg - 1;
     float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
     const int lane = tid % 32;
     const int row = (tid % 128) / 32 * 16 + lane / 4;
