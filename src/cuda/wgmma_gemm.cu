@@ -218,8 +218,12 @@ PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static void* fn = nullptr;
   static cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
   std::call_once(once, [] {
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found) != cudaSuccess)
-      (void)cudaGetLastError();
+#if CUDART_VERSION >= 12050
+    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+#else  // toolkits before 12.5 have only the unversioned query
+    const cudaError_t err = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &found);
+#endif
+    if (err != cudaSuccess) (void)cudaGetLastError();
   });
   if (fn == nullptr || found != cudaDriverEntryPointSuccess)
     fail(CONVT1D_CUDA_ERROR, "convt1d: the CUDA driver has no cuTensorMapEncodeTiled (TMA needs driver >= 12.0)");
