@@ -12,6 +12,8 @@
 //                  B[N/n_atom][64 ci][n_atom]   64B (n_atom 32) or 128B (64) swizzle, a box per atom
 //   full[stages], empty[stages]            mbarriers
 //   Z[2][64][z_pitch] fp32                  epilogue staging, over the stage buffers once they are spent
+// Tiles of N <= kWgmmaMaxSharedN columns run two blocks per SM (one's epilogue behind the other's MMAs).
+// x rows that are not 16-byte multiples are read from a padded copy (launch_wgmma).
 //
 // Pipeline: warpgroup 0 is the producer: one thread arms stage s's "full" barrier with its byte count
 // and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
@@ -38,8 +40,11 @@ using gemm::to_float;
 
 constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;
-constexpr int kKSteps = kWgmmaChunk / 16;  // wgmma k16 steps per stage
-constexpr uint32_t kABoxBytes = kWgmmaRows * kWgmmaChunk * 2;
+constexpr int kMmaK = 16;                    // reduction rows per wgmma (16-bit inputs)
+constexpr int kKSteps = kWgmmaChunk / kMmaK;  // wgmma steps per stage
+constexpr int kCoreRows = 8;                 // reduction rows of a core matrix (descriptor SBO unit)
+constexpr uint32_t kARowBytes = kWgmmaRows * 2;  // one reduction row of a warpgroup's weight box
+constexpr uint32_t kABoxBytes = kARowBytes * kWgmmaChunk;
 constexpr uint32_t kSwizzlePeriod = 1024;
 
 struct WgmmaParams {
@@ -174,8 +179,9 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       hopper::wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < kKSteps; ++kk) {
-        const uint64_t a = hopper::matrix_desc(a_addr + kk * 16 * 128, kABoxBytes, 8 * 128, hopper::Swizzle::B128);
-        const uint64_t b = hopper::matrix_desc(b_addr + kk * 16 * b_row, kWgmmaChunk * b_row, 8 * b_row, b_swizzle);
+        const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
+                                               hopper::Swizzle::B128);
+        const uint64_t b = hopper::matrix_desc(b_addr + kk * kMmaK * b_row, kWgmmaChunk * b_row, kCoreRows * b_row, b_swizzle);
         mma_columns<T, N>(acc, a, b);
       }
       hopper::wgmma_commit();
