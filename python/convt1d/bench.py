@@ -1,13 +1,15 @@
 """Ours (convt1d.nn.ConvTranspose1d) against torch.nn.ConvTranspose1d as PyTorch users run it.
 
     python -m convt1d.bench [--case ID[,ID..] | --suite [FILE]] [--mode tf32,ieee,fp16,bf16|all]
-                            [--stacks] [--repeats N] [--warmup N] [--no-compile] [--json OUT]
+                            [--stacks] [--overhead] [--repeats N] [--warmup N] [--no-compile] [--json OUT]
 
 Per case and mode: torch eager with default flags, torch eager with torch.backends.cudnn.benchmark=True,
 torch.compile of the torch module, and ours; the speedups are ours over each. --stacks times the
 upsampling stacks of HiFi-GAN V1 and DAC-44k (their ConvTranspose1d layers from the suite, LeakyReLU(0.1)
 in between) at B=1 and B=16, eager and captured in a CUDA graph. GPU times are CUDA-event medians of
->= 50 runs, each after an L2 flush. Without a GPU a reduced CPU comparison runs instead.
+>= 50 runs, each after an L2 flush. Without a GPU a reduced CPU comparison runs instead. --overhead
+measures the host cost per call of each path into the library (the bare C ABI call, the functional op,
+the module) on a tiny problem: the Python layer's share is module minus C call.
 """
 
 from __future__ import annotations
@@ -208,6 +210,66 @@ def run_stack(model: str, layers: list[dict], batch: int, mode: str, timer) -> d
     return out
 
 
+# The overhead probe's problem: small enough that the device never holds the host back.
+_PROBE = dict(B=1, C_in=8, C_out=8, L_in=32, K=4, stride=2, padding=1)
+
+
+def host_overhead(device: str, calls: int) -> dict:
+    """Host cost per call in microseconds of each way into the library, on one tiny problem: the bare
+    C ABI call (problem struct and pointers prepared once), the functional op, our module, and torch's
+    module next to them. Back-to-back calls timed on the host and synchronised once at the end, so a
+    path's number is what it costs the calling thread. The Python layer's overhead is module - C call."""
+    import convt1d
+    import convt1d.nn
+    from convt1d import _lib, ops
+
+    c = _PROBE
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose1d(c["C_in"], c["C_out"], c["K"], stride=c["stride"], padding=c["padding"]).to(device)
+    ours = convt1d.nn.ConvTranspose1d(c["C_in"], c["C_out"], c["K"], stride=c["stride"], padding=c["padding"]).to(device)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(c["B"], c["C_in"], c["L_in"], device=device)
+    on_cuda = device == "cuda"
+    sync = torch.cuda.synchronize if on_cuda else (lambda: None)
+    with torch.no_grad():
+        y = ours(x)
+        w, b = ours.weight, ours.bias
+        math = ops._cuda_fp32_math() if on_cuda else _lib.MATH_IEEE
+        problem = _lib.Problem(c["B"], c["C_in"], c["C_out"], c["L_in"], c["K"], c["stride"], c["padding"], 0, 1, 1,
+                               1, _lib.DTYPE_FLOAT32, math, _lib.DEVICE_CUDA if on_cuda else _lib.DEVICE_CPU,
+                               _lib.ALGO_AUTO)
+        stream = torch.cuda.current_stream().cuda_stream if on_cuda else None
+        pointers = (x.data_ptr(), w.data_ptr(), b.data_ptr(), y.data_ptr())
+        paths = {
+            "c_abi_us": lambda: _lib._forward(problem, *pointers, stream),
+            "functional_us": lambda: convt1d.conv_transpose1d(x, w, b, stride=c["stride"], padding=c["padding"]),
+            "module_us": lambda: ours(x),
+            "torch_module_us": lambda: ref(x),
+        }
+        out = {}
+        for name, fn in paths.items():
+            for _ in range(max(10, calls // 10)):
+                fn()
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            sync()
+            out[name] = (time.perf_counter() - t0) / calls * 1e6
+    out["python_layer_us"] = out["module_us"] - out["c_abi_us"]
+    return out
+
+
+def print_overhead(r: dict, device: str) -> None:
+    c = _PROBE
+    print(f"host cost per call, {device}, tiny problem (B {c['B']}, {c['C_in']} -> {c['C_out']}, L {c['L_in']}, "
+          f"K {c['K']}, stride {c['stride']}):")
+    print(f"  C ABI convt1d_forward     {r['c_abi_us']:7.2f} us")
+    print(f"  convt1d.conv_transpose1d  {r['functional_us']:7.2f} us  (+{r['functional_us'] - r['c_abi_us']:.2f})")
+    print(f"  convt1d.nn module         {r['module_us']:7.2f} us  (+{r['python_layer_us']:.2f}: the Python layer)")
+    print(f"  torch.nn module           {r['torch_module_us']:7.2f} us")
+
+
 def print_row(r: dict) -> None:
     if r["status"] != "ok":
         print(f"{r['id']:<16} {r['mode']:<5} {r['status']}", flush=True)
@@ -231,6 +293,8 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile baseline")
+    p.add_argument("--overhead", action="store_true",
+                   help="host cost per call of each path into the library (C ABI, functional, module) on a tiny problem")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
     modes = []
@@ -261,10 +325,14 @@ def main(argv=None) -> int:
     elif args.suite:
         cases = rows
     else:
-        cases = [] if args.stacks else [r for r in rows if r["id"] == "KB74"]
+        cases = [] if args.stacks or args.overhead else [r for r in rows if r["id"] == "KB74"]
 
     gpu = torch.cuda.is_available()
     results = []
+    overhead = None
+    if args.overhead:
+        overhead = host_overhead("cuda" if gpu else "cpu", calls=args.repeats * 40)
+        print_overhead(overhead, "cuda" if gpu else "cpu")
     if not gpu:
         print("no CUDA device: running a reduced CPU comparison (ours vs torch eager, L_in <= 4096, B <= 4)")
         if args.stacks:
@@ -303,7 +371,8 @@ def main(argv=None) -> int:
                 print(f"geomean speedup vs {key[:-3]} ({mode}): {statistics.geometric_mean(s):.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps({"device": torch.cuda.get_device_name(0) if gpu else "cpu",
-                                               "torch": torch.__version__, "results": results}, indent=1))
+                                               "torch": torch.__version__, "results": results,
+                                               "host_overhead_us": overhead}, indent=1))
     failures = [r for r in results if r["status"] != "ok"]
     return 1 if failures else 0
 
