@@ -37,6 +37,7 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     step bench_suite $cli bench --suite --mode tf32,bf16 --json "$out/suite.json"
     step plot env PYTHONPATH=python python3 -m convt1d.plot "$out/suite.json" -o "$out/suite.png"
     step torch_bench env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --case KB74,S1 --mode tf32,bf16 --json "$out/torch.json"
+    step torch_overhead env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --overhead
     step bench_large_fp16 $cli bench --case T3,T5,T7,L1 --mode fp16
     step torch_stacks env PYTHONPATH=python CONVT1D_LIBRARY=build/libconvt1d.so python3 -m convt1d.bench --stacks --mode tf32,bf16 --json "$out/stacks.json"
   fi
@@ -46,6 +47,7 @@ fi
 [ -f "$out/profile.log" ] && { echo "==== profile"; tail -8 "$out/profile.log"; }
 [ -f "$out/torch_bench.log" ] && { echo "==== PyTorch level"; tail -14 "$out/torch_bench.log"; }
 [ -f "$out/torch_stacks.log" ] && { echo "==== stacks"; tail -12 "$out/torch_stacks.log"; }
+[ -f "$out/torch_overhead.log" ] && { echo "==== host cost per call"; tail -5 "$out/torch_overhead.log"; }
 [ -f "$out/bench_large_fp16.log" ] && { echo "==== large layers fp16"; tail -7 "$out/bench_large_fp16.log"; }
 [ -f "$out/bench_suite.log" ] && { echo "==== suite"; tail -60 "$out/bench_suite.log"; }
 echo "==== steps"; printf '%s\n' "${status[@]}"

@@ -126,6 +126,8 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   }
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
+  if (best.tiles > std::numeric_limits<int32_t>::max())
+    return no("more tiles (" + std::to_string(best.tiles) + ") than one launch's grid holds");
   best.x_pitch = ceil_div(s.in_length, kTmaAlignElems) * kTmaAlignElems;
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
