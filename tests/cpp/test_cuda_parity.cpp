@@ -400,6 +400,41 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
 }
 
+// TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the
+// wgmma kernel, given an x that starts one element into its buffer, must still be right (AUTO falls
+// back to the kernel it would otherwise run); forcing wgmma then fails with a message naming x.
+TEST_F(CudaParity, WgmmaMisalignedOperandsFallBack) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  convt1d_problem p = convt1d_problem_init(2, 512, 64, 40, 8);
+  p.stride = 4;
+  p.padding = 2;
+  p.has_bias = 1;
+  p.dtype = CONVT1D_BFLOAT16;
+  p.device = CONVT1D_DEVICE_CUDA;
+  ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::Wgmma);
+  t1d::Rng rng(77);
+  const Inputs in = t1d::random_inputs(rng, p, p.dtype);
+  const std::vector<double> ref = t1d::reference_of(p, in);
+  DeviceProblem d(p, in);
+  // x again, one bf16 element into a larger buffer
+  const TypedBuffer hx = TypedBuffer::from_double(p.dtype, in.x);
+  GpuBuffer shifted(hx.size_bytes() + 16);
+  CUDA_ASSERT(cudaMemcpy(static_cast<char*>(shifted.get()) + 2, hx.data(), hx.size_bytes(), cudaMemcpyHostToDevice));
+  const void* x = static_cast<const char*>(shifted.get()) + 2;
+  const Mode& bf16 = kModes[4];
+  ASSERT_EQ(bf16.dtype, CONVT1D_BFLOAT16);
+  d.y.fill_bytes(0xFF);
+  ASSERT_EQ(convt1d_forward(&p, x, d.w.get(), d.b.get(), d.y.get(), nullptr), CONVT1D_OK) << convt1d_last_error();
+  ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+  expect_close(bf16, d.download(p.dtype), ref, "AUTO with x misaligned for TMA");
+  p.algorithm = CONVT1D_ALGO_WGMMA;
+  EXPECT_EQ(convt1d_forward(&p, x, d.w.get(), d.b.get(), d.y.get(), nullptr), CONVT1D_UNSUPPORTED);
+  const std::string m = convt1d_last_error();
+  EXPECT_TRUE(t1d::contains(m, "aligned")) << m;
+  EXPECT_TRUE(t1d::contains_word(m, "x")) << m;
+}
+
 TEST_F(CudaParity, HostPointersAreRejected) {
   convt1d_problem p = convt1d_problem_init(2, 4, 6, 33, 3);
   p.has_bias = 1;
