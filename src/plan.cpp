@@ -57,8 +57,8 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
-constexpr int64_t kIeeeMaxChain = 1024;
-constexpr int64_t kPackMinReuse = 4;  // streams of each weight chunk that repay packing it (a guess: unmeasured)  // reduction terms per HMMA accumulation chain in IEEE mode
+constexpr int64_t kIeeeMaxChain = 1024;  // reduction terms per HMMA accumulation chain in IEEE mode
+constexpr int64_t kPackMinReuse = 4;     // streams of each weight chunk that repay packing it (a guess: unmeasured)
 constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
 }  // namespace
@@ -223,7 +223,7 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
 namespace {
 
 // Where the wgmma kernel beats the mma.sync one (bf16 over the suite on the H100, docs/perf-log.md
-// step 16): deep reductions; medium ones only on short rows, since on long rows of few channels
+// steps 19-20): deep reductions; medium ones only on short rows, since on long rows of few channels
 // (T8, KB74) the mma.sync kernel's streaming beats a GEMM with an epilogue pass over Z.
 bool prefers_wgmma(const Shape& s) {
   return s.in_per_group >= kWgmmaDeepChannels ||
