@@ -12,8 +12,9 @@
 //                               16-bit as ci pairs; one conflict-free LDS.128 per fragment.
 //   stage [stages]:             x window [ci_chunk][x_cols] (columns map to l = l_base + c, l_base =
 //                               q0 - max_shift rounded down to 16 bytes), then, when the weights
-//                               stream (chunks > 1), the chunk's raw weight rows [ci_chunk][w_pitch]
-//                               as in global memory, converted at fragment load.
+//                               stream (chunks > 1), the chunk's weights: in fragment order when
+//                               pre-packed (pack_weights_kernel, once per call), else raw rows
+//                               [ci_chunk][w_pitch] as in global memory, converted at fragment load.
 //   y_s [64][y_pitch]           output staging in the output type, rows shifted to the global rows'
 //                               16-byte alignment, so stores are long LDS.128 -> STG.128 row pieces.
 //
