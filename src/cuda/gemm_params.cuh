@@ -135,6 +135,18 @@ __device__ __forceinline__ int64_t window_base(const GemmParams& p, int64_t q0) 
   return (l >= 0 ? l : l - (kVec - 1)) / kVec * kVec;  // floor to a multiple of kVec
 }
 
+// The polyphase tap table as both kernels' parameters carry it (fixed-size arrays by phase).
+template <class Params>
+void fill_phase_taps(const Polyphase& poly, Params& p) {
+  p.tap_step = poly.tap_step;
+  p.shift_step = poly.shift_step;
+  for (int r = 0; r < poly.phases; ++r) {
+    p.first_tap[r] = poly.taps[static_cast<size_t>(r)].first_tap;
+    p.first_shift[r] = poly.taps[static_cast<size_t>(r)].first_shift;
+    p.tap_count[r] = poly.taps[static_cast<size_t>(r)].count;
+  }
+}
+
 inline GemmParams make_params(const Plan& plan) {
   const Shape& s = plan.shape;
   const GemmTiling& t = plan.gemm;
@@ -163,14 +175,8 @@ inline GemmParams make_params(const Plan& plan) {
   p.y_pitch = t.y_pitch;
   p.k_step = t.k_step;
   p.w_pitch = t.w_pitch;
-  p.tap_step = plan.poly.tap_step;
-  p.shift_step = plan.poly.shift_step;
   p.max_shift = plan.poly.max_shift;
-  for (int r = 0; r < plan.poly.phases; ++r) {
-    p.first_tap[r] = plan.poly.taps[r].first_tap;
-    p.first_shift[r] = plan.poly.taps[r].first_shift;
-    p.tap_count[r] = plan.poly.taps[r].count;
-  }
+  fill_phase_taps(plan.poly, p);
   return p;
 }
 

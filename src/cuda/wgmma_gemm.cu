@@ -278,13 +278,7 @@ WgmmaParams make_wgmma_params(const Plan& plan) {
   p.co_tiles = static_cast<int32_t>(t.co_tiles);
   p.row_tiles = static_cast<int32_t>(t.row_tiles);
   p.rows_fastest = t.rows_fastest ? 1 : 0;
-  p.tap_step = plan.poly.tap_step;
-  p.shift_step = plan.poly.shift_step;
-  for (int r = 0; r < plan.poly.phases; ++r) {
-    p.first_tap[r] = plan.poly.taps[static_cast<size_t>(r)].first_tap;
-    p.first_shift[r] = plan.poly.taps[static_cast<size_t>(r)].first_shift;
-    p.tap_count[r] = plan.poly.taps[static_cast<size_t>(r)].count;
-  }
+  gemm::fill_phase_taps(plan.poly, p);
   return p;
 }
 
