@@ -467,12 +467,10 @@ TEST_F(CudaParity, HostPointersAreRejected) {
     }
 }
 
-TEST_F(CudaParity, NonDefaultStream) {
-  convt1d_problem p = convt1d_problem_init(3, 24, 40, 777, 7);
-  p.stride = 3; p.padding = 2; p.dilation = 2; p.output_padding = 1; p.has_bias = 1;
-  cudaStream_t stream = nullptr;
-  CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  t1d::Rng rng(11);
+// Runs body(mode, problem, device buffers, reference) for every mode and algorithm, with fresh inputs
+// per mode; stops at the first fatal failure.
+template <class Body>
+void for_each_mode_and_algorithm(convt1d_problem p, t1d::Rng& rng, Body body) {
   for (const Mode& m : kModes) {
     p.dtype = m.dtype;
     p.math = m.math;
@@ -482,15 +480,28 @@ TEST_F(CudaParity, NonDefaultStream) {
     for (int32_t algo : kAlgorithms) {
       p.algorithm = algo;
       SCOPED_TRACE(std::string(m.name) + " " + t1d::algo_str(algo));
-      d.y.fill_bytes(0xFF);
-      convt1d::tools::gpu_synchronize();
-      const convt1d_status st = d.forward(p, stream);
-      if (st == CONVT1D_UNSUPPORTED && may_refuse(algo)) continue;
-      ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
-      CUDA_ASSERT(cudaStreamSynchronize(stream));
-      expect_close(m, d.download(m.dtype), ref, describe(p));
+      body(m, p, d, ref);
+      if (::testing::Test::HasFatalFailure()) return;
     }
   }
+}
+
+TEST_F(CudaParity, NonDefaultStream) {
+  convt1d_problem p = convt1d_problem_init(3, 24, 40, 777, 7);
+  p.stride = 3; p.padding = 2; p.dilation = 2; p.output_padding = 1; p.has_bias = 1;
+  cudaStream_t stream = nullptr;
+  CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  t1d::Rng rng(11);
+  for_each_mode_and_algorithm(p, rng, [&](const Mode& m, const convt1d_problem& q, DeviceProblem& d,
+                                          const std::vector<double>& ref) {
+    d.y.fill_bytes(0xFF);
+    convt1d::tools::gpu_synchronize();
+    const convt1d_status st = d.forward(q, stream);
+    if (st == CONVT1D_UNSUPPORTED && may_refuse(q.algorithm)) return;
+    ASSERT_EQ(st, CONVT1D_OK) << convt1d_last_error();
+    CUDA_ASSERT(cudaStreamSynchronize(stream));
+    expect_close(m, d.download(m.dtype), ref, describe(q));
+  });
   CUDA_ASSERT(cudaStreamDestroy(stream));
 }
 
@@ -506,19 +517,12 @@ TEST_F(CudaParity, CapturedIntoACudaGraph) {
   cudaStream_t stream = nullptr;
   CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   t1d::Rng rng(12);
-  for (convt1d_problem p : {kb, up})
-  for (const Mode& m : kModes) {
-    p.dtype = m.dtype;
-    p.math = m.math;
-    const Inputs in = t1d::random_inputs(rng, p, m.dtype);
-    const std::vector<double> ref = t1d::reference_of(p, in);
-    DeviceProblem d(p, in);
-    for (int32_t algo : kAlgorithms) {
-      p.algorithm = algo;
-      SCOPED_TRACE(std::string(m.name) + " " + t1d::algo_str(algo));
+  for (const convt1d_problem& problem : {kb, up}) {
+    for_each_mode_and_algorithm(problem, rng, [&](const Mode& m, const convt1d_problem& p, DeviceProblem& d,
+                                                  const std::vector<double>& ref) {
       // A first, uncaptured call does any one-time setup (device query, kernel attributes).
       const convt1d_status warm = d.forward(p, stream);
-      if (warm == CONVT1D_UNSUPPORTED && may_refuse(algo)) continue;
+      if (warm == CONVT1D_UNSUPPORTED && may_refuse(p.algorithm)) return;
       ASSERT_EQ(warm, CONVT1D_OK) << convt1d_last_error();
       CUDA_ASSERT(cudaStreamSynchronize(stream));
       d.y.fill_bytes(0xFF);
@@ -543,7 +547,8 @@ TEST_F(CudaParity, CapturedIntoACudaGraph) {
       expect_close(m, d.download(m.dtype), ref, describe(p));
       CUDA_ASSERT(cudaGraphExecDestroy(exec));
       CUDA_ASSERT(cudaGraphDestroy(graph));
-    }
+    });
+    if (HasFatalFailure()) break;
   }
   CUDA_ASSERT(cudaStreamDestroy(stream));
 }
