@@ -6,6 +6,7 @@
 #include "backend.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "plan.hpp"
+#include "plan_cache.hpp"
 #include "problem.hpp"
 
 namespace convt1d::detail {
@@ -36,24 +37,28 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     return;
   }
   const DeviceInfo dev = cuda_current_device();
-  Plan plan = make_plan(p, dev);
-  if (plan.kernel == KernelKind::Wgmma && !(aligned16(x) && aligned16(w))) {
+  const std::shared_ptr<const Plan> cached = cached_plan(p, dev);
+  const Plan* plan = cached.get();
+  Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
+  if (plan->kernel == KernelKind::Wgmma && !(aligned16(x) && aligned16(w))) {
     if (p.algorithm == CONVT1D_ALGO_WGMMA)
       fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma needs x and weight at 16-byte aligned addresses (TMA), got " +
                                     std::string(aligned16(x) ? "weight" : "x") + " misaligned");
-    plan.kernel = plan.unaligned_fallback;
+    unaligned = *plan;
+    unaligned.kernel = plan->unaligned_fallback;
+    plan = &unaligned;
   }
   cuda_check_pointer(x, "x", dev.ordinal);
   cuda_check_pointer(w, "weight", dev.ordinal);
   cuda_check_pointer(y, "y", dev.ordinal);
   if (b) cuda_check_pointer(b, "bias", dev.ordinal);
   const ForwardArgs args{x, w, b, y, stream, dev.ordinal};
-  if (plan.kernel == KernelKind::Wgmma)
-    launch_wgmma(plan, args);
-  else if (plan.kernel == KernelKind::ImplicitGemm)
-    launch_implicit_gemm(plan, args);
+  if (plan->kernel == KernelKind::Wgmma)
+    launch_wgmma(*plan, args);
+  else if (plan->kernel == KernelKind::ImplicitGemm)
+    launch_implicit_gemm(*plan, args);
   else
-    launch_direct(plan, args);
+    launch_direct(*plan, args);
 }
 
 }  // namespace convt1d::detail
