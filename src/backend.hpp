@@ -31,5 +31,6 @@ void cuda_check_pointer(const void* ptr, const char* what, int device);
 void launch_direct(const Plan& plan, const ForwardArgs& args);
 void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);   // cuda/implicit_gemm.cu
 void launch_wgmma(const Plan& plan, const ForwardArgs& args);           // cuda/wgmma_gemm.cu
+void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& args);      // cuda/wgmma_tf32.cu
 
 }  // namespace convt1d::detail

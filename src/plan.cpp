@@ -253,7 +253,9 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
   if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan, dev);
   std::string wgmma_why;
-  const bool wgmma_ok = s.batch > 0 && plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why);
+  const bool tf32 = p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_TF32;
+  const bool wgmma_ok = s.batch > 0 && (tf32 ? plan_wgmma_tf32(s, dev, plan.wgmma, wgmma_why)
+                                             : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;

@@ -98,6 +98,11 @@ struct WgmmaTiling {
   int64_t x_pitch = 0;       // x row pitch TMA reads (elements, 16-byte multiple); > L_in: x is first
                              // copied into a stream-ordered workspace with rows of this pitch
   bool rows_fastest = false; // consecutive tiles share their weights (else their x windows)
+  // fp32 in TF32 mode (src/cuda/wgmma_tf32.cu): the roles swap, D[position, m] = x^T W^T, because
+  // wgmma reads tf32 operands from smem K-major only: x^T comes from registers, W^T pre-packed.
+  bool tf32 = false;
+  int32_t rows = 0;          // tf32: W^T rows (m = co*K + k) per tile, the wgmma N (multiple of 32)
+  int32_t ci_pitch = 0;      // tf32: packed W^T row pitch (C_in rounded up to a chunk), elements
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -114,6 +119,13 @@ constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
+bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
+
+constexpr int kWgmmaTf32Positions = 128;  // positions per tile: 2 consumer warpgroups x the wgmma M
+constexpr int kWgmmaTf32Chunk = 32;       // input channels per stage (one 128-byte swizzle row of fp32)
+constexpr int kWgmmaTf32Atom = 32;        // positions per x TMA box (128 bytes of fp32)
+constexpr int kWgmmaTf32MaxRows = 192;    // W^T rows per tile (the registers of 96 accumulators)
+constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);

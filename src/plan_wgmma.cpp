@@ -22,6 +22,7 @@ constexpr int64_t kWindowStep = 32;          // windows are whole 64B-swizzle at
 constexpr int64_t kTileOverhead = 2400;
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
 constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
+constexpr int64_t kMaxPackGridY = 65535;        // the W^T pre-pass launches one block row per 32 channels
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -49,7 +50,8 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
     return false;
   };
   if (!dev.wgmma) return no("needs an sm_90 (Hopper) device and a library built with sm_90a code");
-  if (dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16) return no("runs float16 and bfloat16 only");
+  if (dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16)
+    return no("runs float16 and bfloat16 (and float32 in TF32 mode: plan_wgmma_tf32) only");
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.kernel_size > kWgmmaRows) return no("needs kernel_size <= 64, got " + std::to_string(s.kernel_size));
   if (s.stride > kMaxPhases) return no("needs stride <= 32, got " + std::to_string(s.stride));
@@ -132,6 +134,63 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   t = best;
+  return true;
+}
+
+// fp32 in TF32 mode (see WgmmaTiling::tf32): 128 positions per tile (the two consumer warpgroups' 64
+// rows of x^T, the wgmma M), `rows` = co_per_half*K rounded up to 32 of W^T as the wgmma N.
+bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {
+  auto no = [&](const std::string& reason) {
+    why = reason;
+    return false;
+  };
+  constexpr int64_t kElem32 = 4;
+  constexpr int64_t kAlign32 = 16 / kElem32;  // fp32 elements per 16 bytes
+  if (!dev.wgmma) return no("needs an sm_90 (Hopper) device and a library built with sm_90a code");
+  if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
+  if (s.kernel_size > kWgmmaTf32MaxRows) return no("needs kernel_size <= 192, got " + std::to_string(s.kernel_size));
+  if (s.stride > kMaxPhases) return no("needs stride <= 32, got " + std::to_string(s.stride));
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  if (s.out_channels * s.kernel_size > kInt32Max || s.in_length > kInt32Max || s.batch > kInt32Max ||
+      s.in_channels > kInt32Max || s.out_length + s.padding + kWgmmaTf32Positions * 2 > kInt32Max ||
+      (s.in_length + kWgmmaTf32Positions) * s.stride + s.padding > kInt32Max)
+    return no("a dimension exceeds the kernel's 32-bit coordinates");
+
+  WgmmaTiling c;
+  c.tf32 = true;
+  const int64_t halo = ceil_div(ceil_div((s.kernel_size - 1) * s.dilation, s.stride), kAlign32) * kAlign32;
+  // Short rows share a tile: 4 rows of <= 32 positions or 2 of <= 64; else 128-position windows.
+  const int64_t window = s.in_length <= 32 ? 32 : s.in_length <= 64 ? 64 : kWgmmaTf32Positions;
+  if (window < s.in_length && halo >= window)
+    return no("the taps reach " + std::to_string(halo) + " positions, more than a window holds");
+  c.window = static_cast<int32_t>(window);
+  c.windows = static_cast<int32_t>(wgmma_windows(s.in_length, window, halo));
+  c.segments = static_cast<int32_t>(kWgmmaTf32Positions / window);
+  c.n_atom = kWgmmaTf32Atom;
+  c.halo = static_cast<int32_t>(halo);
+  const int64_t co_per_tile = kWgmmaTf32MaxRows / s.kernel_size;
+  c.co_per_half = static_cast<int32_t>(co_per_tile);  // one block of rows: cc / co_per_half is 0
+  c.rows = static_cast<int32_t>(ceil_div(co_per_tile * s.kernel_size, kWgmmaTf32RowStep) * kWgmmaTf32RowStep);
+  c.co_tiles = ceil_div(s.out_channels, co_per_tile);
+  c.row_tiles = ceil_div(s.batch, c.segments) * c.windows;
+  c.tiles = c.co_tiles * c.row_tiles;
+  if (c.tiles > kInt32Max) return no("more tiles (" + std::to_string(c.tiles) + ") than one launch's grid holds");
+  c.k_chunks = static_cast<int32_t>(ceil_div(s.in_channels, kWgmmaTf32Chunk));
+  if (c.k_chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));
+  c.ci_pitch = c.k_chunks * kWgmmaTf32Chunk;
+  int64_t z_pitch = kWgmmaTf32Positions;  // Z[m][position]: rows padded to 4 (mod 32) words, so that a
+  while (z_pitch % 32 != 4) ++z_pitch;    // warp's transposed accumulator stores hit 32 banks
+  c.z_pitch = static_cast<int32_t>(z_pitch);
+  const int64_t stage_bytes = kWgmmaTf32Chunk * kWgmmaTf32Positions * kElem32 + c.rows * kWgmmaTf32Chunk * kElem32;
+  const int64_t room = dev.smem_per_block_optin - kReservedSmemPerBlock - kAlignSlack;
+  const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
+  if (stages < kMinStages) return no("two pipeline stages do not fit in shared memory");
+  if (c.rows * z_pitch * 4 > stages * stage_bytes) return no("the epilogue staging does not fit in the stage buffers");
+  c.stages = static_cast<int32_t>(stages);
+  c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+  c.x_pitch = ceil_div(s.in_length, kAlign32) * kAlign32;
+  c.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
+  t = c;
   return true;
 }
 

@@ -16,5 +16,6 @@ void cuda_check_pointer(const void*, const char*, int) { no_cuda(); }
 void launch_direct(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_implicit_gemm(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_wgmma(const Plan&, const ForwardArgs&) { no_cuda(); }
+void launch_wgmma_tf32(const Plan&, const ForwardArgs&) { no_cuda(); }
 
 }  // namespace convt1d::detail

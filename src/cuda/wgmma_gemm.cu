@@ -5,7 +5,7 @@
 // W in its own layout viewed as [C_in][C_out*K] and x as [B][C_in][L_in] are both "MN-major"
 // operands, which wgmma reads with its transpose flags, so TMA copies them unchanged. Consumer
 // warpgroup h (0, 1) computes the 64 rows m from (co0 + h*co_per_half)*K (rows past its channels are
-// computed and ignored). Epilogue, the shift-add (shift_add below): each output sums its taps' rows of Z.
+// computed and ignored). Epilogue, the shift-add (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   stage[stages]: A[2][64 ci][64 m]      128B swizzle, one TMA box per consumer warpgroup
@@ -20,41 +20,23 @@
 // issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
 // retired (wait_group 1), so one stage of MMAs is always in flight behind the loads. Then they write
 // their accumulators to Z, and all three warpgroups run the shift-add (one tile per block).
-#include <cuda.h>
-#include <cudaTypedefs.h>
-
 #include <mutex>
 
-#include "backend.hpp"
-#include "cuda/cuda_check.cuh"
-#include "cuda/gemm_params.cuh"
 #include "cuda/hopper.cuh"
+#include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
 
 namespace convt1d::detail {
 
 namespace {
 
-using gemm::from_float;
-using gemm::to_float;
+using namespace wgmma;
 
-constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
-constexpr int kConsumerWarps = 8;
 constexpr int kMmaK = 16;                    // reduction rows per wgmma (16-bit inputs)
 constexpr int kKSteps = kWgmmaChunk / kMmaK;  // wgmma steps per stage
 constexpr int kCoreRows = 8;                 // reduction rows of a core matrix (descriptor SBO unit)
 constexpr uint32_t kARowBytes = kWgmmaRows * 2;  // one reduction row of a warpgroup's weight box
 constexpr uint32_t kABoxBytes = kARowBytes * kWgmmaChunk;
-constexpr uint32_t kSwizzlePeriod = 1024;
-
-struct WgmmaParams {
-  int64_t out_length;
-  int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
-  int32_t co_per_half, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
-  int32_t co_tiles, row_tiles, rows_fastest;
-  int32_t tap_step, shift_step;
-  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
-};
 
 // N columns of Z as wgmma widths 256/128/64/32, widest first (so that every piece starts on a whole
 // swizzle atom). A column of B is 64 reduction rows x 2 bytes = 128 bytes of smem whatever the atom,
@@ -66,48 +48,6 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
     constexpr int kW = kRest >= 256 ? 256 : kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
     wgmma::Mma<kW, T>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
     mma_columns<T, N, C0 + kW>(acc, a, b);
-  }
-}
-
-// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
-// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
-// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
-// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...
-template <class T>
-__device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
-                                          int32_t co0, const T* __restrict__ bias, T* __restrict__ y) {
-  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
-  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
-  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
-  const int lane = threadIdx.x % 128;
-  const int active = 128 - 128 % p.stride;
-  if (lane >= active) return;
-  const int32_t t0 = first + lane;
-  const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
-  const int32_t q0 = u0 / p.stride, r = u0 - q0 * p.stride;
-  const int taps = p.tap_count[r], k0 = p.first_tap[r];
-  const int32_t col0 = q0 - p.first_shift[r] - start;
-  const int32_t col_step = active / p.stride;
-  for (int cc = threadIdx.x / 128; cc < 2 * p.co_per_half; cc += kThreads / 128) {
-    const int32_t co = co0 + cc;
-    if (co >= p.out_channels) break;
-    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
-    const float* zc = z + ((cc / p.co_per_half) * kWgmmaRows + (cc % p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
-    for (int sg = 0; sg < p.segments; ++sg) {
-      const int32_t b = b0 + sg;
-      if (b >= p.batch) break;
-      const float* zrow = zc + sg * p.window;
-      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
-      int32_t col = col0;
-      for (int32_t t = t0; t < last; t += active, col += col_step) {
-        float sum = bias_v;
-        const float* zk = zrow;
-        int32_t cl = col;
-        for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
-          if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
-        yrow[t] = from_float<T>(sum);
-      }
-    }
   }
 }
 
@@ -219,69 +159,6 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
 #endif
 }
 
-PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
-  static std::once_flag once;
-  static void* fn = nullptr;
-  static cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
-  std::call_once(once, [] {
-#if CUDART_VERSION >= 12050
-    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
-#else  // toolkits before 12.5 have only the unversioned query
-    const cudaError_t err = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &found);
-#endif
-    if (err != cudaSuccess) (void)cudaGetLastError();
-  });
-  if (fn == nullptr || found != cudaDriverEntryPointSuccess)
-    fail(CONVT1D_CUDA_ERROR, "convt1d: the CUDA driver has no cuTensorMapEncodeTiled (TMA needs driver >= 12.0)");
-  return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
-}
-
-// A TMA map of a row-major 16-bit tensor: dims[0] innermost; pitches[i] = bytes between steps of dims[i+1].
-template <int kRank>
-CUtensorMap tensor_map(CUtensorMapDataType type, const void* base, const cuuint64_t (&dims)[kRank],
-                       const cuuint64_t (&pitches)[kRank - 1], const cuuint32_t (&box)[kRank],
-                       CUtensorMapSwizzle swizzle, const char* what) {
-  CUtensorMap map;
-  cuuint32_t unit[kRank];
-  for (int i = 0; i < kRank; ++i) unit[i] = 1;
-  const CUresult r = tensor_map_encoder()(&map, type, kRank, const_cast<void*>(base), dims, pitches, box, unit,
-                                          CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
-                                          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS)
-    fail(CONVT1D_CUDA_ERROR, std::string("convt1d: cuTensorMapEncodeTiled(") + what + ") failed with CUresult " +
-                                 std::to_string(static_cast<int>(r)));
-  return map;
-}
-
-WgmmaParams make_wgmma_params(const Plan& plan) {
-  const Shape& s = plan.shape;
-  const WgmmaTiling& t = plan.wgmma;
-  WgmmaParams p{};
-  p.out_length = s.out_length;
-  p.batch = static_cast<int32_t>(s.batch);
-  p.in_channels = static_cast<int32_t>(s.in_channels);
-  p.out_channels = static_cast<int32_t>(s.out_channels);
-  p.in_length = static_cast<int32_t>(s.in_length);
-  p.kernel_size = static_cast<int32_t>(s.kernel_size);
-  p.stride = static_cast<int32_t>(s.stride);
-  p.dilation = static_cast<int32_t>(s.dilation);
-  p.padding = static_cast<int32_t>(s.padding);
-  p.co_per_half = t.co_per_half;
-  p.window = t.window;
-  p.segments = t.segments;
-  p.n_atom = t.n_atom;
-  p.halo = t.halo;
-  p.windows = t.windows;
-  p.k_chunks = t.k_chunks;
-  p.z_pitch = t.z_pitch;
-  p.stages = t.stages;
-  p.co_tiles = static_cast<int32_t>(t.co_tiles);
-  p.row_tiles = static_cast<int32_t>(t.row_tiles);
-  p.rows_fastest = t.rows_fastest ? 1 : 0;
-  gemm::fill_phase_taps(plan.poly, p);
-  return p;
-}
-
 template <class T, int N>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
   auto kernel = wgmma_gemm_kernel<T, N>;
@@ -314,22 +191,10 @@ void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
 }  // namespace
 
 void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
+  if (plan.wgmma.tf32) return launch_wgmma_tf32(plan, a);
   const Shape& s = plan.shape;
   const WgmmaTiling& t = plan.wgmma;
-  const auto stream = static_cast<cudaStream_t>(a.stream);
-  // TMA needs 16-byte row pitches: rows of other lengths go through a padded copy (stream-ordered,
-  // pool-cached, graph-capturable). The pad is never read: the map's row length stays L_in, so TMA
-  // zero-fills past it.
-  const void* x = a.x;
-  void* padded = nullptr;
-  if (t.x_pitch != s.in_length) {
-    const size_t rows = static_cast<size_t>(s.batch * s.in_channels);
-    cuda_check(cudaMallocAsync(&padded, rows * static_cast<size_t>(t.x_pitch) * 2, stream), "cudaMallocAsync(padded x)");
-    cuda_check(cudaMemcpy2DAsync(padded, static_cast<size_t>(t.x_pitch) * 2, a.x, static_cast<size_t>(s.in_length) * 2,
-                                 static_cast<size_t>(s.in_length) * 2, rows, cudaMemcpyDeviceToDevice, stream),
-               "cudaMemcpy2DAsync(padded x)");
-    x = padded;
-  }
+  TmaInput x(plan, a, 2);
   const bool bf16 = plan.dtype == CONVT1D_BFLOAT16;
   const CUtensorMapDataType type = bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   const cuuint64_t m_total = static_cast<cuuint64_t>(s.out_channels * s.kernel_size);
@@ -339,14 +204,14 @@ void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
   const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map =
-      tensor_map<3>(type, x, {l, ci, static_cast<cuuint64_t>(s.batch)}, {pitch * 2, pitch * ci * 2},
+      tensor_map<3>(type, x.get(), {l, ci, static_cast<cuuint64_t>(s.batch)}, {pitch * 2, pitch * ci * 2},
                     {static_cast<cuuint32_t>(t.n_atom), kWgmmaChunk, 1},
                     t.n_atom == 64 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, "x");
   if (bf16)
     launch_width<__nv_bfloat16>(plan, a, w_map, x_map);
   else
     launch_width<__half>(plan, a, w_map, x_map);
-  if (padded) cuda_check(cudaFreeAsync(padded, stream), "cudaFreeAsync(padded x)");
+  x.finish();
 }
 
 }  // namespace convt1d::detail

@@ -376,9 +376,11 @@ TEST_F(CudaParity, WgmmaLayers) {
     const bool random = &l - layers.data() >= static_cast<ptrdiff_t>(fixed.size());
     if (random && !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA)) continue;
     for (const Mode& m : kModes) {
-      if (m.dtype != CONVT1D_FLOAT16 && m.dtype != CONVT1D_BFLOAT16) continue;
+      const bool tf32 = m.dtype == CONVT1D_FLOAT32 && m.math == CONVT1D_MATH_TF32;
+      if (m.dtype != CONVT1D_FLOAT16 && m.dtype != CONVT1D_BFLOAT16 && !tf32) continue;
       p.dtype = m.dtype;
       p.math = m.math;
+      if (random && !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA)) continue;
       const auto plan = convt1d::detail::make_plan(p, dev);
       ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Wgmma) << describe(p);
       multi_segment += plan.wgmma.segments > 1;

@@ -58,7 +58,9 @@ TEST(WgmmaPlan, RefusesWithAReason) {
   EXPECT_TRUE(t1d::contains(refusal(ok, hopper(false)), "sm_90")) << refusal(ok, hopper(false));
   convt1d_problem p = ok;
   p.dtype = CONVT1D_FLOAT32;
-  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "bfloat16"));
+  EXPECT_EQ(refusal(p, hopper(true)), "") << "fp32 in TF32 mode runs the tf32 variant";
+  p.math = CONVT1D_MATH_IEEE;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "TF32")) << refusal(p, hopper(true));
   p = ok;
   p.groups = 2;
   EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "groups"));
@@ -78,7 +80,10 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   convt1d_problem p = layer(16, 1536, 768, 256, 8, 4, 2);
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::Wgmma);
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::ImplicitGemm);
-  p.dtype = CONVT1D_FLOAT32;
+  p.dtype = CONVT1D_FLOAT32;  // TF32 mode: the tf32 variant
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::Wgmma);
+  EXPECT_TRUE(convt1d::detail::make_plan(p, hopper(true)).wgmma.tf32);
+  p.math = CONVT1D_MATH_IEEE;  // IEEE fp32 stays off the tf32 tensor cores' single pass
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::ImplicitGemm);
   convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, few channels: mma.sync streams
   EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);
@@ -188,10 +193,40 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
   return y;
 }
 
+// The tf32 variant on the same real layers: 128-position tiles, W^T rows in whole wgmma widths.
+TEST(WgmmaPlan, Tf32RealLayersTileWell) {
+  const DeviceInfo dev = hopper(true);
+  for (const convt1d_problem& base : {layer(16, 1536, 768, 256, 8, 4, 2), layer(16, 768, 384, 264, 16, 8, 4),
+                                      layer(16, 2048, 1024, 32, 16, 8, 4), layer(1, 2048, 1024, 1024, 16, 8, 4),
+                                      layer(1, 512, 256, 87, 16, 8, 4)}) {
+    convt1d_problem p = base;
+    p.dtype = CONVT1D_FLOAT32;
+    SCOPED_TRACE(t1d::describe(p));
+    const convt1d::detail::Shape s = convt1d::detail::shape_of(p);
+    WgmmaTiling t;
+    std::string why;
+    ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(s, dev, t, why)) << why;
+    EXPECT_TRUE(t.tf32);
+    EXPECT_EQ(t.window * t.segments, convt1d::detail::kWgmmaTf32Positions);
+    EXPECT_TRUE(t.segments == 1 || t.windows == 1);
+    EXPECT_EQ(t.rows % convt1d::detail::kWgmmaTf32RowStep, 0);
+    EXPECT_LE(t.rows, convt1d::detail::kWgmmaTf32MaxRows);
+    EXPECT_GE(t.rows, t.co_per_half * s.kernel_size);
+    EXPECT_EQ(t.halo % 4, 0) << "window starts must be 16-byte aligned for TMA";
+    EXPECT_EQ(t.ci_pitch % convt1d::detail::kWgmmaTf32Chunk, 0);
+    EXPECT_GE(t.ci_pitch, s.in_channels);
+    EXPECT_EQ(t.z_pitch % 32, 4);
+    EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+    EXPECT_LE(t.rows * t.z_pitch * 4, t.stages * (32 * 128 * 4 + t.rows * 32 * 4)) << "Z must fit the stages";
+    EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
+    EXPECT_EQ(t.x_pitch % 4, 0);
+  }
+}
+
 TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
   t1d::Rng rng(4242);
   const DeviceInfo dev = hopper(true);
-  int emulated = 0, multi_window = 0;
+  int emulated = 0, multi_window = 0, tf32 = 0;
   for (int i = 0; i < 300 && emulated < 60; ++i) {
     convt1d_problem p = layer(t1d::rand_int(rng, 1, 2), t1d::rand_int(rng, 1, 6), 8 * t1d::rand_int(rng, 1, 2),
                               t1d::rand_int(rng, 1, 640), t1d::rand_int(rng, 1, 12), t1d::rand_int(rng, 1, 9), 0);
@@ -201,6 +236,7 @@ TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
     p.output_padding = t1d::rand_int(rng, 0, std::max(p.stride, p.dilation) - 1);
     p.has_bias = i % 2;
     p.algorithm = CONVT1D_ALGO_WGMMA;
+    if (i % 3 == 0) p.dtype = CONVT1D_FLOAT32;  // the tf32 variant's windows
     if (convt1d_validate(&p) != CONVT1D_OK) continue;
     SCOPED_TRACE(t1d::describe(p));
     const Plan plan = convt1d::detail::make_plan(p, dev);
@@ -210,9 +246,11 @@ TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
     EXPECT_LE(c.rel_error, 1e-12) << c.str();
     ++emulated;
     multi_window += plan.wgmma.windows > 1;
+    tf32 += plan.wgmma.tf32;
   }
   EXPECT_GE(emulated, 60);
   EXPECT_GE(multi_window, 10) << "too few problems cut rows into windows";
+  EXPECT_GE(tf32, 15) << "too few problems took the tf32 variant";
 }
 
 }  // namespace

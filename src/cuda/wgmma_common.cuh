@@ -1,0 +1,178 @@
+// What the two wgmma kernels (16-bit: wgmma_gemm.cu, TF32: wgmma_tf32.cu) share: their parameters,
+// the shift-add epilogue over Z, and the host side of TMA (tensor maps, the padded copy of x).
+#pragma once
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include <mutex>
+#include <string>
+
+#include "backend.hpp"
+#include "cuda/cuda_check.cuh"
+#include "cuda/gemm_params.cuh"
+
+namespace convt1d::detail::wgmma {
+
+using gemm::from_float;
+using gemm::to_float;
+
+constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
+constexpr int kConsumerWarps = 8;
+constexpr uint32_t kSwizzlePeriod = 1024;
+
+struct WgmmaParams {
+  int64_t out_length;
+  int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
+  int32_t co_per_half, tile_channels, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
+  int32_t co_tiles, row_tiles, rows_fastest;
+  int32_t tap_step, shift_step;
+  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
+};
+
+
+// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
+// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
+// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
+// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...\n// Channel cc's rows of Z start at (cc / co_per_half) * kWgmmaRows + (cc % co_per_half) * K.
+template <class T>
+__device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
+                                          int32_t co0, const T* __restrict__ bias, T* __restrict__ y) {
+  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
+  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
+  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
+  const int lane = threadIdx.x % 128;
+  const int active = 128 - 128 % p.stride;
+  if (lane >= active) return;
+  const int32_t t0 = first + lane;
+  const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
+  const int32_t q0 = u0 / p.stride, r = u0 - q0 * p.stride;
+  const int taps = p.tap_count[r], k0 = p.first_tap[r];
+  const int32_t col0 = q0 - p.first_shift[r] - start;
+  const int32_t col_step = active / p.stride;
+  for (int cc = threadIdx.x / 128; cc < p.tile_channels; cc += kThreads / 128) {
+    const int32_t co = co0 + cc;
+    if (co >= p.out_channels) break;
+    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
+    const float* zc = z + ((cc / p.co_per_half) * kWgmmaRows + (cc % p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
+    for (int sg = 0; sg < p.segments; ++sg) {
+      const int32_t b = b0 + sg;
+      if (b >= p.batch) break;
+      const float* zrow = zc + sg * p.window;
+      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
+      int32_t col = col0;
+      for (int32_t t = t0; t < last; t += active, col += col_step) {
+        float sum = bias_v;
+        const float* zk = zrow;
+        int32_t cl = col;
+        for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
+          if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
+        yrow[t] = from_float<T>(sum);
+      }
+    }
+  }
+}
+
+
+inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static std::once_flag once;
+  static void* fn = nullptr;
+  static cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+  std::call_once(once, [] {
+#if CUDART_VERSION >= 12050
+    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+#else  // toolkits before 12.5 have only the unversioned query
+    const cudaError_t err = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &found);
+#endif
+    if (err != cudaSuccess) (void)cudaGetLastError();
+  });
+  if (fn == nullptr || found != cudaDriverEntryPointSuccess)
+    fail(CONVT1D_CUDA_ERROR, "convt1d: the CUDA driver has no cuTensorMapEncodeTiled (TMA needs driver >= 12.0)");
+  return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+}
+
+// A TMA map of a row-major tensor: dims[0] innermost; pitches[i] = bytes between steps of dims[i+1].
+template <int kRank>
+inline CUtensorMap tensor_map(CUtensorMapDataType type, const void* base, const cuuint64_t (&dims)[kRank],
+                       const cuuint64_t (&pitches)[kRank - 1], const cuuint32_t (&box)[kRank],
+                       CUtensorMapSwizzle swizzle, const char* what) {
+  CUtensorMap map;
+  cuuint32_t unit[kRank];
+  for (int i = 0; i < kRank; ++i) unit[i] = 1;
+  const CUresult r = tensor_map_encoder()(&map, type, kRank, const_cast<void*>(base), dims, pitches, box, unit,
+                                          CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                                          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(CONVT1D_CUDA_ERROR, std::string("convt1d: cuTensorMapEncodeTiled(") + what + ") failed with CUresult " +
+                                 std::to_string(static_cast<int>(r)));
+  return map;
+}
+
+
+inline WgmmaParams make_wgmma_params(const Plan& plan) {
+  const Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  WgmmaParams p{};
+  p.out_length = s.out_length;
+  p.batch = static_cast<int32_t>(s.batch);
+  p.in_channels = static_cast<int32_t>(s.in_channels);
+  p.out_channels = static_cast<int32_t>(s.out_channels);
+  p.in_length = static_cast<int32_t>(s.in_length);
+  p.kernel_size = static_cast<int32_t>(s.kernel_size);
+  p.stride = static_cast<int32_t>(s.stride);
+  p.dilation = static_cast<int32_t>(s.dilation);
+  p.padding = static_cast<int32_t>(s.padding);
+  p.co_per_half = t.co_per_half;
+  p.tile_channels = t.tf32 ? t.co_per_half : 2 * t.co_per_half;
+  p.window = t.window;
+  p.segments = t.segments;
+  p.n_atom = t.n_atom;
+  p.halo = t.halo;
+  p.windows = t.windows;
+  p.k_chunks = t.k_chunks;
+  p.z_pitch = t.z_pitch;
+  p.stages = t.stages;
+  p.co_tiles = static_cast<int32_t>(t.co_tiles);
+  p.row_tiles = static_cast<int32_t>(t.row_tiles);
+  p.rows_fastest = t.rows_fastest ? 1 : 0;
+  gemm::fill_phase_taps(plan.poly, p);
+  return p;
+}
+
+
+// x as TMA reads it: in place when its rows are 16-byte multiples, else copied into a stream-ordered
+// workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements. The pad is never
+// read: the map's row length stays L_in, so TMA zero-fills past it. Frees the copy when destroyed.
+class TmaInput {
+ public:
+  TmaInput(const Plan& plan, const ForwardArgs& a, size_t elem) : stream_(static_cast<cudaStream_t>(a.stream)) {
+    const Shape& s = plan.shape;
+    ptr_ = a.x;
+    if (plan.wgmma.x_pitch == s.in_length) return;
+    const size_t rows = static_cast<size_t>(s.batch * s.in_channels);
+    cuda_check(cudaMallocAsync(&padded_, rows * static_cast<size_t>(plan.wgmma.x_pitch) * elem, stream_),
+               "cudaMallocAsync(padded x)");
+    cuda_check(cudaMemcpy2DAsync(padded_, static_cast<size_t>(plan.wgmma.x_pitch) * elem, a.x,
+                                 static_cast<size_t>(s.in_length) * elem, static_cast<size_t>(s.in_length) * elem, rows,
+                                 cudaMemcpyDeviceToDevice, stream_),
+               "cudaMemcpy2DAsync(padded x)");
+    ptr_ = padded_;
+  }
+  ~TmaInput() {  // on the error path only (finish() has freed the copy otherwise): nothing to report to
+    if (padded_) (void)cudaFreeAsync(padded_, stream_);
+  }
+  void finish() {  // after the kernel launch: the copy goes back to the pool in stream order
+    if (padded_) cuda_check(cudaFreeAsync(padded_, stream_), "cudaFreeAsync(padded x)");
+    padded_ = nullptr;
+  }
+  TmaInput(const TmaInput&) = delete;
+  TmaInput& operator=(const TmaInput&) = delete;
+  const void* get() const { return ptr_; }
+
+ private:
+  cudaStream_t stream_;
+  const void* ptr_ = nullptr;
+  void* padded_ = nullptr;
+};
+
+}  // namespace convt1d::detail::wgmma

@@ -1,0 +1,271 @@
+// TF32 tap-major GEMM on Hopper tensor cores (wgmma with A from registers, fed by TMA), fp32 in and out.
+//
+// Tile: 128 positions (`segments` windows of `window`, as in the 16-bit kernel) x `rows` (co_per_half*K
+// rounded up to 32) rows m = co*K + k. wgmma reads tf32 operands from shared memory K-major only, so
+// the 16-bit kernel's roles swap: D[position, m] = sum_ci x[ci, position] * W^T[m, ci], with
+//   A = x^T from registers: consumer warpgroup h loads the m64k8 fragments of positions h*64.. by LDS
+//       from the x tile TMA wrote as [ci][position], rounding each to tf32;
+//   B = W^T from shared memory, K-major: pack_wt_kernel writes W^T [C_out*K][ci_pitch] rounded to tf32
+//       once per call, and TMA copies it unchanged.
+// The accumulators go transposed into Z[m][position], so the shift-add is the 16-bit kernel's.
+//
+// Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
+//   stage[stages]: X[4][32 ci][32 positions]   128B swizzle, one TMA box per 32 positions
+//                  B[rows][32 ci]             128B swizzle, one TMA box
+//   full[stages], empty[stages]                mbarriers
+//   Z[rows][z_pitch] fp32                       epilogue staging, over the stage buffers once spent
+//
+// Pipeline as in the 16-bit kernel (one producer thread, two consumer warpgroups, one stage of MMAs in
+// flight). A stage's A fragments stay in registers until its wgmma group retires, so two register
+// sets alternate between stages.
+#include <mutex>
+
+#include "cuda/hopper.cuh"
+#include "cuda/wgmma_common.cuh"
+#include "cuda/wgmma_ops.cuh"
+
+namespace convt1d::detail {
+
+namespace {
+
+using namespace wgmma;
+
+constexpr int kK8 = 8;                                       // reduction per tf32 wgmma
+constexpr int kKSteps = kWgmmaTf32Chunk / kK8;                // wgmma steps per stage
+constexpr uint32_t kRowBytes = kWgmmaTf32Chunk * 4;           // one 32-channel row of fp32: 128 B
+constexpr uint32_t kXBoxBytes = kRowBytes * kWgmmaTf32Atom;   // [32 ci][32 positions]
+constexpr uint32_t kXBytes = kXBoxBytes * (kWgmmaTf32Positions / kWgmmaTf32Atom);
+constexpr int kCoreRows = 8;                                  // rows of a core matrix (descriptor SBO unit)
+constexpr int kPositionsPerWarpgroup = kWgmmaTf32Positions / 2;
+
+using AFragments = uint32_t[kKSteps][4];
+
+// `ROWS` columns of D as wgmma widths 128/64/32, widest first. A row of B is 128 bytes, so the
+// descriptor offset of row C0 is C0 * 128 bytes (C0 * 8 in 16-byte units).
+template <int ROWS, int C0 = 0>
+__device__ __forceinline__ void mma_rows(float* acc, const uint32_t (&a)[4], uint64_t b) {
+  if constexpr (C0 < ROWS) {
+    constexpr int kRest = ROWS - C0;
+    constexpr int kW = kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
+    MmaTf32<kW>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    mma_rows<ROWS, C0 + kW>(acc, a, b);
+  }
+}
+
+// Element (ci, position) of a stage's x tile: box position/32, row ci, its 16-byte chunk XORed with
+// ci mod 8 by the 128B swizzle.
+__device__ __forceinline__ float x_at(const unsigned char* xs, int ci, int pos) {
+  const int box = pos / kWgmmaTf32Atom, p = pos % kWgmmaTf32Atom;
+  const int chunk = (p / 4) ^ (ci % 8);
+  return *reinterpret_cast<const float*>(xs + box * kXBoxBytes + ci * kRowBytes + chunk * 16 + (p % 4) * 4);
+}
+
+__device__ __forceinline__ void fence_fragments(AFragments& a) {
+#pragma unroll
+  for (int kk = 0; kk < kKSteps; ++kk)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(a[kk][i])::"memory");
+}
+
+// One stage of a consumer warpgroup: its A fragments into `a`, the wgmmas, and the release of the
+// previous stage (whose fragments, `a_prev`, are free again once its group has retired).
+template <int ROWS>
+__device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned char* smem, uint64_t* full, uint64_t* empty,
+                                              uint32_t stage_bytes, int kc, int h, float* acc, AFragments& a,
+                                              AFragments& a_prev) {
+  const int s = kc % p.stages;
+  ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+  const unsigned char* xs = smem + size_t(s) * stage_bytes;
+  const int lane = threadIdx.x % 32;
+  const int pos0 = h * kPositionsPerWarpgroup + (threadIdx.x % 128) / 32 * 16 + lane / 4;
+#pragma unroll
+  for (int kk = 0; kk < kKSteps; ++kk) {
+    const int ci0 = kk * kK8 + lane % 4;
+    a[kk][0] = ptx::to_tf32(x_at(xs, ci0, pos0));
+    a[kk][1] = ptx::to_tf32(x_at(xs, ci0, pos0 + 8));
+    a[kk][2] = ptx::to_tf32(x_at(xs, ci0 + 4, pos0));
+    a[kk][3] = ptx::to_tf32(x_at(xs, ci0 + 4, pos0 + 8));
+  }
+  const uint32_t b_addr = hopper::smem_addr(xs + kXBytes);
+#pragma unroll
+  for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
+  fence_fragments(a);
+  hopper::wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < kKSteps; ++kk) {
+    const uint64_t b = hopper::matrix_desc(b_addr + kk * kK8 * 4, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
+    mma_rows<ROWS>(acc, a[kk], b);
+  }
+  hopper::wgmma_commit();
+  hopper::wgmma_wait<1>();
+#pragma unroll
+  for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
+  fence_fragments(a_prev);  // the previous stage's group has retired: its registers may be reused
+  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  __syncwarp();
+}
+
+template <int ROWS>
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmma_tf32_kernel(const __grid_constant__ CUtensorMap wt_map, const __grid_constant__ CUtensorMap x_map,
+                      const __grid_constant__ WgmmaParams p, const float* __restrict__ bias, float* __restrict__ y) {
+#ifdef CONVT1D_SM90A_DEVICE
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
+  const uint32_t stage_bytes = kXBytes + uint32_t(ROWS) * kRowBytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
+  uint64_t* empty = full + p.stages;
+  const int tid = threadIdx.x;
+  const int wg = tid / 128;
+  if (tid == 0) {
+    for (int s = 0; s < p.stages; ++s) {
+      ptx::mbar_init(&full[s], 1);
+      ptx::mbar_init(&empty[s], kConsumerWarps);
+    }
+    hopper::fence_barrier_init();
+  }
+  __syncthreads();
+
+  const int64_t tile = blockIdx.x;
+  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
+  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
+  const int32_t b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
+  const int32_t j = static_cast<int32_t>(row_tile % p.windows);
+  const int32_t start = j * (p.window - p.halo);
+  const int32_t co0 = static_cast<int32_t>(co_tile) * p.co_per_half;
+
+  float acc[ROWS / 2];
+  if (wg == 0) {  // producer
+    if (tid == 0) {
+      const int atoms_per_window = p.window / kWgmmaTf32Atom;
+      for (int kc = 0; kc < p.k_chunks; ++kc) {
+        const int s = kc % p.stages;
+        if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
+        hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
+        unsigned char* xs = smem + size_t(s) * stage_bytes;
+        const int32_t ci = kc * kWgmmaTf32Chunk;
+        for (int a = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a)
+          hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, ci,
+                              b0 + a / atoms_per_window, &full[s]);
+        hopper::tma_load_2d(xs + kXBytes, &wt_map, ci, co0 * p.kernel_size, &full[s]);
+      }
+    }
+    __syncwarp();
+  } else {  // consumers
+    const int h = wg - 1;
+#pragma unroll
+    for (int i = 0; i < ROWS / 2; ++i) acc[i] = 0.0f;
+    AFragments a_even, a_odd;
+    for (int kc = 0; kc < p.k_chunks; ++kc) {
+      if (kc % 2 == 0)
+        consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_even, a_odd);
+      else
+        consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_odd, a_even);
+    }
+    hopper::wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
+    hopper::fence_proxy_async();  // the wgmma operand reads before the generic Z stores over them
+  }
+  __syncthreads();
+  if (wg > 0) {  // D[position][m] into Z[m][position]
+    const int h = wg - 1;
+    float* z = reinterpret_cast<float*>(smem);
+    const int lane = tid % 32;
+    const int pos = h * kPositionsPerWarpgroup + (tid % 128) / 32 * 16 + lane / 4;
+#pragma unroll
+    for (int c8 = 0; c8 < ROWS / 8; ++c8) {
+      const int m = c8 * 8 + (lane % 4) * 2;
+      z[m * p.z_pitch + pos] = acc[c8 * 4];
+      z[(m + 1) * p.z_pitch + pos] = acc[c8 * 4 + 1];
+      z[m * p.z_pitch + pos + 8] = acc[c8 * 4 + 2];
+      z[(m + 1) * p.z_pitch + pos + 8] = acc[c8 * 4 + 3];
+    }
+  }
+  __syncthreads();  // Z written (all three warpgroups run the shift-add)
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias, y);
+#else
+  __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
+#endif
+}
+
+// W^T [C_out*K][ci_pitch], rounded to tf32, channels past C_in zero: 32 x 32 tiles through shared
+// memory so that both the reads of W (along m) and the writes (along ci) are coalesced.
+constexpr int kPackTile = 32;
+constexpr int kPackRowsPerPass = 8;
+
+__global__ void pack_wt_kernel(const float* __restrict__ w, float* __restrict__ wt, int64_t c_in, int64_t m_total,
+                               int64_t ci_pitch) {
+  __shared__ float tile[kPackTile][kPackTile + 1];
+  const int64_t m0 = int64_t(blockIdx.x) * kPackTile, ci0 = int64_t(blockIdx.y) * kPackTile;
+  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
+    const int64_t ci = ci0 + i, m = m0 + threadIdx.x;
+    tile[i][threadIdx.x] = ci < c_in && m < m_total ? w[ci * m_total + m] : 0.0f;
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
+    const int64_t m = m0 + i;
+    if (m < m_total) wt[m * ci_pitch + ci0 + threadIdx.x] = __uint_as_float(ptx::to_tf32(tile[threadIdx.x][i]));
+  }
+}
+
+template <int ROWS>
+void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
+  auto kernel = wgmma_tf32_kernel<ROWS>;
+  static std::mutex mutex;
+  static int64_t opted_in[64] = {};  // per device: the dynamic smem this kernel may use
+  const int64_t smem = plan.wgmma.smem_bytes;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (a.device < 0 || a.device >= 64 || opted_in[a.device] < smem) {
+      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+                 "cudaFuncSetAttribute(wgmma_tf32_kernel)");
+      if (a.device >= 0 && a.device < 64) opted_in[a.device] = smem;
+    }
+  }
+  kernel<<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
+           static_cast<cudaStream_t>(a.stream)>>>(wt_map, x_map, make_wgmma_params(plan),
+                                                  static_cast<const float*>(a.bias), static_cast<float*>(a.y));
+  cuda_check_launch("wgmma_tf32_kernel launch");
+}
+
+template <int ROWS = kWgmmaTf32MaxRows>
+void launch_rows_of(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
+  if constexpr (ROWS >= kWgmmaTf32RowStep) {
+    if (plan.wgmma.rows == ROWS) return launch_rows<ROWS>(plan, a, wt_map, x_map);
+    return launch_rows_of<ROWS - kWgmmaTf32RowStep>(plan, a, wt_map, x_map);
+  }
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tf32 tile rows " + std::to_string(plan.wgmma.rows) + " not planned");
+}
+
+}  // namespace
+
+void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
+  const Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  const auto stream = static_cast<cudaStream_t>(a.stream);
+  const int64_t m_total = s.out_channels * s.kernel_size;
+  // W^T in a stream-ordered workspace (pool-cached, graph-capturable), packed once per call.
+  void* wt = nullptr;
+  cuda_check(cudaMallocAsync(&wt, static_cast<size_t>(m_total * t.ci_pitch) * 4, stream), "cudaMallocAsync(packed W^T)");
+  const dim3 pack_grid(static_cast<unsigned>((m_total + kPackTile - 1) / kPackTile), static_cast<unsigned>(t.ci_pitch / kPackTile));
+  pack_wt_kernel<<<pack_grid, dim3(kPackTile, kPackRowsPerPass), 0, stream>>>(
+      static_cast<const float*>(a.w), static_cast<float*>(wt), s.in_channels, m_total, t.ci_pitch);
+  cuda_check_launch("pack_wt_kernel launch");
+  TmaInput x(plan, a, 4);
+  const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
+  const CUtensorMap wt_map =
+      tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt, {ci_pitch, static_cast<cuuint64_t>(m_total)}, {ci_pitch * 4},
+                    {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.rows)}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
+  const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
+  const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
+  const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
+  const CUtensorMap x_map =
+      tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, x.get(), {l, ci, static_cast<cuuint64_t>(s.batch)},
+                    {pitch * 4, pitch * ci * 4}, {kWgmmaTf32Atom, kWgmmaTf32Chunk, 1}, CU_TENSOR_MAP_SWIZZLE_128B, "x");
+  launch_rows_of(plan, a, wt_map, x_map);
+  x.finish();
+  cuda_check(cudaFreeAsync(wt, stream), "cudaFreeAsync(packed W^T)");
+}
+
+}  // namespace convt1d::detail
