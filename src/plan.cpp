@@ -222,12 +222,28 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
 
 namespace {
 
-// Where the wgmma kernel beats the mma.sync one (bf16 over the suite on the H100, docs/perf-log.md
-// steps 19-20): deep reductions; medium ones only on short rows, since on long rows of few channels
-// (T8, KB74) the mma.sync kernel's streaming beats a GEMM with an epilogue pass over Z.
-bool prefers_wgmma(const Shape& s) {
-  return s.in_per_group >= kWgmmaDeepChannels ||
-         (s.in_per_group >= kWgmmaMediumChannels && s.batch * s.in_length <= kWgmmaMediumMaxPositions);
+// Where the wgmma kernels beat the mma.sync one (the suite in bf16 and fp32-TF32, every case timed
+// with both kernels forced: docs/perf-log.md steps 19-20 and 24):
+// - deep reductions always; medium ones on short rows in 16-bit (on long rows of few channels, T8
+//   and KB74, the mma.sync kernel's streaming beats a GEMM with an epilogue pass over Z), and on all
+//   rows in TF32, where mma.sync runs at half its 16-bit rate;
+// - shallow reductions on short rows (the mma.sync kernel's 64-channel tiles and persistent grid
+//   are built for long ones), or with so few output channels that its 64-channel tiles run mostly
+//   empty;
+// - in TF32, when the mma.sync kernel can run the problem, only if the tiles, counted by the share of
+//   their positions that are real, are enough to occupy the GPU: the TF32 kernel's 128-position
+//   tiles are coarse, and it has no split-K (S1, S14, S22, S23 run faster on the mma.sync kernel).
+bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
+  if (t.tf32 && gemm_ok) {
+    const double positions = static_cast<double>(s.batch) * static_cast<double>(s.in_length);
+    const double real_share = std::min(1.0, positions / (static_cast<double>(t.row_tiles) * t.n()));
+    if (static_cast<double>(t.tiles) * real_share < kWgmmaTf32MinFilledTiles)
+      return false;
+  }
+  if (s.in_per_group >= kWgmmaDeepChannels) return true;
+  if (s.in_per_group >= kWgmmaMediumChannels)
+    return t.tf32 || s.batch * s.in_length <= kWgmmaMediumMaxPositions;
+  return s.batch * s.in_length <= kWgmmaShallowMaxPositions || s.out_per_group <= kWgmmaNarrowOutChannels;
 }
 
 }  // namespace
@@ -280,7 +296,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
       }
-      if (wgmma_ok && prefers_wgmma(s)) {
+      if (wgmma_ok && prefers_wgmma(s, plan.wgmma, gemm_ok)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";

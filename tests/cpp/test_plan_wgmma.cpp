@@ -86,12 +86,40 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   p.math = CONVT1D_MATH_IEEE;  // IEEE fp32 stays off the tf32 tensor cores' single pass
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::ImplicitGemm);
   convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, few channels: mma.sync streams
-  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);  // (16-bit)
   t8.in_length = 2048;
   EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::Wgmma);
   convt1d_problem kb74 = layer(32, 32, 64, 131072, 5, 1, 0);
   kb74.dilation = 3;
   EXPECT_EQ(convt1d::detail::make_plan(kb74, hopper(true)).kernel, KernelKind::ImplicitGemm);
+}
+
+// The suite sweep's routing (docs/perf-log.md step 24): shallow reductions on short rows or with few
+// output channels go to wgmma; TF32 keeps the mma.sync kernel when wgmma's coarse tiles would leave
+// the GPU mostly idle, and takes medium reductions on long rows, where mma.sync tf32 is slow.
+TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
+  const DeviceInfo dev = hopper(true);
+  auto kernel = [&](convt1d_problem p, int32_t dtype) {
+    p.dtype = dtype;
+    return convt1d::detail::make_plan(p, dev).kernel;
+  };
+  const convt1d_problem s4 = layer(1, 64, 32, 11136, 4, 2, 1);    // shallow, short row
+  const convt1d_problem t4 = layer(16, 48, 24, 32768, 4, 2, 1);   // shallow, long rows
+  const convt1d_problem l5 = layer(1, 48, 8, 85995, 8, 4, 0);     // shallow, 8 output channels
+  const convt1d_problem s1 = layer(1, 512, 256, 87, 16, 8, 4);    // deep, one short row: 22 tiles
+  const convt1d_problem s5 = layer(1, 1536, 768, 94, 8, 4, 2);    // deep, one short row: 32 tiles
+  const convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1); // medium, long rows
+  for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT32}) {
+    SCOPED_TRACE(dtype);
+    EXPECT_EQ(kernel(s4, dtype), KernelKind::Wgmma);
+    EXPECT_EQ(kernel(t4, dtype), KernelKind::ImplicitGemm);
+    EXPECT_EQ(kernel(l5, dtype), KernelKind::Wgmma);
+    EXPECT_EQ(kernel(s5, dtype), KernelKind::Wgmma);
+  }
+  EXPECT_EQ(kernel(s1, CONVT1D_BFLOAT16), KernelKind::Wgmma);
+  EXPECT_EQ(kernel(s1, CONVT1D_FLOAT32), KernelKind::ImplicitGemm);
+  EXPECT_EQ(kernel(t8, CONVT1D_BFLOAT16), KernelKind::ImplicitGemm);
+  EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::Wgmma);
 }
 
 // Real layers (suite T3, T5, T7, L1, S9-like): the tiling fits and wastes little.
