@@ -27,13 +27,15 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
                 f"convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
                 f"convolutions support), got {self.padding_mode!r}"
             )
-        # torch's own rule for turning output_size into output_padding, errors included.
-        output_padding = self._output_padding(
-            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
-        )
+        if output_size is None:
+            output_padding = self.output_padding[0]
+        else:  # torch's own rule for turning output_size into output_padding, errors included
+            output_padding = self._output_padding(
+                input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
+            )[0]
         # Unwrapped to ints: the op's cheapest argument path.
         return conv_transpose1d(
-            input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding[0], self.groups,
+            input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding, self.groups,
             self.dilation[0],
         )
 

@@ -46,6 +46,14 @@ _PROBLEM_CACHE_LIMIT = 4096
 # Math mode for fp32 on CUDA
 
 
+# The per-call reads below go straight to torch._C where this torch has the entry points (the public
+# wrappers build Python objects on every call: torch.cuda.current_stream alone costs several us).
+_fp32_precision_getter = getattr(torch._C, "_get_fp32_precision_getter", None)
+_allow_tf32_getter = getattr(torch._C, "_get_cudnn_allow_tf32", None)
+_raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+_current_device = getattr(torch._C, "_cuda_getDevice", None)
+
+
 def _cuda_fp32_math() -> int:
     """TF32 or IEEE, following the switch PyTorch's own cuDNN convolutions obey, read at call time.
 
@@ -54,17 +62,27 @@ def _cuda_fp32_math() -> int:
     read allow_tf32 once the new and legacy APIs were mixed; its effective precision then is "not
     TF32", so that case maps to IEEE.
     """
-    conv = getattr(torch.backends.cudnn, "conv", None)
-    if conv is not None:
-        precision = conv.fp32_precision
-        if precision == "tf32":
-            return _lib.MATH_TF32
-        if precision == "ieee":
-            return _lib.MATH_IEEE
+    if _fp32_precision_getter is not None:
+        precision = _fp32_precision_getter("cuda", "conv")
+    else:
+        conv = getattr(torch.backends.cudnn, "conv", None)
+        precision = conv.fp32_precision if conv is not None else "none"
+    if precision == "tf32":
+        return _lib.MATH_TF32
+    if precision == "ieee":
+        return _lib.MATH_IEEE
     try:
-        return _lib.MATH_TF32 if torch.backends.cudnn.allow_tf32 else _lib.MATH_IEEE
+        allow = _allow_tf32_getter() if _allow_tf32_getter is not None else torch.backends.cudnn.allow_tf32
+        return _lib.MATH_TF32 if allow else _lib.MATH_IEEE
     except RuntimeError:
         return _lib.MATH_IEEE
+
+
+def _cuda_stream(index: int) -> int:
+    """The current stream of device ``index`` as a raw cudaStream_t."""
+    if _raw_stream is not None:
+        return _raw_stream(index)
+    return torch.cuda.current_stream(index).cuda_stream
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,8 +134,8 @@ def _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
         bias_ptr = None
 
     dtype = _DTYPE_CODES[x.dtype]
-    device = x.device
-    on_cuda = device.type == "cuda"
+    index = x.get_device()  # -1 on the CPU
+    on_cuda = index >= 0
     # The CPU backend accumulates in fp64 whatever the mode; TF32 is a CUDA-only notion in PyTorch too.
     math = _cuda_fp32_math() if on_cuda and dtype == _lib.DTYPE_FLOAT32 else _lib.MATH_IEEE
     key = (batch, in_channels, out_channels, in_length, kernel_size, stride, padding, output_padding, dilation,
@@ -127,14 +145,13 @@ def _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
         problem = _new_problem(key)
     if not on_cuda:
         status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), None)
-    elif device.index is None or device.index == torch.cuda.current_device():
-        stream = torch.cuda.current_stream(device).cuda_stream
-        status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream)
+    elif index == (_current_device() if _current_device is not None else torch.cuda.current_device()):
+        status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), _cuda_stream(index))
     else:
         # The library runs on the calling thread's current device, so make it the tensors' device.
-        with torch.cuda.device(device):
-            stream = torch.cuda.current_stream(device).cuda_stream
-            status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream)
+        with torch.cuda.device(index):
+            status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(),
+                                   _cuda_stream(index))
     if status:
         _lib.raise_status(status)
     return y
