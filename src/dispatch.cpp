@@ -40,7 +40,8 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   const std::shared_ptr<const Plan> cached = cached_plan(p, dev);
   const Plan* plan = cached.get();
   Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
-  if (plan->kernel == KernelKind::Wgmma && !(aligned16(x) && aligned16(w))) {
+  const bool tma = plan->kernel == KernelKind::Wgmma || plan->kernel == KernelKind::GemmCol2im;
+  if (tma && !(aligned16(x) && aligned16(w))) {
     if (p.algorithm == CONVT1D_ALGO_WGMMA)
       fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma needs x and weight at 16-byte aligned addresses (TMA), got " +
                                     std::string(aligned16(x) ? "weight" : "x") + " misaligned");
@@ -55,6 +56,8 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   const ForwardArgs args{x, w, b, y, stream, dev.ordinal};
   if (plan->kernel == KernelKind::Wgmma)
     launch_wgmma(*plan, args);
+  else if (plan->kernel == KernelKind::GemmCol2im)
+    launch_gemm_col2im(*plan, *cached_plan(col2im_gemm_problem(p), dev), args);
   else if (plan->kernel == KernelKind::ImplicitGemm)
     launch_implicit_gemm(*plan, args);
   else

@@ -37,6 +37,7 @@ const char* kernel_name(KernelKind k) {
     case KernelKind::Direct: return "direct";
     case KernelKind::ImplicitGemm: return "implicit_gemm";
     case KernelKind::Wgmma: return "wgmma";
+    case KernelKind::GemmCol2im: return "gemm_col2im";
   }
   return "?";
 }
@@ -248,6 +249,39 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
 
 }  // namespace
 
+convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
+  convt1d_problem g = p;
+  g.out_channels = p.out_channels * p.kernel_size;
+  g.kernel_size = 1;
+  g.stride = 1;
+  g.padding = 0;
+  g.output_padding = 0;
+  g.dilation = 1;
+  g.groups = 1;
+  g.has_bias = 0;
+  g.dtype = CONVT1D_FLOAT32;
+  g.math = CONVT1D_MATH_TF32;
+  g.device = CONVT1D_DEVICE_CUDA;
+  g.algorithm = CONVT1D_ALGO_WGMMA;
+  return g;
+}
+
+namespace {
+
+// Whether AUTO runs a TF32 problem as GEMM + col2im: a kernel too long for the wgmma tile's rows,
+// whose workspace (B x C_out*K x L_in fp32) stays bounded and whose GEMM the wgmma kernel takes.
+bool prefers_gemm_col2im(const convt1d_problem& p, const Shape& s, const DeviceInfo& dev) {
+  if (!dev.wgmma || s.groups != 1 || s.kernel_size <= kWgmmaTf32MaxRows) return false;
+  if (static_cast<double>(s.batch) * static_cast<double>(s.out_channels * s.kernel_size) *
+          static_cast<double>(s.in_length) * 4.0 > static_cast<double>(kCol2imMaxWorkspaceBytes))
+    return false;
+  WgmmaTiling t;
+  std::string why;
+  return plan_wgmma_tf32(shape_of(col2im_gemm_problem(p)), dev, t, why);
+}
+
+}  // namespace
+
 Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   Plan plan;
   plan.shape = shape_of(p);
@@ -300,6 +334,10 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";
+      } else if (tf32 && s.batch > 0 && prefers_gemm_col2im(p, s, dev)) {
+        plan.unaligned_fallback = plan.kernel;
+        plan.kernel = KernelKind::GemmCol2im;
+        plan.reason = "kernel longer than a tile's taps: GEMM on Hopper tensor cores, then col2im";
       }
   }
   return plan;

@@ -44,7 +44,7 @@ struct DeviceInfo {
   bool wgmma = false;  // an sm_90 device, and this library carries sm_90a code (wgmma, TMA)
 };
 
-enum class KernelKind { Cpu, Direct, ImplicitGemm, Wgmma };
+enum class KernelKind { Cpu, Direct, ImplicitGemm, Wgmma, GemmCol2im };
 const char* kernel_name(KernelKind k);
 
 // Tiling of the implicit-GEMM kernel (src/cuda/implicit_gemm.cu documents the smem layout it sizes).
@@ -133,6 +133,14 @@ constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);
 void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_t& first, int64_t& last);
+
+// GemmCol2im: kernels too long for a tile's taps (K beyond the TF32 wgmma tile's rows) run as the
+// plain GEMM Z[b, m, l] = sum_ci W[ci, m] x[b, ci, l] over m = co*K + k (a 1x1 transposed convolution
+// into a workspace, planned like any problem), then a pass that sums each output's taps of Z.
+constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
+// The 1x1 problem of that GEMM: same batch, input and length, C_out*K output channels, fp32 (TF32),
+// no bias, on the wgmma kernel.
+convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 
 struct Plan {
   Shape shape;

@@ -2,18 +2,15 @@
 // (depthwise, tiny channel counts, fp64, stride beyond the planner's phase limit).
 //
 // Tile: one output element y[b, co, t] per thread, grid-stride over all B*C_out*L_out elements in
-// 64-bit. Gather form: for u = t + padding only taps k with k*dilation ≡ u (mod stride) contribute.
-// With g = gcd(stride, dilation) those exist iff g divides u, and they are k0, k0 + stride/g, ...
-// where k0 = (u/g) * inverse(dilation/g) mod (stride/g); so a thread visits only its own taps (what
-// makes K = 10000, stride = 1000 cheap) and the group's input channels. No shared memory, no
-// pipeline: speed is the implicit-GEMM kernel's job.
+// 64-bit; each thread visits only its own taps (TapWalk) and the group's input channels. No shared
+// memory, no pipeline: speed is the tensor-core kernels' job.
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/dtype_traits.cuh"
+#include "cuda/tap_walk.cuh"
 
 namespace convt1d::detail {
 
@@ -23,20 +20,9 @@ constexpr int kDirectThreads = 256;
 constexpr int64_t kDirectMaxBlocks = int64_t{1} << 20;  // grid-stride beyond this
 
 struct DirectParams {
-  int64_t total, out_length, in_length, in_channels, out_channels, in_per_group, out_per_group;
-  int64_t kernel_size, stride, padding, dilation;
-  int64_t gcd, tap_step, inverse;  // gcd(stride, dilation), stride/gcd, (dilation/gcd)^-1 mod tap_step
+  int64_t total, out_length, in_channels, out_channels, in_per_group, out_per_group;
+  TapWalk taps;
 };
-
-// x^-1 mod m for gcd(x, m) = 1 (extended Euclid); 0 when m == 1.
-int64_t mod_inverse(int64_t x, int64_t m) {
-  int64_t r0 = m, r1 = x % m, s0 = 0, s1 = 1;
-  while (r1 != 0) {
-    const int64_t q = r0 / r1, r2 = r0 - q * r1, s2 = s0 - q * s1;
-    r0 = r1; r1 = r2; s0 = s1; s1 = s2;
-  }
-  return m == 1 ? 0 : ((s0 % m) + m) % m;
-}
 
 template <class T>
 __global__ void __launch_bounds__(kDirectThreads)
@@ -50,20 +36,13 @@ __global__ void __launch_bounds__(kDirectThreads)
     const int64_t b = i / (p.out_length * p.out_channels);
     const int64_t g = co / p.out_per_group, co_g = co % p.out_per_group;
     Acc acc = bias ? Elem<T>::load(bias[co]) : Acc(0);
-    const int64_t u = t + p.padding;
-    if (u % p.gcd == 0) {
-      const int64_t k0 = ((u / p.gcd) % p.tap_step) * p.inverse % p.tap_step;
-      for (int64_t k = k0; k < p.kernel_size; k += p.tap_step) {
-        const int64_t v = u - k * p.dilation;
-        if (v < 0) break;  // v only decreases with k
-        const int64_t l = v / p.stride;
-        if (l >= p.in_length) continue;
-        const T* xp = x + (b * p.in_channels + g * p.in_per_group) * p.in_length + l;
-        const T* wp = w + ((g * p.in_per_group) * p.out_per_group + co_g) * p.kernel_size + k;
-        for (int64_t ci = 0; ci < p.in_per_group; ++ci)
-          acc += Elem<T>::load(wp[ci * p.out_per_group * p.kernel_size]) * Elem<T>::load(xp[ci * p.in_length]);
-      }
-    }
+    p.taps.each(t, [&](int64_t k, int64_t l) {
+      const T* xp = x + (b * p.in_channels + g * p.in_per_group) * p.taps.in_length + l;
+      const T* wp = w + ((g * p.in_per_group) * p.out_per_group + co_g) * p.taps.kernel_size + k;
+      for (int64_t ci = 0; ci < p.in_per_group; ++ci)
+        acc += Elem<T>::load(wp[ci * p.out_per_group * p.taps.kernel_size]) *
+               Elem<T>::load(xp[ci * p.taps.in_length]);
+    });
     y[i] = Elem<T>::store(acc);
   }
 }
@@ -71,10 +50,8 @@ __global__ void __launch_bounds__(kDirectThreads)
 template <class T>
 void launch_typed(const Plan& plan, const ForwardArgs& a) {
   const Shape& s = plan.shape;
-  const int64_t gcd = std::gcd(s.stride, s.dilation);
-  DirectParams p{s.y_elements(), s.out_length, s.in_length, s.in_channels, s.out_channels, s.in_per_group,
-                 s.out_per_group, s.kernel_size, s.stride, s.padding, s.dilation,
-                 gcd, s.stride / gcd, mod_inverse(s.dilation / gcd, s.stride / gcd)};
+  const DirectParams p{s.y_elements(), s.out_length, s.in_channels, s.out_channels, s.in_per_group,
+                       s.out_per_group, TapWalk::of(s)};
   const int64_t blocks = std::min<int64_t>((p.total + kDirectThreads - 1) / kDirectThreads, kDirectMaxBlocks);
   direct_kernel<T><<<static_cast<unsigned>(blocks), kDirectThreads, 0, static_cast<cudaStream_t>(a.stream)>>>(
       p, static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias),

@@ -402,6 +402,44 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
 }
 
+// Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run in TF32 as a
+// GEMM into a workspace, then col2im: AUTO must pick it and be right, with every parameter in play.
+TEST_F(CudaParity, GemmCol2imLayers) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  struct Layer { int64_t batch, c_in, c_out, length, k, stride, padding, dilation, output_padding; };
+  const Layer layers[] = {
+      {2, 64, 1, 20, 1000, 100, 0, 1, 0},   // the suite's P3 (K 10000, stride 1000), scaled down
+      {1, 40, 3, 33, 300, 7, 5, 2, 1},      // dilation, output_padding, rows of 33 (a padded copy)
+      {3, 100, 2, 10, 256, 256, 0, 1, 0},   // stride == K: every output has exactly one tap
+      {1, 17, 5, 50, 500, 3, 200, 1, 2},    // heavy padding, many taps per output
+  };
+  const Mode& tf32 = kModes[2];
+  ASSERT_TRUE(tf32.dtype == CONVT1D_FLOAT32 && tf32.math == CONVT1D_MATH_TF32);
+  t1d::Rng rng(907);
+  for (const Layer& l : layers) {
+    convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
+    p.stride = l.stride;
+    p.padding = l.padding;
+    p.dilation = l.dilation;
+    p.output_padding = l.output_padding;
+    p.has_bias = l.c_out != 2;
+    p.device = CONVT1D_DEVICE_CUDA;
+    p.dtype = tf32.dtype;
+    p.math = tf32.math;
+    ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << describe(p) << ": " << convt1d_last_error();
+    ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::GemmCol2im) << describe(p);
+    const Inputs in = t1d::random_inputs(rng, p, p.dtype);
+    const std::vector<double> ref = t1d::reference_of(p, in);
+    DeviceProblem d(p, in);
+    d.y.fill_bytes(0xFF);
+    const std::string what = std::string(tf32.name) + " gemm_col2im " + describe(p);
+    ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
+    ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+    expect_close(tf32, d.download(p.dtype), ref, what);
+  }
+}
+
 // TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the
 // wgmma kernel, given an x that starts one element into its buffer, must still be right (AUTO falls
 // back to the kernel it would otherwise run); forcing wgmma then fails with a message naming x.

@@ -561,7 +561,8 @@ TEST(MakePlan, InvalidProblemIsRejectedFirst) {
 
 TEST(MakePlan, KernelNamesAreDistinct) {
   std::set<std::string> names;
-  for (KernelKind k : {KernelKind::Cpu, KernelKind::Direct, KernelKind::ImplicitGemm, KernelKind::Wgmma})
+  for (KernelKind k : {KernelKind::Cpu, KernelKind::Direct, KernelKind::ImplicitGemm, KernelKind::Wgmma,
+                       KernelKind::GemmCol2im})
     EXPECT_TRUE(names.insert(convt1d::detail::kernel_name(k)).second);
   EXPECT_EQ(std::string(convt1d::detail::kernel_name(KernelKind::ImplicitGemm)), "implicit_gemm");
   EXPECT_EQ(std::string(convt1d::detail::kernel_name(KernelKind::Direct)), "direct");

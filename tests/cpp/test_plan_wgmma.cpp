@@ -122,6 +122,39 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::Wgmma);
 }
 
+// Kernels longer than a TF32 tile's rows (the suite's P3: K 10000, stride 1000) go to GEMM + col2im
+// in TF32 mode on Hopper, through a 1x1 problem of C_out*K channels; nowhere else.
+TEST(WgmmaPlan, LongKernelsRunAsGemmThenCol2im) {
+  convt1d_problem p = layer(16, 1000, 1, 100, 10000, 1000, 0);
+  p.dtype = CONVT1D_FLOAT32;
+  p.has_bias = 1;
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::GemmCol2im);
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::Direct);
+  const convt1d_problem g = convt1d::detail::col2im_gemm_problem(p);
+  EXPECT_EQ(g.batch, 16);
+  EXPECT_EQ(g.in_channels, 1000);
+  EXPECT_EQ(g.out_channels, 10000);
+  EXPECT_EQ(g.in_length, 100);
+  EXPECT_EQ(g.kernel_size, 1);
+  EXPECT_EQ(g.stride, 1);
+  EXPECT_EQ(g.padding, 0);
+  EXPECT_EQ(g.has_bias, 0);
+  EXPECT_EQ(g.algorithm, CONVT1D_ALGO_WGMMA);
+  EXPECT_EQ(convt1d::detail::make_plan(g, hopper(true)).kernel, KernelKind::Wgmma);
+  convt1d_problem q = p;
+  q.math = CONVT1D_MATH_IEEE;  // one TF32 pass is not IEEE fp32
+  EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  q = p;
+  q.dtype = CONVT1D_BFLOAT16;  // the workspace GEMM is TF32-only
+  EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  q = p;
+  q.kernel_size = 192;  // fits a tile's rows: the wgmma kernel itself
+  EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  q = p;
+  q.batch = 1024;  // a 4 GiB workspace: refused, the direct kernel runs it
+  EXPECT_EQ(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::Direct);
+}
+
 // Real layers (suite T3, T5, T7, L1, S9-like): the tiling fits and wastes little.
 TEST(WgmmaPlan, RealLayersTileWell) {
   struct Case { const char* name; convt1d_problem p; };

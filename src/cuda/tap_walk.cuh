@@ -1,0 +1,51 @@
+// The taps of one output position in gather form, shared by the direct kernel and the col2im pass.
+// For u = t + padding only taps k with k*dilation ≡ u (mod stride) contribute. With g =
+// gcd(stride, dilation) those exist iff g divides u, and they are k0, k0 + stride/g, ... where
+// k0 = (u/g) * inverse(dilation/g) mod (stride/g): a thread visits only its own taps, which is what
+// makes K = 10000, stride = 1000 cheap.
+#pragma once
+
+#include <cstdint>
+#include <numeric>
+
+#include "plan.hpp"
+
+namespace convt1d::detail {
+
+struct TapWalk {
+  int64_t kernel_size, stride, padding, dilation, in_length;
+  int64_t gcd, tap_step, inverse;  // gcd(stride, dilation), stride/gcd, (dilation/gcd)^-1 mod tap_step
+
+  static TapWalk of(const Shape& s) {
+    const int64_t g = std::gcd(s.stride, s.dilation);
+    return TapWalk{s.kernel_size, s.stride, s.padding, s.dilation, s.in_length, g, s.stride / g,
+                   mod_inverse(s.dilation / g, s.stride / g)};
+  }
+
+  // f(k, l) for every tap k of output t whose input position l lies in [0, in_length).
+  template <class F>
+  __device__ __forceinline__ void each(int64_t t, F&& f) const {
+    const int64_t u = t + padding;
+    if (u % gcd != 0) return;
+    const int64_t k0 = ((u / gcd) % tap_step) * inverse % tap_step;
+    for (int64_t k = k0; k < kernel_size; k += tap_step) {
+      const int64_t v = u - k * dilation;
+      if (v < 0) break;  // v only decreases with k
+      const int64_t l = v / stride;
+      if (l < in_length) f(k, l);
+    }
+  }
+
+ private:
+  // x^-1 mod m for gcd(x, m) = 1 (extended Euclid); 0 when m == 1.
+  static int64_t mod_inverse(int64_t x, int64_t m) {
+    int64_t r0 = m, r1 = x % m, s0 = 0, s1 = 1;
+    while (r1 != 0) {
+      const int64_t q = r0 / r1, r2 = r0 - q * r1, s2 = s0 - q * s1;
+      r0 = r1; r1 = r2; s0 = s1; s1 = s2;
+    }
+    return m == 1 ? 0 : ((s0 % m) + m) % m;
+  }
+};
+
+}  // namespace convt1d::detail
