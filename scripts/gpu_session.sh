@@ -25,6 +25,9 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # the Hopper kernel on layers that exercise it (padded rows, windows, two blocks per SM)
   step memcheck_wgmma compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,T5,S13 --mode bf16 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  # GEMM + col2im (K 10000) and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
+  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3,L7 --mode tf32 \
+    --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
 fi
 if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the suite and the PyTorch level
   [ -x "$cli" ] || step build bash scripts/build.sh

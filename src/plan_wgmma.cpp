@@ -168,10 +168,12 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.segments = static_cast<int32_t>(kWgmmaTf32Positions / window);
   c.n_atom = kWgmmaTf32Atom;
   c.halo = static_cast<int32_t>(halo);
-  const int64_t co_per_tile = kWgmmaTf32MaxRows / s.kernel_size;
+  // As few channel tiles as the rows allow, their channels spread evenly: the wgmma N (rows) is only
+  // as wide as the channels need, which matters when there are few (L7: C_out 1, K 16 needs 32 rows).
+  c.co_tiles = ceil_div(s.out_channels, kWgmmaTf32MaxRows / s.kernel_size);
+  const int64_t co_per_tile = ceil_div(s.out_channels, c.co_tiles);
   c.co_per_half = static_cast<int32_t>(co_per_tile);  // one block of rows: cc / co_per_half is 0
   c.rows = static_cast<int32_t>(ceil_div(co_per_tile * s.kernel_size, kWgmmaTf32RowStep) * kWgmmaTf32RowStep);
-  c.co_tiles = ceil_div(s.out_channels, co_per_tile);
   c.row_tiles = ceil_div(s.batch, c.segments) * c.windows;
   c.tiles = c.co_tiles * c.row_tiles;
   if (c.tiles > kInt32Max) return no("more tiles (" + std::to_string(c.tiles) + ") than one launch's grid holds");

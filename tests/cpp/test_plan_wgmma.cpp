@@ -259,7 +259,8 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
   const DeviceInfo dev = hopper(true);
   for (const convt1d_problem& base : {layer(16, 1536, 768, 256, 8, 4, 2), layer(16, 768, 384, 264, 16, 8, 4),
                                       layer(16, 2048, 1024, 32, 16, 8, 4), layer(1, 2048, 1024, 1024, 16, 8, 4),
-                                      layer(1, 512, 256, 87, 16, 8, 4)}) {
+                                      layer(1, 512, 256, 87, 16, 8, 4), layer(4, 512, 1, 4001, 16, 8, 8),
+                                      layer(1, 48, 8, 85995, 8, 4, 0), layer(1, 256, 100, 600, 10, 5, 0)}) {
     convt1d_problem p = base;
     p.dtype = CONVT1D_FLOAT32;
     SCOPED_TRACE(t1d::describe(p));
@@ -273,6 +274,9 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_EQ(t.rows % convt1d::detail::kWgmmaTf32RowStep, 0);
     EXPECT_LE(t.rows, convt1d::detail::kWgmmaTf32MaxRows);
     EXPECT_GE(t.rows, t.co_per_half * s.kernel_size);
+    EXPECT_LT(t.rows - t.co_per_half * s.kernel_size, convt1d::detail::kWgmmaTf32RowStep) << "rows wider than needed";
+    EXPECT_GE(t.co_tiles * t.co_per_half, s.out_channels);
+    EXPECT_LT((t.co_tiles - 1) * t.co_per_half, s.out_channels) << "a channel tile with no channels";
     EXPECT_EQ(t.halo % 4, 0) << "window starts must be 16-byte aligned for TMA";
     EXPECT_EQ(t.ci_pitch % convt1d::detail::kWgmmaTf32Chunk, 0);
     EXPECT_GE(t.ci_pitch, s.in_channels);
