@@ -112,6 +112,7 @@ constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the 
 constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmma M)
 constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 4;
+constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
 constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at most

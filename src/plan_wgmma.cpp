@@ -12,6 +12,7 @@ namespace {
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kAlignSlack = 1024;        // the kernel rounds its smem base up to the 128B-swizzle period
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
+constexpr int64_t kBiasBytes = kWgmmaMaxTileChannels * 4;  // the tile's bias, fp32, after the barriers
 constexpr int64_t kMinStages = 2;
 constexpr int64_t kMinStagesShared = 3;      // with two blocks per SM
 constexpr int64_t kSharedBlocks = 2;         // narrow tiles run two blocks per SM (one's epilogue hides
@@ -83,13 +84,14 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
     while (z_pitch % 32 != 8) ++z_pitch;
     const int64_t stage_bytes = 2 * kWgmmaRows * kWgmmaChunk * kElem + kWgmmaChunk * n * kElem;
-    const int64_t room = std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack;
+    const int64_t room =
+        std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack - kBiasBytes;
     const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
     if (stages < (blocks == 1 ? kMinStages : kMinStagesShared)) return false;
     if (2 * kWgmmaRows * z_pitch * 4 > stages * stage_bytes) return false;
     c.z_pitch = static_cast<int32_t>(z_pitch);
     c.stages = static_cast<int32_t>(stages);
-    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
     return true;
   };
   // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
@@ -184,12 +186,12 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   while (z_pitch % 32 != 4) ++z_pitch;    // warp's transposed accumulator stores hit 32 banks
   c.z_pitch = static_cast<int32_t>(z_pitch);
   const int64_t stage_bytes = kWgmmaTf32Chunk * kWgmmaTf32Positions * kElem32 + c.rows * kWgmmaTf32Chunk * kElem32;
-  const int64_t room = dev.smem_per_block_optin - kReservedSmemPerBlock - kAlignSlack;
+  const int64_t room = dev.smem_per_block_optin - kReservedSmemPerBlock - kAlignSlack - kBiasBytes;
   const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
   if (stages < kMinStages) return no("two pipeline stages do not fit in shared memory");
   if (c.rows * z_pitch * 4 > stages * stage_bytes) return no("the epilogue staging does not fit in the stage buffers");
   c.stages = static_cast<int32_t>(stages);
-  c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage);
+  c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
   c.x_pitch = ceil_div(s.in_length, kAlign32) * kAlign32;
   c.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   t = c;

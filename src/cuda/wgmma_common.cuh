@@ -34,10 +34,28 @@ struct WgmmaParams {
 // The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
 // u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
 // outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
-// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...\n// Channel cc's rows of Z start at (cc / co_per_half) * kWgmmaRows + (cc % co_per_half) * K.
+// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...\n// `bias_s`: the tile's bias in shared memory (stage_bias), or nullptr.
+// Channel cc's rows of Z start at (cc / co_per_half) * kWgmmaRows + (cc % co_per_half) * K.
+constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues the TMA loads
+constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
+
+// The tile's bias in shared memory, staged by the producer warpgroup's idle warps while the main loop
+// runs: read from global memory in the shift-add, each channel's bias load was a full memory latency
+// on its first output (9 of the 15 thousand cycles of a T8 tile's epilogue). Returns nullptr
+// without bias. Visible to the shift-add after the block barrier that precedes the Z stores.
+template <class T>
+__device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t co0, const T* __restrict__ bias,
+                                                   float* bias_s) {
+  if (bias == nullptr) return nullptr;
+  if (threadIdx.x >= kTmaThreads && threadIdx.x < kProducerThreads)
+    for (int i = threadIdx.x - kTmaThreads; i < p.tile_channels; i += kProducerThreads - kTmaThreads)
+      bias_s[i] = co0 + i < p.out_channels ? to_float(bias[co0 + i]) : 0.0f;
+  return bias_s;
+}
+
 template <class T>
 __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
-                                          int32_t co0, const T* __restrict__ bias, T* __restrict__ y) {
+                                          int32_t co0, const float* bias_s, T* __restrict__ y) {
   int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
   if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
   if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
@@ -53,7 +71,7 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   for (int cc = threadIdx.x / 128; cc < p.tile_channels; cc += kThreads / 128) {
     const int32_t co = co0 + cc;
     if (co >= p.out_channels) break;
-    const float bias_v = bias ? to_float(bias[co]) : 0.0f;
+    const float bias_v = bias_s ? bias_s[cc] : 0.0f;
     const float* zc = z + ((cc / p.co_per_half) * kWgmmaRows + (cc % p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
     for (int sg = 0; sg < p.segments; ++sg) {
       const int32_t b = b0 + sg;

@@ -63,6 +63,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
   const uint32_t stage_bytes = 2 * kABoxBytes + b_bytes;
   uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
   uint64_t* empty = full + p.stages;
+  float* bias_smem = reinterpret_cast<float*>(empty + p.stages);  // kWgmmaMaxTileChannels floats
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
@@ -81,6 +82,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
   const int32_t j = static_cast<int32_t>(row_tile % p.windows);
   const int32_t start = j * (p.window - p.halo);  // first input position of the window
   const int32_t co0 = static_cast<int32_t>(co_tile) * 2 * p.co_per_half;
+  const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
   if (wg == 0) {  // producer
@@ -153,7 +155,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
     }
   }
   __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias, y);
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif

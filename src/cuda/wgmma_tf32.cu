@@ -115,6 +115,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t stage_bytes = kXBytes + uint32_t(ROWS) * kRowBytes;
   uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
   uint64_t* empty = full + p.stages;
+  float* bias_smem = reinterpret_cast<float*>(empty + p.stages);  // kWgmmaMaxTileChannels floats
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
@@ -133,6 +134,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int32_t j = static_cast<int32_t>(row_tile % p.windows);
   const int32_t start = j * (p.window - p.halo);
   const int32_t co0 = static_cast<int32_t>(co_tile) * p.co_per_half;
+  const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[ROWS / 2];
   if (wg == 0) {  // producer
@@ -183,7 +185,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
   }
   __syncthreads();  // Z written (all three warpgroups run the shift-add)
-  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias, y);
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
