@@ -31,18 +31,12 @@ struct WgmmaParams {
 };
 
 
-// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
-// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
-// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
-// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...\n// `bias_s`: the tile's bias in shared memory (stage_bias), or nullptr.
-// Channel cc's rows of Z start at (cc / co_per_half) * kWgmmaRows + (cc % co_per_half) * K.
 constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues the TMA loads
 constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
 
 // The tile's bias in shared memory, staged by the producer warpgroup's idle warps while the main loop
-// runs: read from global memory in the shift-add, each channel's bias load was a full memory latency
-// on its first output (9 of the 15 thousand cycles of a T8 tile's epilogue). Returns nullptr
-// without bias. Visible to the shift-add after the block barrier that precedes the Z stores.
+// runs, so that the shift-add reads it next to Z. Returns nullptr without bias. Visible to the
+// shift-add after the block barrier that precedes the Z stores.
 template <class T>
 __device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t co0, const T* __restrict__ bias,
                                                    float* bias_s) {
@@ -53,12 +47,23 @@ __device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t
   return bias_s;
 }
 
+// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
+// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
+// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
+// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...; the
+// rows of channel cc start at h * kWgmmaRows + c * K for cc = h * co_per_half + c (h: its half, 0 or 1).
+// In a window with neighbours on both sides every owned output's taps lie inside the window (the halo
+// covers the taps' reach), so that loop runs without bounds checks: it is most of the epilogue's
+// instructions, and the epilogue is most of a tile's time when the reduction is short (T8, L2).
+// `bias_s`: the tile's bias in shared memory (stage_bias), or nullptr.
 template <class T>
 __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
                                           int32_t co0, const float* bias_s, T* __restrict__ y) {
   int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
   if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
   if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
+  // (and not moved left by a padding wider than the windows before it)
+  const bool interior = j > 0 && j < p.windows - 1 && (start + p.halo) * p.stride - p.padding >= 0;
   const int lane = threadIdx.x % 128;
   const int active = 128 - 128 % p.stride;
   if (lane >= active) return;
@@ -68,24 +73,36 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   const int taps = p.tap_count[r], k0 = p.first_tap[r];
   const int32_t col0 = q0 - p.first_shift[r] - start;
   const int32_t col_step = active / p.stride;
+  const int32_t tap_delta = p.tap_step * p.z_pitch - p.shift_step;  // from one tap's Z element to the next
   for (int cc = threadIdx.x / 128; cc < p.tile_channels; cc += kThreads / 128) {
     const int32_t co = co0 + cc;
     if (co >= p.out_channels) break;
     const float bias_v = bias_s ? bias_s[cc] : 0.0f;
-    const float* zc = z + ((cc / p.co_per_half) * kWgmmaRows + (cc % p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
+    const int h = cc >= p.co_per_half;  // tiles hold at most two halves
+    const float* zc = z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
     for (int sg = 0; sg < p.segments; ++sg) {
       const int32_t b = b0 + sg;
       if (b >= p.batch) break;
       const float* zrow = zc + sg * p.window;
-      T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
-      int32_t col = col0;
-      for (int32_t t = t0; t < last; t += active, col += col_step) {
-        float sum = bias_v;
-        const float* zk = zrow;
-        int32_t cl = col;
-        for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
-          if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
-        yrow[t] = from_float<T>(sum);
+      T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
+      if (interior) {
+        const float* zq = zrow + col0;
+        for (int32_t t = t0; t < last; t += active, zq += col_step, yp += active) {
+          float sum = bias_v;
+          const float* zk = zq;
+          for (int n = 0; n < taps; ++n, zk += tap_delta) sum += *zk;
+          *yp = from_float<T>(sum);
+        }
+      } else {
+        int32_t col = col0;
+        for (int32_t t = t0; t < last; t += active, col += col_step, yp += active) {
+          float sum = bias_v;
+          const float* zk = zrow;
+          int32_t cl = col;
+          for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
+            if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
+          *yp = from_float<T>(sum);
+        }
       }
     }
   }
