@@ -343,6 +343,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       {1, 64, 8, 2048, 4, 2, 1, 1, 0},      // one channel tile, many windows
       {2, 96, 130, 40, 12, 16, 2, 1, 3},    // stride > K: phases without taps
       {1, 512, 256, 87, 16, 8, 4, 1, 0},    // HiFi-GAN up0: rows of 87 read through a padded copy
+      {1, 128, 16, 1000, 8, 4, 1100, 1, 0}, // padding wider than the first windows: they own nothing
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
