@@ -47,6 +47,32 @@ __device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t
   return bias_s;
 }
 
+// `count` outputs of one thread in an interior window: output i sums the TAPS (0: `taps`, a runtime
+// count) Z elements from zq + i * col_step, one tap_delta apart, onto the bias. Two outputs per
+// iteration, so that their loads overlap.
+template <int TAPS, class T>
+__device__ __forceinline__ void interior_outputs(const float* zq, T* yp, int32_t count, int32_t active,
+                                                 int32_t col_step, int32_t tap_delta, int taps, float bias_v) {
+  const int n_taps = TAPS > 0 ? TAPS : taps;  // a constant when TAPS > 0: the tap loops unroll
+  int32_t i = 0;
+  for (; i + 1 < count; i += 2, zq += 2 * col_step, yp += 2 * active) {
+    float a = bias_v, b = bias_v;
+#pragma unroll
+    for (int n = 0; n < n_taps; ++n) {
+      a += zq[n * tap_delta];
+      b += zq[col_step + n * tap_delta];
+    }
+    yp[0] = from_float<T>(a);
+    yp[active] = from_float<T>(b);
+  }
+  if (i < count) {
+    float a = bias_v;
+#pragma unroll
+    for (int n = 0; n < n_taps; ++n) a += zq[n * tap_delta];
+    *yp = from_float<T>(a);
+  }
+}
+
 // The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
 // u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
 // outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
@@ -86,12 +112,13 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
       const float* zrow = zc + sg * p.window;
       T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
       if (interior) {
-        const float* zq = zrow + col0;
-        for (int32_t t = t0; t < last; t += active, zq += col_step, yp += active) {
-          float sum = bias_v;
-          const float* zk = zq;
-          for (int n = 0; n < taps; ++n, zk += tap_delta) sum += *zk;
-          *yp = from_float<T>(sum);
+        const int32_t count = t0 < last ? (last - 1 - t0) / active + 1 : 0;
+        switch (taps) {  // the usual tap counts unrolled: loads issue back to back
+          case 1: interior_outputs<1>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+          case 2: interior_outputs<2>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+          case 3: interior_outputs<3>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+          case 4: interior_outputs<4>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+          default: interior_outputs<0>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v);
         }
       } else {
         int32_t col = col0;
