@@ -228,9 +228,9 @@ namespace {
 // - deep reductions always; medium ones on short rows in 16-bit (on long rows of few channels, T8
 //   and KB74, the mma.sync kernel's streaming beats a GEMM with an epilogue pass over Z), and on all
 //   rows in TF32, where mma.sync runs at half its 16-bit rate;
-// - shallow reductions on short rows (the mma.sync kernel's 64-channel tiles and persistent grid
-//   are built for long ones), or with so few output channels that its 64-channel tiles run mostly
-//   empty;
+// - shallow reductions on rows of up to 64k positions (the mma.sync kernel's persistent streaming is
+//   built for longer ones: T4, KB74; re-swept after the faster epilogue, step 30: P1 and T2 moved),
+//   or with so few output channels that its 64-channel tiles run mostly empty;
 // - in TF32, when the mma.sync kernel can run the problem, only if the tiles, counted by the share of
 //   their positions that are real, are enough to occupy the GPU: the TF32 kernel's 128-position
 //   tiles are coarse, and it has no split-K (S1, S14, S22, S23 run faster on the mma.sync kernel).

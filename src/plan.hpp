@@ -117,7 +117,7 @@ constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
 constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at most
 constexpr int64_t kWgmmaMediumMaxPositions = 262144;
-constexpr int64_t kWgmmaShallowMaxPositions = 16384;  // below kWgmmaMediumChannels: B*L_in up to this,
+constexpr int64_t kWgmmaShallowMaxPositions = 65536;  // below kWgmmaMediumChannels: B*L_in up to this,
 constexpr int kWgmmaNarrowOutChannels = 16;          // or at most this many output channels per group
 constexpr int kWgmmaTf32MinFilledTiles = 16;         // TF32: tiles x the share of real positions in them
 

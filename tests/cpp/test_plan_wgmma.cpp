@@ -105,6 +105,7 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   };
   const convt1d_problem s4 = layer(1, 64, 32, 11136, 4, 2, 1);    // shallow, short row
   const convt1d_problem t4 = layer(16, 48, 24, 32768, 4, 2, 1);   // shallow, long rows
+  const convt1d_problem p1 = layer(1, 64, 32, 40000, 4, 2, 1);    // shallow, one 40k row
   const convt1d_problem l5 = layer(1, 48, 8, 85995, 8, 4, 0);     // shallow, 8 output channels
   const convt1d_problem s1 = layer(1, 512, 256, 87, 16, 8, 4);    // deep, one short row: 22 tiles
   const convt1d_problem s5 = layer(1, 1536, 768, 94, 8, 4, 2);    // deep, one short row: 32 tiles
@@ -113,6 +114,7 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
     SCOPED_TRACE(dtype);
     EXPECT_EQ(kernel(s4, dtype), KernelKind::Wgmma);
     EXPECT_EQ(kernel(t4, dtype), KernelKind::ImplicitGemm);
+    EXPECT_EQ(kernel(p1, dtype), KernelKind::Wgmma);
     EXPECT_EQ(kernel(l5, dtype), KernelKind::Wgmma);
     EXPECT_EQ(kernel(s5, dtype), KernelKind::Wgmma);
   }
