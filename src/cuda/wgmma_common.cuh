@@ -100,6 +100,7 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   const int32_t col0 = q0 - p.first_shift[r] - start;
   const int32_t col_step = active / p.stride;
   const int32_t tap_delta = p.tap_step * p.z_pitch - p.shift_step;  // from one tap's Z element to the next
+  const int32_t count = t0 < last ? (last - 1 - t0) / active + 1 : 0;  // outputs per channel (interior)
   for (int cc = threadIdx.x / 128; cc < p.tile_channels; cc += kThreads / 128) {
     const int32_t co = co0 + cc;
     if (co >= p.out_channels) break;
@@ -112,7 +113,6 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
       const float* zrow = zc + sg * p.window;
       T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
       if (interior) {
-        const int32_t count = t0 < last ? (last - 1 - t0) / active + 1 : 0;
         switch (taps) {  // the usual tap counts unrolled: loads issue back to back
           case 1: interior_outputs<1>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
           case 2: interior_outputs<2>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
