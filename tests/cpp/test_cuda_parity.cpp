@@ -17,6 +17,7 @@
 #include "cpu/reference.hpp"
 #include "gpu_buffer.hpp"
 #include "plan.hpp"
+#include "test_hopper.hpp"
 #include "test_util.hpp"
 
 #ifdef CONVT1D_WITH_CUDA
@@ -89,15 +90,7 @@ convt1d_problem random_gpu_problem(t1d::Rng& rng, int index) {
 
 constexpr int kRandomProblems = 160;
 
-convt1d::detail::DeviceInfo fake_h100() {
-  convt1d::detail::DeviceInfo d;
-  d.cc_major = 9;
-  d.cc_minor = 0;
-  d.sm_count = 132;
-  d.smem_per_block_optin = 232448;
-  d.smem_per_sm = 233472;
-  return d;
-}
+convt1d::detail::DeviceInfo fake_h100() { return t1d::hopper_info(false); }
 
 // Whether the planner lets the forced family `algo` run p on dev.
 bool gemm_plannable(convt1d_problem p, const convt1d::detail::DeviceInfo& dev,
@@ -330,10 +323,35 @@ TEST_F(CudaParity, StreamedWeightLayers) {
 // rows per tile, overlapping windows, a C_in that is not a multiple of 64 (zero-filled chunk), C_out*K
 // that is not a multiple of 64 (rows past the tile), dilation, output_padding, stride > K (phases
 // with no taps), rows that are not 16-byte multiples (padded copy), then random layers it accepts. Every one must run on an sm_90 device.
+// A layer of the fixed lists below, as a CUDA problem (bias, dtype and algorithm left to the caller).
+struct Layer {
+  int64_t batch, c_in, c_out, length, k, stride, padding, dilation, output_padding;
+  convt1d_problem problem() const {
+    convt1d_problem p = convt1d_problem_init(batch, c_in, c_out, length, k);
+    p.stride = stride;
+    p.padding = padding;
+    p.dilation = dilation;
+    p.output_padding = output_padding;
+    p.device = CONVT1D_DEVICE_CUDA;
+    return p;
+  }
+};
+
+// Runs p (dtype and math of mode m) on random inputs into a poisoned output and compares with the
+// fp64 reference. Fatal failures stop here; callers check HasFatalFailure().
+void expect_matches_reference(const convt1d_problem& p, const Mode& m, t1d::Rng& rng, const std::string& what) {
+  const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+  const std::vector<double> ref = t1d::reference_of(p, in);
+  DeviceProblem d(p, in);
+  d.y.fill_bytes(0xFF);
+  ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
+  ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+  expect_close(m, d.download(m.dtype), ref, what);
+}
+
 TEST_F(CudaParity, WgmmaLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
-  struct Layer { int64_t batch, c_in, c_out, length, k, stride, padding, dilation, output_padding; };
   const std::vector<Layer> fixed = {
       {2, 256, 96, 64, 8, 4, 2, 1, 0},      // BigVGAN-like, short: rows share tiles
       {1, 512, 64, 1000, 16, 8, 4, 1, 0},   // overlapping windows along a long row
@@ -363,13 +381,8 @@ TEST_F(CudaParity, WgmmaLayers) {
   t1d::Rng rng(906);
   int ran = 0, multi_segment = 0, multi_window = 0;
   for (const Layer& l : layers) {
-    convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
-    p.stride = l.stride;
-    p.padding = l.padding;
-    p.dilation = l.dilation;
-    p.output_padding = l.output_padding;
+    convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
-    p.device = CONVT1D_DEVICE_CUDA;
     p.algorithm = CONVT1D_ALGO_WGMMA;
     p.dtype = CONVT1D_BFLOAT16;
     if (convt1d_validate(&p) != CONVT1D_OK) continue;  // a random output_padding may be invalid
@@ -386,14 +399,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Wgmma) << describe(p);
       multi_segment += plan.wgmma.segments > 1;
       multi_window += plan.wgmma.windows > 1;
-      const Inputs in = t1d::random_inputs(rng, p, m.dtype);
-      const std::vector<double> ref = t1d::reference_of(p, in);
-      DeviceProblem d(p, in);
-      d.y.fill_bytes(0xFF);
-      const std::string what = std::string(m.name) + " wgmma " + describe(p);
-      ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
-      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
-      expect_close(m, d.download(m.dtype), ref, what);
+      expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
     }
@@ -408,7 +414,6 @@ TEST_F(CudaParity, WgmmaLayers) {
 TEST_F(CudaParity, GemmCol2imLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
-  struct Layer { int64_t batch, c_in, c_out, length, k, stride, padding, dilation, output_padding; };
   const Layer layers[] = {
       {2, 64, 1, 20, 1000, 100, 0, 1, 0},   // the suite's P3 (K 10000, stride 1000), scaled down
       {1, 40, 3, 33, 300, 7, 5, 2, 1},      // dilation, output_padding, rows of 33 (a padded copy)
@@ -419,25 +424,14 @@ TEST_F(CudaParity, GemmCol2imLayers) {
   ASSERT_TRUE(tf32.dtype == CONVT1D_FLOAT32 && tf32.math == CONVT1D_MATH_TF32);
   t1d::Rng rng(907);
   for (const Layer& l : layers) {
-    convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
-    p.stride = l.stride;
-    p.padding = l.padding;
-    p.dilation = l.dilation;
-    p.output_padding = l.output_padding;
+    convt1d_problem p = l.problem();
     p.has_bias = l.c_out != 2;
-    p.device = CONVT1D_DEVICE_CUDA;
     p.dtype = tf32.dtype;
     p.math = tf32.math;
     ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << describe(p) << ": " << convt1d_last_error();
     ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::GemmCol2im) << describe(p);
-    const Inputs in = t1d::random_inputs(rng, p, p.dtype);
-    const std::vector<double> ref = t1d::reference_of(p, in);
-    DeviceProblem d(p, in);
-    d.y.fill_bytes(0xFF);
-    const std::string what = std::string(tf32.name) + " gemm_col2im " + describe(p);
-    ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
-    ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
-    expect_close(tf32, d.download(p.dtype), ref, what);
+    expect_matches_reference(p, tf32, rng, std::string(tf32.name) + " gemm_col2im " + describe(p));
+    if (HasFatalFailure()) return;
   }
 }
 

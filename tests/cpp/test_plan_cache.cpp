@@ -13,6 +13,7 @@
 #include "plan.hpp"
 #include "plan_cache.hpp"
 #include "problem.hpp"
+#include "test_hopper.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -21,16 +22,7 @@ using convt1d::detail::cached_plan;
 using convt1d::detail::DeviceInfo;
 using convt1d::detail::Plan;
 
-DeviceInfo h100(int ordinal = 0) {
-  DeviceInfo d;
-  d.ordinal = ordinal;
-  d.cc_major = 9;
-  d.sm_count = 132;
-  d.smem_per_block_optin = 232448;
-  d.smem_per_sm = 233472;
-  d.wgmma = true;
-  return d;
-}
+DeviceInfo h100(int ordinal = 0) { return t1d::hopper_info(true, ordinal); }
 
 convt1d_problem problem(int64_t batch, int64_t c_in, int32_t dtype) {
   convt1d_problem p = convt1d_problem_init(batch, c_in, 256, 100, 16);

@@ -12,6 +12,7 @@
 #include "convt1d/convt1d.h"
 #include "plan.hpp"
 #include "problem.hpp"
+#include "test_hopper.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -21,16 +22,7 @@ using convt1d::detail::KernelKind;
 using convt1d::detail::Plan;
 using convt1d::detail::WgmmaTiling;
 
-DeviceInfo hopper(bool wgmma) {
-  DeviceInfo d;
-  d.cc_major = 9;
-  d.cc_minor = 0;
-  d.sm_count = 132;
-  d.smem_per_block_optin = 232448;
-  d.smem_per_sm = 233472;
-  d.wgmma = wgmma;
-  return d;
-}
+DeviceInfo hopper(bool wgmma) { return t1d::hopper_info(wgmma); }
 
 convt1d_problem layer(int64_t B, int64_t ci, int64_t co, int64_t L, int64_t K, int64_t s, int64_t pad) {
   convt1d_problem p = convt1d_problem_init(B, ci, co, L, K);
