@@ -38,6 +38,18 @@ const char* kernel_name(KernelKind k) {
     case KernelKind::ImplicitGemm: return "implicit_gemm";
     case KernelKind::Wgmma: return "wgmma";
     case KernelKind::GemmCol2im: return "gemm_col2im";
+    case KernelKind::WgmmaStream: return "wgmma_stream";
+  }
+  return "?";
+}
+
+const char* algorithm_name(int32_t algorithm) {
+  switch (algorithm) {
+    case CONVT1D_ALGO_AUTO: return "auto";
+    case CONVT1D_ALGO_DIRECT: return "direct";
+    case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
+    case CONVT1D_ALGO_WGMMA: return "wgmma";
+    case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
   }
   return "?";
 }
@@ -289,9 +301,8 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   plan.math = p.math;
   plan.has_bias = p.has_bias != 0;
   if (p.device == CONVT1D_DEVICE_CPU) {
-    if (p.algorithm == CONVT1D_ALGO_IMPLICIT_GEMM || p.algorithm == CONVT1D_ALGO_WGMMA)
-      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") +
-                                    (p.algorithm == CONVT1D_ALGO_WGMMA ? "wgmma" : "implicit_gemm") +
+    if (p.algorithm != CONVT1D_ALGO_AUTO && p.algorithm != CONVT1D_ALGO_DIRECT)
+      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") + algorithm_name(p.algorithm) +
                                     " runs on CUDA only, got device cpu");
     plan.kernel = KernelKind::Cpu;
     plan.reason = "cpu device";
@@ -306,6 +317,8 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool tf32 = p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_TF32;
   const bool wgmma_ok = s.batch > 0 && (tf32 ? plan_wgmma_tf32(s, dev, plan.wgmma, wgmma_why)
                                              : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
+  std::string stream_why;
+  const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, dev, plan.stream, stream_why);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;
@@ -321,6 +334,12 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       plan.kernel = KernelKind::Wgmma;
       plan.reason = "forced";
       break;
+    case CONVT1D_ALGO_WGMMA_STREAM:
+      if (!stream_ok)
+        fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma_stream cannot run this problem: " + stream_why);
+      plan.kernel = KernelKind::WgmmaStream;
+      plan.reason = "forced";
+      break;
     default:
       // Depthwise and tiny-channel problems have no reduction worth a tensor core.
       if (gemm_ok && s.in_per_group * s.kernel_size >= 8 && s.out_per_group >= 4) {
@@ -330,7 +349,11 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
       }
-      if (wgmma_ok && prefers_wgmma(s, plan.wgmma, gemm_ok)) {
+      if (stream_ok && plan.stream.tiles >= int64_t{kStreamMinWaves} * dev.sm_count) {
+        plan.unaligned_fallback = plan.kernel;
+        plan.kernel = KernelKind::WgmmaStream;
+        plan.reason = "long stride-1 rows of few channels: streamed through Hopper tensor cores";
+      } else if (wgmma_ok && prefers_wgmma(s, plan.wgmma, gemm_ok)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";

@@ -48,6 +48,7 @@ const Backend kBackends[] = {
     {"cuda-direct", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_DIRECT},
     {"cuda-implicit-gemm", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_IMPLICIT_GEMM},
     {"cuda-wgmma", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_WGMMA},
+    {"cuda-wgmma-stream", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_WGMMA_STREAM},
 };
 
 struct Tally {

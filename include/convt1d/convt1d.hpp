@@ -20,7 +20,9 @@ enum class Device : int32_t { CPU = CONVT1D_DEVICE_CPU, CUDA = CONVT1D_DEVICE_CU
 enum class Algorithm : int32_t {
   Auto = CONVT1D_ALGO_AUTO,
   Direct = CONVT1D_ALGO_DIRECT,
-  ImplicitGemm = CONVT1D_ALGO_IMPLICIT_GEMM
+  ImplicitGemm = CONVT1D_ALGO_IMPLICIT_GEMM,
+  Wgmma = CONVT1D_ALGO_WGMMA,
+  WgmmaStream = CONVT1D_ALGO_WGMMA_STREAM
 };
 
 // Thrown for every non-OK status; what() is the library's message.

@@ -20,7 +20,6 @@
 // issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
 // retired (wait_group 1), so one stage of MMAs is always in flight behind the loads. Then they write
 // their accumulators to Z, and all three warpgroups run the shift-add (one tile per block).
-#include <mutex>
 
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
@@ -163,19 +162,9 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
 
 template <class T, int N>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
-  auto kernel = wgmma_gemm_kernel<T, N>;
-  static std::mutex mutex;
-  static int64_t opted_in[64] = {};  // per device: the dynamic smem this kernel may use
   const int64_t smem = plan.wgmma.smem_bytes;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (a.device < 0 || a.device >= 64 || opted_in[a.device] < smem) {
-      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-                 "cudaFuncSetAttribute(wgmma_gemm_kernel)");
-      if (a.device >= 0 && a.device < 64) opted_in[a.device] = smem;
-    }
-  }
-  kernel<<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
+  opt_in_smem<wgmma_gemm_kernel<T, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
+  wgmma_gemm_kernel<T, N><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
            static_cast<cudaStream_t>(a.stream)>>>(w_map, x_map, make_wgmma_params(plan),
                                                   static_cast<const T*>(a.bias), static_cast<T*>(a.y));
   cuda_check_launch("wgmma_gemm_kernel launch");

@@ -18,8 +18,6 @@
 // Pipeline as in the 16-bit kernel (one producer thread, two consumer warpgroups, one stage of MMAs in
 // flight). A stage's A fragments stay in registers until its wgmma group retires, so two register
 // sets alternate between stages.
-#include <mutex>
-
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
@@ -213,19 +211,9 @@ __global__ void pack_wt_kernel(const float* __restrict__ w, float* __restrict__ 
 
 template <int ROWS>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
-  auto kernel = wgmma_tf32_kernel<ROWS>;
-  static std::mutex mutex;
-  static int64_t opted_in[64] = {};  // per device: the dynamic smem this kernel may use
   const int64_t smem = plan.wgmma.smem_bytes;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (a.device < 0 || a.device >= 64 || opted_in[a.device] < smem) {
-      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-                 "cudaFuncSetAttribute(wgmma_tf32_kernel)");
-      if (a.device >= 0 && a.device < 64) opted_in[a.device] = smem;
-    }
-  }
-  kernel<<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
+  opt_in_smem<wgmma_tf32_kernel<ROWS>>(smem, a.device, "cudaFuncSetAttribute(wgmma_tf32_kernel)");
+  wgmma_tf32_kernel<ROWS><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
            static_cast<cudaStream_t>(a.stream)>>>(wt_map, x_map, make_wgmma_params(plan),
                                                   static_cast<const float*>(a.bias), static_cast<float*>(a.y));
   cuda_check_launch("wgmma_tf32_kernel launch");

@@ -48,10 +48,10 @@ const Mode kModes[] = {
     {"bf16", CONVT1D_BFLOAT16, CONVT1D_MATH_TF32, 3e-2},
 };
 constexpr int32_t kAlgorithms[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM,
-                                   CONVT1D_ALGO_WGMMA};
+                                   CONVT1D_ALGO_WGMMA, CONVT1D_ALGO_WGMMA_STREAM};
 
 // The tensor-core families run only some problems (forcing one elsewhere is CONVT1D_UNSUPPORTED).
-bool may_refuse(int32_t algo) { return algo == CONVT1D_ALGO_IMPLICIT_GEMM || algo == CONVT1D_ALGO_WGMMA; }
+bool may_refuse(int32_t algo) { return algo != CONVT1D_ALGO_AUTO && algo != CONVT1D_ALGO_DIRECT; }
 
 // Random problems for the GPU: a mix of tiny shapes (every parameter at its extremes), shapes with
 // enough channels for several MMA k-steps and output-channel tiles, and long rows (many L tiles).
@@ -433,6 +433,86 @@ TEST_F(CudaParity, GemmCol2imLayers) {
     expect_matches_reference(p, tf32, rng, std::string(tf32.name) + " gemm_col2im " + describe(p));
     if (HasFatalFailure()) return;
   }
+}
+
+// Stride-1 layers on the streaming TF32 kernel: KB74's taps on rows long enough that every block
+// takes many tiles (both consumer warpgroups, the stage ring wrapping), partial channel tiles
+// (C_in not a multiple of 8, C_out not of 32), bias, padding wider than the taps' reach, and
+// output_padding; then random layers it accepts.
+TEST_F(CudaParity, WgmmaStreamLayers) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  const std::vector<Layer> fixed = {
+      {4, 32, 64, 40000, 5, 1, 0, 3, 0},    // KB74's channels and taps, 1252 tiles
+      {3, 13, 20, 30000, 4, 1, 9, 2, 0},    // partial tiles, padding
+      {2, 8, 64, 8192, 1, 1, 0, 1, 0},      // one tap: a 1x1 convolution
+      {1, 200, 40, 2048, 3, 1, 69, 5, 0},   // padding beyond the reach: the window starts right of the tile
+      {2, 64, 33, 12000, 16, 1, 7, 7, 5},   // reach 105 (the widest window class), output_padding
+  };
+  std::vector<Layer> layers = fixed;
+  t1d::Rng shape_rng(311);
+  for (int i = 0; i < 16; ++i) {
+    Layer l;
+    l.batch = t1d::rand_int(shape_rng, 1, 3);
+    l.c_in = t1d::rand_int(shape_rng, 1, 96);
+    l.c_out = t1d::rand_int(shape_rng, 1, 64);
+    l.length = 4 * t1d::rand_int(shape_rng, 1, 3000);
+    l.k = t1d::rand_int(shape_rng, 1, 9);
+    l.stride = 1;
+    l.dilation = t1d::rand_int(shape_rng, 1, 6);
+    l.padding = t1d::rand_int(shape_rng, 0, (l.k - 1) * l.dilation + 2);
+    l.output_padding = t1d::rand_int(shape_rng, 0, l.dilation - 1);
+    layers.push_back(l);
+  }
+  const Mode& tf32 = kModes[2];
+  ASSERT_TRUE(tf32.dtype == CONVT1D_FLOAT32 && tf32.math == CONVT1D_MATH_TF32);
+  t1d::Rng rng(312);
+  int ran = 0, many_tiles = 0;
+  for (const Layer& l : layers) {
+    convt1d_problem p = l.problem();
+    p.has_bias = ran % 2 == 0;
+    p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+    const bool random = &l - layers.data() >= static_cast<ptrdiff_t>(fixed.size());
+    if (random && (convt1d_validate(&p) != CONVT1D_OK || !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA_STREAM))) continue;
+    ASSERT_TRUE(gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA_STREAM)) << "fixed layer refused: " << describe(p);
+    const auto plan = convt1d::detail::make_plan(p, dev);
+    ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << describe(p);
+    many_tiles += plan.stream.tiles > 2 * plan.stream.stages * plan.stream.grid;
+    expect_matches_reference(p, tf32, rng, std::string(tf32.name) + " wgmma_stream " + describe(p));
+    if (HasFatalFailure()) return;
+    ++ran;
+  }
+  EXPECT_GE(ran, 12);
+  EXPECT_GT(many_tiles, 0) << "no layer wrapped the stage ring";
+}
+
+// The streaming kernel reads x and writes y by TMA: with y one element into its buffer, AUTO must
+// fall back to the kernel it would otherwise run, and forcing wgmma_stream must name y.
+TEST_F(CudaParity, WgmmaStreamMisalignedOutputFallsBack) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  convt1d_problem p = convt1d_problem_init(4, 32, 64, 40000, 5);  // 1252 tiles: AUTO streams it
+  p.dilation = 3;
+  p.device = CONVT1D_DEVICE_CUDA;
+  ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::WgmmaStream);
+  t1d::Rng rng(78);
+  const Inputs in = t1d::random_inputs(rng, p, p.dtype);
+  const std::vector<double> ref = t1d::reference_of(p, in);
+  DeviceProblem d(p, in);
+  const size_t y_bytes = static_cast<size_t>(t1d::y_count(p)) * 4;
+  GpuBuffer shifted(y_bytes + 16);
+  CUDA_ASSERT(cudaMemset(shifted.get(), 0xFF, y_bytes + 16));
+  void* y = static_cast<char*>(shifted.get()) + 4;
+  ASSERT_EQ(convt1d_forward(&p, d.x.get(), d.w.get(), nullptr, y, nullptr), CONVT1D_OK) << convt1d_last_error();
+  ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+  std::vector<float> host(static_cast<size_t>(t1d::y_count(p)));
+  CUDA_ASSERT(cudaMemcpy(host.data(), y, y_bytes, cudaMemcpyDeviceToHost));
+  expect_close(kModes[2], std::vector<double>(host.begin(), host.end()), ref, "AUTO with y misaligned for TMA");
+  p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+  EXPECT_EQ(convt1d_forward(&p, d.x.get(), d.w.get(), nullptr, y, nullptr), CONVT1D_UNSUPPORTED);
+  const std::string m = convt1d_last_error();
+  EXPECT_TRUE(t1d::contains(m, "aligned")) << m;
+  EXPECT_TRUE(t1d::contains_word(m, "y")) << m;
 }
 
 // TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the

@@ -53,6 +53,7 @@ inline const char* algo_str(int32_t a) {
     case CONVT1D_ALGO_DIRECT: return "direct";
     case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
     case CONVT1D_ALGO_WGMMA: return "wgmma";
+    case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
   }
   return "?";
 }

@@ -27,6 +27,7 @@ bool parse_algorithm(const std::string& text, int32_t* algorithm) {
   else if (text == "direct") *algorithm = CONVT1D_ALGO_DIRECT;
   else if (text == "implicit_gemm") *algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
   else if (text == "wgmma") *algorithm = CONVT1D_ALGO_WGMMA;
+  else if (text == "wgmma_stream") *algorithm = CONVT1D_ALGO_WGMMA_STREAM;
   else return false;
   return true;
 }
@@ -37,6 +38,7 @@ const char* algorithm_name(int32_t algorithm) {
     case CONVT1D_ALGO_DIRECT: return "direct";
     case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
     case CONVT1D_ALGO_WGMMA: return "wgmma";
+    case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
   }
   return "?";
 }
@@ -101,9 +103,9 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
       }
       o.warmup_given = true;
     } else if (arg == "--algo") {
-      if (!need_value("auto, direct, implicit_gemm or wgmma")) return false;
+      if (!need_value("auto, direct, implicit_gemm, wgmma or wgmma_stream")) return false;
       if (!parse_algorithm(value, &o.algorithm)) {
-        *error = "--algo expects auto, direct, implicit_gemm or wgmma, got '" + value + "'";
+        *error = "--algo expects auto, direct, implicit_gemm, wgmma or wgmma_stream, got '" + value + "'";
         return false;
       }
     } else if (arg == "--seed") {
@@ -150,7 +152,7 @@ const char* bench_usage() {
          "  --repeats N        timed runs per measurement, >= 50 (default 50)\n"
          "  --warmup N         untimed runs first (default 10)\n"
          "  --quick            allow --repeats < 50 (default 10): smoke runs, not for reporting\n"
-         "  --algo A           auto, direct, implicit_gemm or wgmma (default auto)\n"
+         "  --algo A           auto, direct, implicit_gemm, wgmma or wgmma_stream (default auto)\n"
          "  --no-baseline      skip cuDNN\n"
          "  --no-roofline      skip the copy-bandwidth and cuBLAS probes\n"
          "  --seed N           input data seed\n"
