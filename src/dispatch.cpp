@@ -39,17 +39,16 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   const DeviceInfo dev = cuda_current_device();
   const std::shared_ptr<const Plan> cached = cached_plan(p, dev);
   const Plan* plan = cached.get();
-  Plan unaligned;  // the plan with its fallback kernel, when TMA cannot reach the operands in place
-  // TMA reads x and weight in place (the streaming kernel: x, and writes y).
+  Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
+  // TMA reads x, and the weights but for the streaming kernel (which packs them first), in place.
   const bool streaming = plan->kernel == KernelKind::WgmmaStream;
   const bool tma = streaming || plan->kernel == KernelKind::Wgmma || plan->kernel == KernelKind::GemmCol2im;
-  const void* second = streaming ? static_cast<const void*>(y) : w;
-  const char* second_name = streaming ? "y" : "weight";
-  if (tma && !(aligned16(x) && aligned16(second))) {
+  if (tma && !(aligned16(x) && (streaming || aligned16(w)))) {
     if (p.algorithm == CONVT1D_ALGO_WGMMA || p.algorithm == CONVT1D_ALGO_WGMMA_STREAM)
-      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") + algorithm_name(p.algorithm) + " needs x and " +
-                                    second_name + " at 16-byte aligned addresses (TMA), got " +
-                                    (aligned16(x) ? second_name : "x") + " misaligned");
+      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") + algorithm_name(p.algorithm) +
+                                    " needs x" + (streaming ? "" : " and weight") +
+                                    " at 16-byte aligned addresses (TMA), got " + (aligned16(x) ? "weight" : "x") +
+                                    " misaligned");
     unaligned = *plan;
     unaligned.kernel = plan->unaligned_fallback;
     plan = &unaligned;

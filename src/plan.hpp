@@ -144,27 +144,29 @@ constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
 // no bias, on the wgmma kernel.
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 
-// Streaming TF32 kernel on Hopper tensor cores for stride-1 layers with few channels and long rows
-// (KernelBench #74), in src/cuda/wgmma_stream.cu: persistent blocks keep the whole W^T (C_out x
-// C_in*K, tf32) in shared memory and stream 128-position tiles: x windows in by TMA, wgmma with x^T
-// from registers (each tap is a column offset into the same window), y out by TMA stores. Nothing is
-// staged in between: the taps are part of the reduction, so there is no Z and no shift-add.
+// Streaming kernel on Hopper tensor cores for stride-1 layers with few channels and long rows
+// (KernelBench #74), in src/cuda/wgmma_stream.cu, fp32 (TF32), fp16 and bf16: persistent blocks keep
+// the whole W^T (C_out x C_in*K) in shared memory and stream 128-position tiles: x windows in by TMA,
+// wgmma with x^T from registers (each tap is a column offset into the same window), y out by TMA
+// stores where its rows are 16-byte multiples (else by the warps). Nothing is staged in between: the
+// taps are part of the reduction, so there is no Z and no shift-add.
 struct StreamTiling {
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep
-  int32_t ci_pad = 0;   // C_in rounded up to one k-step (kStreamKStep); TMA zero-fills the extra rows
-  int32_t steps = 0;    // k-steps of the reduction: K * ci_pad / kStreamKStep (tap-major)
-  int32_t chunks = 0;   // 128-byte rows of packed W^T per output channel: ceil(steps / 4)
+  int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
+  int32_t ci_pad = 0;   // C_in rounded up to k_step; TMA zero-fills the extra rows
+  int32_t steps = 0;    // wgmma k-steps of the reduction: K * ci_pad / k_step (tap-major)
+  int32_t chunks = 0;   // 128-byte rows of packed W^T per output channel (4 steps each)
   int32_t x_base = 0;   // window start relative to the tile's first output: padding - dilation*(K-1),
                         // rounded down to 16 bytes (TMA box starts)
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
-                        // padded to 8 (mod 16) words so a fragment's 4 channel rows hit distinct banks
+                        // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
+  bool y_tma = false;   // y rows are 16-byte multiples: TMA stores (if y itself is aligned)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
 };
 
 constexpr int kStreamPositions = 128;   // outputs per tile: two m64 blocks of one consumer warpgroup
-constexpr int kStreamKStep = 8;         // reduction per tf32 wgmma
 constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
 constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
 constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)

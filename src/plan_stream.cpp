@@ -1,4 +1,4 @@
-// Tiling of the streaming TF32 kernel (plan.hpp, StreamTiling): which problems it takes, the x window
+// Tiling of the streaming kernel (plan.hpp, StreamTiling): which problems it takes, the x window
 // each tile reads, and the pipeline depth that fits next to the resident weights.
 #include <limits>
 
@@ -8,11 +8,9 @@ namespace convt1d::detail {
 
 namespace {
 
-constexpr int64_t kElem = 4;                   // fp32
-constexpr int64_t kTmaAlignElems = 16 / kElem; // box starts and row pitches are 16-byte multiples
-constexpr int64_t kWrapRowBytes = 128;         // one 128B-swizzle row: 32 tf32 values of W^T
-constexpr int64_t kStepsPerRow = kWrapRowBytes / (kStreamKStep * kElem);
-constexpr int64_t kStoreBoxPositions = 32;     // y leaves through boxes of 32 positions (128 B)
+constexpr int64_t kSwizzleRowBytes = 128;      // one 128B-swizzle row of W^T or of the y staging
+constexpr int64_t kStepBytes = 32;             // W^T bytes per wgmma step: 8 tf32 or 16 16-bit values
+constexpr int64_t kStepsPerRow = kSwizzleRowBytes / kStepBytes;
 constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem base up to the swizzle period
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
@@ -32,27 +30,33 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
     return false;
   };
   if (!dev.wgmma) return no("needs an sm_90 (Hopper) device and a library built with sm_90a code");
-  if (dtype != CONVT1D_FLOAT32 || math != CONVT1D_MATH_TF32) return no("runs float32 in TF32 mode only");
+  const bool tf32 = dtype == CONVT1D_FLOAT32 && math == CONVT1D_MATH_TF32;
+  if (!tf32 && dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16)
+    return no("runs float32 in TF32 mode, float16 and bfloat16 only");
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.stride != 1) return no("runs stride 1 only, got " + std::to_string(s.stride));
   if (s.out_channels > kStreamMaxN)
     return no("needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels));
-  // TMA reads x rows and writes y rows in place: their pitches must be 16-byte multiples.
-  if (s.in_length % kTmaAlignElems != 0 || s.out_length % kTmaAlignElems != 0)
-    return no("needs in_length and out_length to be multiples of 4 (16-byte rows for TMA), got " +
-              std::to_string(s.in_length) + " and " + std::to_string(s.out_length));
+  const int64_t elem = tf32 ? 4 : 2;
+  const int64_t align = 16 / elem;  // TMA box starts and row pitches are 16-byte multiples
+  // TMA reads x rows in place: their pitch must be a 16-byte multiple.
+  if (s.in_length % align != 0)
+    return no("needs in_length to be a multiple of " + std::to_string(align) + " (16-byte rows for TMA), got " +
+              std::to_string(s.in_length));
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.batch > kInt32Max || s.out_length + kStreamPositions > kInt32Max ||
       s.padding + s.out_length + kStreamPositions > kInt32Max || s.dilation * (s.kernel_size - 1) > kInt32Max)
     return no("a dimension exceeds the kernel's 32-bit coordinates");
-  t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, kStreamKStep));
+  t.k_step = static_cast<int32_t>(kStepBytes / elem);
+  t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, t.k_step));
   if (t.ci_pad > kStreamMaxBox)
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
   const int64_t reach = s.dilation * (s.kernel_size - 1);
-  const int64_t base = floor_to(s.padding - reach, kTmaAlignElems);
+  const int64_t base = floor_to(s.padding - reach, align);
   // The last output of a tile reads up to column kStreamPositions - 1 + padding - base.
   int64_t cols = kStreamPositions + s.padding - base;
-  cols = round_up(cols, 16) + 8;  // 8 (mod 16) words: channel rows q and q+1..3 land 8 banks apart
+  // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
+  cols = round_up(cols, 16) + 8;
   if (cols - 16 >= kStreamPositions + s.padding - base) cols -= 16;
   if (cols > kStreamMaxBox)
     return no("needs dilation*(kernel_size-1) <= ~120 (the taps' reach fits one 256-position window), got " +
@@ -60,11 +64,12 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
   t.x_base = static_cast<int32_t>(base);
   t.x_cols = static_cast<int32_t>(cols);
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
-  t.steps = static_cast<int32_t>(s.kernel_size * t.ci_pad / kStreamKStep);
+  t.steps = static_cast<int32_t>(s.kernel_size * t.ci_pad / t.k_step);
   t.chunks = static_cast<int32_t>((t.steps + kStepsPerRow - 1) / kStepsPerRow);
-  t.weight_bytes = int64_t{t.chunks} * t.n * kWrapRowBytes;
-  t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * kElem, kStageAlign);
-  t.staging_bytes = int64_t{t.n} * kStoreBoxPositions * kElem * (kStreamPositions / kStoreBoxPositions);
+  t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes;
+  t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
+  t.staging_bytes = int64_t{t.n} * kStreamPositions * elem;  // [boxes][N][128 bytes of positions]
+  t.y_tma = s.out_length % align == 0;
   const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes;
   const int64_t budget = dev.smem_per_block_optin;
   int64_t stages = kStreamMaxStages;

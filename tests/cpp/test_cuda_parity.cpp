@@ -435,10 +435,10 @@ TEST_F(CudaParity, GemmCol2imLayers) {
   }
 }
 
-// Stride-1 layers on the streaming TF32 kernel: KB74's taps on rows long enough that every block
-// takes many tiles (both consumer warpgroups, the stage ring wrapping), partial channel tiles
-// (C_in not a multiple of 8, C_out not of 32), bias, padding wider than the taps' reach, and
-// output_padding; then random layers it accepts.
+// Stride-1 layers on the streaming kernel, in TF32, fp16 and bf16: KB74's taps on rows long enough
+// that every block takes many tiles (both consumer warpgroups, the stage ring wrapping), partial
+// channel tiles (C_in not a multiple of 8, C_out not of 32), bias, padding wider than the taps'
+// reach, output_padding, rows stored by TMA and by the warps; then random layers it accepts.
 TEST_F(CudaParity, WgmmaStreamLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
@@ -446,8 +446,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {4, 32, 64, 40000, 5, 1, 0, 3, 0},    // KB74's channels and taps, 1252 tiles
       {3, 13, 20, 30000, 4, 1, 9, 2, 0},    // partial tiles, padding
       {2, 8, 64, 8192, 1, 1, 0, 1, 0},      // one tap: a 1x1 convolution
-      {1, 200, 40, 2048, 3, 1, 69, 5, 0},   // padding beyond the reach: the window starts right of the tile
-      {2, 64, 33, 12000, 16, 1, 7, 7, 5},   // reach 105 (the widest window class), output_padding
+      {1, 40, 40, 2048, 3, 1, 69, 5, 0},    // padding beyond the reach: the window starts right of the tile
+      {2, 24, 33, 12000, 16, 1, 7, 7, 5},   // reach 105 (the widest window class), output_padding
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -456,7 +456,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.batch = t1d::rand_int(shape_rng, 1, 3);
     l.c_in = t1d::rand_int(shape_rng, 1, 96);
     l.c_out = t1d::rand_int(shape_rng, 1, 64);
-    l.length = 4 * t1d::rand_int(shape_rng, 1, 3000);
+    l.length = 8 * t1d::rand_int(shape_rng, 1, 1500);
     l.k = t1d::rand_int(shape_rng, 1, 9);
     l.stride = 1;
     l.dilation = t1d::rand_int(shape_rng, 1, 6);
@@ -464,55 +464,73 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.output_padding = t1d::rand_int(shape_rng, 0, l.dilation - 1);
     layers.push_back(l);
   }
-  const Mode& tf32 = kModes[2];
-  ASSERT_TRUE(tf32.dtype == CONVT1D_FLOAT32 && tf32.math == CONVT1D_MATH_TF32);
   t1d::Rng rng(312);
-  int ran = 0, many_tiles = 0;
+  int ran = 0, many_tiles = 0, warp_stores = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
     p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
     const bool random = &l - layers.data() >= static_cast<ptrdiff_t>(fixed.size());
-    if (random && (convt1d_validate(&p) != CONVT1D_OK || !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA_STREAM))) continue;
-    ASSERT_TRUE(gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA_STREAM)) << "fixed layer refused: " << describe(p);
-    const auto plan = convt1d::detail::make_plan(p, dev);
-    ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << describe(p);
-    many_tiles += plan.stream.tiles > 2 * plan.stream.stages * plan.stream.grid;
-    expect_matches_reference(p, tf32, rng, std::string(tf32.name) + " wgmma_stream " + describe(p));
-    if (HasFatalFailure()) return;
-    ++ran;
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;  // a random output_padding may be invalid
+    for (const Mode& m : kModes) {
+      if (m.dtype == CONVT1D_FLOAT64 || m.math == CONVT1D_MATH_IEEE) continue;  // TF32 and 16-bit only
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const bool plannable = gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA_STREAM);
+      if (random && !plannable) continue;
+      ASSERT_TRUE(plannable) << "fixed layer refused: " << m.name << " " << describe(p);
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << describe(p);
+      many_tiles += plan.stream.tiles > 2 * plan.stream.stages * plan.stream.grid;
+      warp_stores += !plan.stream.y_tma;
+      expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
+      if (HasFatalFailure()) return;
+      ++ran;
+    }
   }
-  EXPECT_GE(ran, 12);
+  EXPECT_GE(ran, 36);
   EXPECT_GT(many_tiles, 0) << "no layer wrapped the stage ring";
+  EXPECT_GT(warp_stores, 0) << "no layer stored y by warps";
 }
 
-// The streaming kernel reads x and writes y by TMA: with y one element into its buffer, AUTO must
-// fall back to the kernel it would otherwise run, and forcing wgmma_stream must name y.
-TEST_F(CudaParity, WgmmaStreamMisalignedOutputFallsBack) {
+// The streaming kernel reads x by TMA and writes y by TMA where it can. With y one element into its
+// buffer the warps store it instead (still right); with x one element in, AUTO falls back to the
+// kernel it would otherwise run, and forcing wgmma_stream fails naming x.
+TEST_F(CudaParity, WgmmaStreamMisalignedOperands) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
   convt1d_problem p = convt1d_problem_init(4, 32, 64, 40000, 5);  // 1252 tiles: AUTO streams it
   p.dilation = 3;
+  p.has_bias = 1;
   p.device = CONVT1D_DEVICE_CUDA;
   ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::WgmmaStream);
   t1d::Rng rng(78);
   const Inputs in = t1d::random_inputs(rng, p, p.dtype);
   const std::vector<double> ref = t1d::reference_of(p, in);
   DeviceProblem d(p, in);
-  const size_t y_bytes = static_cast<size_t>(t1d::y_count(p)) * 4;
-  GpuBuffer shifted(y_bytes + 16);
-  CUDA_ASSERT(cudaMemset(shifted.get(), 0xFF, y_bytes + 16));
-  void* y = static_cast<char*>(shifted.get()) + 4;
-  ASSERT_EQ(convt1d_forward(&p, d.x.get(), d.w.get(), nullptr, y, nullptr), CONVT1D_OK) << convt1d_last_error();
-  ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
-  std::vector<float> host(static_cast<size_t>(t1d::y_count(p)));
-  CUDA_ASSERT(cudaMemcpy(host.data(), y, y_bytes, cudaMemcpyDeviceToHost));
-  expect_close(kModes[2], std::vector<double>(host.begin(), host.end()), ref, "AUTO with y misaligned for TMA");
+  const size_t x_bytes = static_cast<size_t>(t1d::x_count(p)) * 4, y_bytes = static_cast<size_t>(t1d::y_count(p)) * 4;
+  GpuBuffer shifted_y(y_bytes + 16), shifted_x(x_bytes + 16);
+  void* y = static_cast<char*>(shifted_y.get()) + 4;
+  const TypedBuffer hx = TypedBuffer::from_double(p.dtype, in.x);
+  CUDA_ASSERT(cudaMemcpy(static_cast<char*>(shifted_x.get()) + 4, hx.data(), x_bytes, cudaMemcpyHostToDevice));
+  const void* x = static_cast<const char*>(shifted_x.get()) + 4;
+  auto run = [&](const void* xp, void* yp, int32_t algo, const char* what) {
+    p.algorithm = algo;
+    CUDA_ASSERT(cudaMemset(yp, 0xFF, y_bytes));
+    ASSERT_EQ(convt1d_forward(&p, xp, d.w.get(), d.b.get(), yp, nullptr), CONVT1D_OK) << what << ": " << convt1d_last_error();
+    ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+    std::vector<float> host(static_cast<size_t>(t1d::y_count(p)));
+    CUDA_ASSERT(cudaMemcpy(host.data(), yp, y_bytes, cudaMemcpyDeviceToHost));
+    expect_close(kModes[2], std::vector<double>(host.begin(), host.end()), ref, what);
+  };
+  run(d.x.get(), y, CONVT1D_ALGO_WGMMA_STREAM, "wgmma_stream with y misaligned for TMA");
+  run(x, d.y.get(), CONVT1D_ALGO_AUTO, "AUTO with x misaligned for TMA");
+  if (HasFatalFailure()) return;
   p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-  EXPECT_EQ(convt1d_forward(&p, d.x.get(), d.w.get(), nullptr, y, nullptr), CONVT1D_UNSUPPORTED);
+  EXPECT_EQ(convt1d_forward(&p, x, d.w.get(), d.b.get(), d.y.get(), nullptr), CONVT1D_UNSUPPORTED);
   const std::string m = convt1d_last_error();
   EXPECT_TRUE(t1d::contains(m, "aligned")) << m;
-  EXPECT_TRUE(t1d::contains_word(m, "y")) << m;
+  EXPECT_TRUE(t1d::contains_word(m, "x")) << m;
 }
 
 // TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the

@@ -49,13 +49,13 @@ TEST(StreamPlan, RefusesWithAReason) {
     const char* says;
   };
   const Case cases[] = {
-      {[](convt1d_problem& p) { p.dtype = CONVT1D_BFLOAT16; }, "TF32"},
+      {[](convt1d_problem& p) { p.dtype = CONVT1D_FLOAT64; }, "TF32"},
       {[](convt1d_problem& p) { p.math = CONVT1D_MATH_IEEE; }, "TF32"},
       {[](convt1d_problem& p) { p.groups = 2; }, "groups"},
       {[](convt1d_problem& p) { p.stride = 2; }, "stride"},
       {[](convt1d_problem& p) { p.out_channels = 65; }, "out_channels <= 64"},
-      {[](convt1d_problem& p) { p.in_length = 131071; }, "multiples of 4"},
-      {[](convt1d_problem& p) { p.output_padding = 1; }, "multiples of 4"},  // L_out 131085
+      {[](convt1d_problem& p) { p.in_length = 131070; }, "multiple of 4"},
+      {[](convt1d_problem& p) { p.in_length = 131068; p.dtype = CONVT1D_BFLOAT16; }, "multiple of 8"},
       {[](convt1d_problem& p) { p.dilation = 40; }, "dilation"},             // reach 160
       {[](convt1d_problem& p) { p.in_channels = 257; }, "in_channels <= 256"},
   };
@@ -87,6 +87,19 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(t.grid, 132);
   EXPECT_EQ(t.weight_bytes, 5 * 64 * 128);
   EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
+  EXPECT_TRUE(t.y_tma);  // rows of 131084 fp32 are 16-byte multiples
+  // bf16: 16 channels per k-step, windows start 16-byte (8-element) aligned, and rows of 131084
+  // 16-bit values are not 16-byte multiples: the warps store y.
+  convt1d_problem bf16 = kb74();
+  bf16.dtype = CONVT1D_BFLOAT16;
+  const StreamTiling& b = convt1d::detail::make_plan(bf16, t1d::hopper_info()).stream;
+  EXPECT_EQ(b.k_step, 16);
+  EXPECT_EQ(b.steps, 10);
+  EXPECT_EQ(b.chunks, 3);
+  EXPECT_EQ(b.x_base, -16);
+  EXPECT_EQ(b.x_cols, 152);
+  EXPECT_FALSE(b.y_tma);
+  EXPECT_EQ(b.staging_bytes, 64 * 128 * 2);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
   // A short row is not worth a persistent stream: AUTO leaves it to the other kernels.
@@ -123,7 +136,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     const int64_t highest = convt1d::detail::kStreamPositions - 1 + s.padding - t.x_base;  // output 127, tap 0
     EXPECT_GE(lowest, 0);
     EXPECT_LT(highest, t.x_cols);
-    EXPECT_EQ(t.steps * convt1d::detail::kStreamKStep, s.kernel_size * t.ci_pad);
+    EXPECT_EQ(t.steps * t.k_step, s.kernel_size * t.ci_pad);
     EXPECT_GE(t.ci_pad, s.in_channels);
     EXPECT_GE(t.n, s.out_channels);
     EXPECT_GE(t.stages, 2);
@@ -134,7 +147,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
 }
 
 // What the kernel computes, in fp64: per tile of 128 outputs, one window of x (zero outside the row
-// and past C_in) starting at t0 + x_base, and D[m][co] = sum over steps (tap k, channels ci0..+7) of
+// and past C_in) starting at t0 + x_base, and D[m][co] = sum over steps (tap k, k_step channels) of
 // window[ci][m + padding - k*dilation - x_base] * W[ci][co][k]. Positions past L_out are not stored.
 std::vector<double> emulate(const convt1d_problem& p, const StreamTiling& t, const t1d::Inputs& in) {
   const convt1d::detail::Shape s = convt1d::detail::shape_of(p);
@@ -151,8 +164,8 @@ std::vector<double> emulate(const convt1d_problem& p, const StreamTiling& t, con
       for (int64_t co = 0; co < s.out_channels; ++co) {
         double acc = p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0;
         for (int64_t step = 0; step < t.steps; ++step) {
-          const int64_t r0 = step * convt1d::detail::kStreamKStep, k = r0 / t.ci_pad;
-          for (int64_t ci = r0 % t.ci_pad; ci < r0 % t.ci_pad + convt1d::detail::kStreamKStep; ++ci) {
+          const int64_t r0 = step * t.k_step, k = r0 / t.ci_pad;
+          for (int64_t ci = r0 % t.ci_pad; ci < r0 % t.ci_pad + t.k_step; ++ci) {
             const double w = ci < s.in_channels ? in.w[static_cast<size_t>((ci * s.out_channels + co) * s.kernel_size + k)] : 0.0;
             acc += window(ci, m + s.padding - k * s.dilation - t.x_base) * w;
           }
@@ -166,12 +179,14 @@ std::vector<double> emulate(const convt1d_problem& p, const StreamTiling& t, con
 TEST(StreamPlan, EmulationMatchesTheReference) {
   t1d::Rng rng(74);
   const convt1d_problem fixed[] = {
-      [] { convt1d_problem p = convt1d_problem_init(2, 32, 64, 300, 5); p.dilation = 3; return p; }(),
-      [] { convt1d_problem p = convt1d_problem_init(1, 13, 20, 260, 4); p.padding = 9; p.dilation = 2; p.has_bias = 1; return p; }(),
-      [] { convt1d_problem p = convt1d_problem_init(3, 5, 7, 132, 1); p.padding = 40; return p; }(),  // window right of the tile
+      [] { convt1d_problem p = convt1d_problem_init(2, 32, 64, 304, 5); p.dilation = 3; return p; }(),
+      [] { convt1d_problem p = convt1d_problem_init(1, 13, 20, 264, 4); p.padding = 9; p.dilation = 2; p.has_bias = 1; return p; }(),
+      [] { convt1d_problem p = convt1d_problem_init(3, 5, 7, 136, 1); p.padding = 40; return p; }(),  // window right of the tile
   };
   int ran = 0;
-  for (convt1d_problem p : fixed) {
+  for (int i = 0; i < 6; ++i) {
+    convt1d_problem p = fixed[i % 3];
+    p.dtype = i < 3 ? CONVT1D_FLOAT32 : CONVT1D_BFLOAT16;  // 8 or 16 channels per k-step
     p.device = CONVT1D_DEVICE_CUDA;
     ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << convt1d_last_error();
     const Plan plan = [&] { convt1d_problem f = p; f.algorithm = CONVT1D_ALGO_WGMMA_STREAM; return convt1d::detail::make_plan(f, t1d::hopper_info()); }();
@@ -181,7 +196,7 @@ TEST(StreamPlan, EmulationMatchesTheReference) {
     for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-9 * (1 + std::fabs(ref[i]))) << t1d::describe(p) << " at " << i;
     ++ran;
   }
-  EXPECT_EQ(ran, 3);
+  EXPECT_EQ(ran, 6);
 }
 
 }  // namespace

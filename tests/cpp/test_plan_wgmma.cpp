@@ -82,8 +82,8 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   t8.in_length = 2048;
   EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::Wgmma);
   convt1d_problem kb74 = layer(32, 32, 64, 131072, 5, 1, 0);
-  kb74.dilation = 3;
-  EXPECT_EQ(convt1d::detail::make_plan(kb74, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  kb74.dilation = 3;  // stride 1, few channels, long rows: the streaming kernel (test_plan_stream.cpp)
+  EXPECT_EQ(convt1d::detail::make_plan(kb74, hopper(true)).kernel, KernelKind::WgmmaStream);
 }
 
 // The suite sweep's routing (docs/perf-log.md step 24): shallow reductions on short rows or with few
