@@ -147,9 +147,9 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 // Streaming kernel on Hopper tensor cores for stride-1 layers with few channels and long rows
 // (KernelBench #74), in src/cuda/wgmma_stream.cu, fp32 (TF32), fp16 and bf16: persistent blocks keep
 // the whole W^T (C_out x C_in*K) in shared memory and stream 128-position tiles: x windows in by TMA,
-// wgmma with x^T from registers (each tap is a column offset into the same window), y out by TMA
-// stores where its rows are 16-byte multiples (else by the warps). Nothing is staged in between: the
-// taps are part of the reduction, so there is no Z and no shift-add.
+// wgmma with x^T from registers (each tap is a column offset into the same window), y out through a
+// staging buffer by dedicated store warps. There is no Z and no shift-add: the taps are part of the
+// reduction.
 struct StreamTiling {
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
@@ -161,9 +161,9 @@ struct StreamTiling {
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
                         // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
-  bool y_tma = false;   // y rows are 16-byte multiples: TMA stores (if y itself is aligned)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
+  int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
 };
 
 constexpr int kStreamPositions = 128;   // outputs per tile: two m64 blocks of one consumer warpgroup

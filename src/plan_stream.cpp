@@ -14,6 +14,7 @@ constexpr int64_t kStepsPerRow = kSwizzleRowBytes / kStepBytes;
 constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem base up to the swizzle period
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
+constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kMinStages = 2;
 constexpr int64_t kConsumerGroups = 2;         // warpgroups taking alternate tiles, each with its staging
@@ -69,8 +70,9 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
   t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes;
   t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
   t.staging_bytes = int64_t{t.n} * kStreamPositions * elem;  // [boxes][N][128 bytes of positions]
-  t.y_tma = s.out_length % align == 0;
-  const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes;
+  t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
+  const int64_t fixed =
+      kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes;
   const int64_t budget = dev.smem_per_block_optin;
   int64_t stages = kStreamMaxStages;
   while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget) --stages;
@@ -82,6 +84,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
   if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
   t.tiles_per_row = (s.out_length + kStreamPositions - 1) / kStreamPositions;
   t.tiles = s.batch * t.tiles_per_row;
+  if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
   t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
   return true;
 }

@@ -74,36 +74,6 @@ __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, i
 #endif
 }
 
-// Tensor tile store: the box at the given element coordinates from shared memory to global memory
-// (elements outside the tensor are not written), tracked by this thread's bulk async-groups.
-__device__ __forceinline__ void tma_store_3d(const CUtensorMap* map, const void* src, int32_t c0, int32_t c1,
-                                             int32_t c2) {
-#ifdef CONVT1D_SM90A_DEVICE
-  asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(map),
-               "r"(smem_addr(src)), "r"(c0), "r"(c1), "r"(c2)
-               : "memory");
-#endif
-}
-__device__ __forceinline__ void bulk_commit() {
-#ifdef CONVT1D_SM90A_DEVICE
-  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-#endif
-}
-// Until this thread's bulk groups beyond the newest kPending have read their shared memory source.
-template <int kPending>
-__device__ __forceinline__ void bulk_wait_read() {
-#ifdef CONVT1D_SM90A_DEVICE
-  asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(kPending) : "memory");
-#endif
-}
-// Until this thread's bulk groups beyond the newest kPending have completed (writes done).
-template <int kPending>
-__device__ __forceinline__ void bulk_wait() {
-#ifdef CONVT1D_SM90A_DEVICE
-  asm volatile("cp.async.bulk.wait_group %0;\n" ::"n"(kPending) : "memory");
-#endif
-}
-
 // Before the first wgmma that reads accumulators other instructions wrote.
 __device__ __forceinline__ void wgmma_fence() {
 #ifdef CONVT1D_SM90A_DEVICE

@@ -15,18 +15,19 @@
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   W^T     [chunks][N][128 B]           128B swizzle, resident for the whole kernel
 //   x[s]    [ci_pad][x_cols] T            one TMA box per tile (zero-filled outside x), `stages` deep
-//   out[h]  [boxes][N][128 B of positions] 128B swizzle, the staging of consumer warpgroup h: the
-//                                          TMA store boxes (32 fp32 or 64 16-bit positions each)
-//   full[stages], empty[stages]           mbarriers
+//   out[h]  [pos / (128 B)][N][128 B]    the staging of consumer warpgroup h: 128-byte rows of
+//                                          positions per channel, 16-byte chunks XORed with co mod 8
+//   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
+//   full[stages], empty[stages], staged[2], drained[2]   mbarriers
 //
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... Warpgroup 0's first thread
-// (the producer) fills x stages by TMA, waiting on "empty" before a refill. Consumer warpgroups 1 and
-// 2 take alternate tiles (ping-pong), so one's epilogue runs under the other's wgmmas: wait on "full",
-// run the reduction in groups of 4 k-steps per m64 block with one group in flight (A fragments double
-// buffered), release the stage, write the accumulators into their staging, then either one thread
-// issues the TMA stores (clipped at the row end) once the previous tile's stores have read that
-// staging, or the warpgroup stores the rows itself (rows TMA cannot address: 16-bit rows whose
-// length is not a multiple of 8, KB74's 131084 among them, or a misaligned y).
+// (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
+// warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
+// warpgroups 1 and 2 take alternate tiles (ping-pong): wait on "full", run the reduction in groups of
+// 4 k-steps per m64 block with one group in flight (A fragments double buffered), release the stage,
+// wait until the store warps have drained their staging ("drained"), write the accumulators into it
+// and hand it over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
+// (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
@@ -42,19 +43,47 @@ constexpr uint32_t kRowBytes = 128;          // a W^T row chunk and a staging ro
 constexpr int kStepBytes = 32;               // W^T bytes per k-step (the descriptor advance)
 constexpr int kBlockM = 64;                  // positions per wgmma (M)
 constexpr int kCoreRows = 8;                 // rows of a core matrix (descriptor SBO unit)
-constexpr int kWarpRows = 4;                 // warps of a warpgroup: the rows of y each stores in turn
+constexpr int kConsumerWarps = 4;            // warps of a consumer warpgroup
+constexpr int kStoreWarps = 3;               // the producer warpgroup's other warps store y (warp stores)
 
 struct StreamParams {
-  int64_t tiles;
-  int32_t tiles_per_row, out_length, out_channels;
+  int32_t tiles, tiles_per_row, out_length, out_channels;
   int32_t steps, chunks, ci_pad, x_cols, x_base, padding, dilation, stages;
-  int32_t tma_store;  // y leaves by TMA stores (else the consumer warps store it)
-  uint32_t x_box_bytes, stage_bytes, weight_bytes;
+  int32_t vec_rows;   // every y row starts aligned to a lane's 4 elements
+  uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes;
+};
+
+// A persistent block's walk over its tiles (tile += step): the batch row, the tile within it, and
+// the x stage with its barrier parity, all stepped without divisions.
+struct TileWalk {
+  int32_t tile, row, col_tile, stage;
+  uint32_t parity;
+  int32_t step, step_rows, step_cols, stages, tiles_per_row;
+  __device__ TileWalk(int32_t first, int32_t first_index, int32_t step_, const StreamParams& p)
+      : tile(first), row(first / p.tiles_per_row), col_tile(first % p.tiles_per_row),
+        stage(first_index % p.stages), parity(static_cast<uint32_t>(first_index / p.stages) & 1), step(step_),
+        step_rows(step_ / p.tiles_per_row), step_cols(step_ % p.tiles_per_row), stages(p.stages),
+        tiles_per_row(p.tiles_per_row) {}
+  // Advances by `step` tiles, which are `index_step` (1 or 2) of this block's tiles.
+  __device__ void next(int index_step) {
+    tile += step;
+    row += step_rows;
+    col_tile += step_cols;
+    if (col_tile >= tiles_per_row) {
+      col_tile -= tiles_per_row;
+      ++row;
+    }
+    stage += index_step;
+    if (stage >= stages) {
+      stage -= stages;
+      parity ^= 1;
+    }
+  }
 };
 
 // What differs between tf32 and 16-bit: the reduction per wgmma, where a thread's fragment rows
 // start, and the fragment loads. `x` points at this thread's fragment origin in the window for one
-// k-step; `cols` is the window row pitch; `keep` masks steps past the reduction to zero.
+// k-step; `cols` is the window row pitch.
 template <class T>
 struct Fragment;
 
@@ -66,11 +95,11 @@ struct Fragment<float> {
   static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[4], uint64_t b) {
     MmaTf32<N>::run(acc, a, b);
   }
-  static __device__ __forceinline__ void load(uint32_t (&a)[4], const float* x, int32_t cols, uint32_t keep) {
-    a[0] = ptx::to_tf32(x[0]) & keep;  // (position g, channel q)
-    a[1] = ptx::to_tf32(x[8]) & keep;  // (g + 8, q)
-    a[2] = ptx::to_tf32(x[4 * cols]) & keep;  // (g, q + 4)
-    a[3] = ptx::to_tf32(x[4 * cols + 8]) & keep;
+  static __device__ __forceinline__ void load(uint32_t (&a)[4], const float* x, int32_t cols) {
+    a[0] = ptx::to_tf32(x[0]);             // (position g, channel q)
+    a[1] = ptx::to_tf32(x[8]);             // (g + 8, q)
+    a[2] = ptx::to_tf32(x[4 * cols]);      // (g, q + 4)
+    a[3] = ptx::to_tf32(x[4 * cols + 8]);
   }
 };
 
@@ -85,12 +114,12 @@ struct Fragment16 {
   static __device__ __forceinline__ uint32_t pair(const uint16_t* x, int32_t cols) {
     return uint32_t(x[0]) | (uint32_t(x[cols]) << 16);  // channels 2q (low half) and 2q + 1
   }
-  static __device__ __forceinline__ void load(uint32_t (&a)[4], const T16* xt, int32_t cols, uint32_t keep) {
+  static __device__ __forceinline__ void load(uint32_t (&a)[4], const T16* xt, int32_t cols) {
     const uint16_t* x = reinterpret_cast<const uint16_t*>(xt);
-    a[0] = pair(x, cols) & keep;                  // (position g, channels 2q, 2q + 1)
-    a[1] = pair(x + 8, cols) & keep;              // (g + 8, ...)
-    a[2] = pair(x + 8 * cols, cols) & keep;       // (g, 2q + 8, 2q + 9)
-    a[3] = pair(x + 8 * cols + 8, cols) & keep;
+    a[0] = pair(x, cols);                  // (position g, channels 2q, 2q + 1)
+    a[1] = pair(x + 8, cols);              // (g + 8, ...)
+    a[2] = pair(x + 8 * cols, cols);       // (g, 2q + 8, 2q + 9)
+    a[3] = pair(x + 8 * cols + 8, cols);
   }
 };
 template <>
@@ -114,16 +143,14 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
 }
 
 // One commit group: the A fragments of 4 k-steps for one m64 block from the x window (xs points at
-// this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap offset), then
-// their wgmmas into acc. Steps from `n` on lie past the reduction (its last group): they read step
-// 0's columns masked to zero against zero W^T rows. Branch-free: wgmma inputs defined under a branch
-// make ptxas serialize the wgmmas.
+// this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap offset, or, past
+// the reduction, the offset of a zero block: zero A against zero W^T rows), then their wgmmas into acc.
+// Every group has 4 wgmmas: wgmmas under a branch make ptxas serialize them.
 template <class T, int N>
 __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup& a, const T* xs, const int32_t (&off)[4],
-                                          int n, int32_t cols, uint32_t b_addr) {
+                                          int32_t cols, uint32_t b_addr) {
 #pragma unroll
-  for (int kk = 0; kk < kStepsPerGroup; ++kk)
-    Fragment<T>::load(a[kk], xs + (kk < n ? off[kk] : off[0]), cols, kk < n ? ~0u : 0u);
+  for (int kk = 0; kk < kStepsPerGroup; ++kk) Fragment<T>::load(a[kk], xs + off[kk], cols);
   fence_acc<N>(acc);
   fence_group(a);
   hopper::wgmma_fence();
@@ -137,8 +164,9 @@ __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup& a, const 
   fence_acc<N>(acc);
 }
 
-// Byte offset of (channel co, tile position pos) in a staging buffer: box pos / kBoxPositions, row
-// co, the 16-byte chunk index XOR co mod 8 (128B swizzle, as TMA stores read it).
+// Byte offset of (channel co, tile position pos) in a staging buffer: block pos / kBoxPositions of
+// 128-byte rows, row co, the 16-byte chunk index XOR co mod 8 (so that a warp's fragment writes,
+// 4 channels x 8 positions, hit distinct banks).
 template <class T, int N>
 __device__ __forceinline__ uint32_t staging_offset(int co, int pos) {
   constexpr int kBoxPositions = kRowBytes / sizeof(T);
@@ -146,21 +174,27 @@ __device__ __forceinline__ uint32_t staging_offset(int co, int pos) {
   return (pos / kBoxPositions) * N * kRowBytes + co * kRowBytes + (((byte >> 4) ^ (co & 7)) << 4) + (byte & 15);
 }
 
-// The rows of one tile's staging into y by the warpgroup's warps (rows TMA cannot address): warp w
-// stores channels w, w + 4, ...; lane l positions 4l..4l+3, as wide as the row start's alignment
-// allows, element by element at the end of the row.
+// The rows of one tile's staging into y by the store warps: store warp w
+// takes channels w, w + 3, ...; lane l positions 4l..4l+3 in one vector store when every row start
+// is aligned to it (p.vec_rows), else as wide as each row's alignment allows, and element by element
+// at the end of a row. `dst` is this lane's first output of row `warp`.
 template <class T, int N>
-__device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ y, int64_t row0, int32_t t0,
-                                           const StreamParams& p, int warp, int lane) {
+__device__ __forceinline__ void store_rows(const unsigned char* out, T* dst, int32_t t0, const StreamParams& p,
+                                           int warp, int lane) {
+  constexpr int kWarpRows = kStoreWarps;
   constexpr int kPer = kStreamPositions / 32;  // positions per lane
   using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
   const int pos = kPer * lane;
+  const int64_t row_step = int64_t(kWarpRows) * p.out_length;
   const bool whole = t0 + kStreamPositions <= p.out_length;
-  for (int co = warp; co < p.out_channels; co += kWarpRows) {
+  if (whole && p.vec_rows) {
+    for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
+      *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
+    return;
+  }
+  for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step) {
     const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-    T* row = y + (row0 + co) * p.out_length + t0;
-    T* dst = row + pos;
-    const uintptr_t align = reinterpret_cast<uintptr_t>(row) % sizeof(Vec);  // the same for every lane
+    const uintptr_t align = reinterpret_cast<uintptr_t>(dst - pos) % sizeof(Vec);  // the row start's
     if (whole && align == 0) {
       *reinterpret_cast<Vec*>(dst) = v;
     } else if (whole && align % (sizeof(Vec) / 2) == 0) {
@@ -179,43 +213,58 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
 
 template <class T, int N>
 __global__ void __launch_bounds__(kThreads, 1)
-    wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap y_map,
-                        const __grid_constant__ StreamParams p, const uint4* __restrict__ wt_image,
+    wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p, const uint4* __restrict__ wt_image,
                         const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   constexpr uint32_t kStagingBytes = uint32_t(N) * kStreamPositions * sizeof(T);
-  constexpr int kBoxPositions = kRowBytes / sizeof(T);
-  constexpr int kBoxes = kStreamPositions / kBoxPositions;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
   unsigned char* x_stages = wt + p.weight_bytes;
   unsigned char* staging = x_stages + size_t(p.stages) * p.stage_bytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(staging + 2 * kStagingBytes);
+  unsigned char* zeros = staging + 2 * kStagingBytes;  // what steps past the reduction read
+  uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
   uint64_t* empty = full + p.stages;
+  uint64_t* staged = empty + p.stages;  // [h]: consumer h's staging holds a tile (warp stores)
+  uint64_t* drained = staged + 2;       // [h]: the store warps have read it
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
     for (int s = 0; s < p.stages; ++s) {
       ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kWarpRows);  // the warps of the consuming warpgroup
+      ptx::mbar_init(&empty[s], kConsumerWarps);  // the warps of the consuming warpgroup
+    }
+    for (int h = 0; h < 2; ++h) {
+      ptx::mbar_init(&staged[h], kConsumerWarps);
+      ptx::mbar_init(&drained[h], kStoreWarps);
     }
     hopper::fence_barrier_init();
   }
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
+  for (uint32_t i = tid; i < p.zero_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
   hopper::fence_proxy_async();  // generic stores of W^T, read by wgmma through the async proxy
   __syncthreads();
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      int64_t i = 0;
-      for (int64_t tile = blockIdx.x; tile < p.tiles; tile += gridDim.x, ++i) {
-        const int s = static_cast<int>(i % p.stages);
-        if (i >= p.stages) ptx::mbar_wait(&empty[s], static_cast<uint32_t>((i / p.stages - 1) & 1));
-        const int32_t b = static_cast<int32_t>(tile / p.tiles_per_row);
-        const int32_t t0 = static_cast<int32_t>(tile - int64_t(b) * p.tiles_per_row) * kStreamPositions;
-        hopper::mbar_arrive_expect_tx(&full[s], p.x_box_bytes);
-        hopper::tma_load_3d(x_stages + size_t(s) * p.stage_bytes, &x_map, t0 + p.x_base, 0, b, &full[s]);
+      TileWalk w(blockIdx.x, 0, gridDim.x, p);
+      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+        if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+        hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
+        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, w.col_tile * kStreamPositions + p.x_base,
+                            0, w.row, &full[w.stage]);
+      }
+    } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
+      const int sw = tid / 32 - 1, lane = tid % 32;
+      TileWalk w(blockIdx.x, 0, gridDim.x, p);
+      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+        const int h = i & 1;
+        ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
+        const int32_t t0 = w.col_tile * kStreamPositions;
+        store_rows<T, N>(staging + h * kStagingBytes,
+                         y + (int64_t(w.row) * p.out_channels + sw) * p.out_length + t0 + 4 * lane, t0, p, sw, lane);
+        __syncwarp();
+        if (lane == 0) ptx::mbar_arrive(&drained[h]);
       }
     }
     return;
@@ -236,11 +285,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int32_t thread_off = Fragment<T>::kRowsPerQ * q * p.x_cols + 16 * warp + g;
   const uint32_t wt_addr = hopper::smem_addr(wt);
   AGroup a0, a1;
-  int64_t i = h;
-  for (int64_t tile = blockIdx.x + int64_t(h) * gridDim.x; tile < p.tiles; tile += 2 * int64_t(gridDim.x), i += 2) {
-    const int s = static_cast<int>(i % p.stages);
-    const int32_t b = static_cast<int32_t>(tile / p.tiles_per_row);
-    const int32_t t0 = static_cast<int32_t>(tile - int64_t(b) * p.tiles_per_row) * kStreamPositions;
+  uint32_t n_tile = 0;  // this warpgroup's tiles so far
+  for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
+    const int s = w.stage;
     float acc[2][N / 2];
 #pragma unroll
     for (int mb = 0; mb < 2; ++mb)
@@ -251,15 +298,16 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     fence_acc<N>(acc[0]);  // both sets defined before the first wgmma of the tile
     fence_acc<N>(acc[1]);
-    ptx::mbar_wait(&full[s], static_cast<uint32_t>((i / p.stages) & 1));
-    const T* xs = reinterpret_cast<const T*>(x_stages + size_t(s) * p.stage_bytes) + thread_off;
+    ptx::mbar_wait(&full[s], w.parity);
+    const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
+    const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
+    const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
     int32_t ci0 = 0, col = p.padding - p.x_base;  // step 0: tap 0, channels 0..kStep-1
     for (int c = 0; c < p.chunks; ++c) {
-      const int n = min(kStepsPerGroup, p.steps - c * kStepsPerGroup);
       int32_t off[kStepsPerGroup];
 #pragma unroll
       for (int kk = 0; kk < kStepsPerGroup; ++kk) {
-        off[kk] = ci0 * p.x_cols + col;
+        off[kk] = c * kStepsPerGroup + kk < p.steps ? ci0 * p.x_cols + col : zero_off;
         ci0 += Fragment<T>::kStep;
         if (ci0 == p.ci_pad) {  // next tap: its x column is dilation to the left
           ci0 = 0;
@@ -267,9 +315,11 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       }
       const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes;
-      mma_group<T, N>(acc[0], a0, xs, off, n, p.x_cols, b_addr);
+      mma_group<T, N>(acc[0], a0, xs, off, p.x_cols, b_addr);
       fence_group(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-      mma_group<T, N>(acc[1], a1, xs + kBlockM, off, n, p.x_cols, b_addr);
+      if (c * kStepsPerGroup + kStepsPerGroup > p.steps)  // block 1's zero reads sit 64 columns on
+        for (int kk = 0; kk < kStepsPerGroup; ++kk) off[kk] -= c * kStepsPerGroup + kk < p.steps ? 0 : kBlockM;
+      mma_group<T, N>(acc[1], a1, xs + kBlockM, off, p.x_cols, b_addr);
       fence_group(a0);
     }
     hopper::wgmma_wait<0>();
@@ -278,10 +328,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncwarp();
     if (lane == 0) ptx::mbar_arrive(&empty[s]);
 
-    // Epilogue: D[position][co] into the staging boxes (the swizzle also spreads a warp's 4 channels
-    // over distinct banks).
-    if (p.tma_store && tid % 128 == 0) hopper::bulk_wait_read<0>();  // the previous tile's stores have read `out`
-    ptx::bar_sync(1 + h, 128);  // (and, storing by warps, every warp has read it)
+    // Epilogue: D[position][co] into the staging, once the store warps have drained its last tile.
+    if (n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
 #pragma unroll
     for (int mb = 0; mb < 2; ++mb)
 #pragma unroll
@@ -295,22 +343,9 @@ __global__ void __launch_bounds__(kThreads, 1)
             *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
           }
       }
-    if (p.tma_store) {
-      hopper::fence_proxy_async();  // the staging stores, read next by the TMA unit
-      ptx::bar_sync(1 + h, 128);
-      if (tid % 128 == 0) {
-#pragma unroll
-        for (int bx = 0; bx < kBoxes; ++bx)
-          if (t0 + bx * kBoxPositions < p.out_length)
-            hopper::tma_store_3d(&y_map, out + bx * N * kRowBytes, t0 + bx * kBoxPositions, 0, b);
-        hopper::bulk_commit();
-      }
-    } else {
-      ptx::bar_sync(1 + h, 128);
-      store_rows<T, N>(out, y, int64_t(b) * p.out_channels, t0, p, warp, lane);
-    }
+    __syncwarp();  // the store warps take it from here
+    if (lane == 0) ptx::mbar_arrive(&staged[h]);
   }
-  if (p.tma_store && tid % 128 == 0) hopper::bulk_wait<0>();
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
@@ -341,13 +376,13 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
 constexpr int kPackThreads = 256;
 
 template <class T, int N>
-void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const CUtensorMap& y_map,
-              const StreamParams& p, const void* image) {
+void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+              const void* image) {
   const int64_t smem = plan.stream.smem_bytes;
   opt_in_smem<wgmma_stream_kernel<T, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   wgmma_stream_kernel<T, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
                               static_cast<cudaStream_t>(a.stream)>>>(
-      x_map, y_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+      x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
   cuda_check_launch("wgmma_stream_kernel launch");
 }
 
@@ -367,20 +402,12 @@ void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType ty
   cuda_check_launch("pack_stream_weights launch");
 
   const auto batch = static_cast<cuuint64_t>(s.batch);
-  const auto l_in = static_cast<cuuint64_t>(s.in_length), l_out = static_cast<cuuint64_t>(s.out_length);
-  const auto c_in = static_cast<cuuint64_t>(s.in_channels), c_out = static_cast<cuuint64_t>(s.out_channels);
+  const auto l_in = static_cast<cuuint64_t>(s.in_length), c_in = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
                                           {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad), 1},
                                           CU_TENSOR_MAP_SWIZZLE_NONE, "x");
-  // TMA stores need 16-byte row pitches (the plan) and a 16-byte aligned y (this call).
-  const bool tma_store = t.y_tma && reinterpret_cast<uintptr_t>(a.y) % 16 == 0;
-  CUtensorMap y_map{};
-  if (tma_store)
-    y_map = tensor_map<3>(type, a.y, {l_out, c_out, batch}, {l_out * kElem, l_out * c_out * kElem},
-                          {static_cast<cuuint32_t>(kRowBytes / kElem), static_cast<cuuint32_t>(t.n), 1},
-                          CU_TENSOR_MAP_SWIZZLE_128B, "y");
   StreamParams p{};
-  p.tiles = t.tiles;
+  p.tiles = static_cast<int32_t>(t.tiles);
   p.tiles_per_row = static_cast<int32_t>(t.tiles_per_row);
   p.out_length = static_cast<int32_t>(s.out_length);
   p.out_channels = static_cast<int32_t>(s.out_channels);
@@ -392,14 +419,16 @@ void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType ty
   p.padding = static_cast<int32_t>(s.padding);
   p.dilation = static_cast<int32_t>(s.dilation);
   p.stages = t.stages;
-  p.tma_store = tma_store ? 1 : 0;
+  constexpr int64_t kVecBytes = kElem * kStreamPositions / 32;  // a lane's 4 outputs
+  p.vec_rows = s.out_length * kElem % kVecBytes == 0 && reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
+  p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   if (t.n == 64)
-    launch_n<T, 64>(plan, a, x_map, y_map, p, image);
+    launch_n<T, 64>(plan, a, x_map, p, image);
   else if (t.n == 32)
-    launch_n<T, 32>(plan, a, x_map, y_map, p, image);
+    launch_n<T, 32>(plan, a, x_map, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   cuda_check(cudaFreeAsync(image, stream), "cudaFreeAsync(packed W^T)");

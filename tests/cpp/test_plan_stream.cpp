@@ -87,9 +87,7 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(t.grid, 132);
   EXPECT_EQ(t.weight_bytes, 5 * 64 * 128);
   EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
-  EXPECT_TRUE(t.y_tma);  // rows of 131084 fp32 are 16-byte multiples
-  // bf16: 16 channels per k-step, windows start 16-byte (8-element) aligned, and rows of 131084
-  // 16-bit values are not 16-byte multiples: the warps store y.
+  // bf16: 16 channels per k-step, windows start 16-byte (8-element) aligned.
   convt1d_problem bf16 = kb74();
   bf16.dtype = CONVT1D_BFLOAT16;
   const StreamTiling& b = convt1d::detail::make_plan(bf16, t1d::hopper_info()).stream;
@@ -98,7 +96,6 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(b.chunks, 3);
   EXPECT_EQ(b.x_base, -16);
   EXPECT_EQ(b.x_cols, 152);
-  EXPECT_FALSE(b.y_tma);
   EXPECT_EQ(b.staging_bytes, 64 * 128 * 2);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
