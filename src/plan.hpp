@@ -145,7 +145,7 @@ constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 
 // Streaming kernel on Hopper tensor cores for stride-1 layers with few channels and long rows
-// (KernelBench #74), in src/cuda/wgmma_stream.cu, fp32 (TF32), fp16 and bf16: persistent blocks keep
+// (KernelBench #74), in src/cuda/wgmma_stream.cu, fp32 (TF32 or IEEE), fp16 and bf16: persistent blocks keep
 // the whole W^T (C_out x C_in*K) in shared memory and stream 128-position tiles: x windows in by TMA,
 // wgmma with x^T from registers (each tap is a column offset into the same window), y out through a
 // staging buffer by dedicated store warps. There is no Z and no shift-add: the taps are part of the
@@ -161,6 +161,7 @@ struct StreamTiling {
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
                         // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
+  bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read

@@ -15,6 +15,7 @@ constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem bas
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
+constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kMinStages = 2;
 constexpr int64_t kConsumerGroups = 2;         // warpgroups taking alternate tiles, each with its staging
@@ -31,14 +32,15 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
     return false;
   };
   if (!dev.wgmma) return no("needs an sm_90 (Hopper) device and a library built with sm_90a code");
-  const bool tf32 = dtype == CONVT1D_FLOAT32 && math == CONVT1D_MATH_TF32;
-  if (!tf32 && dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16)
-    return no("runs float32 in TF32 mode, float16 and bfloat16 only");
+  const bool fp32 = dtype == CONVT1D_FLOAT32;
+  if (!fp32 && dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16)
+    return no("runs float32 (TF32, or IEEE as 3xTF32), float16 and bfloat16 only");
+  const bool ieee = fp32 && math == CONVT1D_MATH_IEEE;
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.stride != 1) return no("runs stride 1 only, got " + std::to_string(s.stride));
   if (s.out_channels > kStreamMaxN)
     return no("needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels));
-  const int64_t elem = tf32 ? 4 : 2;
+  const int64_t elem = fp32 ? 4 : 2;
   const int64_t align = 16 / elem;  // TMA box starts and row pitches are 16-byte multiples
   // TMA reads x rows in place: their pitch must be a 16-byte multiple.
   if (s.in_length % align != 0)
@@ -67,12 +69,13 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   t.steps = static_cast<int32_t>(s.kernel_size * t.ci_pad / t.k_step);
   t.chunks = static_cast<int32_t>((t.steps + kStepsPerRow - 1) / kStepsPerRow);
-  t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes;
+  t.ieee = ieee;
+  t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (ieee ? 2 : 1);  // IEEE: big and small parts
   t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
   t.staging_bytes = int64_t{t.n} * kStreamPositions * elem;  // [boxes][N][128 bytes of positions]
   t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
   const int64_t fixed =
-      kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes;
+      kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes + kBiasBytes;
   const int64_t budget = dev.smem_per_block_optin;
   int64_t stages = kStreamMaxStages;
   while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget) --stages;

@@ -38,7 +38,7 @@ namespace {
 
 using namespace wgmma;
 
-constexpr int kStepsPerGroup = 4;            // k-steps per commit group: one 128-byte row of W^T
+constexpr int kStepsPerGroup = 4;            // k-steps per 128-byte row (chunk) of W^T
 constexpr uint32_t kRowBytes = 128;          // a W^T row chunk and a staging row
 constexpr int kStepBytes = 32;               // W^T bytes per k-step (the descriptor advance)
 constexpr int kBlockM = 64;                  // positions per wgmma (M)
@@ -81,21 +81,23 @@ struct TileWalk {
   }
 };
 
-// What differs between tf32 and 16-bit: the reduction per wgmma, where a thread's fragment rows
-// start, and the fragment loads. `x` points at this thread's fragment origin in the window for one
-// k-step; `cols` is the window row pitch.
-template <class T>
-struct Fragment;
-
-template <>
-struct Fragment<float> {
+// The math of one k-step, per element type and precision: the reduction per wgmma (kStep), where a
+// thread's fragment rows start (kRowsPerQ), its A registers (kRegs), the fragment loads, and the
+// wgmmas. `x` points at this thread's fragment origin in the window for one k-step; `cols` is the
+// window row pitch; `b` is the step's W^T descriptor and `b_small` how far (in descriptor units) the
+// image of W^T's small parts lies after it (IEEE only).
+struct Tf32Math {
+  using T = float;
   static constexpr int kStep = 8;
   static constexpr int kRowsPerQ = 1;  // lane q reads channel rows q and q + 4
+  static constexpr int kRegs = 4;
+  static constexpr int kImages = 1;    // W^T images (big, small)
+  static constexpr int kGroupSteps = 4;  // k-steps per commit group (A fragments: kGroupSteps x kRegs)
   template <int N>
-  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[4], uint64_t b) {
+  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
     MmaTf32<N>::run(acc, a, b);
   }
-  static __device__ __forceinline__ void load(uint32_t (&a)[4], const float* x, int32_t cols) {
+  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
     a[0] = ptx::to_tf32(x[0]);             // (position g, channel q)
     a[1] = ptx::to_tf32(x[8]);             // (g + 8, q)
     a[2] = ptx::to_tf32(x[4 * cols]);      // (g, q + 4)
@@ -103,18 +105,51 @@ struct Fragment<float> {
   }
 };
 
+// IEEE fp32 by 3xTF32: x = big + small and W = big + small, each part tf32; the product keeps
+// big*big + big*small + small*big (small*small is below fp32's precision).
+struct IeeeMath {
+  using T = float;
+  static constexpr int kStep = 8;
+  static constexpr int kRowsPerQ = 1;
+  static constexpr int kRegs = 8;      // [0..3] big, [4..7] small
+  static constexpr int kImages = 2;
+  static constexpr int kGroupSteps = 2;  // (twice the registers per step)
+  template <int N>
+  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t b_small) {
+    const uint32_t(&big)[4] = *reinterpret_cast<const uint32_t(*)[4]>(&a[0]);
+    const uint32_t(&small)[4] = *reinterpret_cast<const uint32_t(*)[4]>(&a[4]);
+    MmaTf32<N>::run(acc, small, b);
+    MmaTf32<N>::run(acc, big, b + b_small);
+    MmaTf32<N>::run(acc, big, b);
+  }
+  static __device__ __forceinline__ void split(uint32_t& big, uint32_t& small, float v) {
+    big = ptx::to_tf32(v);
+    small = ptx::to_tf32(v - __uint_as_float(big));
+  }
+  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
+    split(a[0], a[4], x[0]);
+    split(a[1], a[5], x[8]);
+    split(a[2], a[6], x[4 * cols]);
+    split(a[3], a[7], x[4 * cols + 8]);
+  }
+};
+
 template <class T16>
-struct Fragment16 {
+struct Math16 {
+  using T = T16;
   static constexpr int kStep = 16;
   static constexpr int kRowsPerQ = 2;  // lane q reads channel rows 2q, 2q + 1 (+ 8): one pair per register
+  static constexpr int kRegs = 4;
+  static constexpr int kImages = 1;
+  static constexpr int kGroupSteps = 4;
   template <int N>
-  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[4], uint64_t b) {
+  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
     MmaRegA<N, T16>::run(acc, a, b);
   }
   static __device__ __forceinline__ uint32_t pair(const uint16_t* x, int32_t cols) {
     return uint32_t(x[0]) | (uint32_t(x[cols]) << 16);  // channels 2q (low half) and 2q + 1
   }
-  static __device__ __forceinline__ void load(uint32_t (&a)[4], const T16* xt, int32_t cols) {
+  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const T16* xt, int32_t cols) {
     const uint16_t* x = reinterpret_cast<const uint16_t*>(xt);
     a[0] = pair(x, cols);                  // (position g, channels 2q, 2q + 1)
     a[1] = pair(x + 8, cols);              // (g + 8, ...)
@@ -122,18 +157,16 @@ struct Fragment16 {
     a[3] = pair(x + 8 * cols + 8, cols);
   }
 };
-template <>
-struct Fragment<__half> : Fragment16<__half> {};
-template <>
-struct Fragment<__nv_bfloat16> : Fragment16<__nv_bfloat16> {};
 
-using AGroup = uint32_t[kStepsPerGroup][4];
+template <class M>
+using AGroup = uint32_t[M::kGroupSteps][M::kRegs];
 
-__device__ __forceinline__ void fence_group(AGroup& a) {
+template <class M>
+__device__ __forceinline__ void fence_group(AGroup<M>& a) {
 #pragma unroll
-  for (int kk = 0; kk < kStepsPerGroup; ++kk)
+  for (int kk = 0; kk < M::kGroupSteps; ++kk)
 #pragma unroll
-    for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(a[kk][i])::"memory");
+    for (int i = 0; i < M::kRegs; ++i) asm volatile("" : "+r"(a[kk][i])::"memory");
 }
 
 template <int N>
@@ -142,22 +175,22 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
   for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
 }
 
-// One commit group: the A fragments of 4 k-steps for one m64 block from the x window (xs points at
-// this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap offset, or, past
-// the reduction, the offset of a zero block: zero A against zero W^T rows), then their wgmmas into acc.
-// Every group has 4 wgmmas: wgmmas under a branch make ptxas serialize them.
-template <class T, int N>
-__device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup& a, const T* xs, const int32_t (&off)[4],
-                                          int32_t cols, uint32_t b_addr) {
+// One commit group: the A fragments of kGroupSteps k-steps for one m64 block from the x window (xs
+// points at this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap
+// offset, or, past the reduction, the offset of a zero block: zero A against zero W^T rows), then
+// their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
+template <class M, int N>
+__device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
+                                          const int32_t* off, int32_t cols, uint32_t b_addr, uint32_t b_small) {
 #pragma unroll
-  for (int kk = 0; kk < kStepsPerGroup; ++kk) Fragment<T>::load(a[kk], xs + off[kk], cols);
+  for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);
   fence_acc<N>(acc);
-  fence_group(a);
+  fence_group<M>(a);
   hopper::wgmma_fence();
 #pragma unroll
-  for (int kk = 0; kk < kStepsPerGroup; ++kk) {
+  for (int kk = 0; kk < M::kGroupSteps; ++kk) {
     const uint64_t b = hopper::matrix_desc(b_addr + kk * kStepBytes, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-    Fragment<T>::template mma<N>(acc, a[kk], b);
+    M::template mma<N>(acc, a[kk], b, b_small);
   }
   hopper::wgmma_commit();
   hopper::wgmma_wait<1>();
@@ -211,11 +244,13 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* dst, int
   }
 }
 
-template <class T, int N>
+template <class M, int N>
 __global__ void __launch_bounds__(kThreads, 1)
-    wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p, const uint4* __restrict__ wt_image,
-                        const T* __restrict__ bias, T* __restrict__ y) {
+    wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
+                        const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
+                        typename M::T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
+  using T = typename M::T;
   constexpr uint32_t kStagingBytes = uint32_t(N) * kStreamPositions * sizeof(T);
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
@@ -227,6 +262,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* empty = full + p.stages;
   uint64_t* staged = empty + p.stages;  // [h]: consumer h's staging holds a tile (warp stores)
   uint64_t* drained = staged + 2;       // [h]: the store warps have read it
+  float* bias_s = reinterpret_cast<float*>(drained + 2);  // N floats, zero past C_out
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
@@ -235,13 +271,15 @@ __global__ void __launch_bounds__(kThreads, 1)
       ptx::mbar_init(&empty[s], kConsumerWarps);  // the warps of the consuming warpgroup
     }
     for (int h = 0; h < 2; ++h) {
-      ptx::mbar_init(&staged[h], kConsumerWarps);
-      ptx::mbar_init(&drained[h], kStoreWarps);
+      // Every thread arrives (each releases its own staging accesses): count the threads.
+      ptx::mbar_init(&staged[h], kConsumerWarps * 32);
+      ptx::mbar_init(&drained[h], kStoreWarps * 32);
     }
     hopper::fence_barrier_init();
   }
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
   for (uint32_t i = tid; i < p.zero_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
+  if (tid < N) bias_s[tid] = bias != nullptr && tid < p.out_channels ? to_float(bias[tid]) : 0.0f;
   hopper::fence_proxy_async();  // generic stores of W^T, read by wgmma through the async proxy
   __syncthreads();
 
@@ -263,8 +301,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int32_t t0 = w.col_tile * kStreamPositions;
         store_rows<T, N>(staging + h * kStagingBytes,
                          y + (int64_t(w.row) * p.out_channels + sw) * p.out_length + t0 + 4 * lane, t0, p, sw, lane);
-        __syncwarp();
-        if (lane == 0) ptx::mbar_arrive(&drained[h]);
+        ptx::mbar_arrive(&drained[h]);
       }
     }
     return;
@@ -274,17 +311,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int lane = tid % 32, warp = (tid % 128) / 32;
   const int g = lane / 4, q = lane % 4;
   unsigned char* out = staging + h * kStagingBytes;
-  float bias_r[N / 4];  // channel 8*nb + 2q + j at [2*nb + j]: this thread's accumulator columns
-#pragma unroll
-  for (int nb = 0; nb < N / 8; ++nb)
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const int co = nb * 8 + 2 * q + j;
-      bias_r[2 * nb + j] = bias != nullptr && co < p.out_channels ? to_float(bias[co]) : 0.0f;
-    }
-  const int32_t thread_off = Fragment<T>::kRowsPerQ * q * p.x_cols + 16 * warp + g;
+  const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
+  const uint32_t b_small = p.weight_bytes / M::kImages >> 4;  // descriptor units to the small parts' image
   const uint32_t wt_addr = hopper::smem_addr(wt);
-  AGroup a0, a1;
+  AGroup<M> a0, a1;
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
     const int s = w.stage;
@@ -293,8 +323,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int mb = 0; mb < 2; ++mb)
 #pragma unroll
       for (int nb = 0; nb < N / 8; ++nb) {
-        acc[mb][nb * 4 + 0] = acc[mb][nb * 4 + 2] = bias_r[2 * nb];
-        acc[mb][nb * 4 + 1] = acc[mb][nb * 4 + 3] = bias_r[2 * nb + 1];
+        const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
+        acc[mb][nb * 4 + 0] = acc[mb][nb * 4 + 2] = bv.x;
+        acc[mb][nb * 4 + 1] = acc[mb][nb * 4 + 3] = bv.y;
       }
     fence_acc<N>(acc[0]);  // both sets defined before the first wgmma of the tile
     fence_acc<N>(acc[1]);
@@ -308,19 +339,23 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int kk = 0; kk < kStepsPerGroup; ++kk) {
         off[kk] = c * kStepsPerGroup + kk < p.steps ? ci0 * p.x_cols + col : zero_off;
-        ci0 += Fragment<T>::kStep;
+        ci0 += M::kStep;
         if (ci0 == p.ci_pad) {  // next tap: its x column is dilation to the left
           ci0 = 0;
           col -= p.dilation;
         }
       }
-      const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes;
-      mma_group<T, N>(acc[0], a0, xs, off, p.x_cols, b_addr);
-      fence_group(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-      if (c * kStepsPerGroup + kStepsPerGroup > p.steps)  // block 1's zero reads sit 64 columns on
-        for (int kk = 0; kk < kStepsPerGroup; ++kk) off[kk] -= c * kStepsPerGroup + kk < p.steps ? 0 : kBlockM;
-      mma_group<T, N>(acc[1], a1, xs + kBlockM, off, p.x_cols, b_addr);
-      fence_group(a0);
+      int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
+#pragma unroll
+      for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (c * kStepsPerGroup + kk < p.steps ? 0 : kBlockM);
+#pragma unroll
+      for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+        const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes + g0 * kStepBytes;
+        mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_addr, b_small);
+        fence_group<M>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
+        mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_addr, b_small);
+        fence_group<M>(a0);
+      }
     }
     hopper::wgmma_wait<0>();
     fence_acc<N>(acc[0]);
@@ -343,8 +378,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
           }
       }
-    __syncwarp();  // the store warps take it from here
-    if (lane == 0) ptx::mbar_arrive(&staged[h]);
+    ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
@@ -354,8 +388,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 // W^T in the kernel's shared-memory image: chunk c, row co, the 128 bytes of reduction values
 // r = c * per_row + i (tap r / ci_pad, channel r % ci_pad; tf32-rounded fp32 or 16-bit as given),
 // zero outside W; the 16-byte chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's
-// descriptor expects).
-template <class T>
+// descriptor expects). kSplit (IEEE): the tf32 big parts, then an image of the small parts
+// tf32(w - big) `count` elements on.
+template <class T, bool kSplit>
 __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, int32_t c_in, int32_t c_out,
                                     int32_t kernel_size, int32_t ci_pad, int32_t n, int32_t count) {
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
@@ -368,26 +403,31 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
       k < kernel_size && ci < c_in && co < c_out ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k]) : 0.0f;
   const int32_t byte = i * static_cast<int32_t>(sizeof(T));
   T* dst = image + (c * per_chunk + co * kPerRow) + ((((byte >> 4) ^ (co & 7)) << 4) + (byte & 15)) / sizeof(T);
-  if constexpr (sizeof(T) == 4)
-    *dst = __uint_as_float(ptx::to_tf32(v));
-  else
+  if constexpr (sizeof(T) == 4) {
+    const float big = __uint_as_float(ptx::to_tf32(v));
+    *dst = big;
+    if constexpr (kSplit) dst[count] = __uint_as_float(ptx::to_tf32(v - big));
+  } else {
     *dst = from_float<T>(v);  // exact: v came from a T
+  }
 }
 constexpr int kPackThreads = 256;
 
-template <class T, int N>
+template <class M, int N>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
+  using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  opt_in_smem<wgmma_stream_kernel<T, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
-  wgmma_stream_kernel<T, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
+  opt_in_smem<wgmma_stream_kernel<M, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
+  wgmma_stream_kernel<M, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
                               static_cast<cudaStream_t>(a.stream)>>>(
       x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
   cuda_check_launch("wgmma_stream_kernel launch");
 }
 
-template <class T>
-void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType type) {
+template <class M>
+void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType type) {
+  using T = typename M::T;
   const Shape& s = plan.shape;
   const StreamTiling& t = plan.stream;
   const auto stream = static_cast<cudaStream_t>(a.stream);
@@ -395,8 +435,8 @@ void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType ty
   // W^T's shared-memory image in a stream-ordered workspace (pool-cached, graph-capturable).
   void* image = nullptr;
   cuda_check(cudaMallocAsync(&image, static_cast<size_t>(t.weight_bytes), stream), "cudaMallocAsync(packed W^T)");
-  const int32_t count = static_cast<int32_t>(t.weight_bytes / kElem);
-  pack_stream_weights<T><<<(count + kPackThreads - 1) / kPackThreads, kPackThreads, 0, stream>>>(
+  const int32_t count = static_cast<int32_t>(t.weight_bytes / M::kImages / kElem);  // elements of one image
+  pack_stream_weights<T, (M::kImages > 1)><<<(count + kPackThreads - 1) / kPackThreads, kPackThreads, 0, stream>>>(
       static_cast<const T*>(a.w), static_cast<T*>(image), static_cast<int32_t>(s.in_channels),
       static_cast<int32_t>(s.out_channels), static_cast<int32_t>(s.kernel_size), t.ci_pad, t.n, count);
   cuda_check_launch("pack_stream_weights launch");
@@ -426,9 +466,9 @@ void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType ty
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   if (t.n == 64)
-    launch_n<T, 64>(plan, a, x_map, p, image);
+    launch_n<M, 64>(plan, a, x_map, p, image);
   else if (t.n == 32)
-    launch_n<T, 32>(plan, a, x_map, p, image);
+    launch_n<M, 32>(plan, a, x_map, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   cuda_check(cudaFreeAsync(image, stream), "cudaFreeAsync(packed W^T)");
@@ -437,12 +477,14 @@ void launch_typed(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType ty
 }  // namespace
 
 void launch_wgmma_stream(const Plan& plan, const ForwardArgs& a) {
-  if (plan.dtype == CONVT1D_FLOAT32)
-    launch_typed<float>(plan, a, CU_TENSOR_MAP_DATA_TYPE_FLOAT32);
+  if (plan.dtype == CONVT1D_FLOAT32 && plan.math == CONVT1D_MATH_IEEE)
+    launch_math<IeeeMath>(plan, a, CU_TENSOR_MAP_DATA_TYPE_FLOAT32);
+  else if (plan.dtype == CONVT1D_FLOAT32)
+    launch_math<Tf32Math>(plan, a, CU_TENSOR_MAP_DATA_TYPE_FLOAT32);
   else if (plan.dtype == CONVT1D_FLOAT16)
-    launch_typed<__half>(plan, a, CU_TENSOR_MAP_DATA_TYPE_FLOAT16);
+    launch_math<Math16<__half>>(plan, a, CU_TENSOR_MAP_DATA_TYPE_FLOAT16);
   else
-    launch_typed<__nv_bfloat16>(plan, a, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16);
+    launch_math<Math16<__nv_bfloat16>>(plan, a, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16);
 }
 
 }  // namespace convt1d::detail

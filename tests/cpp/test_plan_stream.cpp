@@ -50,7 +50,6 @@ TEST(StreamPlan, RefusesWithAReason) {
   };
   const Case cases[] = {
       {[](convt1d_problem& p) { p.dtype = CONVT1D_FLOAT64; }, "TF32"},
-      {[](convt1d_problem& p) { p.math = CONVT1D_MATH_IEEE; }, "TF32"},
       {[](convt1d_problem& p) { p.groups = 2; }, "groups"},
       {[](convt1d_problem& p) { p.stride = 2; }, "stride"},
       {[](convt1d_problem& p) { p.out_channels = 65; }, "out_channels <= 64"},
@@ -97,6 +96,15 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(b.x_base, -16);
   EXPECT_EQ(b.x_cols, 152);
   EXPECT_EQ(b.staging_bytes, 64 * 128 * 2);
+  // IEEE fp32 (3xTF32): W^T as big and small parts, twice the resident bytes, still 4 stages.
+  convt1d_problem ieee = kb74();
+  ieee.math = CONVT1D_MATH_IEEE;
+  const Plan ieee_plan = convt1d::detail::make_plan(ieee, t1d::hopper_info());
+  EXPECT_EQ(ieee_plan.kernel, KernelKind::WgmmaStream);
+  EXPECT_TRUE(ieee_plan.stream.ieee);
+  EXPECT_EQ(ieee_plan.stream.weight_bytes, 2 * 5 * 64 * 128);
+  EXPECT_EQ(ieee_plan.stream.stages, 4);
+  EXPECT_FALSE(t.ieee);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
   // A short row is not worth a persistent stream: AUTO leaves it to the other kernels.
