@@ -25,6 +25,11 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # the Hopper kernel on layers that exercise it (padded rows, windows, two blocks per SM)
   step memcheck_wgmma compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,T5,S13 --mode bf16 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv)
+  for m in tf32 ieee bf16; do
+    step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
+      --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  done
   # GEMM + col2im (K 10000) and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
   step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3,L7 --mode tf32 \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
@@ -34,6 +39,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
   [ "$mode" = quick ] || step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 $cli check --device cuda --count 4 --seed 3
   [ "$mode" = quick ] || step racecheck_wgmma compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench --case S13 \
     --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
   step bench_kb74 $cli bench --json "$out/kb74.json"
   if [ "$mode" != quick ]; then
     step profile $cli profile --case KB74 --mode tf32
