@@ -259,6 +259,15 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
   return s.batch * s.in_length <= kWgmmaShallowMaxPositions || s.out_per_group <= kWgmmaNarrowOutChannels;
 }
 
+// Where the streaming kernel beats the others (the suite layers it takes, each kernel forced,
+// docs/perf-log.md step 39): in fp32 on every one of them from 32 tiles (T2, T4, P1, S15, X2 faster,
+// S4 and S7 the same); in 16-bit, where the others' loads are half as wide, only with enough tiles
+// to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
+bool prefers_stream(const convt1d_problem& p, const StreamTiling& t, const DeviceInfo& dev) {
+  if (p.dtype == CONVT1D_FLOAT32) return t.tiles >= kStreamMinTilesFp32;
+  return t.tiles >= int64_t{kStreamMinWaves16} * dev.sm_count;
+}
+
 }  // namespace
 
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
@@ -318,7 +327,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool wgmma_ok = s.batch > 0 && (tf32 ? plan_wgmma_tf32(s, dev, plan.wgmma, wgmma_why)
                                              : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
   std::string stream_why;
-  const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, dev, plan.stream, stream_why);
+  const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, plan.poly, dev, plan.stream, stream_why);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;
@@ -349,7 +358,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
       }
-      if (stream_ok && plan.stream.tiles >= int64_t{kStreamMinWaves} * dev.sm_count) {
+      if (stream_ok && prefers_stream(p, plan.stream, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::WgmmaStream;
         plan.reason = "long stride-1 rows of few channels: streamed through Hopper tensor cores";

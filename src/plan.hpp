@@ -144,39 +144,44 @@ constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
 // no bias, on the wgmma kernel.
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 
-// Streaming kernel on Hopper tensor cores for stride-1 layers with few channels and long rows
-// (KernelBench #74), in src/cuda/wgmma_stream.cu, fp32 (TF32 or IEEE), fp16 and bf16: persistent blocks keep
-// the whole W^T (C_out x C_in*K) in shared memory and stream 128-position tiles: x windows in by TMA,
-// wgmma with x^T from registers (each tap is a column offset into the same window), y out through a
-// staging buffer by dedicated store warps. There is no Z and no shift-add: the taps are part of the
-// reduction.
+// Streaming kernel on Hopper tensor cores for layers with few output channels and long rows
+// (KernelBench #74; upsamplers like BigVGAN's last ones), in src/cuda/wgmma_stream.cu, fp32 (TF32 or
+// IEEE), fp16 and bf16: persistent blocks keep the whole W^T (C_out x C_in*K) in shared memory and
+// stream tiles of 128 input positions q (u = q*stride + r: 128*stride outputs, every phase r): x
+// windows in by TMA, wgmma with x^T from registers (each tap is a column offset into the same window;
+// each phase reduces over its own taps), y out through a staging buffer by dedicated store warps.
+// There is no Z and no shift-add: the taps are part of the reduction.
+constexpr int kStreamMaxPhases = 8;   // stride
 struct StreamTiling {
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
   int32_t ci_pad = 0;   // C_in rounded up to k_step; TMA zero-fills the extra rows
-  int32_t steps = 0;    // wgmma k-steps of the reduction: K * ci_pad / k_step (tap-major)
-  int32_t chunks = 0;   // 128-byte rows of packed W^T per output channel (4 steps each)
-  int32_t x_base = 0;   // window start relative to the tile's first output: padding - dilation*(K-1),
-                        // rounded down to 16 bytes (TMA box starts)
+  int32_t chunks = 0;   // 128-byte rows of packed W^T per output channel (4 k-steps each), all phases
+  int32_t phase_chunk[kStreamMaxPhases + 1] = {};  // phase r's chunks: [phase_chunk[r], phase_chunk[r+1])
+  int32_t phase_steps[kStreamMaxPhases] = {};      // its k-steps: taps * ci_pad / k_step (tap-major)
+  int32_t x_base = 0;   // window start relative to the tile's first q: q_first - max_shift rounded down
+                        // to 16 bytes (TMA box starts), minus q_first
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
                         // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
   bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
+  int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
 };
 
-constexpr int kStreamPositions = 128;   // outputs per tile: two m64 blocks of one consumer warpgroup
+constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one consumer warpgroup
 constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
 constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
 constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)
 constexpr int kStreamMaxStages = 4;
-constexpr int kStreamMinWaves = 8;      // AUTO: tiles per SM from which streaming beats the other kernels
+constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
+constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
 
 // Can the streaming kernel run this problem on this device? Fills `t` when it can; else says why.
-bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const DeviceInfo& dev, StreamTiling& t,
-                       std::string& why);
+bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
+                       StreamTiling& t, std::string& why);
 
 struct Plan {
   Shape shape;

@@ -25,8 +25,8 @@ int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1)
 
 }  // namespace
 
-bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const DeviceInfo& dev, StreamTiling& t,
-                       std::string& why) {
+bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
+                       StreamTiling& t, std::string& why) {
   auto no = [&](const std::string& reason) {
     why = reason;
     return false;
@@ -37,7 +37,8 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
     return no("runs float32 (TF32, or IEEE as 3xTF32), float16 and bfloat16 only");
   const bool ieee = fp32 && math == CONVT1D_MATH_IEEE;
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
-  if (s.stride != 1) return no("runs stride 1 only, got " + std::to_string(s.stride));
+  if (s.stride > kStreamMaxPhases)
+    return no("needs stride <= " + std::to_string(kStreamMaxPhases) + ", got " + std::to_string(s.stride));
   if (s.out_channels > kStreamMaxN)
     return no("needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels));
   const int64_t elem = fp32 ? 4 : 2;
@@ -47,32 +48,38 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
     return no("needs in_length to be a multiple of " + std::to_string(align) + " (16-byte rows for TMA), got " +
               std::to_string(s.in_length));
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-  if (s.batch > kInt32Max || s.out_length + kStreamPositions > kInt32Max ||
-      s.padding + s.out_length + kStreamPositions > kInt32Max || s.dilation * (s.kernel_size - 1) > kInt32Max)
+  if (s.batch > kInt32Max || s.padding + s.out_length + kStreamPositions * s.stride > kInt32Max ||
+      s.in_length + kStreamPositions > kInt32Max)
     return no("a dimension exceeds the kernel's 32-bit coordinates");
   t.k_step = static_cast<int32_t>(kStepBytes / elem);
   t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, t.k_step));
   if (t.ci_pad > kStreamMaxBox)
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
-  const int64_t reach = s.dilation * (s.kernel_size - 1);
-  const int64_t base = floor_to(s.padding - reach, align);
-  // The last output of a tile reads up to column kStreamPositions - 1 + padding - base.
-  int64_t cols = kStreamPositions + s.padding - base;
+  // Tile j covers q in [q0, q0 + 128), q0 = q_first + 128 j, and reads x from q0 - max_shift on.
+  t.q_first = s.padding / s.stride;
+  const int64_t base = floor_to(t.q_first - poly.max_shift, align) - t.q_first;
+  int64_t cols = kStreamPositions - base;  // through q0 + 127 (shift 0)
   // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
+  const int64_t need = cols;
   cols = round_up(cols, 16) + 8;
-  if (cols - 16 >= kStreamPositions + s.padding - base) cols -= 16;
+  if (cols - 16 >= need) cols -= 16;
   if (cols > kStreamMaxBox)
-    return no("needs dilation*(kernel_size-1) <= ~120 (the taps' reach fits one 256-position window), got " +
-              std::to_string(reach));
+    return no("needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
+              std::to_string(poly.max_shift));
   t.x_base = static_cast<int32_t>(base);
   t.x_cols = static_cast<int32_t>(cols);
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
-  t.steps = static_cast<int32_t>(s.kernel_size * t.ci_pad / t.k_step);
-  t.chunks = static_cast<int32_t>((t.steps + kStepsPerRow - 1) / kStepsPerRow);
+  t.chunks = 0;
+  for (int64_t r = 0; r < s.stride; ++r) {
+    t.phase_chunk[r] = t.chunks;
+    t.phase_steps[r] = static_cast<int32_t>(poly.taps[static_cast<size_t>(r)].count * t.ci_pad / t.k_step);
+    t.chunks += static_cast<int32_t>((t.phase_steps[r] + kStepsPerRow - 1) / kStepsPerRow);
+  }
+  t.phase_chunk[s.stride] = t.chunks;
   t.ieee = ieee;
   t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (ieee ? 2 : 1);  // IEEE: big and small parts
   t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
-  t.staging_bytes = int64_t{t.n} * kStreamPositions * elem;  // [boxes][N][128 bytes of positions]
+  t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
   t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
   const int64_t fixed =
       kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes + kBiasBytes;
@@ -85,7 +92,8 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Device
   t.stages = static_cast<int32_t>(stages);
   t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
   if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
-  t.tiles_per_row = (s.out_length + kStreamPositions - 1) / kStreamPositions;
+  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
+  t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
   t.tiles = s.batch * t.tiles_per_row;
   if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
   t.grid = std::min<int64_t>(t.tiles, dev.sm_count);

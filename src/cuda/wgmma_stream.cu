@@ -48,9 +48,12 @@ constexpr int kStoreWarps = 3;               // the producer warpgroup's other w
 
 struct StreamParams {
   int32_t tiles, tiles_per_row, out_length, out_channels;
-  int32_t steps, chunks, ci_pad, x_cols, x_base, padding, dilation, stages;
-  int32_t vec_rows;   // every y row starts aligned to a lane's 4 elements
-  uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes;
+  int32_t ci_pad, x_cols, x_base, stages, phases, shift_step;
+  int32_t q_first;     // tile j's q0 = q_first + 128 j; its first output q0 * phases - padding
+  int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0])
+  int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
+  int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
+  uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
 };
 
 // A persistent block's walk over its tiles (tile += step): the batch row, the tile within it, and
@@ -207,39 +210,33 @@ __device__ __forceinline__ uint32_t staging_offset(int co, int pos) {
   return (pos / kBoxPositions) * N * kRowBytes + co * kRowBytes + (((byte >> 4) ^ (co & 7)) << 4) + (byte & 15);
 }
 
-// The rows of one tile's staging into y by the store warps: store warp w
-// takes channels w, w + 3, ...; lane l positions 4l..4l+3 in one vector store when every row start
-// is aligned to it (p.vec_rows), else as wide as each row's alignment allows, and element by element
-// at the end of a row. `dst` is this lane's first output of row `warp`.
+// The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
+// in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
+// tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
+// element within [0, L_out). `row` is channel `warp`'s row of y (batch row included); t0 the tile's
+// first output (negative when padding puts the first phases before the row).
 template <class T, int N>
-__device__ __forceinline__ void store_rows(const unsigned char* out, T* dst, int32_t t0, const StreamParams& p,
-                                           int warp, int lane) {
+__device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0,
+                                           const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
-  constexpr int kPer = kStreamPositions / 32;  // positions per lane
+  constexpr int kPer = kStreamPositions / 32;  // outputs per lane and piece
   using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
-  const int pos = kPer * lane;
+  const int32_t outputs = kStreamPositions * p.phases;
   const int64_t row_step = int64_t(kWarpRows) * p.out_length;
-  const bool whole = t0 + kStreamPositions <= p.out_length;
-  if (whole && p.vec_rows) {
-    for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
-      *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-    return;
-  }
-  for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step) {
-    const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-    const uintptr_t align = reinterpret_cast<uintptr_t>(dst - pos) % sizeof(Vec);  // the row start's
-    if (whole && align == 0) {
-      *reinterpret_cast<Vec*>(dst) = v;
-    } else if (whole && align % (sizeof(Vec) / 2) == 0) {
-      using Half = std::conditional_t<sizeof(T) == 4, uint2, uint32_t>;
-      const Half* h = reinterpret_cast<const Half*>(&v);
-      reinterpret_cast<Half*>(dst)[0] = h[0];
-      reinterpret_cast<Half*>(dst)[1] = h[1];
-    } else {
-      const T* e = reinterpret_cast<const T*>(&v);
+  const bool fast = p.vec_rows && t0 >= 0 && t0 + outputs <= p.out_length;
+  for (int co = warp; co < p.out_channels; co += kWarpRows, row += row_step) {
+    for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
+      const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
+      if (fast) {
+        *reinterpret_cast<Vec*>(row + t0 + pos) = v;
+      } else {
+        const T* e = reinterpret_cast<const T*>(&v);
 #pragma unroll
-      for (int i = 0; i < kPer; ++i)
-        if (t0 + pos + i < p.out_length) dst[i] = e[i];
+        for (int i = 0; i < kPer; ++i) {
+          const int32_t t = t0 + pos + i;
+          if (t >= 0 && t < p.out_length) row[t] = e[i];
+        }
+      }
     }
   }
 }
@@ -251,13 +248,12 @@ __global__ void __launch_bounds__(kThreads, 1)
                         typename M::T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   using T = typename M::T;
-  constexpr uint32_t kStagingBytes = uint32_t(N) * kStreamPositions * sizeof(T);
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
   unsigned char* x_stages = wt + p.weight_bytes;
   unsigned char* staging = x_stages + size_t(p.stages) * p.stage_bytes;
-  unsigned char* zeros = staging + 2 * kStagingBytes;  // what steps past the reduction read
+  unsigned char* zeros = staging + 2 * p.staging_bytes;  // what steps past the reduction read
   uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
   uint64_t* empty = full + p.stages;
   uint64_t* staged = empty + p.stages;  // [h]: consumer h's staging holds a tile (warp stores)
@@ -289,8 +285,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
         if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
         hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
-        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, w.col_tile * kStreamPositions + p.x_base,
-                            0, w.row, &full[w.stage]);
+        const int32_t q0 = p.q_first + w.col_tile * kStreamPositions;
+        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
       }
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
@@ -298,9 +294,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
         const int h = i & 1;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
-        const int32_t t0 = w.col_tile * kStreamPositions;
-        store_rows<T, N>(staging + h * kStagingBytes,
-                         y + (int64_t(w.row) * p.out_channels + sw) * p.out_length + t0 + 4 * lane, t0, p, sw, lane);
+        const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * p.phases;
+        store_rows<T, N>(staging + h * p.staging_bytes, y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0,
+                         p, sw, lane);
         ptx::mbar_arrive(&drained[h]);
       }
     }
@@ -310,7 +306,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int h = wg - 1;
   const int lane = tid % 32, warp = (tid % 128) / 32;
   const int g = lane / 4, q = lane % 4;
-  unsigned char* out = staging + h * kStagingBytes;
+  unsigned char* out = staging + h * p.staging_bytes;
   const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
   const uint32_t b_small = p.weight_bytes / M::kImages >> 4;  // descriptor units to the small parts' image
   const uint32_t wt_addr = hopper::smem_addr(wt);
@@ -318,66 +314,72 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
     const int s = w.stage;
-    float acc[2][N / 2];
-#pragma unroll
-    for (int mb = 0; mb < 2; ++mb)
-#pragma unroll
-      for (int nb = 0; nb < N / 8; ++nb) {
-        const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
-        acc[mb][nb * 4 + 0] = acc[mb][nb * 4 + 2] = bv.x;
-        acc[mb][nb * 4 + 1] = acc[mb][nb * 4 + 3] = bv.y;
-      }
-    fence_acc<N>(acc[0]);  // both sets defined before the first wgmma of the tile
-    fence_acc<N>(acc[1]);
     ptx::mbar_wait(&full[s], w.parity);
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
-    int32_t ci0 = 0, col = p.padding - p.x_base;  // step 0: tap 0, channels 0..kStep-1
-    for (int c = 0; c < p.chunks; ++c) {
-      int32_t off[kStepsPerGroup];
+    for (int r = 0; r < p.phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
+      float acc[2][N / 2];
 #pragma unroll
-      for (int kk = 0; kk < kStepsPerGroup; ++kk) {
-        off[kk] = c * kStepsPerGroup + kk < p.steps ? ci0 * p.x_cols + col : zero_off;
-        ci0 += M::kStep;
-        if (ci0 == p.ci_pad) {  // next tap: its x column is dilation to the left
-          ci0 = 0;
-          col -= p.dilation;
+      for (int mb = 0; mb < 2; ++mb)
+#pragma unroll
+        for (int nb = 0; nb < N / 8; ++nb) {
+          const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
+          acc[mb][nb * 4 + 0] = acc[mb][nb * 4 + 2] = bv.x;
+          acc[mb][nb * 4 + 1] = acc[mb][nb * 4 + 3] = bv.y;
+        }
+      fence_acc<N>(acc[0]);  // both sets defined before the phase's first wgmma
+      fence_acc<N>(acc[1]);
+      const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r];
+      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
+      for (int c = c0; c < p.phase_chunk[r + 1]; ++c) {
+        const int32_t step0 = (c - c0) * kStepsPerGroup;
+        int32_t off[kStepsPerGroup];
+#pragma unroll
+        for (int kk = 0; kk < kStepsPerGroup; ++kk) {
+          off[kk] = step0 + kk < steps ? ci0 * p.x_cols + col : zero_off;
+          ci0 += M::kStep;
+          if (ci0 == p.ci_pad) {  // the phase's next tap: its x column is shift_step to the left
+            ci0 = 0;
+            col -= p.shift_step;
+          }
+        }
+        int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
+#pragma unroll
+        for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);
+#pragma unroll
+        for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+          const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes + g0 * kStepBytes;
+          mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_addr, b_small);
+          fence_group<M>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
+          mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_addr, b_small);
+          fence_group<M>(a0);
         }
       }
-      int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
-#pragma unroll
-      for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (c * kStepsPerGroup + kk < p.steps ? 0 : kBlockM);
-#pragma unroll
-      for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
-        const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes + g0 * kStepBytes;
-        mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_addr, b_small);
-        fence_group<M>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-        mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_addr, b_small);
-        fence_group<M>(a0);
+      hopper::wgmma_wait<0>();
+      fence_acc<N>(acc[0]);
+      fence_acc<N>(acc[1]);
+      if (r == p.phases - 1) {  // the x window is no longer read
+        __syncwarp();
+        if (lane == 0) ptx::mbar_arrive(&empty[s]);
       }
+      // D[q][co] of phase r into the staging at output q * phases + r, once the store warps have
+      // taken the staging's previous tile.
+      if (r == 0 && n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
+#pragma unroll
+      for (int mb = 0; mb < 2; ++mb)
+#pragma unroll
+        for (int hi = 0; hi < 2; ++hi) {
+          const int pos = (kBlockM * mb + 16 * warp + 8 * hi + g) * p.phases + r;
+#pragma unroll
+          for (int nb = 0; nb < N / 8; ++nb)
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+              const int co = nb * 8 + 2 * q + j;
+              *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
+            }
+        }
     }
-    hopper::wgmma_wait<0>();
-    fence_acc<N>(acc[0]);
-    fence_acc<N>(acc[1]);
-    __syncwarp();
-    if (lane == 0) ptx::mbar_arrive(&empty[s]);
-
-    // Epilogue: D[position][co] into the staging, once the store warps have drained its last tile.
-    if (n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
-#pragma unroll
-    for (int mb = 0; mb < 2; ++mb)
-#pragma unroll
-      for (int hi = 0; hi < 2; ++hi) {
-        const int pos = kBlockM * mb + 16 * warp + 8 * hi + g;
-#pragma unroll
-        for (int nb = 0; nb < N / 8; ++nb)
-#pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int co = nb * 8 + 2 * q + j;
-            *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
-          }
-      }
     ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
 #else
@@ -385,30 +387,41 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-// W^T in the kernel's shared-memory image: chunk c, row co, the 128 bytes of reduction values
-// r = c * per_row + i (tap r / ci_pad, channel r % ci_pad; tf32-rounded fp32 or 16-bit as given),
-// zero outside W; the 16-byte chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's
-// descriptor expects). kSplit (IEEE): the tf32 big parts, then an image of the small parts
-// tf32(w - big) `count` elements on.
+// Where each phase's taps lie in W and in the packed image (pack_stream_weights).
+struct PackPhases {
+  int32_t phases, tap_step;
+  int32_t chunk[kStreamMaxPhases + 1], first_tap[kStreamMaxPhases], taps[kStreamMaxPhases];
+};
+
+// W^T in the kernel's shared-memory image: chunk c (of phase r), row co, the 128 bytes of reduction
+// values v = (c - chunk[r]) * per_row + i, i.e. the phase's tap v / ci_pad (W's tap first_tap[r] +
+// that * tap_step) and channel v % ci_pad; tf32-rounded fp32 or 16-bit as given, zero outside W; the
+// 16-byte chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's descriptor expects).
+// kSplit (IEEE): the tf32 big parts, then an image of the small parts tf32(w - big) `count` elements on.
 template <class T, bool kSplit>
-__global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, int32_t c_in, int32_t c_out,
-                                    int32_t kernel_size, int32_t ci_pad, int32_t n, int32_t count) {
+__global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, const __grid_constant__ PackPhases ph,
+                                    int32_t c_in, int32_t c_out, int32_t kernel_size, int32_t ci_pad, int32_t n,
+                                    int32_t count) {
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
   const int32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= count) return;
   const int32_t per_chunk = n * kPerRow;
   const int32_t c = idx / per_chunk, co = idx % per_chunk / kPerRow, i = idx % kPerRow;
-  const int32_t r = c * kPerRow + i, k = r / ci_pad, ci = r % ci_pad;
-  const float v =
-      k < kernel_size && ci < c_in && co < c_out ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k]) : 0.0f;
+  int r = 0;
+  while (r + 1 < ph.phases && c >= ph.chunk[r + 1]) ++r;
+  const int32_t v = (c - ph.chunk[r]) * kPerRow + i, j = v / ci_pad, ci = v % ci_pad;
+  const int32_t k = ph.first_tap[r] + j * ph.tap_step;
+  const float value = j < ph.taps[r] && k < kernel_size && ci < c_in && co < c_out
+                          ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k])
+                          : 0.0f;
   const int32_t byte = i * static_cast<int32_t>(sizeof(T));
   T* dst = image + (c * per_chunk + co * kPerRow) + ((((byte >> 4) ^ (co & 7)) << 4) + (byte & 15)) / sizeof(T);
   if constexpr (sizeof(T) == 4) {
-    const float big = __uint_as_float(ptx::to_tf32(v));
+    const float big = __uint_as_float(ptx::to_tf32(value));
     *dst = big;
-    if constexpr (kSplit) dst[count] = __uint_as_float(ptx::to_tf32(v - big));
+    if constexpr (kSplit) dst[count] = __uint_as_float(ptx::to_tf32(value - big));
   } else {
-    *dst = from_float<T>(v);  // exact: v came from a T
+    *dst = from_float<T>(value);  // exact: value came from a T
   }
 }
 constexpr int kPackThreads = 256;
@@ -436,8 +449,17 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   void* image = nullptr;
   cuda_check(cudaMallocAsync(&image, static_cast<size_t>(t.weight_bytes), stream), "cudaMallocAsync(packed W^T)");
   const int32_t count = static_cast<int32_t>(t.weight_bytes / M::kImages / kElem);  // elements of one image
+  const Polyphase& poly = plan.poly;
+  PackPhases ph{};
+  ph.phases = poly.phases;
+  ph.tap_step = poly.tap_step;
+  for (int r = 0; r <= poly.phases; ++r) ph.chunk[r] = t.phase_chunk[r];
+  for (int r = 0; r < poly.phases; ++r) {
+    ph.first_tap[r] = poly.taps[static_cast<size_t>(r)].first_tap;
+    ph.taps[r] = poly.taps[static_cast<size_t>(r)].count;
+  }
   pack_stream_weights<T, (M::kImages > 1)><<<(count + kPackThreads - 1) / kPackThreads, kPackThreads, 0, stream>>>(
-      static_cast<const T*>(a.w), static_cast<T*>(image), static_cast<int32_t>(s.in_channels),
+      static_cast<const T*>(a.w), static_cast<T*>(image), ph, static_cast<int32_t>(s.in_channels),
       static_cast<int32_t>(s.out_channels), static_cast<int32_t>(s.kernel_size), t.ci_pad, t.n, count);
   cuda_check_launch("pack_stream_weights launch");
 
@@ -451,17 +473,27 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.tiles_per_row = static_cast<int32_t>(t.tiles_per_row);
   p.out_length = static_cast<int32_t>(s.out_length);
   p.out_channels = static_cast<int32_t>(s.out_channels);
-  p.steps = t.steps;
-  p.chunks = t.chunks;
   p.ci_pad = t.ci_pad;
   p.x_cols = t.x_cols;
   p.x_base = t.x_base;
-  p.padding = static_cast<int32_t>(s.padding);
-  p.dilation = static_cast<int32_t>(s.dilation);
   p.stages = t.stages;
+  p.phases = poly.phases;
+  p.shift_step = poly.shift_step;
+  p.q_first = static_cast<int32_t>(t.q_first);
+  p.out_offset = static_cast<int32_t>(t.q_first * s.stride - s.padding);
+  for (int r = 0; r <= poly.phases; ++r) p.phase_chunk[r] = t.phase_chunk[r];
+  for (int r = 0; r < poly.phases; ++r) {
+    p.phase_steps[r] = t.phase_steps[r];
+    p.phase_shift[r] = poly.taps[static_cast<size_t>(r)].first_shift;
+  }
   constexpr int64_t kVecBytes = kElem * kStreamPositions / 32;  // a lane's 4 outputs
-  p.vec_rows = s.out_length * kElem % kVecBytes == 0 && reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
+  constexpr int64_t kVecElems = kStreamPositions / 32;
+  // Tile starts are out_offset + 128*stride*j: with rows and that offset multiples of 4, every piece
+  // a lane stores starts aligned.
+  p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&
+               reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
+  p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);

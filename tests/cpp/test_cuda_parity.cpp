@@ -435,11 +435,11 @@ TEST_F(CudaParity, GemmCol2imLayers) {
   }
 }
 
-// Stride-1 layers on the streaming kernel, in every mode it runs (fp32 TF32 and IEEE, fp16, bf16):
-// KB74's taps on rows long enough that every block takes many tiles (both consumer warpgroups, the
-// stage ring wrapping), partial channel tiles (C_in not a multiple of 8, C_out not of 32), bias,
-// padding wider than the taps' reach, output_padding, rows stored in vectors and element by element;
-// then random layers it accepts.
+// Layers on the streaming kernel, in every mode it runs (fp32 TF32 and IEEE, fp16, bf16): KB74's
+// taps on rows long enough that every block takes many tiles (both consumer warpgroups, the stage
+// ring wrapping), partial channel tiles (C_in not a multiple of 8, C_out not of 32), bias, padding
+// wider than the taps' reach, output_padding, rows stored in vectors and element by element, strides
+// 2-8 (phases with different taps, and without any); then random layers it accepts.
 TEST_F(CudaParity, WgmmaStreamLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
@@ -449,6 +449,11 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 8, 64, 8192, 1, 1, 0, 1, 0},      // one tap: a 1x1 convolution
       {1, 40, 40, 2048, 3, 1, 69, 5, 0},    // padding beyond the reach: the window starts right of the tile
       {2, 24, 33, 12000, 16, 1, 7, 7, 5},   // reach 105 (the widest window class), output_padding
+      {2, 48, 24, 8192, 4, 2, 1, 1, 0},     // BigVGAN's last upsampler (T4): 2 phases of 2 taps
+      {1, 64, 32, 2000, 6, 3, 2, 1, 1},     // 3 phases, output_padding
+      {4, 64, 32, 1000, 5, 2, 4, 3, 1},     // stride and dilation (X2)
+      {1, 16, 8, 1024, 8, 4, 2, 1, 0},      // 4 phases of 2 taps (HiFi-GAN-like)
+      {1, 16, 16, 512, 2, 4, 0, 1, 0},      // stride > K: phases without taps (bias only)
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -459,10 +464,10 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.c_out = t1d::rand_int(shape_rng, 1, 64);
     l.length = 8 * t1d::rand_int(shape_rng, 1, 1500);
     l.k = t1d::rand_int(shape_rng, 1, 9);
-    l.stride = 1;
+    l.stride = t1d::rand_int(shape_rng, 1, 4);
     l.dilation = t1d::rand_int(shape_rng, 1, 6);
     l.padding = t1d::rand_int(shape_rng, 0, (l.k - 1) * l.dilation + 2);
-    l.output_padding = t1d::rand_int(shape_rng, 0, l.dilation - 1);
+    l.output_padding = t1d::rand_int(shape_rng, 0, std::max(l.stride, l.dilation) - 1);
     layers.push_back(l);
   }
   t1d::Rng rng(312);
@@ -490,7 +495,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       ++ran;
     }
   }
-  EXPECT_GE(ran, 48);
+  EXPECT_GE(ran, 60);
   EXPECT_GT(many_tiles, 0) << "no layer wrapped the stage ring";
   EXPECT_GT(odd_rows, 0) << "no layer had rows the store warps write element by element";
 }

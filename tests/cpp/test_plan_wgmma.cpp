@@ -96,7 +96,7 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
     return convt1d::detail::make_plan(p, dev).kernel;
   };
   const convt1d_problem s4 = layer(1, 64, 32, 11136, 4, 2, 1);    // shallow, short row
-  const convt1d_problem t4 = layer(16, 48, 24, 32768, 4, 2, 1);   // shallow, long rows
+  const convt1d_problem t4 = layer(16, 48, 24, 32768, 4, 2, 1);   // shallow, long rows: streamed
   const convt1d_problem p1 = layer(1, 64, 32, 40000, 4, 2, 1);    // shallow, one 40k row
   const convt1d_problem l5 = layer(1, 48, 8, 85995, 8, 4, 0);     // shallow, 8 output channels
   const convt1d_problem s1 = layer(1, 512, 256, 87, 16, 8, 4);    // deep, one short row: 22 tiles
@@ -104,9 +104,11 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   const convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1); // medium, long rows
   for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT32}) {
     SCOPED_TRACE(dtype);
-    EXPECT_EQ(kernel(s4, dtype), KernelKind::Wgmma);
-    EXPECT_EQ(kernel(t4, dtype), KernelKind::ImplicitGemm);
-    EXPECT_EQ(kernel(p1, dtype), KernelKind::Wgmma);
+    // (the streaming kernel's share: test_plan_stream.cpp)
+    const KernelKind short_rows = dtype == CONVT1D_FLOAT32 ? KernelKind::WgmmaStream : KernelKind::Wgmma;
+    EXPECT_EQ(kernel(s4, dtype), short_rows);
+    EXPECT_EQ(kernel(t4, dtype), KernelKind::WgmmaStream);
+    EXPECT_EQ(kernel(p1, dtype), short_rows);
     EXPECT_EQ(kernel(l5, dtype), KernelKind::Wgmma);
     EXPECT_EQ(kernel(s5, dtype), KernelKind::Wgmma);
   }
