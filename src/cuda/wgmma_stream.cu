@@ -1,32 +1,34 @@
-// Streaming transposed convolution on Hopper tensor cores, for stride-1 layers with few channels and
-// long rows (KernelBench #74: 32 -> 64 channels, K 5, rows of 131072). fp32 (TF32), fp16 and bf16 in
-// and out, fp32 accumulation.
+// Streaming transposed convolution on Hopper tensor cores, for layers with few output channels and
+// long rows (KernelBench #74: 32 -> 64 channels, K 5, rows of 131072; BigVGAN's last upsamplers).
+// fp32 (TF32, or IEEE as 3xTF32), fp16 and bf16 in and out, fp32 accumulation.
 //
-// Tile: 128 consecutive outputs t0.. of one batch row x all C_out channels (N = C_out rounded up to
-// 32). With stride 1 every output has every tap, so the whole problem is one GEMM per tile:
-//   D[m, co] = sum over taps k, channels ci of x[ci, t0 + m + padding - k*dilation] * W[ci, co, k],
-// reduction index r = k*ci_pad + ci (tap-major), one wgmma m64nN per k_step channels of one tap.
-//   A = x^T from registers: tap k's fragment is the x window read at column offset
-//       padding - k*dilation - x_base, so all taps share one window (no im2col, no Z, no shift-add);
+// Tile: 128 consecutive input positions q0.. of one batch row x every phase r < stride x all C_out
+// channels (N = C_out rounded up to 32), i.e. the outputs u = q*stride + r - padding. Per phase the
+// tile is one GEMM over that phase's taps n (plan.hpp, Polyphase):
+//   D_r[m, co] = sum over n, ci of x[ci, q0 + m - shift_n] * W[ci, co, k_n],
+// reduction index v = n*ci_pad + ci (tap-major), one wgmma m64nN per k_step channels of one tap.
+//   A = x^T from registers: tap n's fragment is the x window read at column offset
+//       -shift_n - x_base, so all taps of all phases share one window (no im2col, no Z, no shift-add);
 //   B = W^T from shared memory, K-major (tf32 operands must be; 16-bit ones take the same layout):
-//       packed once per call by pack_stream_weights into the exact 128B-swizzled image, copied into
-//       each block once.
+//       packed once per call by pack_stream_weights, phase by phase, into the exact 128B-swizzled
+//       image, copied into each block once.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   W^T     [chunks][N][128 B]           128B swizzle, resident for the whole kernel
 //   x[s]    [ci_pad][x_cols] T            one TMA box per tile (zero-filled outside x), `stages` deep
-//   out[h]  [pos / (128 B)][N][128 B]    the staging of consumer warpgroup h: 128-byte rows of
-//                                          positions per channel, 16-byte chunks XORed with co mod 8
+//   out[h]  [pos / (128 B)][N][128 B]    the staging of consumer warpgroup h (128*stride outputs):
+//                                          128-byte rows per channel, 16-byte chunks XORed with co mod 8
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[2], drained[2]   mbarriers
 //
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... Warpgroup 0's first thread
 // (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
-// warpgroups 1 and 2 take alternate tiles (ping-pong): wait on "full", run the reduction in groups of
-// 4 k-steps per m64 block with one group in flight (A fragments double buffered), release the stage,
-// wait until the store warps have drained their staging ("drained"), write the accumulators into it
-// and hand it over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
+// warpgroups 1 and 2 take alternate tiles (ping-pong): wait on "full"; per phase, run the reduction in
+// groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
+// accumulators into the staging at outputs q*stride + r (the first phase after the store warps have
+// drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
+// and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
