@@ -98,6 +98,7 @@ struct Tf32Math {
   static constexpr int kRegs = 4;
   static constexpr int kImages = 1;    // W^T images (big, small)
   static constexpr int kGroupSteps = 4;  // k-steps per commit group (A fragments: kGroupSteps x kRegs)
+  static constexpr bool kUnrolledStores = true;  // store_rows: four rows in flight per store warp
   template <int N>
   static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
     MmaTf32<N>::run(acc, a, b);
@@ -119,6 +120,7 @@ struct IeeeMath {
   static constexpr int kRegs = 8;      // [0..3] big, [4..7] small
   static constexpr int kImages = 2;
   static constexpr int kGroupSteps = 2;  // (twice the registers per step)
+  static constexpr bool kUnrolledStores = false;
   template <int N>
   static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t b_small) {
     const uint32_t(&big)[4] = *reinterpret_cast<const uint32_t(*)[4]>(&a[0]);
@@ -147,6 +149,7 @@ struct Math16 {
   static constexpr int kRegs = 4;
   static constexpr int kImages = 1;
   static constexpr int kGroupSteps = 4;
+  static constexpr bool kUnrolledStores = false;
   template <int N>
   static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
     MmaRegA<N, T16>::run(acc, a, b);
@@ -212,44 +215,74 @@ __device__ __forceinline__ uint32_t staging_offset(int co, int pos) {
   return (pos / kBoxPositions) * N * kRowBytes + co * kRowBytes + (((byte >> 4) ^ (co & 7)) << 4) + (byte & 15);
 }
 
+// One phase's accumulators D[q][co] into the staging at outputs q * phases + r.
+template <class T, int N>
+__device__ __forceinline__ void stage_outputs(unsigned char* out, const float (&acc)[2][N / 2], int warp, int g, int q,
+                                              int32_t phases, int32_t r) {
+#pragma unroll
+  for (int mb = 0; mb < 2; ++mb)
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const int pos = (kBlockM * mb + 16 * warp + 8 * hi + g) * phases + r;
+#pragma unroll
+      for (int nb = 0; nb < N / 8; ++nb)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int co = nb * 8 + 2 * q + j;
+          *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
+        }
+    }
+}
+
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
 // in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
 // tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
 // element within [0, L_out). `row` is channel `warp`'s row of y (batch row included); t0 the tile's
 // first output (negative when padding puts the first phases before the row).
-template <class T, int N>
-__device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0,
+template <class T, int N, bool kUnrolled>
+__device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t phases,
                                            const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
   constexpr int kPer = kStreamPositions / 32;  // outputs per lane and piece
   using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
-  const int32_t outputs = kStreamPositions * p.phases;
+  const int32_t outputs = kStreamPositions * phases;
   const int64_t row_step = int64_t(kWarpRows) * p.out_length;
   const bool fast = p.vec_rows && t0 >= 0 && t0 + outputs <= p.out_length;
-  for (int co = warp; co < p.out_channels; co += kWarpRows, row += row_step) {
-    for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
-      const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-      if (fast) {
-        *reinterpret_cast<Vec*>(row + t0 + pos) = v;
-      } else {
+  // Pieces outside, rows inside: the row loop is what unrolls. Four rows in flight per warp keep the
+  // store warps ahead of TF32 consumers; with 16-bit or IEEE consumers, which load more per output,
+  // the compiler's own schedule interferes less (KB74 A/B, docs/perf-log.md step 40).
+  for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
+    T* dst = row + t0 + pos;
+    if (fast && kUnrolled) {
+#pragma unroll 4
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
+        *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
+    } else if (fast) {
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
+        *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
+    } else {
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step) {
+        const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
         const T* e = reinterpret_cast<const T*>(&v);
 #pragma unroll
         for (int i = 0; i < kPer; ++i) {
           const int32_t t = t0 + pos + i;
-          if (t >= 0 && t < p.out_length) row[t] = e[i];
+          if (t >= 0 && t < p.out_length) dst[i] = e[i];
         }
       }
     }
   }
 }
 
-template <class M, int N>
+// kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
+template <class M, int N, bool kPhased>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
                         typename M::T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   using T = typename M::T;
+  const int32_t phases = kPhased ? p.phases : 1;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
@@ -296,9 +329,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
         const int h = i & 1;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
-        const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * p.phases;
-        store_rows<T, N>(staging + h * p.staging_bytes, y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0,
-                         p, sw, lane);
+        const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
+        store_rows<T, N, M::kUnrolledStores>(staging + h * p.staging_bytes,
+                                             y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases,
+                                             p, sw, lane);
         ptx::mbar_arrive(&drained[h]);
       }
     }
@@ -316,11 +350,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
     const int s = w.stage;
-    ptx::mbar_wait(&full[s], w.parity);
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
-    for (int r = 0; r < p.phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
+    for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
 #pragma unroll
       for (int mb = 0; mb < 2; ++mb)
@@ -332,6 +365,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       fence_acc<N>(acc[0]);  // both sets defined before the phase's first wgmma
       fence_acc<N>(acc[1]);
+      if (r == 0) ptx::mbar_wait(&full[s], w.parity);  // (after the accumulators' set-up, which needs no x)
       const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r];
       int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
       for (int c = c0; c < p.phase_chunk[r + 1]; ++c) {
@@ -361,26 +395,14 @@ __global__ void __launch_bounds__(kThreads, 1)
       hopper::wgmma_wait<0>();
       fence_acc<N>(acc[0]);
       fence_acc<N>(acc[1]);
-      if (r == p.phases - 1) {  // the x window is no longer read
+      if (r == phases - 1) {  // the x window is no longer read
         __syncwarp();
         if (lane == 0) ptx::mbar_arrive(&empty[s]);
       }
       // D[q][co] of phase r into the staging at output q * phases + r, once the store warps have
       // taken the staging's previous tile.
       if (r == 0 && n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
-#pragma unroll
-      for (int mb = 0; mb < 2; ++mb)
-#pragma unroll
-        for (int hi = 0; hi < 2; ++hi) {
-          const int pos = (kBlockM * mb + 16 * warp + 8 * hi + g) * p.phases + r;
-#pragma unroll
-          for (int nb = 0; nb < N / 8; ++nb)
-#pragma unroll
-            for (int j = 0; j < 2; ++j) {
-              const int co = nb * 8 + 2 * q + j;
-              *reinterpret_cast<T*>(out + staging_offset<T, N>(co, pos)) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
-            }
-        }
+      stage_outputs<T, N>(out, acc, warp, g, q, phases, r);
     }
     ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
@@ -428,13 +450,13 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
 }
 constexpr int kPackThreads = 256;
 
-template <class M, int N>
+template <class M, int N, bool kPhased>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  opt_in_smem<wgmma_stream_kernel<M, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
-  wgmma_stream_kernel<M, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
+  opt_in_smem<wgmma_stream_kernel<M, N, kPhased>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
+  wgmma_stream_kernel<M, N, kPhased><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
                               static_cast<cudaStream_t>(a.stream)>>>(
       x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
   cuda_check_launch("wgmma_stream_kernel launch");
@@ -499,10 +521,11 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
+  const bool phased = poly.phases > 1;
   if (t.n == 64)
-    launch_n<M, 64>(plan, a, x_map, p, image);
+    phased ? launch_n<M, 64, true>(plan, a, x_map, p, image) : launch_n<M, 64, false>(plan, a, x_map, p, image);
   else if (t.n == 32)
-    launch_n<M, 32>(plan, a, x_map, p, image);
+    phased ? launch_n<M, 32, true>(plan, a, x_map, p, image) : launch_n<M, 32, false>(plan, a, x_map, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   cuda_check(cudaFreeAsync(image, stream), "cudaFreeAsync(packed W^T)");
