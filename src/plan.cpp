@@ -361,7 +361,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       if (stream_ok && prefers_stream(p, plan.stream, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::WgmmaStream;
-        plan.reason = "long stride-1 rows of few channels: streamed through Hopper tensor cores";
+        plan.reason = "few output channels on long rows: streamed through Hopper tensor cores";
       } else if (wgmma_ok && prefers_wgmma(s, plan.wgmma, gemm_ok)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
