@@ -17,6 +17,7 @@
 
 #include "convt1d/convt1d.h"
 #include "numeric.hpp"
+#include "plan.hpp"
 
 namespace t1d {
 
@@ -47,16 +48,7 @@ inline const char* dtype_str(int32_t dtype) {
   return "?";
 }
 
-inline const char* algo_str(int32_t a) {
-  switch (a) {
-    case CONVT1D_ALGO_AUTO: return "auto";
-    case CONVT1D_ALGO_DIRECT: return "direct";
-    case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
-    case CONVT1D_ALGO_WGMMA: return "wgmma";
-    case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
-  }
-  return "?";
-}
+inline const char* algo_str(int32_t a) { return convt1d::detail::algorithm_name(a); }
 
 constexpr int32_t kAllDtypes[] = {CONVT1D_FLOAT32, CONVT1D_FLOAT16, CONVT1D_BFLOAT16, CONVT1D_FLOAT64};
 

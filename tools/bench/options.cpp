@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "bench/suite.hpp"
+#include "plan.hpp"
 
 namespace convt1d::bench {
 
@@ -23,25 +24,15 @@ bool parse_count(const std::string& text, long min_value, int* value) {
 }  // namespace
 
 bool parse_algorithm(const std::string& text, int32_t* algorithm) {
-  if (text == "auto") *algorithm = CONVT1D_ALGO_AUTO;
-  else if (text == "direct") *algorithm = CONVT1D_ALGO_DIRECT;
-  else if (text == "implicit_gemm") *algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
-  else if (text == "wgmma") *algorithm = CONVT1D_ALGO_WGMMA;
-  else if (text == "wgmma_stream") *algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-  else return false;
-  return true;
+  for (int32_t a = CONVT1D_ALGO_AUTO; a <= CONVT1D_ALGO_WGMMA_STREAM; ++a)
+    if (text == detail::algorithm_name(a)) {
+      *algorithm = a;
+      return true;
+    }
+  return false;
 }
 
-const char* algorithm_name(int32_t algorithm) {
-  switch (algorithm) {
-    case CONVT1D_ALGO_AUTO: return "auto";
-    case CONVT1D_ALGO_DIRECT: return "direct";
-    case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
-    case CONVT1D_ALGO_WGMMA: return "wgmma";
-    case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
-  }
-  return "?";
-}
+const char* algorithm_name(int32_t algorithm) { return detail::algorithm_name(algorithm); }
 
 bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* error) {
   BenchOptions o;
