@@ -30,8 +30,13 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
       --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
-  # GEMM + col2im (K 10000) and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
-  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3,L7 --mode tf32 \
+  # GEMM + col2im (K 10000), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
+  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32 \
+    --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  step memcheck_wgmma_rows32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32 \
+    --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  # the narrow kernel (Conv-TasNet's decoder: 16 slices, odd rows)
+  step memcheck_narrow compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32,bf16 \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
 fi
 if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the suite and the PyTorch level
@@ -42,6 +47,8 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_narrow compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --case L7 --mode bf16 --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   step bench_kb74 $cli bench --json "$out/kb74.json"
   if [ "$mode" != quick ]; then
     step profile $cli profile --case KB74 --mode tf32

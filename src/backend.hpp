@@ -33,6 +33,7 @@ void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);   // cuda/
 void launch_wgmma(const Plan& plan, const ForwardArgs& args);           // cuda/wgmma_gemm.cu
 void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& args);      // cuda/wgmma_tf32.cu
 void launch_wgmma_stream(const Plan& plan, const ForwardArgs& args);    // cuda/wgmma_stream.cu
+void launch_narrow(const Plan& plan, const ForwardArgs& args);          // cuda/narrow.cu
 // GemmCol2im: `gemm` is the plan of col2im_gemm_problem(problem), run into a workspace first.
 void launch_gemm_col2im(const Plan& plan, const Plan& gemm, const ForwardArgs& args);  // cuda/col2im.cu
 

@@ -64,6 +64,8 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     launch_wgmma_stream(*plan, args);
   else if (plan->kernel == KernelKind::GemmCol2im)
     launch_gemm_col2im(*plan, *cached_plan(col2im_gemm_problem(p), dev), args);
+  else if (plan->kernel == KernelKind::Narrow)
+    launch_narrow(*plan, args);
   else if (plan->kernel == KernelKind::ImplicitGemm)
     launch_implicit_gemm(*plan, args);
   else

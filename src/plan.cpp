@@ -39,6 +39,7 @@ const char* kernel_name(KernelKind k) {
     case KernelKind::Wgmma: return "wgmma";
     case KernelKind::GemmCol2im: return "gemm_col2im";
     case KernelKind::WgmmaStream: return "wgmma_stream";
+    case KernelKind::Narrow: return "narrow";
   }
   return "?";
 }
@@ -50,6 +51,7 @@ const char* algorithm_name(int32_t algorithm) {
     case CONVT1D_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
     case CONVT1D_ALGO_WGMMA: return "wgmma";
     case CONVT1D_ALGO_WGMMA_STREAM: return "wgmma_stream";
+    case CONVT1D_ALGO_NARROW: return "narrow";
   }
   return "?";
 }
@@ -328,6 +330,8 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
                                              : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
   std::string stream_why;
   const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, plan.poly, dev, plan.stream, stream_why);
+  std::string narrow_why;
+  const bool narrow_ok = s.batch > 0 && plan_narrow(s, p.dtype, plan.poly, dev, plan.narrow, narrow_why);
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
       plan.kernel = KernelKind::Direct;
@@ -349,6 +353,11 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       plan.kernel = KernelKind::WgmmaStream;
       plan.reason = "forced";
       break;
+    case CONVT1D_ALGO_NARROW:
+      if (!narrow_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm narrow cannot run this problem: " + narrow_why);
+      plan.kernel = KernelKind::Narrow;
+      plan.reason = "forced";
+      break;
     default:
       // Depthwise and tiny-channel problems have no reduction worth a tensor core.
       if (gemm_ok && s.in_per_group * s.kernel_size >= 8 && s.out_per_group >= 4) {
@@ -358,7 +367,10 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
       }
-      if (stream_ok && prefers_stream(p, plan.stream, dev)) {
+      if (narrow_ok && s.out_channels <= kNarrowMaxOutChannels && plan.narrow.rows <= kNarrowAutoMaxRows) {
+        plan.kernel = KernelKind::Narrow;
+        plan.reason = "few output channels x taps: a memory-bound reduction, plain FMA";
+      } else if (stream_ok && prefers_stream(p, plan.stream, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::WgmmaStream;
         plan.reason = "few output channels on long rows: streamed through Hopper tensor cores";

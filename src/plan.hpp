@@ -44,7 +44,7 @@ struct DeviceInfo {
   bool wgmma = false;  // an sm_90 device, and this library carries sm_90a code (wgmma, TMA)
 };
 
-enum class KernelKind { Cpu, Direct, ImplicitGemm, Wgmma, GemmCol2im, WgmmaStream };
+enum class KernelKind { Cpu, Direct, ImplicitGemm, Wgmma, GemmCol2im, WgmmaStream, Narrow };
 const char* kernel_name(KernelKind k);
 const char* algorithm_name(int32_t algorithm);  // the public CONVT1D_ALGO_* names
 
@@ -183,6 +183,44 @@ constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
                        StreamTiling& t, std::string& why);
 
+// Narrow kernel (src/cuda/narrow.cu) for few output channels x taps (Conv-TasNet's decoder, HTDemucs'
+// last layers): there the tensor-core tiles would run nearly empty and the layer is memory-bound, so
+// plain FFMA reads x once. A block takes a window of `cols` input positions l of one batch row and
+// computes Z[m][l] = sum_ci W[ci][m] x[ci][l] (m = co*K + k) in registers, the reduction shared out
+// among `slices` thread groups; the slices' partial Z meet in shared memory, where each output sums
+// its taps (the shift-add). Windows overlap by `halo` positions (the taps' reach) so that each owns
+// the outputs of its last `owned` positions q. groups 1, C_out*K <= 32, fp32 (exact: IEEE and TF32
+// alike), fp16, bf16.
+struct NarrowTiling {
+  int32_t rows = 0;          // Z rows per position: C_out*K rounded up to a power of two >= kNarrowMinRows
+  int32_t positions = 0;     // positions per thread: narrow_positions(rows)
+  int32_t slices = 1;        // thread groups sharing out the reduction (a power of two)
+  int32_t ci_per_slice = 0;  // input channels per slice (the last may have fewer, or none)
+  int32_t cols = 0;          // window width: kNarrowThreads / slices * positions
+  int32_t halo = 0;          // poly.max_shift
+  int32_t owned = 0;         // cols - halo
+  int32_t slice_pitch = 0;   // floats from one slice's partial Z to the next's
+  int64_t q_first = 0;       // padding / stride: the first window owns q from here
+  int64_t tiles_per_row = 0, tiles = 0, grid = 0;
+  int64_t smem_bytes = 0;
+};
+
+constexpr int kNarrowThreads = 256;
+constexpr int kNarrowMinRows = 8;
+constexpr int kNarrowMaxRows = 32;
+constexpr int kNarrowMaxSlices = 16;     // 16 threads per slice: 64 bytes of fp32 per warp load
+// Accumulators per thread (positions x rows, at least one position): each weight read from shared
+// memory serves every position of the thread. 2 blocks of 256 threads per SM (128 registers).
+constexpr int kNarrowAccumulators = 64;
+constexpr int narrow_positions(int rows) { return rows >= kNarrowAccumulators ? 1 : kNarrowAccumulators / rows; }
+constexpr int narrow_blocks_per_sm(int) { return 2; }
+constexpr int kNarrowAutoMaxRows = 16;     // AUTO: C_out*K up to this (perf-log step 42),
+constexpr int kNarrowMaxOutChannels = 16;  // and at most this many output channels
+
+// Can the narrow kernel run this problem on this device? Fills `t` when it can; else says why.
+bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev, NarrowTiling& t,
+                 std::string& why);
+
 struct Plan {
   Shape shape;
   int32_t dtype = CONVT1D_FLOAT32;
@@ -196,6 +234,7 @@ struct Plan {
   GemmTiling gemm;
   WgmmaTiling wgmma;
   StreamTiling stream;
+  NarrowTiling narrow;
 };
 
 // Can the implicit-GEMM kernel run this problem on this device? Fills `tiling` when it can;

@@ -57,7 +57,7 @@ void validate(const convt1d_problem& p) {
   require_enum("dtype", p.dtype, 4, "{0 float32, 1 float16, 2 bfloat16, 3 float64}");
   require_enum("math", p.math, 2, "{0 tf32, 1 ieee}");
   require_enum("device", p.device, 2, "{0 cpu, 1 cuda}");
-  require_enum("algorithm", p.algorithm, 5, "{0 auto, 1 direct, 2 implicit_gemm, 3 wgmma, 4 wgmma_stream}");
+  require_enum("algorithm", p.algorithm, 6, "{0 auto, 1 direct, 2 implicit_gemm, 3 wgmma, 4 wgmma_stream, 5 narrow}");
   require_enum("has_bias", p.has_bias, 2, "{0, 1}");
 
   require_at_least("batch", p.batch, 0);

@@ -49,6 +49,7 @@ const Backend kBackends[] = {
     {"cuda-implicit-gemm", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_IMPLICIT_GEMM},
     {"cuda-wgmma", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_WGMMA},
     {"cuda-wgmma-stream", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_WGMMA_STREAM},
+    {"cuda-narrow", CONVT1D_DEVICE_CUDA, CONVT1D_ALGO_NARROW},
 };
 
 struct Tally {

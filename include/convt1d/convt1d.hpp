@@ -22,7 +22,8 @@ enum class Algorithm : int32_t {
   Direct = CONVT1D_ALGO_DIRECT,
   ImplicitGemm = CONVT1D_ALGO_IMPLICIT_GEMM,
   Wgmma = CONVT1D_ALGO_WGMMA,
-  WgmmaStream = CONVT1D_ALGO_WGMMA_STREAM
+  WgmmaStream = CONVT1D_ALGO_WGMMA_STREAM,
+  Narrow = CONVT1D_ALGO_NARROW
 };
 
 // Thrown for every non-OK status; what() is the library's message.

@@ -30,11 +30,11 @@
 // Hand-offs: named barriers per pipeline stage (bar.arrive by the producer, bar.sync by the consumer)
 // and two mbarriers for the staging buffer, so neither side waits for the other except on data.
 #include <algorithm>
-#include <mutex>
 #include <type_traits>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
+#include "cuda/opt_in_smem.cuh"
 #include "cuda/gemm_epilogue.cuh"
 #include "cuda/gemm_loads.cuh"
 #include "cuda/gemm_mma.cuh"
@@ -51,7 +51,6 @@ constexpr int kComputeThreads = kComputeWarps * 32;
 constexpr int kMemoryThreads = kMemoryWarps * 32;
 constexpr int kThreads = kComputeThreads + kMemoryThreads;
 constexpr int kMaxStages = 3;
-constexpr int kMaxDevices = 64;  // devices whose shared-memory opt-in is remembered
 
 // Named barrier ids (0 is __syncthreads; the staging buffer's hand-offs are mbarriers, see the kernel).
 constexpr int kBarStageFull = 1;                            // + stage
@@ -253,21 +252,8 @@ template <int kStages, Math M, WSource kW, class TOut>
 void launch_kernel(const Plan& plan, const ForwardArgs& a, const uint32_t* packed, TOut* y) {
   const GemmParams p = make_params(plan);
   const GemmTiling& t = plan.gemm;
-  auto kernel = implicit_gemm_kernel<kStages, M, kW, TOut>;
-  // The shared-memory opt-in is per kernel and device: raise it only when a plan needs more (under a
-  // lock, so that the recorded value is never above the one set).
-  static std::mutex mutex;
-  static int opted_in[kMaxDevices] = {};
-  const int smem = static_cast<int>(t.smem_bytes);
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    int* opted = a.device >= 0 && a.device < kMaxDevices ? &opted_in[a.device] : nullptr;
-    if (!opted || *opted < smem) {
-      cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
-                 "cudaFuncSetAttribute(implicit_gemm_kernel)");
-      if (opted) *opted = smem;
-    }
-  }
+  constexpr auto kernel = implicit_gemm_kernel<kStages, M, kW, TOut>;
+  opt_in_smem<kernel>(t.smem_bytes, a.device, "cudaFuncSetAttribute(implicit_gemm_kernel)");
   using T = typename Traits<M>::T;
   kernel<<<static_cast<unsigned>(t.grid), kThreads, static_cast<size_t>(t.smem_bytes),
            static_cast<cudaStream_t>(a.stream)>>>(p, static_cast<const T*>(a.x), static_cast<const T*>(a.w), packed,

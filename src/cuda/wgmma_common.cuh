@@ -10,6 +10,7 @@
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
+#include "cuda/opt_in_smem.cuh"
 #include "cuda/gemm_params.cuh"
 
 namespace convt1d::detail::wgmma {
@@ -135,18 +136,6 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   }
 }
 
-
-// Raises kKernel's dynamic shared-memory limit to `smem` bytes on `device` (once per device and size:
-// the attribute call costs microseconds, and launches are per call).
-template <auto kKernel>
-void opt_in_smem(int64_t smem, int device, const char* what) {
-  static std::mutex mutex;
-  static int64_t opted_in[64] = {};  // per device: the dynamic smem the kernel may use
-  std::lock_guard<std::mutex> lock(mutex);
-  if (device >= 0 && device < 64 && opted_in[device] >= smem) return;
-  cuda_check(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)), what);
-  if (device >= 0 && device < 64) opted_in[device] = smem;
-}
 
 inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static std::once_flag once;

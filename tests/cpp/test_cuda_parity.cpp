@@ -48,7 +48,7 @@ const Mode kModes[] = {
     {"bf16", CONVT1D_BFLOAT16, CONVT1D_MATH_TF32, 3e-2},
 };
 constexpr int32_t kAlgorithms[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM,
-                                   CONVT1D_ALGO_WGMMA, CONVT1D_ALGO_WGMMA_STREAM};
+                                   CONVT1D_ALGO_WGMMA, CONVT1D_ALGO_WGMMA_STREAM, CONVT1D_ALGO_NARROW};
 
 // The tensor-core families run only some problems (forcing one elsewhere is CONVT1D_UNSUPPORTED).
 bool may_refuse(int32_t algo) { return algo != CONVT1D_ALGO_AUTO && algo != CONVT1D_ALGO_DIRECT; }
@@ -543,6 +543,64 @@ TEST_F(CudaParity, WgmmaStreamMisalignedOperands) {
 // TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the
 // wgmma kernel, given an x that starts one element into its buffer, must still be right (AUTO falls
 // back to the kernel it would otherwise run); forcing wgmma then fails with a message naming x.
+// The narrow kernel forced on fixed layers (Conv-TasNet's decoder and HTDemucs' last layer, shortened;
+// odd rows, so x and y at every alignment; padding, dilation, output_padding, strides beyond K with
+// phases without taps; C_in not a multiple of the slices; one row of one position) and random layers
+// it accepts, in fp32 (IEEE and TF32: both exact fp32 here), fp16 and bf16.
+TEST_F(CudaParity, NarrowLayers) {
+  const auto dev = current_device_info();
+  const std::vector<Layer> fixed = {
+      {2, 512, 1, 1001, 16, 8, 8, 1, 0},    // Conv-TasNet decoder: 16 slices
+      {1, 48, 4, 5001, 8, 4, 0, 1, 0},      // HTDemucs-like: 32 rows
+      {3, 37, 3, 777, 5, 2, 3, 3, 1},       // dilation, output_padding, C_in prime
+      {1, 20, 2, 300, 3, 7, 0, 1, 0},       // stride > K: phases without taps
+      {2, 9, 4, 2500, 4, 1, 40, 2, 0},      // padding beyond the reach
+      {1, 6, 5, 1, 7, 3, 0, 1, 2},          // a single position
+      {2, 200, 8, 3000, 2, 2, 1, 1, 0},     // 16 rows: AUTO's widest
+  };
+  std::vector<Layer> layers = fixed;
+  t1d::Rng shape_rng(4242);
+  for (int i = 0; i < 16; ++i) {
+    Layer l;
+    l.batch = t1d::rand_int(shape_rng, 1, 3);
+    l.c_in = t1d::rand_int(shape_rng, 1, 300);
+    l.c_out = t1d::rand_int(shape_rng, 1, 4);
+    l.length = t1d::rand_int(shape_rng, 1, 4000);
+    l.k = t1d::rand_int(shape_rng, 1, 8);  // C_out*K <= 32: every one plannable
+    l.stride = t1d::rand_int(shape_rng, 1, 12);
+    l.dilation = t1d::rand_int(shape_rng, 1, 6);
+    l.padding = t1d::rand_int(shape_rng, 0, (l.k - 1) * l.dilation + 2);
+    l.output_padding = t1d::rand_int(shape_rng, 0, std::max(l.stride, l.dilation) - 1);
+    layers.push_back(l);
+  }
+  t1d::Rng rng(4243);
+  int ran = 0, sliced = 0, random_ran = 0;
+  for (const Layer& l : layers) {
+    convt1d_problem p = l.problem();
+    p.has_bias = ran % 2 == 0;
+    p.algorithm = CONVT1D_ALGO_NARROW;
+    const bool random = &l - layers.data() >= static_cast<ptrdiff_t>(fixed.size());
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;  // a random output_padding may be invalid
+    for (const Mode& m : kModes) {
+      if (m.dtype == CONVT1D_FLOAT64) continue;
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const bool plannable = gemm_plannable(p, dev, CONVT1D_ALGO_NARROW);
+      ASSERT_TRUE(plannable) << "refused: " << m.name << " " << describe(p);
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Narrow) << describe(p);
+      sliced += plan.narrow.slices > 1;
+      random_ran += random;
+      expect_matches_reference(p, m, rng, std::string(m.name) + " narrow " + describe(p));
+      if (HasFatalFailure()) return;
+      ++ran;
+    }
+  }
+  EXPECT_GE(ran, 40);
+  EXPECT_GE(random_ran, 12);
+  EXPECT_GT(sliced, 0);
+}
+
 TEST_F(CudaParity, WgmmaMisalignedOperandsFallBack) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";

@@ -503,12 +503,14 @@ TEST(MakePlan, ImpossibleForcedImplicitGemmIsUnsupported) {
   }
 }
 
-TEST(MakePlan, AutoPrefersDirectWhereTensorCoresHaveNothingToDo) {
+TEST(MakePlan, AutoPrefersPlainKernelsWhereTensorCoresHaveNothingToDo) {
   // Depthwise: one input channel per group, one output channel per group.
   convt1d_problem p = cuda_problem(4, 64, 64, 4096, 3, 2, 1, 1, 64);
   EXPECT_EQ(convt1d::detail::make_plan(p, kH100).kernel, KernelKind::Direct);
-  // One input and one output channel.
+  // One input and one output channel: the narrow kernel (FMA), and direct for fp64.
   p = cuda_problem(4, 1, 1, 4096, 4);
+  EXPECT_EQ(convt1d::detail::make_plan(p, kH100).kernel, KernelKind::Narrow);
+  p.dtype = CONVT1D_FLOAT64;
   EXPECT_EQ(convt1d::detail::make_plan(p, kH100).kernel, KernelKind::Direct);
 }
 

@@ -231,7 +231,7 @@ std::vector<BadCase> bad_cases() {
   add("math -3", [](auto& p) { p.math = -3; }, {"math", "-3"});
   add("device 2", [](auto& p) { p.device = 2; }, {"device", "2"});
   add("device -1", [](auto& p) { p.device = -1; }, {"device", "-1"});
-  add("algorithm 5", [](auto& p) { p.algorithm = 5; }, {"algorithm", "5"});
+  add("algorithm 6", [](auto& p) { p.algorithm = 6; }, {"algorithm", "6"});
   add("algorithm -1", [](auto& p) { p.algorithm = -1; }, {"algorithm", "-1"});
   add("has_bias 2", [](auto& p) { p.has_bias = 2; }, {"has_bias", "2"});
   add("has_bias -1", [](auto& p) { p.has_bias = -1; }, {"has_bias", "-1"});
@@ -306,7 +306,7 @@ TEST(Validation, ValidBaseProblemIsAccepted) {
   for (int32_t dtype : t1d::kAllDtypes)
     for (int32_t math : {CONVT1D_MATH_TF32, CONVT1D_MATH_IEEE})
       for (int32_t algo : {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM, CONVT1D_ALGO_WGMMA,
-                           CONVT1D_ALGO_WGMMA_STREAM})
+                           CONVT1D_ALGO_WGMMA_STREAM, CONVT1D_ALGO_NARROW})
         for (int32_t bias : {0, 1}) {
           p.dtype = dtype; p.math = math; p.algorithm = algo; p.has_bias = bias;
           p.device = CONVT1D_DEVICE_CUDA;
@@ -499,7 +499,7 @@ TEST(Validation, EmptyBatchAcceptsNullPointers) {
 TEST(Validation, CudaWithoutDeviceIsUnsupported) {
   if (convt1d_cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present; this checks the no-device path";
   for (int32_t algo : {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_DIRECT, CONVT1D_ALGO_IMPLICIT_GEMM, CONVT1D_ALGO_WGMMA,
-                           CONVT1D_ALGO_WGMMA_STREAM}) {
+                           CONVT1D_ALGO_WGMMA_STREAM, CONVT1D_ALGO_NARROW}) {
     convt1d_problem p = small_fp64_problem(CONVT1D_DEVICE_CUDA);
     p.algorithm = algo;
     Buffers buf(p);
@@ -535,6 +535,11 @@ TEST(Validation, ImplicitGemmOnCpuIsUnsupported) {
     p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
     EXPECT_EQ(convt1d_forward(&p, x.data(), w.data(), b.data(), y.data(), nullptr), CONVT1D_UNSUPPORTED);
     EXPECT_TRUE(contains(convt1d_last_error(), "wgmma_stream")) << convt1d_last_error();
+    EXPECT_TRUE(y.untouched());
+
+    p.algorithm = CONVT1D_ALGO_NARROW;
+    EXPECT_EQ(convt1d_forward(&p, x.data(), w.data(), b.data(), y.data(), nullptr), CONVT1D_UNSUPPORTED);
+    EXPECT_TRUE(contains(convt1d_last_error(), "narrow")) << convt1d_last_error();
     EXPECT_TRUE(y.untouched());
 
     p.algorithm = CONVT1D_ALGO_DIRECT;  // the CPU backend stands in for "direct"

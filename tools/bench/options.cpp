@@ -24,7 +24,7 @@ bool parse_count(const std::string& text, long min_value, int* value) {
 }  // namespace
 
 bool parse_algorithm(const std::string& text, int32_t* algorithm) {
-  for (int32_t a = CONVT1D_ALGO_AUTO; a <= CONVT1D_ALGO_WGMMA_STREAM; ++a)
+  for (int32_t a = CONVT1D_ALGO_AUTO; a <= CONVT1D_ALGO_NARROW; ++a)
     if (text == detail::algorithm_name(a)) {
       *algorithm = a;
       return true;
@@ -94,9 +94,9 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
       }
       o.warmup_given = true;
     } else if (arg == "--algo") {
-      if (!need_value("auto, direct, implicit_gemm, wgmma or wgmma_stream")) return false;
+      if (!need_value("auto, direct, implicit_gemm, wgmma, wgmma_stream or narrow")) return false;
       if (!parse_algorithm(value, &o.algorithm)) {
-        *error = "--algo expects auto, direct, implicit_gemm, wgmma or wgmma_stream, got '" + value + "'";
+        *error = "--algo expects auto, direct, implicit_gemm, wgmma, wgmma_stream or narrow, got '" + value + "'";
         return false;
       }
     } else if (arg == "--seed") {
@@ -143,7 +143,7 @@ const char* bench_usage() {
          "  --repeats N        timed runs per measurement, >= 50 (default 50)\n"
          "  --warmup N         untimed runs first (default 10)\n"
          "  --quick            allow --repeats < 50 (default 10): smoke runs, not for reporting\n"
-         "  --algo A           auto, direct, implicit_gemm, wgmma or wgmma_stream (default auto)\n"
+         "  --algo A           auto, direct, implicit_gemm, wgmma, wgmma_stream or narrow (default auto)\n"
          "  --no-baseline      skip cuDNN\n"
          "  --no-roofline      skip the copy-bandwidth and cuBLAS probes\n"
          "  --seed N           input data seed\n"

@@ -1,0 +1,221 @@
+// Narrow kernel: few output channels x taps (C_out*K <= 32), where a tensor-core tile would run nearly
+// empty and the layer is bound by reading x once. Plain FFMA with fp32 accumulation (exact fp32, so
+// it serves IEEE and TF32 alike), every dtype but fp64, any stride, dilation and padding.
+//
+// Tile: one window of `cols` input positions l = start + c of one batch row (plan.hpp, NarrowTiling).
+// Thread (slice, j) keeps Z[m][c] for its POSITIONS columns c = j + i * threads_per_slice and every row
+// m = co*K + k (ROWS registers each), summed over its slice's input channels: per channel, one
+// coalesced load of x per column and ROWS/4 broadcast float4 reads of that channel's weights.
+//
+// Shared memory: W[ci][ROWS] fp32 (staged once per block; rows past C_out*K zero) | Z[slices][ROWS][cols]
+// (`slice_pitch` apart: the slices' partial sums) | bias[C_out] fp32.
+//
+// Pipeline: none beyond the loads in flight: rounds of UNROLL channels x POSITIONS columns (8 loads)
+// issued before their FMAs. (An L2 prefetch of each thread's x for the window up front was tried:
+// 10 % slower on Conv-TasNet's decoder, perf-log step 42.)
+// Persistent blocks walk the windows; per window: reduce in registers, barrier, partial Z to shared
+// memory, barrier, shift-add: each output sums its phase's taps over the slices and is stored by
+// consecutive threads to consecutive addresses.
+#include <algorithm>
+#include <cstdint>
+
+#include "backend.hpp"
+#include "cuda/cuda_check.cuh"
+#include "cuda/dtype_traits.cuh"
+#include "cuda/opt_in_smem.cuh"
+
+namespace convt1d::detail {
+
+namespace {
+
+constexpr int kLoadsInFlight = 8;  // x loads per thread before their FMAs: UNROLL * POSITIONS
+
+struct NarrowParams {
+  int64_t out_length, q_first, tiles_per_row, tiles;
+  int32_t in_channels, out_channels, in_length, kernel_size, stride, padding, m;
+  int32_t slices, ci_per_slice, cols, halo, owned, slice_pitch;
+  int32_t tap_step, shift_step;
+  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
+};
+
+template <class T, int ROWS>
+__global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
+    narrow_kernel(const __grid_constant__ NarrowParams p, const T* __restrict__ x, const T* __restrict__ w,
+                  const T* __restrict__ bias, T* __restrict__ y) {
+  constexpr int P = narrow_positions(ROWS);
+  constexpr int UNROLL = kLoadsInFlight / P;
+  extern __shared__ float4 smem_f4[];
+  float* w_s = reinterpret_cast<float*>(smem_f4);
+  float* z_s = w_s + p.in_channels * ROWS;
+  float* bias_s = z_s + p.slices * p.slice_pitch;
+  const int tid = threadIdx.x;
+  for (int i = tid; i < p.in_channels * ROWS; i += kNarrowThreads) {
+    const int ci = i / ROWS, m = i % ROWS;
+    w_s[i] = m < p.m ? Elem<T>::load(w[int64_t(ci) * p.m + m]) : 0.0f;
+  }
+  for (int i = tid; i < p.out_channels; i += kNarrowThreads) bias_s[i] = bias ? Elem<T>::load(bias[i]) : 0.0f;
+  __syncthreads();
+
+  const int per_slice = kNarrowThreads / p.slices;
+  const int slice = tid / per_slice, j = tid % per_slice;
+  const int ci0 = min(slice * p.ci_per_slice, p.in_channels);
+  const int ci1 = min(ci0 + p.ci_per_slice, p.in_channels);
+  // Shift-add: thread `tid` < active takes outputs t_lo + tid + n*active, all of one phase.
+  const int active = kNarrowThreads - kNarrowThreads % p.stride;
+  const int col_step = active / p.stride;
+
+  for (int64_t tile = blockIdx.x; tile < p.tiles; tile += gridDim.x) {
+    const int64_t b = tile / p.tiles_per_row;
+    const int64_t q_lo = p.q_first + (tile % p.tiles_per_row) * p.owned;
+    const int64_t start = q_lo - p.halo;  // the window's first position (column 0)
+
+    float acc[P][ROWS];
+#pragma unroll
+    for (int i = 0; i < P; ++i)
+#pragma unroll
+      for (int m = 0; m < ROWS; ++m) acc[i][m] = 0.0f;
+    const T* xrow = x + b * p.in_channels * int64_t(p.in_length);
+    int32_t col_l[P];  // x positions of the thread's columns (0, a valid address, where outside the row)
+    bool inside[P];
+#pragma unroll
+    for (int i = 0; i < P; ++i) {
+      const int64_t l = start + j + i * per_slice;
+      inside[i] = l >= 0 && l < p.in_length;
+      col_l[i] = inside[i] ? static_cast<int32_t>(l) : 0;
+    }
+    // Loads are unconditional (a column outside the row reads position 0) so that they issue back to
+    // back; the value is zeroed here.
+    auto fma_channel = [&](int ci, float (&xv)[P]) {
+#pragma unroll
+      for (int i = 0; i < P; ++i) xv[i] = inside[i] ? xv[i] : 0.0f;
+      const float4* wr = reinterpret_cast<const float4*>(w_s + ci * ROWS);
+#pragma unroll
+      for (int m4 = 0; m4 < ROWS / 4; ++m4) {
+        const float4 wv = wr[m4];
+#pragma unroll
+        for (int i = 0; i < P; ++i) {
+          acc[i][4 * m4] = fmaf(wv.x, xv[i], acc[i][4 * m4]);
+          acc[i][4 * m4 + 1] = fmaf(wv.y, xv[i], acc[i][4 * m4 + 1]);
+          acc[i][4 * m4 + 2] = fmaf(wv.z, xv[i], acc[i][4 * m4 + 2]);
+          acc[i][4 * m4 + 3] = fmaf(wv.w, xv[i], acc[i][4 * m4 + 3]);
+        }
+      }
+    };
+    int ci = ci0;
+    for (; ci + UNROLL <= ci1; ci += UNROLL) {
+      float xv[UNROLL][P];
+#pragma unroll
+      for (int u = 0; u < UNROLL; ++u) {
+        const T* xc = xrow + int64_t(ci + u) * p.in_length;
+#pragma unroll
+        for (int i = 0; i < P; ++i) xv[u][i] = Elem<T>::load(xc[col_l[i]]);
+      }
+#pragma unroll
+      for (int u = 0; u < UNROLL; ++u) fma_channel(ci + u, xv[u]);
+    }
+    for (; ci < ci1; ++ci) {
+      float xv[P];
+      const T* xc = xrow + int64_t(ci) * p.in_length;
+#pragma unroll
+      for (int i = 0; i < P; ++i) xv[i] = Elem<T>::load(xc[col_l[i]]);
+      fma_channel(ci, xv);
+    }
+
+    __syncthreads();  // the previous window's shift-add has read Z
+    float* zs = z_s + slice * p.slice_pitch + j;
+#pragma unroll
+    for (int m = 0; m < ROWS; ++m)
+#pragma unroll
+      for (int i = 0; i < P; ++i) zs[m * p.cols + i * per_slice] = acc[i][m];
+    __syncthreads();
+
+    // y[b, co, t] = bias + sum over the taps k of phase r (u = t + padding = q*stride + r) of
+    // Z[co*K + k][q - shift_k - start], each Z the sum of the slices' parts.
+    const int64_t t_lo = std::max<int64_t>(q_lo * p.stride - p.padding, 0);
+    const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * p.stride - p.padding, p.out_length);
+    if (tid >= active || t_lo + tid >= t_hi) continue;
+    const int64_t u0 = t_lo + tid + p.padding;
+    const int64_t q0 = u0 / p.stride;
+    const int r = static_cast<int>(u0 - q0 * p.stride);
+    const int taps = p.tap_count[r];
+    const int col0 = static_cast<int>(q0 - start) - p.first_shift[r];
+    const int count = static_cast<int>((t_hi - 1 - (t_lo + tid)) / active) + 1;
+    const int tap_delta = p.tap_step * p.cols - p.shift_step;  // Z offset from one tap to the next
+    for (int co = 0; co < p.out_channels; ++co) {
+      const float* zc = z_s + (co * p.kernel_size + p.first_tap[r]) * p.cols + col0;
+      T* yp = y + (b * p.out_channels + co) * p.out_length + t_lo + tid;
+      const float bias_v = bias_s[co];
+      for (int n = 0; n < count; ++n, zc += col_step, yp += active) {
+        float v = bias_v;
+        for (int k = 0; k < taps; ++k)
+          for (int sl = 0; sl < p.slices; ++sl) v += zc[sl * p.slice_pitch + k * tap_delta];
+        *yp = Elem<T>::store(v);
+      }
+    }
+  }
+}
+
+NarrowParams make_params(const Plan& plan) {
+  const Shape& s = plan.shape;
+  const NarrowTiling& t = plan.narrow;
+  NarrowParams p{};
+  p.out_length = s.out_length;
+  p.q_first = t.q_first;
+  p.tiles_per_row = t.tiles_per_row;
+  p.tiles = t.tiles;
+  p.in_channels = static_cast<int32_t>(s.in_channels);
+  p.out_channels = static_cast<int32_t>(s.out_channels);
+  p.in_length = static_cast<int32_t>(s.in_length);
+  p.kernel_size = static_cast<int32_t>(s.kernel_size);
+  p.stride = static_cast<int32_t>(s.stride);
+  p.padding = static_cast<int32_t>(s.padding);
+  p.m = static_cast<int32_t>(s.out_channels * s.kernel_size);
+  p.slices = t.slices;
+  p.ci_per_slice = t.ci_per_slice;
+  p.cols = t.cols;
+  p.halo = t.halo;
+  p.owned = t.owned;
+  p.slice_pitch = t.slice_pitch;
+  p.tap_step = plan.poly.tap_step;
+  p.shift_step = plan.poly.shift_step;
+  for (int64_t r = 0; r < s.stride; ++r) {
+    const PhaseTaps& ph = plan.poly.taps[static_cast<size_t>(r)];
+    p.first_tap[r] = ph.first_tap;
+    p.first_shift[r] = ph.first_shift;
+    p.tap_count[r] = ph.count;
+  }
+  return p;
+}
+
+template <class T, int ROWS>
+void launch_rows(const Plan& plan, const ForwardArgs& a) {
+  const auto smem = static_cast<size_t>(plan.narrow.smem_bytes);
+  opt_in_smem<narrow_kernel<T, ROWS>>(plan.narrow.smem_bytes, a.device, "cudaFuncSetAttribute(narrow_kernel)");
+  narrow_kernel<T, ROWS><<<static_cast<unsigned>(plan.narrow.grid), kNarrowThreads, smem, static_cast<cudaStream_t>(a.stream)>>>(
+      make_params(plan), static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias),
+      static_cast<T*>(a.y));
+  cuda_check_launch("narrow_kernel launch");
+}
+
+template <class T>
+void launch_typed(const Plan& plan, const ForwardArgs& a) {
+  switch (plan.narrow.rows) {
+    case 8: return launch_rows<T, 8>(plan, a);
+    case 16: return launch_rows<T, 16>(plan, a);
+    case 32: return launch_rows<T, 32>(plan, a);
+  }
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: narrow kernel rows " + std::to_string(plan.narrow.rows) + " not planned");
+}
+
+}  // namespace
+
+void launch_narrow(const Plan& plan, const ForwardArgs& args) {
+  switch (plan.dtype) {
+    case CONVT1D_FLOAT32: return launch_typed<float>(plan, args);
+    case CONVT1D_FLOAT16: return launch_typed<__half>(plan, args);
+    case CONVT1D_BFLOAT16: return launch_typed<__nv_bfloat16>(plan, args);
+  }
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: narrow kernel planned for dtype " + std::to_string(plan.dtype));
+}
+
+}  // namespace convt1d::detail

@@ -1,0 +1,78 @@
+// Tiling of the narrow kernel (plan.hpp, NarrowTiling): which problems it takes, how many thread
+// groups share out the reduction so that every SM gets windows, and the shared memory that takes.
+#include "plan.hpp"
+
+namespace convt1d::detail {
+
+namespace {
+
+constexpr int64_t kBankWords = 32;
+constexpr int64_t kVectorBytes = 16;  // the weight rows are read as float4
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+int64_t pow2_at_least(int64_t v, int64_t lo) {
+  int64_t p = lo;
+  while (p < v) p *= 2;
+  return p;
+}
+
+}  // namespace
+
+bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev, NarrowTiling& t,
+                 std::string& why) {
+  auto no = [&](const std::string& reason) {
+    why = reason;
+    return false;
+  };
+  if (dtype != CONVT1D_FLOAT32 && dtype != CONVT1D_FLOAT16 && dtype != CONVT1D_BFLOAT16)
+    return no("runs float32, float16 and bfloat16 only (float64 runs on the direct kernel)");
+  if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
+  if (s.stride > kMaxPhases)
+    return no("needs stride <= " + std::to_string(kMaxPhases) + ", got " + std::to_string(s.stride));
+  const int64_t m = s.out_channels * s.kernel_size;
+  if (m > kNarrowMaxRows)
+    return no("needs out_channels*kernel_size <= " + std::to_string(kNarrowMaxRows) + ", got " + std::to_string(m));
+  t.rows = static_cast<int32_t>(pow2_at_least(m, kNarrowMinRows));
+  t.positions = narrow_positions(t.rows);
+  t.halo = poly.max_shift;
+  t.q_first = s.padding / s.stride;
+  const int64_t q_end = (s.padding + s.out_length + s.stride - 1) / s.stride;  // past the last output's q
+
+  // The fewest slices that give every block slot a window; more slices mean narrower windows, so a
+  // larger share of halo positions computed twice. A window owns at least as many positions as its halo.
+  const int64_t slots = int64_t{narrow_blocks_per_sm(t.rows)} * dev.sm_count;
+  int64_t best = 0;
+  for (int64_t slices = 1; slices <= kNarrowMaxSlices && slices <= s.in_channels; slices *= 2) {
+    const int64_t cols = kNarrowThreads / slices * t.positions;
+    if (cols - t.halo < t.halo) break;
+    best = slices;
+    const int64_t tiles = s.batch * ((q_end - t.q_first + (cols - t.halo) - 1) / (cols - t.halo));
+    if (tiles >= slots) break;
+  }
+  if (best == 0)
+    return no("needs the taps' reach, dilation*(kernel_size-1)/stride, <= " +
+              std::to_string(kNarrowThreads * t.positions / 2) + " for these channels, got " +
+              std::to_string(t.halo));
+  t.slices = static_cast<int32_t>(best);
+  t.ci_per_slice = static_cast<int32_t>((s.in_channels + best - 1) / best);
+  const int64_t per_slice = kNarrowThreads / best;
+  t.cols = static_cast<int32_t>(per_slice * t.positions);
+  t.owned = t.cols - t.halo;
+  // Slices narrower than a warp share its stores: offset them by half the banks.
+  t.slice_pitch = static_cast<int32_t>(int64_t{t.rows} * t.cols + (per_slice < kBankWords ? per_slice : 0));
+  t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
+  t.tiles = s.batch * t.tiles_per_row;
+  const int64_t weight_bytes = s.in_channels * t.rows * 4;
+  const int64_t z_bytes = int64_t{t.slices} * t.slice_pitch * 4;
+  const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);
+  t.smem_bytes = weight_bytes + z_bytes + bias_bytes;
+  if (t.smem_bytes > dev.smem_per_block_optin)
+    return no("the weights (" + std::to_string(weight_bytes) + " bytes) and the window do not fit in " +
+              std::to_string(dev.smem_per_block_optin) + " bytes of shared memory");
+  t.grid = std::min<int64_t>(
+      t.tiles, std::min<int64_t>(narrow_blocks_per_sm(t.rows), blocks_per_sm(dev, t.smem_bytes)) * dev.sm_count);
+  return true;
+}
+
+}  // namespace convt1d::detail
