@@ -104,6 +104,9 @@ struct WgmmaTiling {
   bool tf32 = false;
   int32_t rows = 0;          // tf32: W^T rows (m = co*K + k) per tile, the wgmma N (multiple of 32)
   int32_t ci_pitch = 0;      // tf32: packed W^T row pitch (C_in rounded up to a chunk), elements
+  // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
+  // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
+  bool x_transposed = false;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -131,6 +134,11 @@ constexpr int kWgmmaTf32Chunk = 32;       // input channels per stage (one 128-b
 constexpr int kWgmmaTf32Atom = 32;        // positions per x TMA box (128 bytes of fp32)
 constexpr int kWgmmaTf32MaxRows = 192;    // W^T rows per tile (the registers of 96 accumulators)
 constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
+// x_transposed where the x^T workspace stays bounded and either x needs a padded copy anyway (rows not
+// 16-byte multiples) or the tile's MMA work per x element, C_out*K, repays the transpose pass
+// (perf-log step 43: T3, T5, L1, T7, S9 gain 6-13 %; T6, T8, S2, S12, T1 lose).
+constexpr int64_t kWgmmaTf32MaxTransposeBytes = int64_t{1} << 30;
+constexpr int64_t kWgmmaTf32TransposeMinRows = 6144;
 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);

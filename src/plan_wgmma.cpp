@@ -192,7 +192,10 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   if (c.rows * z_pitch * 4 > stages * stage_bytes) return no("the epilogue staging does not fit in the stage buffers");
   c.stages = static_cast<int32_t>(stages);
   c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
-  c.x_pitch = ceil_div(s.in_length, kAlign32) * kAlign32;
+  const bool bounded = static_cast<double>(s.batch) * static_cast<double>(s.in_length) *
+                           static_cast<double>(c.ci_pitch) * kElem32 <= static_cast<double>(kWgmmaTf32MaxTransposeBytes);
+  c.x_transposed = bounded && (s.in_length % kAlign32 != 0 || s.out_channels * s.kernel_size >= kWgmmaTf32TransposeMinRows);
+  c.x_pitch = c.x_transposed ? s.in_length : ceil_div(s.in_length, kAlign32) * kAlign32;  // no padded copy
   c.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   t = c;
   return true;

@@ -3,22 +3,28 @@
 // Tile: 128 positions (`segments` windows of `window`, as in the 16-bit kernel) x `rows` (co_per_half*K
 // rounded up to 32) rows m = co*K + k. wgmma reads tf32 operands from shared memory K-major only, so
 // the 16-bit kernel's roles swap: D[position, m] = sum_ci x[ci, position] * W^T[m, ci], with
-//   A = x^T from registers: consumer warpgroup h loads the m64k8 fragments of positions h*64.. by LDS
-//       from the x tile TMA wrote as [ci][position], rounding each to tf32;
+//   A = x^T, K-major. XT (WgmmaTiling::x_transposed): transpose_x_kernel writes x^T [B][L][ci_pitch]
+//       rounded to tf32 once per call, TMA copies it unchanged and wgmma reads it from shared memory.
+//       Otherwise from registers: consumer warpgroup h loads the m64k8 fragments of positions h*64.. by
+//       LDS from the x tile TMA wrote as [ci][position], rounding each to tf32;
 //   B = W^T from shared memory, K-major: pack_wt_kernel writes W^T [C_out*K][ci_pitch] rounded to tf32
 //       once per call, and TMA copies it unchanged.
 // The accumulators go transposed into Z[m][position], so the shift-add is the 16-bit kernel's.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   stage[stages]: X[4][32 ci][32 positions]   128B swizzle, one TMA box per 32 positions
+//                  (XT: X[128 positions][32 ci], one TMA box per window)
 //                  B[rows][32 ci]             128B swizzle, one TMA box
 //   full[stages], empty[stages]                mbarriers
 //   Z[rows][z_pitch] fp32                       epilogue staging, over the stage buffers once spent
 //
 // Pipeline as in the 16-bit kernel (one producer thread, two consumer warpgroups, one stage of MMAs in
-// flight). A stage's A fragments stay in registers until its wgmma group retires, so two register
-// sets alternate between stages.
+// flight). Without XT a stage's A fragments stay in registers until its wgmma group retires, so two
+// register sets alternate between stages.
+#include <type_traits>
+
 #include "cuda/hopper.cuh"
+#include "cuda/stream_buffer.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
 
@@ -39,13 +45,17 @@ constexpr int kPositionsPerWarpgroup = kWgmmaTf32Positions / 2;
 using AFragments = uint32_t[kKSteps][4];
 
 // `ROWS` columns of D as wgmma widths 128/64/32, widest first. A row of B is 128 bytes, so the
-// descriptor offset of row C0 is C0 * 128 bytes (C0 * 8 in 16-byte units).
-template <int ROWS, int C0 = 0>
-__device__ __forceinline__ void mma_rows(float* acc, const uint32_t (&a)[4], uint64_t b) {
+// descriptor offset of row C0 is C0 * 128 bytes (C0 * 8 in 16-byte units). A: this thread's
+// fragment, or (XT) the descriptor of the warpgroup's 64 x^T rows.
+template <int ROWS, int C0 = 0, class A>
+__device__ __forceinline__ void mma_rows(float* acc, const A& a, uint64_t b) {
   if constexpr (C0 < ROWS) {
     constexpr int kRest = ROWS - C0;
     constexpr int kW = kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
-    MmaTf32<kW>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    if constexpr (std::is_same_v<A, uint64_t>)
+      MmaTf32Smem<kW>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    else
+      MmaTf32<kW>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
     mma_rows<ROWS, C0 + kW>(acc, a, b);
   }
 }
@@ -67,6 +77,32 @@ __device__ __forceinline__ void fence_fragments(AFragments& a) {
 
 // One stage of a consumer warpgroup: its A fragments into `a`, the wgmmas, and the release of the
 // previous stage (whose fragments, `a_prev`, are free again once its group has retired).
+// XT: one stage of a consumer warpgroup, both operands from shared memory, and the release of the
+// previous stage once its group has retired.
+template <int ROWS>
+__device__ __forceinline__ void consume_stage_smem(const WgmmaParams& p, unsigned char* smem, uint64_t* full,
+                                                   uint64_t* empty, uint32_t stage_bytes, int kc, int h, float* acc) {
+  const int s = kc % p.stages;
+  ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+  const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes) + h * kPositionsPerWarpgroup * kRowBytes;
+  const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + kXBytes);
+#pragma unroll
+  for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
+  hopper::wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < kKSteps; ++kk) {
+    const uint64_t a = hopper::matrix_desc(a_addr + kk * kK8 * 4, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
+    const uint64_t b = hopper::matrix_desc(b_addr + kk * kK8 * 4, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
+    mma_rows<ROWS>(acc, a, b);
+  }
+  hopper::wgmma_commit();
+  hopper::wgmma_wait<1>();
+#pragma unroll
+  for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
+  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  __syncwarp();
+}
+
 template <int ROWS>
 __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned char* smem, uint64_t* full, uint64_t* empty,
                                               uint32_t stage_bytes, int kc, int h, float* acc, AFragments& a,
@@ -103,7 +139,7 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
   __syncwarp();
 }
 
-template <int ROWS>
+template <int ROWS, bool XT>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_tf32_kernel(const __grid_constant__ CUtensorMap wt_map, const __grid_constant__ CUtensorMap x_map,
                       const __grid_constant__ WgmmaParams p, const float* __restrict__ bias, float* __restrict__ y) {
@@ -144,9 +180,14 @@ __global__ void __launch_bounds__(kThreads, 1)
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* xs = smem + size_t(s) * stage_bytes;
         const int32_t ci = kc * kWgmmaTf32Chunk;
-        for (int a = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a)
-          hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, ci,
-                              b0 + a / atoms_per_window, &full[s]);
+        if constexpr (XT) {
+          for (int sg = 0; sg < p.segments; ++sg)
+            hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, ci, start, b0 + sg, &full[s]);
+        } else {
+          for (int a = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a)
+            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, ci,
+                                b0 + a / atoms_per_window, &full[s]);
+        }
         hopper::tma_load_2d(xs + kXBytes, &wt_map, ci, co0 * p.kernel_size, &full[s]);
       }
     }
@@ -155,12 +196,16 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int h = wg - 1;
 #pragma unroll
     for (int i = 0; i < ROWS / 2; ++i) acc[i] = 0.0f;
-    AFragments a_even, a_odd;
-    for (int kc = 0; kc < p.k_chunks; ++kc) {
-      if (kc % 2 == 0)
-        consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_even, a_odd);
-      else
-        consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_odd, a_even);
+    if constexpr (XT) {
+      for (int kc = 0; kc < p.k_chunks; ++kc) consume_stage_smem<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc);
+    } else {
+      AFragments a_even, a_odd;
+      for (int kc = 0; kc < p.k_chunks; ++kc) {
+        if (kc % 2 == 0)
+          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_even, a_odd);
+        else
+          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_odd, a_even);
+      }
     }
     hopper::wgmma_wait<0>();
 #pragma unroll
@@ -209,11 +254,30 @@ __global__ void pack_wt_kernel(const float* __restrict__ w, float* __restrict__ 
   }
 }
 
-template <int ROWS>
+// x^T [B][L][ci_pitch] for XT, rounded to tf32, channels past C_in zero: 32 x 32 tiles through shared
+// memory, read along L and written along ci. blockIdx.x walks (batch, position tile).
+__global__ void transpose_x_kernel(const float* __restrict__ x, float* __restrict__ xt, int64_t c_in, int64_t length,
+                                   int64_t ci_pitch, int64_t l_tiles) {
+  __shared__ float tile[kPackTile][kPackTile + 1];
+  const int64_t b = blockIdx.x / l_tiles;
+  const int64_t l0 = blockIdx.x % l_tiles * kPackTile, ci0 = int64_t(blockIdx.y) * kPackTile;
+  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
+    const int64_t ci = ci0 + i, l = l0 + threadIdx.x;
+    tile[i][threadIdx.x] = ci < c_in && l < length ? x[(b * c_in + ci) * length + l] : 0.0f;
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
+    const int64_t l = l0 + i;
+    if (l < length)
+      xt[(b * length + l) * ci_pitch + ci0 + threadIdx.x] = __uint_as_float(ptx::to_tf32(tile[threadIdx.x][i]));
+  }
+}
+
+template <int ROWS, bool XT>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
   const int64_t smem = plan.wgmma.smem_bytes;
-  opt_in_smem<wgmma_tf32_kernel<ROWS>>(smem, a.device, "cudaFuncSetAttribute(wgmma_tf32_kernel)");
-  wgmma_tf32_kernel<ROWS><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
+  opt_in_smem<wgmma_tf32_kernel<ROWS, XT>>(smem, a.device, "cudaFuncSetAttribute(wgmma_tf32_kernel)");
+  wgmma_tf32_kernel<ROWS, XT><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
            static_cast<cudaStream_t>(a.stream)>>>(wt_map, x_map, make_wgmma_params(plan),
                                                   static_cast<const float*>(a.bias), static_cast<float*>(a.y));
   cuda_check_launch("wgmma_tf32_kernel launch");
@@ -222,7 +286,9 @@ void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_m
 template <int ROWS = kWgmmaTf32MaxRows>
 void launch_rows_of(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
   if constexpr (ROWS >= kWgmmaTf32RowStep) {
-    if (plan.wgmma.rows == ROWS) return launch_rows<ROWS>(plan, a, wt_map, x_map);
+    if (plan.wgmma.rows == ROWS)
+      return plan.wgmma.x_transposed ? launch_rows<ROWS, true>(plan, a, wt_map, x_map)
+                                     : launch_rows<ROWS, false>(plan, a, wt_map, x_map);
     return launch_rows_of<ROWS - kWgmmaTf32RowStep>(plan, a, wt_map, x_map);
   }
   fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tf32 tile rows " + std::to_string(plan.wgmma.rows) + " not planned");
@@ -235,27 +301,44 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const WgmmaTiling& t = plan.wgmma;
   const auto stream = static_cast<cudaStream_t>(a.stream);
   const int64_t m_total = s.out_channels * s.kernel_size;
-  // W^T in a stream-ordered workspace (pool-cached, graph-capturable), packed once per call.
-  void* wt = nullptr;
-  cuda_check(cudaMallocAsync(&wt, static_cast<size_t>(m_total * t.ci_pitch) * 4, stream), "cudaMallocAsync(packed W^T)");
-  const dim3 pack_grid(static_cast<unsigned>((m_total + kPackTile - 1) / kPackTile), static_cast<unsigned>(t.ci_pitch / kPackTile));
-  pack_wt_kernel<<<pack_grid, dim3(kPackTile, kPackRowsPerPass), 0, stream>>>(
-      static_cast<const float*>(a.w), static_cast<float*>(wt), s.in_channels, m_total, t.ci_pitch);
-  cuda_check_launch("pack_wt_kernel launch");
-  TmaInput x(plan, a, 4);
   const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
-  const CUtensorMap wt_map =
-      tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt, {ci_pitch, static_cast<cuuint64_t>(m_total)}, {ci_pitch * 4},
-                    {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.rows)}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
-  const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
-  const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
-  const CUtensorMap x_map =
-      tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, x.get(), {l, ci, static_cast<cuuint64_t>(s.batch)},
-                    {pitch * 4, pitch * ci * 4}, {kWgmmaTf32Atom, kWgmmaTf32Chunk, 1}, CU_TENSOR_MAP_SWIZZLE_128B, "x");
-  launch_rows_of(plan, a, wt_map, x_map);
-  x.finish();
-  cuda_check(cudaFreeAsync(wt, stream), "cudaFreeAsync(packed W^T)");
+  const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
+  const unsigned ci_tiles = static_cast<unsigned>(t.ci_pitch / kPackTile);
+  // W^T (and x^T) packed once per call into stream-ordered workspaces.
+  StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "cudaMallocAsync(packed W^T)");
+  const dim3 pack_grid(static_cast<unsigned>((m_total + kPackTile - 1) / kPackTile), ci_tiles);
+  pack_wt_kernel<<<pack_grid, dim3(kPackTile, kPackRowsPerPass), 0, stream>>>(
+      static_cast<const float*>(a.w), wt.as<float>(), s.in_channels, m_total, t.ci_pitch);
+  cuda_check_launch("pack_wt_kernel launch");
+  const CUtensorMap wt_map =
+      tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
+                    {ci_pitch * 4}, {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.rows)}, CU_TENSOR_MAP_SWIZZLE_128B,
+                    "packed weight");
+  if (t.x_transposed) {
+    StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "cudaMallocAsync(x^T)");
+    const int64_t l_tiles = (s.in_length + kPackTile - 1) / kPackTile;
+    transpose_x_kernel<<<dim3(static_cast<unsigned>(s.batch * l_tiles), ci_tiles), dim3(kPackTile, kPackRowsPerPass), 0,
+                         stream>>>(static_cast<const float*>(a.x), xt.as<float>(), s.in_channels, s.in_length,
+                                   t.ci_pitch, l_tiles);
+    cuda_check_launch("transpose_x_kernel launch");
+    const CUtensorMap x_map = tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, xt.as<float>(), {ci_pitch, l, batch},
+                                            {ci_pitch * 4, ci_pitch * l * 4},
+                                            {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.window), 1},
+                                            CU_TENSOR_MAP_SWIZZLE_128B, "x^T");
+    launch_rows_of(plan, a, wt_map, x_map);
+    xt.release();
+  } else {
+    TmaInput x(plan, a, 4);
+    const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
+    const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
+    const CUtensorMap x_map =
+        tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, x.get(), {l, ci, batch}, {pitch * 4, pitch * ci * 4},
+                      {kWgmmaTf32Atom, kWgmmaTf32Chunk, 1}, CU_TENSOR_MAP_SWIZZLE_128B, "x");
+    launch_rows_of(plan, a, wt_map, x_map);
+    x.finish();
+  }
+  wt.release();
 }
 
 }  // namespace convt1d::detail

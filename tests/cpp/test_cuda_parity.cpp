@@ -555,7 +555,7 @@ TEST_F(CudaParity, NarrowLayers) {
       {3, 37, 3, 777, 5, 2, 3, 3, 1},       // dilation, output_padding, C_in prime
       {1, 20, 2, 300, 3, 7, 0, 1, 0},       // stride > K: phases without taps
       {2, 9, 4, 2500, 4, 1, 40, 2, 0},      // padding beyond the reach
-      {1, 6, 5, 1, 7, 3, 0, 1, 2},          // a single position
+      {1, 6, 4, 1, 7, 3, 0, 1, 2},          // a single position
       {2, 200, 8, 3000, 2, 2, 1, 1, 0},     // 16 rows: AUTO's widest
   };
   std::vector<Layer> layers = fixed;

@@ -280,7 +280,17 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
     EXPECT_LE(t.rows * t.z_pitch * 4, t.stages * (32 * 128 * 4 + t.rows * 32 * 4)) << "Z must fit the stages";
     EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
+    // x is read transposed (no padded copy) where rows are not 16-byte multiples or C_out*K is large,
+    // else in place from rows padded to 16 bytes
+    const bool odd_rows = s.in_length % 4 != 0, wide = s.out_channels * s.kernel_size >= 6144;
+    EXPECT_EQ(t.x_transposed, odd_rows || wide);
+    if (t.x_transposed) EXPECT_EQ(t.x_pitch, s.in_length);
+    convt1d::detail::Shape huge = s;  // an x^T beyond the workspace bound
+    huge.batch = convt1d::detail::kWgmmaTf32MaxTransposeBytes / (4 * s.in_length * t.ci_pitch) + 1;
+    ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(huge, dev, t, why)) << why;
+    EXPECT_FALSE(t.x_transposed);
     EXPECT_EQ(t.x_pitch % 4, 0);
+    EXPECT_GE(t.x_pitch, s.in_length);
   }
 }
 
