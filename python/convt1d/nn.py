@@ -33,10 +33,16 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
             output_padding = self._output_padding(
                 input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
             )[0]
+        # Parameters straight from _parameters where they live there (nn.Module.__getattr__ costs about
+        # 0.5 us per name); a parametrized or weight-normed weight is read through its attribute.
+        params = self._parameters
+        weight = params.get("weight")
+        if weight is None:
+            weight = self.weight
+        bias = params["bias"] if "bias" in params else self.bias
         # Unwrapped to ints: the op's cheapest argument path.
         return conv_transpose1d(
-            input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding, self.groups,
-            self.dilation[0],
+            input, weight, bias, self.stride[0], self.padding[0], output_padding, self.groups, self.dilation[0]
         )
 
 

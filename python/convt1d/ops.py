@@ -42,6 +42,21 @@ _PROBLEM_CACHE: dict[tuple, _lib.Problem] = {}
 _PROBLEM_CACHE_LIMIT = 4096
 
 
+class _Signature:
+    """An eager call signature (tensor types, shapes, dtypes and devices, int parameters) that passed
+    the argument checks: what _check returned, and its problem struct per fp32 math mode. A repeated
+    call looks it up instead of re-checking (about 1 us instead of 2.5)."""
+
+    __slots__ = ("checked", "problems")
+
+    def __init__(self, checked: tuple) -> None:
+        self.checked = checked
+        self.problems: dict[int, _lib.Problem] = {}
+
+
+_SIGNATURES: dict[tuple, _Signature] = {}
+
+
 # ----------------------------------------------------------------------------------------------
 # Math mode for fp32 on CUDA
 
@@ -118,8 +133,9 @@ def _run(
 
 
 def _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
-            in_channels, in_length, out_per_group, kernel_size, out_length) -> Tensor:
-    """_run with the shape arithmetic already done (the eager path gets it from _check)."""
+            in_channels, in_length, out_per_group, kernel_size, out_length, signature=None) -> Tensor:
+    """_run with the shape arithmetic already done (the eager path gets it from _check, and may pass
+    its _Signature, whose problem structs skip the problem cache's key)."""
     x = x.contiguous()
     weight = weight.contiguous()
     batch = x.shape[0]
@@ -138,11 +154,15 @@ def _launch(x, weight, bias, stride, padding, output_padding, groups, dilation,
     on_cuda = index >= 0
     # The CPU backend accumulates in fp64 whatever the mode; TF32 is a CUDA-only notion in PyTorch too.
     math = _cuda_fp32_math() if on_cuda and dtype == _lib.DTYPE_FLOAT32 else _lib.MATH_IEEE
-    key = (batch, in_channels, out_channels, in_length, kernel_size, stride, padding, output_padding, dilation,
-           groups, bias_ptr is not None, dtype, math, on_cuda)
-    problem = _PROBLEM_CACHE.get(key)
+    problem = signature.problems.get(math) if signature is not None else None
     if problem is None:
-        problem = _new_problem(key)
+        key = (batch, in_channels, out_channels, in_length, kernel_size, stride, padding, output_padding, dilation,
+               groups, bias_ptr is not None, dtype, math, on_cuda)
+        problem = _PROBLEM_CACHE.get(key)
+        if problem is None:
+            problem = _new_problem(key)
+        if signature is not None:
+            signature.problems[math] = problem
     if not on_cuda:
         status = _lib._forward(problem, x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), None)
     elif index == (_current_device() if _current_device is not None else torch.cuda.current_device()):
@@ -385,23 +405,39 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
             length below 1.
         RuntimeError: the library refused or failed; the message is the library's.
     """
-    checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
-    unbatched = x.dim() == 2
-    if unbatched:
-        x = x.unsqueeze(0)
-    if (
+    plain = (
         type(x) in _PLAIN_TENSOR_TYPES
         and type(weight) in _PLAIN_TENSOR_TYPES
         and (bias is None or type(bias) in _PLAIN_TENSOR_TYPES)
-        and x.device.type != "meta"
-        and not torch.compiler.is_compiling()
+    )
+    signature = None
+    if (
+        plain and type(stride) is int and type(padding) is int and type(output_padding) is int
+        and type(groups) is int and type(dilation) is int
     ):
+        # Everything _check looks at is in the key, so a signature that passed once passes again.
+        key = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device,
+               None if bias is None else (bias.shape, bias.dtype, bias.device),
+               stride, padding, output_padding, groups, dilation)
+        signature = _SIGNATURES.get(key)
+        if signature is None:
+            signature = _Signature(_check(x, weight, bias, stride, padding, output_padding, groups, dilation))
+            if len(_SIGNATURES) >= _PROBLEM_CACHE_LIMIT:
+                _SIGNATURES.clear()
+            _SIGNATURES[key] = signature
+        checked = signature.checked
+    else:
+        checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    unbatched = x.dim() == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if plain and not x.is_meta and not torch.compiler.is_compiling():
         if torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
             y = _EagerAutograd.apply(x, weight, bias, *checked[:5])
         else:
-            y = _launch(x, weight, bias, *checked)
+            y = _launch(x, weight, bias, *checked, signature)
     else:
         y = _OP(x, weight, bias, *checked[:5])
     return y.squeeze(0) if unbatched else y

@@ -95,3 +95,27 @@ def test_library_cuda_without_device_is_runtime_error():
     with pytest.raises(RuntimeError) as info:
         _lib.forward(problem, x.data_ptr(), w.data_ptr(), None, y.data_ptr(), None)
     assert str(info.value).startswith("convt1d:")
+
+
+@pytest.mark.parametrize("x, weight, bias, kwargs, exc, needles", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_input_after_good_calls_of_the_same_tensors(x, weight, bias, kwargs, exc, needles):
+    # Validated call signatures are remembered (ops._SIGNATURES): a good call first, then the bad one,
+    # twice, must still raise the same error each time, and leave nothing remembered for it.
+    convt1d.conv_transpose1d(X, W, B)
+    remembered = len(convt1d.ops._SIGNATURES)
+    for _ in range(2):
+        with pytest.raises(exc) as info:
+            convt1d.conv_transpose1d(x, weight, bias, **kwargs)
+        for needle in needles:
+            assert needle in str(info.value)
+    assert len(convt1d.ops._SIGNATURES) == remembered
+
+
+def test_repeated_calls_reuse_one_validated_signature():
+    convt1d.ops._SIGNATURES.clear()
+    first = convt1d.conv_transpose1d(X, W, B, stride=2)
+    second = convt1d.conv_transpose1d(X.clone(), W.clone(), B.clone(), stride=2)
+    assert len(convt1d.ops._SIGNATURES) == 1
+    assert torch.equal(first, second)
+    convt1d.conv_transpose1d(X, W, B, stride=3)  # another signature
+    assert len(convt1d.ops._SIGNATURES) == 2

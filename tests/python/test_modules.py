@@ -140,3 +140,41 @@ def test_convert_module_itself_and_rejects_non_modules():
     assert convt1d.convert(m) is m and type(m) is ConvTranspose1d
     with pytest.raises(TypeError, match="model"):
         convt1d.convert("not a model")
+
+
+@pytest.mark.parametrize("style", ["parametrizations", "legacy"])
+def test_weight_norm_like_torch(style):
+    # BigVGAN, HiFi-GAN and DAC wrap their upsamplers in weight_norm: the weight is then computed (a
+    # parametrization property, or an attribute a forward pre-hook sets), not a registered parameter.
+    # The module must read it through the attribute, and the gradients must reach g and v.
+    def build(cls):
+        torch.manual_seed(0)
+        m = cls(4, 6, 5, stride=2, padding=1).double()
+        if style == "parametrizations":
+            return torch.nn.utils.parametrizations.weight_norm(m)
+        with pytest.warns(FutureWarning):
+            return torch.nn.utils.weight_norm(m)
+
+    ours, ref = build(ConvTranspose1d), build(torch.nn.ConvTranspose1d)
+    assert "weight" not in ours._parameters
+    x = torch.randn(2, 4, 11, dtype=torch.float64)
+    y, y_ref = ours(x), ref(x)
+    torch.testing.assert_close(y, y_ref, rtol=1e-12, atol=1e-12)
+    y.square().sum().backward()
+    y_ref.square().sum().backward()
+    for (name, a), (_, b) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert a.grad is not None, name
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-10, atol=1e-10)
+    with torch.no_grad():  # and again after an update of the weight-norm parameters
+        for a, b in zip(ours.parameters(), ref.parameters()):
+            a.mul_(1.5)
+            b.mul_(1.5)
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-12, atol=1e-12)
+
+
+def test_module_without_bias_passes_none():
+    torch.manual_seed(0)
+    ours = ConvTranspose1d(4, 6, 3, bias=False).double()
+    assert "bias" in ours._parameters and ours._parameters["bias"] is None
+    x = torch.randn(1, 4, 7, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), torch.nn.functional.conv_transpose1d(x, ours.weight), rtol=1e-12, atol=1e-12)
