@@ -1,11 +1,12 @@
-// Direct kernel: correct for every problem and dtype, used where the tensor-core kernel does not apply
-// (depthwise, tiny channel counts, fp64, stride beyond the planner's phase limit).
+// Direct kernel: correct for every problem and dtype, used where no other kernel applies (depthwise,
+// fp64, stride beyond the planner's phase limit).
 //
-// Tile: one output element y[b, co, t] per thread, grid-stride over all B*C_out*L_out elements in
-// 64-bit; each thread visits only its own taps (TapWalk) and the group's input channels. No shared
-// memory, no pipeline: speed is the tensor-core kernels' job.
+// Tile: one output element y[b, co, t] per thread, grid-stride over all B*C_out*L_out elements (32-bit
+// indices where they fit, else 64-bit); each thread visits only its own taps (TapWalk) and the group's
+// input channels. No shared memory, no pipeline: speed is the tensor-core kernels' job.
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
@@ -19,27 +20,32 @@ namespace {
 constexpr int kDirectThreads = 256;
 constexpr int64_t kDirectMaxBlocks = int64_t{1} << 20;  // grid-stride beyond this
 
+// I: int32_t where every index of the problem fits (most problems; 32-bit divisions are far cheaper,
+// which matters for the tiny launch-bound layers this kernel runs, e.g. Mimi's depthwise upsampler),
+// else int64_t.
+template <class I>
 struct DirectParams {
-  int64_t total, out_length, in_channels, out_channels, in_per_group, out_per_group;
-  TapWalk taps;
+  I total, out_length, in_channels, out_channels, in_per_group, out_per_group;
+  TapWalkOf<I> taps;
 };
 
-template <class T>
+template <class T, class I>
 __global__ void __launch_bounds__(kDirectThreads)
-    direct_kernel(DirectParams p, const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
+    direct_kernel(DirectParams<I> p, const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
                   T* __restrict__ y) {
   using Acc = typename Elem<T>::Acc;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < p.total;
-       i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t t = i % p.out_length;
-    const int64_t co = (i / p.out_length) % p.out_channels;
-    const int64_t b = i / (p.out_length * p.out_channels);
-    const int64_t g = co / p.out_per_group, co_g = co % p.out_per_group;
+  const I step = static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x);
+  for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < p.total;
+       i += step) {
+    const I t = i % p.out_length;
+    const I co = (i / p.out_length) % p.out_channels;
+    const I b = i / (p.out_length * p.out_channels);
+    const I g = co / p.out_per_group, co_g = co % p.out_per_group;
     Acc acc = bias ? Elem<T>::load(bias[co]) : Acc(0);
-    p.taps.each(t, [&](int64_t k, int64_t l) {
+    p.taps.each(t, [&](I k, I l) {
       const T* xp = x + (b * p.in_channels + g * p.in_per_group) * p.taps.in_length + l;
       const T* wp = w + ((g * p.in_per_group) * p.out_per_group + co_g) * p.taps.kernel_size + k;
-      for (int64_t ci = 0; ci < p.in_per_group; ++ci)
+      for (I ci = 0; ci < p.in_per_group; ++ci)
         acc += Elem<T>::load(wp[ci * p.out_per_group * p.taps.kernel_size]) *
                Elem<T>::load(xp[ci * p.taps.in_length]);
     });
@@ -47,16 +53,31 @@ __global__ void __launch_bounds__(kDirectThreads)
   }
 }
 
-template <class T>
-void launch_typed(const Plan& plan, const ForwardArgs& a) {
+template <class T, class I>
+void launch_indexed(const Plan& plan, const ForwardArgs& a) {
   const Shape& s = plan.shape;
-  const DirectParams p{s.y_elements(), s.out_length, s.in_channels, s.out_channels, s.in_per_group,
-                       s.out_per_group, TapWalk::of(s)};
-  const int64_t blocks = std::min<int64_t>((p.total + kDirectThreads - 1) / kDirectThreads, kDirectMaxBlocks);
-  direct_kernel<T><<<static_cast<unsigned>(blocks), kDirectThreads, 0, static_cast<cudaStream_t>(a.stream)>>>(
+  const DirectParams<I> p{static_cast<I>(s.y_elements()), static_cast<I>(s.out_length), static_cast<I>(s.in_channels),
+                          static_cast<I>(s.out_channels), static_cast<I>(s.in_per_group),
+                          static_cast<I>(s.out_per_group), TapWalkOf<I>::of(s)};
+  const int64_t blocks = std::min<int64_t>((s.y_elements() + kDirectThreads - 1) / kDirectThreads, kDirectMaxBlocks);
+  direct_kernel<T, I><<<static_cast<unsigned>(blocks), kDirectThreads, 0, static_cast<cudaStream_t>(a.stream)>>>(
       p, static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias),
       static_cast<T*>(a.y));
   cuda_check_launch("direct_kernel launch");
+}
+
+template <class T>
+void launch_typed(const Plan& plan, const ForwardArgs& a) {
+  const Shape& s = plan.shape;
+  // 32-bit when every element index, the grid-stride step past the last output, and u = t + padding fit.
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  const bool fits32 = s.x_elements() <= kInt32Max && s.w_elements() <= kInt32Max &&
+                      s.y_elements() + kDirectMaxBlocks * kDirectThreads <= kInt32Max &&
+                      s.out_length + s.padding <= kInt32Max && s.dilation * (s.kernel_size - 1) <= kInt32Max;
+  if (fits32)
+    launch_indexed<T, int32_t>(plan, a);
+  else
+    launch_indexed<T, int64_t>(plan, a);
 }
 
 }  // namespace

@@ -12,26 +12,30 @@
 
 namespace convt1d::detail {
 
-struct TapWalk {
-  int64_t kernel_size, stride, padding, dilation, in_length;
-  int64_t gcd, tap_step, inverse;  // gcd(stride, dilation), stride/gcd, (dilation/gcd)^-1 mod tap_step
+// I: the index type, int32_t where every position and count of the problem fits (the direct kernel's
+// 32-bit instantiation: 64-bit divisions are ~10x the instructions of 32-bit ones).
+template <class I>
+struct TapWalkOf {
+  I kernel_size, stride, padding, dilation, in_length;
+  I gcd, tap_step, inverse;  // gcd(stride, dilation), stride/gcd, (dilation/gcd)^-1 mod tap_step
 
-  static TapWalk of(const Shape& s) {
+  static TapWalkOf of(const Shape& s) {
     const int64_t g = std::gcd(s.stride, s.dilation);
-    return TapWalk{s.kernel_size, s.stride, s.padding, s.dilation, s.in_length, g, s.stride / g,
-                   mod_inverse(s.dilation / g, s.stride / g)};
+    return TapWalkOf{static_cast<I>(s.kernel_size), static_cast<I>(s.stride), static_cast<I>(s.padding),
+                     static_cast<I>(s.dilation), static_cast<I>(s.in_length), static_cast<I>(g),
+                     static_cast<I>(s.stride / g), static_cast<I>(mod_inverse(s.dilation / g, s.stride / g))};
   }
 
   // f(k, l) for every tap k of output t whose input position l lies in [0, in_length).
   template <class F>
-  __device__ __forceinline__ void each(int64_t t, F&& f) const {
-    const int64_t u = t + padding;
+  __device__ __forceinline__ void each(I t, F&& f) const {
+    const I u = t + padding;
     if (u % gcd != 0) return;
-    const int64_t k0 = ((u / gcd) % tap_step) * inverse % tap_step;
-    for (int64_t k = k0; k < kernel_size; k += tap_step) {
-      const int64_t v = u - k * dilation;
+    const I k0 = ((u / gcd) % tap_step) * inverse % tap_step;
+    for (I k = k0; k < kernel_size; k += tap_step) {
+      const I v = u - k * dilation;
       if (v < 0) break;  // v only decreases with k
-      const int64_t l = v / stride;
+      const I l = v / stride;
       if (l < in_length) f(k, l);
     }
   }
@@ -47,5 +51,7 @@ struct TapWalk {
     return m == 1 ? 0 : ((s0 % m) + m) % m;
   }
 };
+
+using TapWalk = TapWalkOf<int64_t>;
 
 }  // namespace convt1d::detail
