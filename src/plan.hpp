@@ -107,6 +107,10 @@ struct WgmmaTiling {
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
   // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
   bool x_transposed = false;
+  // tf32 with x_transposed: x^T as wgmma B and W^T as A (the 16-bit kernel's orientation, 2*co_per_half
+  // channels x N positions), so that a window can be any multiple of 16 positions up to 256 instead of
+  // 128 (T3's and T5's rows of 257-267 positions take two windows instead of three).
+  bool tf32_columns = false;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -139,6 +143,7 @@ constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
 // (perf-log step 43: T3, T5, L1, T7, S9 gain 6-13 %; T6, T8, S2, S12, T1 lose).
 constexpr int64_t kWgmmaTf32MaxTransposeBytes = int64_t{1} << 30;
 constexpr int64_t kWgmmaTf32TransposeMinRows = 6144;
+constexpr int kWgmmaTf32ColumnStep = 16;  // tf32_columns windows: multiples of the narrowest wgmma used
 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);

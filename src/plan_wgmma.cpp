@@ -24,8 +24,69 @@ constexpr int64_t kTileOverhead = 2400;
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
 constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
 constexpr int64_t kMaxPackGridY = 65535;        // the W^T pre-pass launches one block row per 32 channels
+constexpr int64_t kStageWeightBytes = 2 * kWgmmaRows * 128;  // a stage's weight rows (both warpgroups)
+constexpr int64_t kStageColumnBytes = 128;                    // and its bytes per Z column
+constexpr int64_t kColumnsWorkNum = 3, kColumnsWorkDen = 2;   // TF32 x^T-as-B tiles up to 1.5x the MMA work
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The tiling of 2*co_per_half channels x N columns (`segments` windows of `window` positions, window a
+// multiple of window_step) that the cost model finds cheapest; window 0 when none fits. Stages hold the
+// two warpgroups' 64 weight rows and N columns of x for one reduction chunk: 128 bytes per row or
+// column both in 16-bit (64 channels) and in TF32 (32 channels).
+WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, int64_t halo, int64_t window_step, int64_t co_per_half,
+                           int64_t co_tiles, int64_t k_chunks) {
+  // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
+  auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
+    int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
+    while (z_pitch % 32 != 8) ++z_pitch;
+    const int64_t stage_bytes = kStageWeightBytes + n * kStageColumnBytes;
+    const int64_t room =
+        std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack - kBiasBytes;
+    const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
+    if (stages < (blocks == 1 ? kMinStages : kMinStagesShared)) return false;
+    if (2 * kWgmmaRows * z_pitch * 4 > stages * stage_bytes) return false;
+    c.z_pitch = static_cast<int32_t>(z_pitch);
+    c.stages = static_cast<int32_t>(stages);
+    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
+    return true;
+  };
+  // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
+  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
+  WgmmaTiling best;
+  int64_t best_cost = std::numeric_limits<int64_t>::max();
+  for (int64_t window = kWgmmaMaxN; window >= window_step; window -= window_step) {  // ties: wider
+    if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
+    const int64_t windows = wgmma_windows(s.in_length, window, halo);
+    const int64_t max_segments = windows == 1 ? std::min<int64_t>(kWgmmaMaxN / window, s.batch) : 1;
+    for (int64_t segments = max_segments; segments >= 1; --segments) {
+      const int64_t n = window * segments;
+      for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
+        if (blocks > 1 && n > kWgmmaMaxSharedN) continue;
+        WgmmaTiling c;
+        if (!fit(n, blocks, c)) continue;
+        const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
+        const int64_t tiles = co_tiles * row_tiles;
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (k_chunks * n * blocks + kTileOverhead);
+        if (cost >= best_cost) continue;
+        c.co_per_half = static_cast<int32_t>(co_per_half);
+        c.window = static_cast<int32_t>(window);
+        c.segments = static_cast<int32_t>(segments);
+        c.n_atom = window % 64 == 0 ? 64 : 32;  // (the 16-bit kernel's swizzle atoms)
+        c.halo = static_cast<int32_t>(halo);
+        c.windows = static_cast<int32_t>(windows);
+        c.blocks_per_sm = static_cast<int32_t>(blocks);
+        c.co_tiles = co_tiles;
+        c.row_tiles = row_tiles;
+        c.tiles = tiles;
+        c.k_chunks = static_cast<int32_t>(k_chunks);
+        best = c;
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
+}
 
 }  // namespace
 
@@ -79,55 +140,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   const int64_t k_chunks = ceil_div(s.in_channels, kWgmmaChunk);
 
-  // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
-  auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
-    int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
-    while (z_pitch % 32 != 8) ++z_pitch;
-    const int64_t stage_bytes = 2 * kWgmmaRows * kWgmmaChunk * kElem + kWgmmaChunk * n * kElem;
-    const int64_t room =
-        std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack - kBiasBytes;
-    const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
-    if (stages < (blocks == 1 ? kMinStages : kMinStagesShared)) return false;
-    if (2 * kWgmmaRows * z_pitch * 4 > stages * stage_bytes) return false;
-    c.z_pitch = static_cast<int32_t>(z_pitch);
-    c.stages = static_cast<int32_t>(stages);
-    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
-    return true;
-  };
-  // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
-  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
-  WgmmaTiling best;
-  int64_t best_cost = std::numeric_limits<int64_t>::max();
-  for (int64_t window = kWgmmaMaxN; window >= kWindowStep; window -= kWindowStep) {  // ties: wider
-    if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
-    const int64_t windows = wgmma_windows(s.in_length, window, halo);
-    const int64_t max_segments = windows == 1 ? std::min<int64_t>(kWgmmaMaxN / window, s.batch) : 1;
-    for (int64_t segments = max_segments; segments >= 1; --segments) {
-      const int64_t n = window * segments;
-      for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
-        if (blocks > 1 && n > kWgmmaMaxSharedN) continue;
-        WgmmaTiling c;
-        if (!fit(n, blocks, c)) continue;
-        const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
-        const int64_t tiles = co_tiles * row_tiles;
-        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (k_chunks * n * blocks + kTileOverhead);
-        if (cost >= best_cost) continue;
-        c.co_per_half = static_cast<int32_t>(co_per_half);
-        c.window = static_cast<int32_t>(window);
-        c.segments = static_cast<int32_t>(segments);
-        c.n_atom = window % 64 == 0 ? 64 : 32;
-        c.halo = static_cast<int32_t>(halo);
-        c.windows = static_cast<int32_t>(windows);
-        c.blocks_per_sm = static_cast<int32_t>(blocks);
-        c.co_tiles = co_tiles;
-        c.row_tiles = row_tiles;
-        c.tiles = tiles;
-        c.k_chunks = static_cast<int32_t>(k_chunks);
-        best = c;
-        best_cost = cost;
-      }
-    }
-  }
+  WgmmaTiling best = search_windows(s, dev, halo, kWindowStep, co_per_half, co_tiles, k_chunks);
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
   if (best.tiles > std::numeric_limits<int32_t>::max())
@@ -197,6 +210,26 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.x_transposed = bounded && (s.in_length % kAlign32 != 0 || s.out_channels * s.kernel_size >= kWgmmaTf32TransposeMinRows);
   c.x_pitch = c.x_transposed ? s.in_length : ceil_div(s.in_length, kAlign32) * kAlign32;  // no padded copy
   c.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
+  if (c.x_transposed && s.kernel_size <= kWgmmaRows) {
+    // x^T has no alignment rule along positions (its rows are 128-byte channel chunks), so windows
+    // overlap by exactly the taps' reach; weights rows need none either (W^T is packed).
+    const int64_t reach = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
+    const int64_t co_per_half = kWgmmaRows / s.kernel_size;
+    WgmmaTiling w = search_windows(s, dev, reach, kWgmmaTf32ColumnStep, co_per_half,
+                                   ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks);
+    // Its tiles are 2*co_per_half channels whatever C_out, so it may compute more MMA rows x columns
+    // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
+    // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.
+    const auto work = [](const WgmmaTiling& t, int64_t rows) { return t.co_tiles * rows * t.row_tiles * t.n(); };
+    if (w.window > 0 && w.tiles <= kInt32Max &&
+        kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)) {
+      w.tf32 = w.tf32_columns = w.x_transposed = true;
+      w.ci_pitch = c.ci_pitch;
+      w.x_pitch = s.in_length;
+      w.rows_fastest = c.rows_fastest;
+      c = w;
+    }
+  }
   t = c;
   return true;
 }

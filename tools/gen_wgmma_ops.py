@@ -66,7 +66,7 @@ for n in (32, 64, 128):
 }};
 """)
 # tf32 with both operands K-major from shared memory (x pre-transposed in global memory).
-for n in (32, 64, 128):
+for n in (16, 32, 64, 128, 256):
     regs = n // 2
     dlist = ", ".join(f"%{i}" for i in range(regs))
     ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))

@@ -137,6 +137,11 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
 }
 
 
+// The tap-major GEMM kernel (wgmma_gemm.cu) in TF32 on packed W^T [C_out*K][ci_pitch] (boxes of 32
+// channels x 64 rows) and x^T [B][L][ci_pitch] (boxes of 32 channels x `window` positions): the
+// WgmmaTiling::tf32_columns plans, launched by launch_wgmma_tf32 once it has packed both.
+void launch_wgmma_gemm_tf32(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& xt_map);
+
 inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static std::once_flag once;
   static void* fn = nullptr;
@@ -186,7 +191,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.dilation = static_cast<int32_t>(s.dilation);
   p.padding = static_cast<int32_t>(s.padding);
   p.co_per_half = t.co_per_half;
-  p.tile_channels = t.tf32 ? t.co_per_half : 2 * t.co_per_half;
+  p.tile_channels = t.tf32 && !t.tf32_columns ? t.co_per_half : 2 * t.co_per_half;
   p.window = t.window;
   p.segments = t.segments;
   p.n_atom = t.n_atom;

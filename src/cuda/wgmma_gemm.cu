@@ -1,4 +1,4 @@
-// Tap-major GEMM on Hopper tensor cores (wgmma fed by TMA), fp16/bf16, groups 1.
+// Tap-major GEMM on Hopper tensor cores (wgmma fed by TMA), fp16/bf16 and (T = float) TF32, groups 1.
 //
 // Tile: 2*co_per_half output channels x N Z-columns (`segments` windows of `window` input positions;
 // see WgmmaTiling in plan.hpp). The GEMM is Z[m, n] = sum_ci W[ci, m] x[ci, n] with m = co*K + k:
@@ -15,11 +15,19 @@
 // Tiles of N <= kWgmmaMaxSharedN columns run two blocks per SM (one's epilogue behind the other's MMAs).
 // x rows that are not 16-byte multiples are read from a padded copy (launch_wgmma).
 //
+// TF32 (T = float, WgmmaTiling::tf32_columns): wgmma reads tf32 operands K-major only, so both come
+// packed by launch_wgmma_tf32: A = W^T [C_out*K][ci_pitch] (a box of 32 channels x 64 rows per
+// warpgroup) and B = x^T [B][L][ci_pitch] (a box of 32 channels x `window` positions per segment),
+// both 128B-swizzled rows of 32 channels: a stage is one 32-channel chunk, 4 wgmma k8 steps. Same byte
+// counts per stage as in 16-bit, same accumulators, Z and shift-add.
+//
 // Pipeline: warpgroup 0 is the producer: one thread arms stage s's "full" barrier with its byte count
 // and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
 // issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
 // retired (wait_group 1), so one stage of MMAs is always in flight behind the loads. Then they write
 // their accumulators to Z, and all three warpgroups run the shift-add (one tile per block).
+
+#include <type_traits>
 
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
@@ -32,20 +40,30 @@ namespace {
 using namespace wgmma;
 
 constexpr int kMmaK = 16;                    // reduction rows per wgmma (16-bit inputs)
-constexpr int kKSteps = kWgmmaChunk / kMmaK;  // wgmma steps per stage
+constexpr int kKSteps = kWgmmaChunk / kMmaK;  // wgmma steps per stage (TF32: kWgmmaTf32Chunk / 8, also 4)
 constexpr int kCoreRows = 8;                 // reduction rows of a core matrix (descriptor SBO unit)
 constexpr uint32_t kARowBytes = kWgmmaRows * 2;  // one reduction row of a warpgroup's weight box
-constexpr uint32_t kABoxBytes = kARowBytes * kWgmmaChunk;
+constexpr uint32_t kABoxBytes = kARowBytes * kWgmmaChunk;  // (TF32: 64 rows of 32 channels, the same)
+constexpr uint32_t kTf32RowBytes = kWgmmaTf32Chunk * 4;    // TF32: one K-major row of A or B
+constexpr int kTf32K = 8;                                  // TF32: reduction per wgmma
+static_assert(kWgmmaTf32Chunk / kTf32K == kKSteps && kWgmmaRows * kTf32RowBytes == kABoxBytes);
 
-// N columns of Z as wgmma widths 256/128/64/32, widest first (so that every piece starts on a whole
-// swizzle atom). A column of B is 64 reduction rows x 2 bytes = 128 bytes of smem whatever the atom,
-// hence the descriptor offset C0 * 128 bytes (C0 * 8 in 16-byte units).
+template <class T>
+constexpr bool kTf32 = std::is_same_v<T, float>;
+
+// N columns of Z as wgmma widths 256/128/64/32 (and 16 in TF32), widest first (so that every piece
+// starts on a whole swizzle atom). A column of B is 128 bytes of smem in every layout (64 channels x 2
+// bytes MN-major, or a K-major row of 32 tf32), hence the descriptor offset C0 * 128 bytes (C0 * 8 in
+// 16-byte units).
 template <class T, int N, int C0 = 0>
 __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) {
   if constexpr (C0 < N) {
     constexpr int kRest = N - C0;
-    constexpr int kW = kRest >= 256 ? 256 : kRest >= 128 ? 128 : kRest >= 64 ? 64 : 32;
-    wgmma::Mma<kW, T>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    constexpr int kW = kRest >= 256 ? 256 : kRest >= 128 ? 128 : kRest >= 64 ? 64 : kRest >= 32 ? 32 : 16;
+    if constexpr (kTf32<T>)
+      wgmma::MmaTf32Smem<kW>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
+    else
+      wgmma::Mma<kW, T>::run(acc + C0 / 2, a, b + uint64_t(C0) * 8);
     mma_columns<T, N, C0 + kW>(acc, a, b);
   }
 }
@@ -95,12 +113,20 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* a_s = smem + size_t(s) * stage_bytes;
         unsigned char* b_s = a_s + 2 * kABoxBytes;
-        const int32_t ci = kc * kWgmmaChunk;
-        for (int h = 0; h < 2; ++h)
-          hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (co0 + h * p.co_per_half) * p.kernel_size, ci, &full[s]);
-        for (int a = 0; a < atoms; ++a)
-          hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, start + (a % atoms_per_window) * p.n_atom, ci,
-                              b0 + a / atoms_per_window, &full[s]);
+        if constexpr (kTf32<T>) {  // packed W^T rows and x^T positions, 32 channels each
+          const int32_t ci = kc * kWgmmaTf32Chunk;
+          for (int h = 0; h < 2; ++h)
+            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, ci, (co0 + h * p.co_per_half) * p.kernel_size, &full[s]);
+          for (int sg = 0; sg < p.segments; ++sg)
+            hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, ci, start, b0 + sg, &full[s]);
+        } else {
+          const int32_t ci = kc * kWgmmaChunk;
+          for (int h = 0; h < 2; ++h)
+            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (co0 + h * p.co_per_half) * p.kernel_size, ci, &full[s]);
+          for (int a = 0; a < atoms; ++a)
+            hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, start + (a % atoms_per_window) * p.n_atom, ci,
+                                b0 + a / atoms_per_window, &full[s]);
+        }
       }
     }
     __syncwarp();
@@ -120,10 +146,19 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       hopper::wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < kKSteps; ++kk) {
-        const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
-                                               hopper::Swizzle::B128);
-        const uint64_t b = hopper::matrix_desc(b_addr + kk * kMmaK * b_row, kWgmmaChunk * b_row, kCoreRows * b_row, b_swizzle);
-        mma_columns<T, N>(acc, a, b);
+        if constexpr (kTf32<T>) {  // K-major: step k8 is 32 bytes along every 128-byte row
+          const uint64_t a = hopper::matrix_desc(a_addr + kk * kTf32K * 4, 16, kCoreRows * kTf32RowBytes,
+                                                 hopper::Swizzle::B128);
+          const uint64_t b = hopper::matrix_desc(b_addr + kk * kTf32K * 4, 16, kCoreRows * kTf32RowBytes,
+                                                 hopper::Swizzle::B128);
+          mma_columns<T, N>(acc, a, b);
+        } else {
+          const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
+                                                 hopper::Swizzle::B128);
+          const uint64_t b =
+              hopper::matrix_desc(b_addr + kk * kMmaK * b_row, kWgmmaChunk * b_row, kCoreRows * b_row, b_swizzle);
+          mma_columns<T, N>(acc, a, b);
+        }
       }
       hopper::wgmma_commit();
       hopper::wgmma_wait<1>();
@@ -170,16 +205,24 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   cuda_check_launch("wgmma_gemm_kernel launch");
 }
 
+// Tile widths: multiples of 32 (the 16-bit swizzle atoms), of kWgmmaTf32ColumnStep in TF32.
 template <class T, int N = kWgmmaMaxN>
 void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
-  if constexpr (N >= 32) {
+  constexpr int kStep = kTf32<T> ? kWgmmaTf32ColumnStep : 32;
+  if constexpr (N >= kStep) {
     if (plan.wgmma.n() == N) return launch_n<T, N>(plan, a, w_map, x_map);
-    return launch_width<T, N - 32>(plan, a, w_map, x_map);
+    return launch_width<T, N - kStep>(plan, a, w_map, x_map);
   }
-  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tile width " + std::to_string(plan.wgmma.n()) + " is not a multiple of 32");
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tile width " + std::to_string(plan.wgmma.n()) + " is not a multiple of " +
+                                   std::to_string(kStep));
 }
 
 }  // namespace
+
+void wgmma::launch_wgmma_gemm_tf32(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map,
+                                   const CUtensorMap& xt_map) {
+  launch_width<float>(plan, a, wt_map, xt_map);
+}
 
 void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
   if (plan.wgmma.tf32) return launch_wgmma_tf32(plan, a);

@@ -311,10 +311,11 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   pack_wt_kernel<<<pack_grid, dim3(kPackTile, kPackRowsPerPass), 0, stream>>>(
       static_cast<const float*>(a.w), wt.as<float>(), s.in_channels, m_total, t.ci_pitch);
   cuda_check_launch("pack_wt_kernel launch");
+  // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
+  const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const CUtensorMap wt_map =
       tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
-                    {ci_pitch * 4}, {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.rows)}, CU_TENSOR_MAP_SWIZZLE_128B,
-                    "packed weight");
+                    {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   if (t.x_transposed) {
     StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "cudaMallocAsync(x^T)");
     const int64_t l_tiles = (s.in_length + kPackTile - 1) / kPackTile;
@@ -326,7 +327,10 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
                                             {ci_pitch * 4, ci_pitch * l * 4},
                                             {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.window), 1},
                                             CU_TENSOR_MAP_SWIZZLE_128B, "x^T");
-    launch_rows_of(plan, a, wt_map, x_map);
+    if (t.tf32_columns)
+      launch_wgmma_gemm_tf32(plan, a, wt_map, x_map);
+    else
+      launch_rows_of(plan, a, wt_map, x_map);
     xt.release();
   } else {
     TmaInput x(plan, a, 4);

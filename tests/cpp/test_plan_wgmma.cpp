@@ -113,7 +113,7 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
     EXPECT_EQ(kernel(s5, dtype), KernelKind::Wgmma);
   }
   EXPECT_EQ(kernel(s1, CONVT1D_BFLOAT16), KernelKind::Wgmma);
-  EXPECT_EQ(kernel(s1, CONVT1D_FLOAT32), KernelKind::ImplicitGemm);
+  EXPECT_EQ(kernel(s1, CONVT1D_FLOAT32), KernelKind::Wgmma);  // x^T tiles of 32 positions (perf-log step 48)
   EXPECT_EQ(kernel(t8, CONVT1D_BFLOAT16), KernelKind::ImplicitGemm);
   EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::Wgmma);
 }
@@ -250,7 +250,8 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
   return y;
 }
 
-// The tf32 variant on the same real layers: 128-position tiles, W^T rows in whole wgmma widths.
+// The tf32 variant on the same real layers: with x transposed, the 16-bit kernel's tiles (x^T as B);
+// else 128-position tiles with W^T rows in whole wgmma widths.
 TEST(WgmmaPlan, Tf32RealLayersTileWell) {
   const DeviceInfo dev = hopper(true);
   for (const convt1d_problem& base : {layer(16, 1536, 768, 256, 8, 4, 2), layer(16, 768, 384, 264, 16, 8, 4),
@@ -265,30 +266,42 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     std::string why;
     ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(s, dev, t, why)) << why;
     EXPECT_TRUE(t.tf32);
-    EXPECT_EQ(t.window * t.segments, convt1d::detail::kWgmmaTf32Positions);
-    EXPECT_TRUE(t.segments == 1 || t.windows == 1);
-    EXPECT_EQ(t.rows % convt1d::detail::kWgmmaTf32RowStep, 0);
-    EXPECT_LE(t.rows, convt1d::detail::kWgmmaTf32MaxRows);
-    EXPECT_GE(t.rows, t.co_per_half * s.kernel_size);
-    EXPECT_LT(t.rows - t.co_per_half * s.kernel_size, convt1d::detail::kWgmmaTf32RowStep) << "rows wider than needed";
-    EXPECT_GE(t.co_tiles * t.co_per_half, s.out_channels);
-    EXPECT_LT((t.co_tiles - 1) * t.co_per_half, s.out_channels) << "a channel tile with no channels";
-    EXPECT_EQ(t.halo % 4, 0) << "window starts must be 16-byte aligned for TMA";
     EXPECT_EQ(t.ci_pitch % convt1d::detail::kWgmmaTf32Chunk, 0);
     EXPECT_GE(t.ci_pitch, s.in_channels);
-    EXPECT_EQ(t.z_pitch % 32, 4);
     EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
-    EXPECT_LE(t.rows * t.z_pitch * 4, t.stages * (32 * 128 * 4 + t.rows * 32 * 4)) << "Z must fit the stages";
     EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
+    EXPECT_TRUE(t.segments == 1 || t.windows == 1);
     // x is read transposed (no padded copy) where rows are not 16-byte multiples or C_out*K is large,
     // else in place from rows padded to 16 bytes
     const bool odd_rows = s.in_length % 4 != 0, wide = s.out_channels * s.kernel_size >= 6144;
     EXPECT_EQ(t.x_transposed, odd_rows || wide);
     if (t.x_transposed) EXPECT_EQ(t.x_pitch, s.in_length);
+    if (t.tf32_columns) {  // x^T as B: the 16-bit kernel's tiles, windows in steps of 16, exact halo
+      EXPECT_TRUE(t.x_transposed);
+      EXPECT_EQ(t.co_per_half, convt1d::detail::kWgmmaRows / s.kernel_size);
+      EXPECT_GE(2 * t.co_tiles * t.co_per_half, s.out_channels);
+      EXPECT_EQ(t.window % convt1d::detail::kWgmmaTf32ColumnStep, 0);
+      EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxN);
+      EXPECT_EQ(t.halo, ((s.kernel_size - 1) * s.dilation + s.stride - 1) / s.stride);
+      EXPECT_EQ(t.z_pitch % 32, 8);
+      EXPECT_LE(2 * 64 * t.z_pitch * 4, t.stages * (2 * 64 * 128 + t.n() * 128)) << "Z must fit the stages";
+    } else {
+      EXPECT_EQ(t.window * t.segments, convt1d::detail::kWgmmaTf32Positions);
+      EXPECT_EQ(t.rows % convt1d::detail::kWgmmaTf32RowStep, 0);
+      EXPECT_LE(t.rows, convt1d::detail::kWgmmaTf32MaxRows);
+      EXPECT_GE(t.rows, t.co_per_half * s.kernel_size);
+      EXPECT_LT(t.rows - t.co_per_half * s.kernel_size, convt1d::detail::kWgmmaTf32RowStep) << "rows wider than needed";
+      EXPECT_GE(t.co_tiles * t.co_per_half, s.out_channels);
+      EXPECT_LT((t.co_tiles - 1) * t.co_per_half, s.out_channels) << "a channel tile with no channels";
+      EXPECT_EQ(t.halo % 4, 0) << "window starts must be 16-byte aligned for TMA";
+      EXPECT_EQ(t.z_pitch % 32, 4);
+      EXPECT_LE(t.rows * t.z_pitch * 4, t.stages * (32 * 128 * 4 + t.rows * 32 * 4)) << "Z must fit the stages";
+    }
     convt1d::detail::Shape huge = s;  // an x^T beyond the workspace bound
     huge.batch = convt1d::detail::kWgmmaTf32MaxTransposeBytes / (4 * s.in_length * t.ci_pitch) + 1;
     ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(huge, dev, t, why)) << why;
     EXPECT_FALSE(t.x_transposed);
+    EXPECT_FALSE(t.tf32_columns);
     EXPECT_EQ(t.x_pitch % 4, 0);
     EXPECT_GE(t.x_pitch, s.in_length);
   }
