@@ -3,11 +3,11 @@
 // Tile: 128 positions (`segments` windows of `window`, as in the 16-bit kernel) x `rows` (co_per_half*K
 // rounded up to 32) rows m = co*K + k. wgmma reads tf32 operands from shared memory K-major only, so
 // the 16-bit kernel's roles swap: D[position, m] = sum_ci x[ci, position] * W^T[m, ci], with
-//   A = x^T, K-major. XT (WgmmaTiling::x_transposed): transpose_x_kernel writes x^T [B][L][ci_pitch]
+//   A = x^T, K-major. XT (WgmmaTiling::x_transposed): transpose_to_tf32 writes x^T [B][L][ci_pitch]
 //       rounded to tf32 once per call, TMA copies it unchanged and wgmma reads it from shared memory.
 //       Otherwise from registers: consumer warpgroup h loads the m64k8 fragments of positions h*64.. by
 //       LDS from the x tile TMA wrote as [ci][position], rounding each to tf32;
-//   B = W^T from shared memory, K-major: pack_wt_kernel writes W^T [C_out*K][ci_pitch] rounded to tf32
+//   B = W^T from shared memory, K-major: transpose_to_tf32 writes W^T [C_out*K][ci_pitch] rounded to tf32
 //       once per call, and TMA copies it unchanged.
 // The accumulators go transposed into Z[m][position], so the shift-add is the 16-bit kernel's.
 //
@@ -25,6 +25,7 @@
 
 #include "cuda/hopper.cuh"
 #include "cuda/stream_buffer.cuh"
+#include "cuda/tf32_transpose.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
 
@@ -234,45 +235,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-// W^T [C_out*K][ci_pitch], rounded to tf32, channels past C_in zero: 32 x 32 tiles through shared
-// memory so that both the reads of W (along m) and the writes (along ci) are coalesced.
-constexpr int kPackTile = 32;
-constexpr int kPackRowsPerPass = 8;
-
-__global__ void pack_wt_kernel(const float* __restrict__ w, float* __restrict__ wt, int64_t c_in, int64_t m_total,
-                               int64_t ci_pitch) {
-  __shared__ float tile[kPackTile][kPackTile + 1];
-  const int64_t m0 = int64_t(blockIdx.x) * kPackTile, ci0 = int64_t(blockIdx.y) * kPackTile;
-  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
-    const int64_t ci = ci0 + i, m = m0 + threadIdx.x;
-    tile[i][threadIdx.x] = ci < c_in && m < m_total ? w[ci * m_total + m] : 0.0f;
-  }
-  __syncthreads();
-  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
-    const int64_t m = m0 + i;
-    if (m < m_total) wt[m * ci_pitch + ci0 + threadIdx.x] = __uint_as_float(ptx::to_tf32(tile[threadIdx.x][i]));
-  }
-}
-
-// x^T [B][L][ci_pitch] for XT, rounded to tf32, channels past C_in zero: 32 x 32 tiles through shared
-// memory, read along L and written along ci. blockIdx.x walks (batch, position tile).
-__global__ void transpose_x_kernel(const float* __restrict__ x, float* __restrict__ xt, int64_t c_in, int64_t length,
-                                   int64_t ci_pitch, int64_t l_tiles) {
-  __shared__ float tile[kPackTile][kPackTile + 1];
-  const int64_t b = blockIdx.x / l_tiles;
-  const int64_t l0 = blockIdx.x % l_tiles * kPackTile, ci0 = int64_t(blockIdx.y) * kPackTile;
-  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
-    const int64_t ci = ci0 + i, l = l0 + threadIdx.x;
-    tile[i][threadIdx.x] = ci < c_in && l < length ? x[(b * c_in + ci) * length + l] : 0.0f;
-  }
-  __syncthreads();
-  for (int i = threadIdx.y; i < kPackTile; i += kPackRowsPerPass) {
-    const int64_t l = l0 + i;
-    if (l < length)
-      xt[(b * length + l) * ci_pitch + ci0 + threadIdx.x] = __uint_as_float(ptx::to_tf32(tile[threadIdx.x][i]));
-  }
-}
-
 template <int ROWS, bool XT>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
   const int64_t smem = plan.wgmma.smem_bytes;
@@ -304,13 +266,10 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
   const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
-  const unsigned ci_tiles = static_cast<unsigned>(t.ci_pitch / kPackTile);
   // W^T (and x^T) packed once per call into stream-ordered workspaces.
   StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "cudaMallocAsync(packed W^T)");
-  const dim3 pack_grid(static_cast<unsigned>((m_total + kPackTile - 1) / kPackTile), ci_tiles);
-  pack_wt_kernel<<<pack_grid, dim3(kPackTile, kPackRowsPerPass), 0, stream>>>(
-      static_cast<const float*>(a.w), wt.as<float>(), s.in_channels, m_total, t.ci_pitch);
-  cuda_check_launch("pack_wt_kernel launch");
+  transpose_to_tf32(static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, stream,
+                    "transpose_tf32_kernel launch (W^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const CUtensorMap wt_map =
@@ -318,11 +277,8 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
                     {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   if (t.x_transposed) {
     StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "cudaMallocAsync(x^T)");
-    const int64_t l_tiles = (s.in_length + kPackTile - 1) / kPackTile;
-    transpose_x_kernel<<<dim3(static_cast<unsigned>(s.batch * l_tiles), ci_tiles), dim3(kPackTile, kPackRowsPerPass), 0,
-                         stream>>>(static_cast<const float*>(a.x), xt.as<float>(), s.in_channels, s.in_length,
-                                   t.ci_pitch, l_tiles);
-    cuda_check_launch("transpose_x_kernel launch");
+    transpose_to_tf32(static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch,
+                      stream, "transpose_tf32_kernel launch (x^T)");
     const CUtensorMap x_map = tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, xt.as<float>(), {ci_pitch, l, batch},
                                             {ci_pitch * 4, ci_pitch * l * 4},
                                             {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.window), 1},
