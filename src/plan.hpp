@@ -140,9 +140,10 @@ constexpr int kWgmmaTf32MaxRows = 192;    // W^T rows per tile (the registers of
 constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
 // x_transposed where the x^T workspace stays bounded and either x needs a padded copy anyway (rows not
 // 16-byte multiples) or the tile's MMA work per x element, C_out*K, repays the transpose pass
-// (perf-log step 43: T3, T5, L1, T7, S9 gain 6-13 %; T6, T8, S2, S12, T1 lose).
+// (perf-log steps 43 and 50: with x^T as wgmma B, L2 and T8 gain 23 %, S13 and S17 17-20 %; T6, S11
+// and S3, 256-384 rows of short reductions, lose 2-17 %).
 constexpr int64_t kWgmmaTf32MaxTransposeBytes = int64_t{1} << 30;
-constexpr int64_t kWgmmaTf32TransposeMinRows = 6144;
+constexpr int64_t kWgmmaTf32TransposeMinRows = 512;
 constexpr int kWgmmaTf32ColumnStep = 16;  // tf32_columns windows: multiples of the narrowest wgmma used
 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.

@@ -273,7 +273,7 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_TRUE(t.segments == 1 || t.windows == 1);
     // x is read transposed (no padded copy) where rows are not 16-byte multiples or C_out*K is large,
     // else in place from rows padded to 16 bytes
-    const bool odd_rows = s.in_length % 4 != 0, wide = s.out_channels * s.kernel_size >= 6144;
+    const bool odd_rows = s.in_length % 4 != 0, wide = s.out_channels * s.kernel_size >= 512;
     EXPECT_EQ(t.x_transposed, odd_rows || wide);
     if (t.x_transposed) EXPECT_EQ(t.x_pitch, s.in_length);
     if (t.tf32_columns) {  // x^T as B: the 16-bit kernel's tiles, windows in steps of 16, exact halo
