@@ -79,8 +79,8 @@ constexpr int kGemmWarps = 8;         // warps per block of the implicit-GEMM ke
 constexpr int kGemmWarpPositions = 32;  // positions (one phase) per warp work item
 constexpr int kGemmMaxTileOutputs = 512;  // q_tile*stride cap: bounds the output staging buffer
 
-// Tap-major GEMM on Hopper tensor cores (wgmma, sm_90a; fp16/bf16, groups 1), in
-// src/cuda/wgmma_gemm.cu: Z[(co,k), l] = sum_ci W[ci, co, k] x[ci, l] over a window of input
+// Tap-major GEMM on Hopper tensor cores (wgmma, sm_90a; fp16/bf16, and fp32-TF32 with x transposed:
+// tf32_columns; groups 1), in src/cuda/wgmma_gemm.cu: Z[(co,k), l] = sum_ci W[ci, co, k] x[ci, l] over a window of input
 // positions, both operands read unshifted in their own layouts (W as [C_in][C_out*K], x as [C_in][L]),
 // then each output sums its taps' rows of Z (the shift-add) in the epilogue. A tile is
 // 2 * co_per_half output channels x `segments` windows; windows of one row overlap by `halo` positions
