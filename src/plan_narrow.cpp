@@ -1,5 +1,7 @@
 // Tiling of the narrow kernel (plan.hpp, NarrowTiling): which problems it takes, how many thread
 // groups share out the reduction so that every SM gets windows, and the shared memory that takes.
+#include <limits>
+
 #include "plan.hpp"
 
 namespace convt1d::detail {
@@ -30,6 +32,9 @@ bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const Dev
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.stride > kMaxPhases)
     return no("needs stride <= " + std::to_string(kMaxPhases) + ", got " + std::to_string(s.stride));
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  if (s.in_length > kInt32Max || s.padding > kInt32Max || s.in_channels > kInt32Max)
+    return no("a dimension exceeds the kernel's 32-bit coordinates");
   const int64_t m = s.out_channels * s.kernel_size;
   if (m > kNarrowMaxRows)
     return no("needs out_channels*kernel_size <= " + std::to_string(kNarrowMaxRows) + ", got " + std::to_string(m));

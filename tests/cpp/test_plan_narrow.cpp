@@ -56,6 +56,7 @@ TEST(NarrowPlan, RefusesWithAReason) {
       {[](convt1d_problem& p) { p.out_channels = 5; }, "out_channels*kernel_size <= 32, got 80"},
       {[](convt1d_problem& p) { p.kernel_size = 2; p.dilation = 2000; p.stride = 1; }, "reach"},
       {[](convt1d_problem& p) { p.in_channels = 20000; }, "shared memory"},
+      {[](convt1d_problem& p) { p.batch = 1; p.in_length = int64_t{1} << 31; }, "32-bit"},
   };
   for (const Case& c : cases) {
     convt1d_problem p = ok;
