@@ -29,77 +29,48 @@ template <int N> struct MmaTf32;
 template <int N> struct MmaTf32Smem;
 template <int N, class T> struct MmaRegA;
 """)
-for n in WIDTHS:
+
+
+def emit(struct: str, n: int, shape: str, types: str, a_from_registers: bool, flags: str) -> None:
+    """One wrapper: `struct` (its template arguments) running wgmma.mma_async.sync.aligned.m64n<n><shape>
+    with `types` (the .f32.<a>.<b> suffix), A from this thread's 4 fragment registers or from a shared-memory
+    descriptor, B from a descriptor, and `flags` after the scale-d predicate (scales, transposes)."""
     regs = n // 2
-    for ptx, ctype in TYPES:
-        dlist = ", ".join(f"%{i}" for i in range(regs))
-        ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))
-        print(f"""template <> struct Mma<{n}, {ctype}> {{
-  static __device__ __forceinline__ void run(float* d, uint64_t a, uint64_t b) {{
+    dlist = ", ".join(f"%{i}" for i in range(regs))
+    ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))
+    if a_from_registers:
+        a_param, a_operand, b_index, pred_index = "const uint32_t (&a)[4]", "{" + ", ".join(f"%{regs + i}" for i in range(4)) + "}", regs + 4, regs + 5
+        inputs = '"r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1)'
+    else:
+        a_param, a_operand, b_index, pred_index = "uint64_t a", f"%{regs}", regs + 1, regs + 2
+        inputs = '"l"(a), "l"(b), "r"(1)'
+    print(f"""template <> struct {struct} {{
+  static __device__ __forceinline__ void run(float* d, {a_param}, uint64_t b) {{
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     asm volatile(
-        "{{\\n .reg .pred p;\\n setp.ne.b32 p, %{regs + 2}, 0;\\n"
-        " wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{ptx}.{ptx} {{{dlist}}}, %{regs}, %{regs + 1}, p, 1, 1, 1, 1;\\n}}\\n"
+        "{{\\n .reg .pred p;\\n setp.ne.b32 p, %{pred_index}, 0;\\n"
+        " wgmma.mma_async.sync.aligned.m64n{n}{shape}.f32.{types} {{{dlist}}}, {a_operand}, %{b_index}, p, {flags};\\n}}\\n"
         : {ops}
-        : "l"(a), "l"(b), "r"(1));
+        : {inputs});
 #endif
   }}
 }};
 """)
+
+
+for n in WIDTHS:
+    for ptx, ctype in TYPES:
+        emit(f"Mma<{n}, {ctype}>", n, "k16", f"{ptx}.{ptx}", False, "1, 1, 1, 1")
 # tf32: A (4 registers per thread, the m64k8 fragment) from registers, B K-major from shared memory
 # (tf32 operands in shared memory must be K-major: no transpose flags).
 for n in (32, 64, 128):
-    regs = n // 2
-    dlist = ", ".join(f"%{i}" for i in range(regs))
-    ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))
-    a = ", ".join(f"%{regs + i}" for i in range(4))
-    print(f"""template <> struct MmaTf32<{n}> {{
-  static __device__ __forceinline__ void run(float* d, const uint32_t (&a)[4], uint64_t b) {{
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile(
-        "{{\\n .reg .pred p;\\n setp.ne.b32 p, %{regs + 5}, 0;\\n"
-        " wgmma.mma_async.sync.aligned.m64n{n}k8.f32.tf32.tf32 {{{dlist}}}, {{{a}}}, %{regs + 4}, p, 1, 1;\\n}}\\n"
-        : {ops}
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
-#endif
-  }}
-}};
-""")
+    emit(f"MmaTf32<{n}>", n, "k8", "tf32.tf32", True, "1, 1")
 # tf32 with both operands K-major from shared memory (x pre-transposed in global memory).
 for n in (16, 32, 64, 128, 256):
-    regs = n // 2
-    dlist = ", ".join(f"%{i}" for i in range(regs))
-    ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))
-    print(f"""template <> struct MmaTf32Smem<{n}> {{
-  static __device__ __forceinline__ void run(float* d, uint64_t a, uint64_t b) {{
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile(
-        "{{\\n .reg .pred p;\\n setp.ne.b32 p, %{regs + 2}, 0;\\n"
-        " wgmma.mma_async.sync.aligned.m64n{n}k8.f32.tf32.tf32 {{{dlist}}}, %{regs}, %{regs + 1}, p, 1, 1;\\n}}\\n"
-        : {ops}
-        : "l"(a), "l"(b), "r"(1));
-#endif
-  }}
-}};
-""")
+    emit(f"MmaTf32Smem<{n}>", n, "k8", "tf32.tf32", False, "1, 1")
 # fp16/bf16 with A (4 registers of 2 values per thread, the m64k16 fragment) from registers and B
 # K-major from shared memory (transpose flag 0): the streaming kernel's x^T W^T.
 for n in (32, 64):
-    regs = n // 2
-    dlist = ", ".join(f"%{i}" for i in range(regs))
-    ops = ",\n          ".join(", ".join(f'"+f"(d[{i}])' for i in range(j, min(j + 8, regs))) for j in range(0, regs, 8))
-    a = ", ".join(f"%{regs + i}" for i in range(4))
     for ptx, ctype in TYPES:
-        print(f"""template <> struct MmaRegA<{n}, {ctype}> {{
-  static __device__ __forceinline__ void run(float* d, const uint32_t (&a)[4], uint64_t b) {{
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile(
-        "{{\\n .reg .pred p;\\n setp.ne.b32 p, %{regs + 5}, 0;\\n"
-        " wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{ptx}.{ptx} {{{dlist}}}, {{{a}}}, %{regs + 4}, p, 1, 1, 0;\\n}}\\n"
-        : {ops}
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
-#endif
-  }}
-}};
-""")
+        emit(f"MmaRegA<{n}, {ctype}>", n, "k16", f"{ptx}.{ptx}", True, "1, 1, 0")
 print("}  // namespace convt1d::detail::wgmma")

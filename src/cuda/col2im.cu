@@ -10,6 +10,7 @@
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
+#include "cuda/stream_buffer.cuh"
 #include "cuda/tap_walk.cuh"
 
 namespace convt1d::detail {
@@ -44,21 +45,15 @@ __global__ void __launch_bounds__(kCol2imThreads)
 void launch_gemm_col2im(const Plan& plan, const Plan& gemm, const ForwardArgs& a) {
   const Shape& s = plan.shape;
   const auto stream = static_cast<cudaStream_t>(a.stream);
-  void* z = nullptr;
   const size_t z_bytes = static_cast<size_t>(s.batch * s.out_channels * s.kernel_size * s.in_length) * sizeof(float);
-  cuda_check(cudaMallocAsync(&z, z_bytes, stream), "cudaMallocAsync(col2im workspace)");
-  try {
-    launch_wgmma(gemm, ForwardArgs{a.x, a.w, nullptr, z, a.stream, a.device});
-    const Col2imParams p{s.y_elements(), s.out_length, s.out_channels, TapWalk::of(s)};
-    const int64_t blocks = std::min<int64_t>((p.total + kCol2imThreads - 1) / kCol2imThreads, kCol2imMaxBlocks);
-    col2im_kernel<<<static_cast<unsigned>(blocks), kCol2imThreads, 0, stream>>>(
-        p, static_cast<const float*>(z), static_cast<const float*>(a.bias), static_cast<float*>(a.y));
-    cuda_check_launch("col2im_kernel launch");
-  } catch (...) {
-    (void)cudaFreeAsync(z, stream);  // the error being thrown is the one to report
-    throw;
-  }
-  cuda_check(cudaFreeAsync(z, stream), "cudaFreeAsync(col2im workspace)");
+  StreamBuffer z(z_bytes, stream, "col2im workspace");
+  launch_wgmma(gemm, ForwardArgs{a.x, a.w, nullptr, z.as<float>(), a.stream, a.device});
+  const Col2imParams p{s.y_elements(), s.out_length, s.out_channels, TapWalk::of(s)};
+  const int64_t blocks = std::min<int64_t>((p.total + kCol2imThreads - 1) / kCol2imThreads, kCol2imMaxBlocks);
+  col2im_kernel<<<static_cast<unsigned>(blocks), kCol2imThreads, 0, stream>>>(
+      p, z.as<const float>(), static_cast<const float*>(a.bias), static_cast<float*>(a.y));
+  cuda_check_launch("col2im_kernel launch");
+  z.release();
 }
 
 }  // namespace convt1d::detail

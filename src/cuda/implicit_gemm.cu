@@ -30,11 +30,13 @@
 // Hand-offs: named barriers per pipeline stage (bar.arrive by the producer, bar.sync by the consumer)
 // and two mbarriers for the staging buffer, so neither side waits for the other except on data.
 #include <algorithm>
+#include <optional>
 #include <type_traits>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/opt_in_smem.cuh"
+#include "cuda/stream_buffer.cuh"
 #include "cuda/gemm_epilogue.cuh"
 #include "cuda/gemm_loads.cuh"
 #include "cuda/gemm_mma.cuh"
@@ -271,15 +273,15 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
   constexpr int kSideThreads = 256;  // threads per block of the small pack and finish kernels
   // Stream-ordered workspaces (pool-cached, so no device allocation per call after the first, and
   // capturable in CUDA graphs): the packed weights, and the fp32 sums of 16-bit split-K.
-  void* packed = nullptr;
+  std::optional<StreamBuffer> packed;
   if constexpr (kW == WSource::Packed) {
-    cuda_check(cudaMallocAsync(&packed, static_cast<size_t>(t.packed_bytes), stream), "cudaMallocAsync(packed weights)");
+    packed.emplace(static_cast<size_t>(t.packed_bytes), stream, "packed weights");
     const int64_t blocks = std::min<int64_t>((t.packed_bytes / 16 + kSideThreads - 1) / kSideThreads, 65535);
     pack_weights_kernel<M><<<static_cast<unsigned>(blocks), kSideThreads, 0, stream>>>(
-        make_params(plan), static_cast<const T*>(a.w), static_cast<uint4*>(packed));
+        make_params(plan), static_cast<const T*>(a.w), packed->as<uint4>());
     cuda_check_launch("pack_weights_kernel launch");
   }
-  const auto* packed_words = static_cast<const uint32_t*>(packed);
+  const uint32_t* packed_words = packed ? packed->as<const uint32_t>() : nullptr;
   if (t.splits == 1) {
     launch_kernel<kStages, M, kW, T>(plan, a, packed_words, static_cast<T*>(a.y));
   } else if constexpr (kW == WSource::Resident) {
@@ -288,18 +290,17 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
     cuda_check(cudaMemsetAsync(a.y, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(y)");
     launch_kernel<kStages, M, kW, float>(plan, a, packed_words, static_cast<float*>(a.y));
   } else {  // ... or into zeroed fp32 sums, rounded once into y
-    void* sums = nullptr;
-    cuda_check(cudaMallocAsync(&sums, static_cast<size_t>(count) * sizeof(float), stream),
-               "cudaMallocAsync(split-K workspace)");
-    cuda_check(cudaMemsetAsync(sums, 0, static_cast<size_t>(count) * sizeof(float), stream), "cudaMemsetAsync(workspace)");
-    launch_kernel<kStages, M, kW, float>(plan, a, packed_words, static_cast<float*>(sums));
+    StreamBuffer sums(static_cast<size_t>(count) * sizeof(float), stream, "split-K workspace");
+    cuda_check(cudaMemsetAsync(sums.as<float>(), 0, static_cast<size_t>(count) * sizeof(float), stream),
+               "cudaMemsetAsync(workspace)");
+    launch_kernel<kStages, M, kW, float>(plan, a, packed_words, sums.as<float>());
     const int64_t blocks = std::min<int64_t>((count + kSideThreads - 1) / kSideThreads, 65535);
-    finish_split_kernel<T><<<static_cast<unsigned>(blocks), kSideThreads, 0, stream>>>(static_cast<const float*>(sums),
+    finish_split_kernel<T><<<static_cast<unsigned>(blocks), kSideThreads, 0, stream>>>(sums.as<const float>(),
                                                                                       static_cast<T*>(a.y), count);
     cuda_check_launch("finish_split_kernel launch");
-    cuda_check(cudaFreeAsync(sums, stream), "cudaFreeAsync(split-K workspace)");
+    sums.release();
   }
-  if constexpr (kW == WSource::Packed) cuda_check(cudaFreeAsync(packed, stream), "cudaFreeAsync(packed weights)");
+  if (packed) packed->release();
 }
 
 template <Math M, WSource kW>

@@ -22,6 +22,7 @@
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/dtype_traits.cuh"
+#include "cuda/gemm_params.cuh"
 #include "cuda/opt_in_smem.cuh"
 
 namespace convt1d::detail {
@@ -176,14 +177,7 @@ NarrowParams make_params(const Plan& plan) {
   p.halo = t.halo;
   p.owned = t.owned;
   p.slice_pitch = t.slice_pitch;
-  p.tap_step = plan.poly.tap_step;
-  p.shift_step = plan.poly.shift_step;
-  for (int64_t r = 0; r < s.stride; ++r) {
-    const PhaseTaps& ph = plan.poly.taps[static_cast<size_t>(r)];
-    p.first_tap[r] = ph.first_tap;
-    p.first_shift[r] = ph.first_shift;
-    p.tap_count[r] = ph.count;
-  }
+  gemm::fill_phase_taps(plan.poly, p);
   return p;
 }
 

@@ -1,10 +1,11 @@
 // A stream-ordered workspace (cudaMallocAsync: pool-cached, CUDA-graph capturable) that goes back to
-// the pool in stream order after the launches that use it.
+// the pool in stream order after the launches that use it, and on error paths too.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <string>
 
 #include "cuda/cuda_check.cuh"
 
@@ -12,8 +13,9 @@ namespace convt1d::detail {
 
 class StreamBuffer {
  public:
-  StreamBuffer(size_t bytes, cudaStream_t stream, const char* what) : stream_(stream), what_(what) {
-    cuda_check(cudaMallocAsync(&ptr_, bytes, stream_), what_);
+  // `name` says what the workspace holds, in error messages ("cudaMallocAsync(<name>)").
+  StreamBuffer(size_t bytes, cudaStream_t stream, const char* name) : stream_(stream), name_(name) {
+    check(cudaMallocAsync(&ptr_, bytes, stream_), "cudaMallocAsync");
   }
   ~StreamBuffer() {  // on the error path only (release() has freed it otherwise): nothing to report to
     if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
@@ -22,7 +24,7 @@ class StreamBuffer {
   void release() {
     void* p = ptr_;
     ptr_ = nullptr;
-    if (p) cuda_check(cudaFreeAsync(p, stream_), what_);
+    if (p) check(cudaFreeAsync(p, stream_), "cudaFreeAsync");
   }
   StreamBuffer(const StreamBuffer&) = delete;
   StreamBuffer& operator=(const StreamBuffer&) = delete;
@@ -30,8 +32,11 @@ class StreamBuffer {
   T* as() const { return static_cast<T*>(ptr_); }
 
  private:
+  void check(cudaError_t err, const char* call) const {
+    if (err != cudaSuccess) cuda_check(err, (std::string(call) + "(" + name_ + ")").c_str());
+  }
   cudaStream_t stream_;
-  const char* what_;
+  const char* name_;
   void* ptr_ = nullptr;
 };
 

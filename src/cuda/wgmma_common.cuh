@@ -6,11 +6,13 @@
 #include <cudaTypedefs.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/opt_in_smem.cuh"
+#include "cuda/stream_buffer.cuh"
 #include "cuda/gemm_params.cuh"
 
 namespace convt1d::detail::wgmma {
@@ -207,40 +209,32 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   return p;
 }
 
-
 // x as TMA reads it: in place when its rows are 16-byte multiples, else copied into a stream-ordered
 // workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements. The pad is never
-// read: the map's row length stays L_in, so TMA zero-fills past it. Frees the copy when destroyed.
+// read: the map's row length stays L_in, so TMA zero-fills past it.
 class TmaInput {
  public:
-  TmaInput(const Plan& plan, const ForwardArgs& a, size_t elem) : stream_(static_cast<cudaStream_t>(a.stream)) {
+  TmaInput(const Plan& plan, const ForwardArgs& a, size_t elem) {
     const Shape& s = plan.shape;
     ptr_ = a.x;
     if (plan.wgmma.x_pitch == s.in_length) return;
+    const auto stream = static_cast<cudaStream_t>(a.stream);
     const size_t rows = static_cast<size_t>(s.batch * s.in_channels);
-    cuda_check(cudaMallocAsync(&padded_, rows * static_cast<size_t>(plan.wgmma.x_pitch) * elem, stream_),
-               "cudaMallocAsync(padded x)");
-    cuda_check(cudaMemcpy2DAsync(padded_, static_cast<size_t>(plan.wgmma.x_pitch) * elem, a.x,
+    padded_.emplace(rows * static_cast<size_t>(plan.wgmma.x_pitch) * elem, stream, "padded x");
+    cuda_check(cudaMemcpy2DAsync(padded_->as<void>(), static_cast<size_t>(plan.wgmma.x_pitch) * elem, a.x,
                                  static_cast<size_t>(s.in_length) * elem, static_cast<size_t>(s.in_length) * elem, rows,
-                                 cudaMemcpyDeviceToDevice, stream_),
+                                 cudaMemcpyDeviceToDevice, stream),
                "cudaMemcpy2DAsync(padded x)");
-    ptr_ = padded_;
-  }
-  ~TmaInput() {  // on the error path only (finish() has freed the copy otherwise): nothing to report to
-    if (padded_) (void)cudaFreeAsync(padded_, stream_);
+    ptr_ = padded_->as<void>();
   }
   void finish() {  // after the kernel launch: the copy goes back to the pool in stream order
-    if (padded_) cuda_check(cudaFreeAsync(padded_, stream_), "cudaFreeAsync(padded x)");
-    padded_ = nullptr;
+    if (padded_) padded_->release();
   }
-  TmaInput(const TmaInput&) = delete;
-  TmaInput& operator=(const TmaInput&) = delete;
   const void* get() const { return ptr_; }
 
  private:
-  cudaStream_t stream_;
   const void* ptr_ = nullptr;
-  void* padded_ = nullptr;
+  std::optional<StreamBuffer> padded_;
 };
 
 }  // namespace convt1d::detail::wgmma

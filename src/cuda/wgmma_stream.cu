@@ -31,6 +31,7 @@
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
 #include "cuda/hopper.cuh"
+#include "cuda/stream_buffer.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
 
@@ -470,8 +471,8 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const auto stream = static_cast<cudaStream_t>(a.stream);
   constexpr int64_t kElem = sizeof(T);
   // W^T's shared-memory image in a stream-ordered workspace (pool-cached, graph-capturable).
-  void* image = nullptr;
-  cuda_check(cudaMallocAsync(&image, static_cast<size_t>(t.weight_bytes), stream), "cudaMallocAsync(packed W^T)");
+  StreamBuffer image_buffer(static_cast<size_t>(t.weight_bytes), stream, "packed W^T");
+  void* image = image_buffer.as<void>();
   const int32_t count = static_cast<int32_t>(t.weight_bytes / M::kImages / kElem);  // elements of one image
   const Polyphase& poly = plan.poly;
   PackPhases ph{};
@@ -528,7 +529,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
     phased ? launch_n<M, 32, true>(plan, a, x_map, p, image) : launch_n<M, 32, false>(plan, a, x_map, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
-  cuda_check(cudaFreeAsync(image, stream), "cudaFreeAsync(packed W^T)");
+  image_buffer.release();
 }
 
 }  // namespace

@@ -24,7 +24,6 @@
 #include <type_traits>
 
 #include "cuda/hopper.cuh"
-#include "cuda/stream_buffer.cuh"
 #include "cuda/tf32_transpose.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
@@ -267,7 +266,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
   const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
   // W^T (and x^T) packed once per call into stream-ordered workspaces.
-  StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "cudaMallocAsync(packed W^T)");
+  StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
   transpose_to_tf32(static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, stream,
                     "transpose_tf32_kernel launch (W^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
@@ -276,7 +275,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
       tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
                     {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   if (t.x_transposed) {
-    StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "cudaMallocAsync(x^T)");
+    StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "x^T");
     transpose_to_tf32(static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch,
                       stream, "transpose_tf32_kernel launch (x^T)");
     const CUtensorMap x_map = tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, xt.as<float>(), {ci_pitch, l, batch},
