@@ -46,6 +46,7 @@ constexpr uint32_t kRowBytes = 128;          // a W^T row chunk and a staging ro
 constexpr int kStepBytes = 32;               // W^T bytes per k-step (the descriptor advance)
 constexpr int kBlockM = 64;                  // positions per wgmma (M)
 constexpr int kCoreRows = 8;                 // rows of a core matrix (descriptor SBO unit)
+constexpr int kDescAddrShift = 4;            // a descriptor holds addresses in 16-byte units
 constexpr int kConsumerWarps = 4;            // warps of a consumer warpgroup
 constexpr int kStoreWarps = 3;               // the producer warpgroup's other warps store y (warp stores)
 
@@ -195,7 +196,7 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
 // their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
 template <class M, int N>
 __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
-                                          const int32_t* off, int32_t cols, uint32_t b_addr, uint32_t b_small) {
+                                          const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small) {
 #pragma unroll
   for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);
   fence_acc<N>(acc);
@@ -203,8 +204,7 @@ __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, con
   hopper::wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < M::kGroupSteps; ++kk) {
-    const uint64_t b = hopper::matrix_desc(b_addr + kk * kStepBytes, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-    M::template mma<N>(acc, a[kk], b, b_small);
+    M::template mma<N>(acc, a[kk], b_desc + kk * (kStepBytes >> kDescAddrShift), b_small);
   }
   hopper::wgmma_commit();
   hopper::wgmma_wait<1>();
@@ -351,7 +351,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   unsigned char* out = staging + h * p.staging_bytes;
   const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
   const uint32_t b_small = p.weight_bytes / M::kImages >> 4;  // descriptor units to the small parts' image
-  const uint32_t wt_addr = hopper::smem_addr(wt);
+  // W^T's descriptor; a step's is this one plus its byte offset / 16 (the start-address field, which
+  // holds any shared-memory address without carrying into the next field).
+  const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
   AGroup<M> a0, a1;
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
@@ -391,10 +393,10 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);
 #pragma unroll
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
-          const uint32_t b_addr = wt_addr + uint32_t(c) * N * kRowBytes + g0 * kStepBytes;
-          mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_addr, b_small);
+          const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
+          mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small);
           fence_group<M>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-          mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_addr, b_small);
+          mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small);
           fence_group<M>(a0);
         }
       }
