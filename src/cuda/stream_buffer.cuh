@@ -13,9 +13,10 @@ namespace convt1d::detail {
 
 class StreamBuffer {
  public:
-  // `name` says what the workspace holds, in error messages ("cudaMallocAsync(<name>)").
+  // `name` says what the workspace holds, in error messages ("cudaMallocAsync(<name>)"). Zero bytes
+  // allocate nothing (a workspace the plan does not need).
   StreamBuffer(size_t bytes, cudaStream_t stream, const char* name) : stream_(stream), name_(name) {
-    check(cudaMallocAsync(&ptr_, bytes, stream_), "cudaMallocAsync");
+    if (bytes > 0) check(cudaMallocAsync(&ptr_, bytes, stream_), "cudaMallocAsync");
   }
   ~StreamBuffer() {  // on the error path only (release() has freed it otherwise): nothing to report to
     if (ptr_) (void)cudaFreeAsync(ptr_, stream_);

@@ -1,15 +1,22 @@
 // Transposes [B][C][L] fp32 into [B][L][ci_pitch] rounded to tf32 (the K-major operands of the TF32
-// wgmma kernels), at close to copy bandwidth.
+// wgmma kernels), W and x in one launch, at close to copy bandwidth.
 //
 // Tile: 32 channels x POSITIONS positions per block: 128 (16 KB, few enough blocks that their launch
-// and drain do not dominate) where that still gives kMinBlocks blocks, else 32. Reads: a warp takes
-// one channel's positions as float4 (scalar loads where rows are not 16-byte aligned). Writes: 8 lanes
-// cover one position's 32 channels as 8 float4 (128 contiguous bytes), rounded on the way. Shared
-// memory: tile[32 channels][POSITIONS + 1]; the pad makes the column reads of the writes conflict-free.
+// and drain do not dominate) where the jobs still give kMinBlocks blocks, else 32. The blocks of job 0
+// come first, then those of job 1: one launch instead of two, and one tail of partly filled waves.
+// Reads: a warp takes one channel's positions as float4 (scalar loads where rows are not 16-byte
+// aligned). Writes: 8 lanes cover one position's 32 channels as 8 float4 (128 contiguous bytes),
+// rounded on the way. Shared memory: tile[32 channels][POSITIONS] in float4 chunks, chunk index XOR
+// (channel / 4) mod 8, so that the float4 row writes and the column reads (8 channel quads x 4
+// positions per warp) are both free of bank conflicts.
 #include "cuda/tf32_transpose.cuh"
+
+#include <limits>
+#include <string>
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/ptx.cuh"
+#include "problem.hpp"
 
 namespace convt1d::detail {
 
@@ -21,37 +28,57 @@ constexpr int kNarrow = 32;      // else
 constexpr int64_t kMinBlocks = 1024;  // ~8 blocks per SM
 constexpr int kThreads = 256;
 constexpr int kVector = 4;       // floats per float4
+constexpr int kSwizzleChunks = 8;  // chunk XOR period (8 x 16 bytes: the 32 banks)
 
-template <int kPositions, bool kAligned>
-__global__ void __launch_bounds__(kThreads)
-    transpose_tf32_kernel(const float* __restrict__ in, float* __restrict__ out, int64_t channels, int64_t length,
-                          int64_t ci_pitch, int64_t l_tiles) {
+struct Job {
+  const float* in;
+  float* out;
+  int64_t channels, length, ci_pitch;
+  int64_t l_tiles, row_tiles, blocks;  // row_tiles = batch * l_tiles; blocks = row_tiles * ci tiles
+  int32_t aligned;                     // float4 reads: the base and every row 16-byte aligned
+};
+struct Jobs {
+  Job job[kMaxTransposeJobs];
+  int32_t count;
+};
+
+template <int kPositions>
+__device__ __forceinline__ int swizzled(int channel, int pos) {
+  return (((pos / kVector) ^ ((channel / kVector) % kSwizzleChunks)) * kVector) | (pos % kVector);
+}
+
+template <int kPositions>
+__global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
   constexpr int kPasses = kChannels * kPositions / kVector / kThreads;  // float4 loads (and stores) per thread
-  __shared__ float tile[kChannels][kPositions + 1];
-  const int64_t b = blockIdx.x / l_tiles;
-  const int64_t l0 = blockIdx.x % l_tiles * kPositions, ci0 = int64_t(blockIdx.y) * kChannels;
+  __shared__ __align__(16) float tile[kChannels][kPositions];
+  int64_t block = blockIdx.x;
+  int j = 0;
+  if (jobs.count > 1 && block >= jobs.job[0].blocks) {
+    block -= jobs.job[0].blocks;
+    j = 1;
+  }
+  const Job& job = jobs.job[j];
+  const int64_t ci0 = block / job.row_tiles * kChannels, row_tile = block % job.row_tiles;
+  const int64_t b = row_tile / job.l_tiles, l0 = row_tile % job.l_tiles * kPositions;
   const int t = threadIdx.x;
   constexpr int kRowVectors = kPositions / kVector;
 #pragma unroll
   for (int r = 0; r < kPasses; ++r) {
     const int f = t + r * kThreads, row = f / kRowVectors, col = f % kRowVectors * kVector;
     const int64_t ci = ci0 + row, l = l0 + col;
-    const float* src = in + (b * channels + ci) * length + l;
+    const float* src = job.in + (b * job.channels + ci) * job.length + l;
     float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (ci < channels) {
-      if (kAligned && l + kVector <= length) {
+    if (ci < job.channels) {
+      if (job.aligned && l + kVector <= job.length) {
         v = *reinterpret_cast<const float4*>(src);
       } else {
-        if (l < length) v.x = src[0];
-        if (l + 1 < length) v.y = src[1];
-        if (l + 2 < length) v.z = src[2];
-        if (l + 3 < length) v.w = src[3];
+        if (l < job.length) v.x = src[0];
+        if (l + 1 < job.length) v.y = src[1];
+        if (l + 2 < job.length) v.z = src[2];
+        if (l + 3 < job.length) v.w = src[3];
       }
     }
-    tile[row][col] = v.x;
-    tile[row][col + 1] = v.y;
-    tile[row][col + 2] = v.z;
-    tile[row][col + 3] = v.w;
+    *reinterpret_cast<float4*>(&tile[row][swizzled<kPositions>(row, col)]) = v;
   }
   __syncthreads();
   constexpr int kOutVectors = kChannels / kVector;
@@ -59,35 +86,56 @@ __global__ void __launch_bounds__(kThreads)
   for (int r = 0; r < kPasses; ++r) {
     const int f = t + r * kThreads, pos = f / kOutVectors, c = f % kOutVectors * kVector;
     const int64_t l = l0 + pos;
-    if (l >= length) continue;
-    const float4 v = make_float4(__uint_as_float(ptx::to_tf32(tile[c][pos])), __uint_as_float(ptx::to_tf32(tile[c + 1][pos])),
-                                 __uint_as_float(ptx::to_tf32(tile[c + 2][pos])),
-                                 __uint_as_float(ptx::to_tf32(tile[c + 3][pos])));
-    *reinterpret_cast<float4*>(out + (b * length + l) * ci_pitch + ci0 + c) = v;
+    if (l >= job.length) continue;
+    const int at = swizzled<kPositions>(c, pos);  // the same for channels c..c+3 (one channel quad)
+    const float4 v = make_float4(
+        __uint_as_float(ptx::to_tf32(tile[c][at])), __uint_as_float(ptx::to_tf32(tile[c + 1][at])),
+        __uint_as_float(ptx::to_tf32(tile[c + 2][at])), __uint_as_float(ptx::to_tf32(tile[c + 3][at])));
+    *reinterpret_cast<float4*>(job.out + (b * job.length + l) * job.ci_pitch + ci0 + c) = v;
   }
 }
 
+int64_t tiles_of(const TransposeJob& j, int64_t positions) {
+  return j.batch * ((j.length + positions - 1) / positions) * (j.ci_pitch / kChannels);
+}
+
 template <int kPositions>
-void launch_tiles(const float* in, float* out, int64_t batch, int64_t channels, int64_t length, int64_t ci_pitch,
-                  cudaStream_t stream) {
-  const int64_t l_tiles = (length + kPositions - 1) / kPositions;
-  const dim3 grid(static_cast<unsigned>(batch * l_tiles), static_cast<unsigned>(ci_pitch / kChannels));
-  // float4 reads need every row start 16-byte aligned: the base and the row length.
-  if (reinterpret_cast<uintptr_t>(in) % 16 == 0 && length % kVector == 0)
-    transpose_tf32_kernel<kPositions, true><<<grid, kThreads, 0, stream>>>(in, out, channels, length, ci_pitch, l_tiles);
-  else
-    transpose_tf32_kernel<kPositions, false><<<grid, kThreads, 0, stream>>>(in, out, channels, length, ci_pitch, l_tiles);
+void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
+  Jobs jobs{};
+  jobs.count = count;
+  int64_t blocks = 0;
+  for (int i = 0; i < count; ++i) {
+    const TransposeJob& s = in[i];
+    Job& j = jobs.job[i];
+    j.in = s.in;
+    j.out = s.out;
+    j.channels = s.channels;
+    j.length = s.length;
+    j.ci_pitch = s.ci_pitch;
+    j.l_tiles = (s.length + kPositions - 1) / kPositions;
+    j.row_tiles = s.batch * j.l_tiles;
+    j.blocks = j.row_tiles * (s.ci_pitch / kChannels);
+    j.aligned = reinterpret_cast<uintptr_t>(s.in) % 16 == 0 && s.length % kVector == 0;
+    blocks += j.blocks;
+  }
+  if (blocks == 0) return;
+  if (blocks > std::numeric_limits<int32_t>::max())
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: transpose_to_tf32 needs " + std::to_string(blocks) + " blocks");
+  transpose_tf32_kernel<kPositions><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);
 }
 
 }  // namespace
 
-void transpose_to_tf32(const float* in, float* out, int64_t batch, int64_t channels, int64_t length, int64_t ci_pitch,
-                       cudaStream_t stream, const char* what) {
-  const int64_t wide_blocks = batch * ((length + kWide - 1) / kWide) * (ci_pitch / kChannels);
+void transpose_to_tf32(const TransposeJob* jobs, int count, cudaStream_t stream, const char* what) {
+  if (count < 1 || count > kMaxTransposeJobs)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: transpose_to_tf32 takes 1 to " + std::to_string(kMaxTransposeJobs) +
+                                     " jobs, got " + std::to_string(count));
+  int64_t wide_blocks = 0;
+  for (int i = 0; i < count; ++i) wide_blocks += tiles_of(jobs[i], kWide);
   if (wide_blocks >= kMinBlocks)
-    launch_tiles<kWide>(in, out, batch, channels, length, ci_pitch, stream);
+    launch_tiles<kWide>(jobs, count, stream);
   else
-    launch_tiles<kNarrow>(in, out, batch, channels, length, ci_pitch, stream);
+    launch_tiles<kNarrow>(jobs, count, stream);
   cuda_check_launch(what);
 }
 

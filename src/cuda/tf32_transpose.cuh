@@ -8,7 +8,14 @@
 
 namespace convt1d::detail {
 
-void transpose_to_tf32(const float* in, float* out, int64_t batch, int64_t channels, int64_t length, int64_t ci_pitch,
-                       cudaStream_t stream, const char* what);
+struct TransposeJob {
+  const float* in;
+  float* out;
+  int64_t batch, channels, length, ci_pitch;
+};
+
+// Packs every job (at most kMaxTransposeJobs: W^T and x^T) in one launch.
+constexpr int kMaxTransposeJobs = 2;
+void transpose_to_tf32(const TransposeJob* jobs, int count, cudaStream_t stream, const char* what);
 
 }  // namespace convt1d::detail

@@ -265,19 +265,19 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
   const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
-  // W^T (and x^T) packed once per call into stream-ordered workspaces.
+  // W^T (and x^T) packed once per call into stream-ordered workspaces, in one launch.
   StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
-  transpose_to_tf32(static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, stream,
-                    "transpose_tf32_kernel launch (W^T)");
+  StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
+  const TransposeJob jobs[] = {
+      {static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch},
+      {static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch}};
+  transpose_to_tf32(jobs, t.x_transposed ? 2 : 1, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const CUtensorMap wt_map =
       tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
                     {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   if (t.x_transposed) {
-    StreamBuffer xt(static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4, stream, "x^T");
-    transpose_to_tf32(static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch,
-                      stream, "transpose_tf32_kernel launch (x^T)");
     const CUtensorMap x_map = tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, xt.as<float>(), {ci_pitch, l, batch},
                                             {ci_pitch * 4, ci_pitch * l * 4},
                                             {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.window), 1},
@@ -286,7 +286,6 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
       launch_wgmma_gemm_tf32(plan, a, wt_map, x_map);
     else
       launch_rows_of(plan, a, wt_map, x_map);
-    xt.release();
   } else {
     TmaInput x(plan, a, 4);
     const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
@@ -297,6 +296,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
     launch_rows_of(plan, a, wt_map, x_map);
     x.finish();
   }
+  xt.release();
   wt.release();
 }
 
