@@ -111,6 +111,10 @@ struct WgmmaTiling {
   // channels x N positions), so that a window can be any multiple of 16 positions up to 256 instead of
   // 128 (T3's and T5's rows of 257-267 positions take two windows instead of three).
   bool tf32_columns = false;
+  // tf32: launched as a programmatic dependent of the packing kernel, so that its blocks set up while
+  // the packing drains (dependent_launch.cuh). Only grids of at least one tile per SM: smaller ones
+  // land two blocks on the SMs that free up first (perf-log step 55: S1, S5 12-20 % slower).
+  bool overlap_packing = false;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile

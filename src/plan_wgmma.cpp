@@ -230,6 +230,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       c = w;
     }
   }
+  c.overlap_packing = c.tiles >= dev.sm_count;
   t = c;
   return true;
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cuda/cuda_check.cuh"
+#include "cuda/dependent_launch.cuh"
 #include "cuda/ptx.cuh"
 #include "problem.hpp"
 
@@ -51,6 +52,7 @@ template <int kPositions>
 __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
   constexpr int kPasses = kChannels * kPositions / kVector / kThreads;  // float4 loads (and stores) per thread
   __shared__ __align__(16) float tile[kChannels][kPositions];
+  allow_dependent_launch();  // the TF32 kernel may start its set-up once every packing block runs
   int64_t block = blockIdx.x;
   int j = 0;
   if (jobs.count > 1 && block >= jobs.job[0].blocks) {

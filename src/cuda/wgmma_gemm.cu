@@ -29,6 +29,7 @@
 
 #include <type_traits>
 
+#include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
@@ -91,6 +92,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
     hopper::fence_barrier_init();
   }
   __syncthreads();
+  wait_prior_grid();  // TF32: W^T and x^T are packed by the kernel before (dependent_launch.cuh)
 
   const int64_t tile = blockIdx.x;
   const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
@@ -199,10 +201,10 @@ template <class T, int N>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<wgmma_gemm_kernel<T, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
-  wgmma_gemm_kernel<T, N><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
-           static_cast<cudaStream_t>(a.stream)>>>(w_map, x_map, make_wgmma_params(plan),
-                                                  static_cast<const T*>(a.bias), static_cast<T*>(a.y));
-  cuda_check_launch("wgmma_gemm_kernel launch");
+  // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
+  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N>, plan.wgmma.tiles, kThreads, smem,
+                   static_cast<cudaStream_t>(a.stream), "wgmma_gemm_kernel launch", w_map, x_map,
+                   make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 
 // Tile widths: multiples of 32 (the 16-bit swizzle atoms), of kWgmmaTf32ColumnStep in TF32.

@@ -23,6 +23,7 @@
 // register sets alternate between stages.
 #include <type_traits>
 
+#include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
 #include "cuda/tf32_transpose.cuh"
 #include "cuda/wgmma_common.cuh"
@@ -160,6 +161,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     hopper::fence_barrier_init();
   }
   __syncthreads();
+  wait_prior_grid();  // W^T (and x^T) are packed by the kernel before (dependent_launch.cuh)
 
   const int64_t tile = blockIdx.x;
   const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
@@ -238,10 +240,9 @@ template <int ROWS, bool XT>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<wgmma_tf32_kernel<ROWS, XT>>(smem, a.device, "cudaFuncSetAttribute(wgmma_tf32_kernel)");
-  wgmma_tf32_kernel<ROWS, XT><<<static_cast<unsigned>(plan.wgmma.tiles), kThreads, static_cast<size_t>(smem),
-           static_cast<cudaStream_t>(a.stream)>>>(wt_map, x_map, make_wgmma_params(plan),
-                                                  static_cast<const float*>(a.bias), static_cast<float*>(a.y));
-  cuda_check_launch("wgmma_tf32_kernel launch");
+  launch_dependent(plan.wgmma.overlap_packing, wgmma_tf32_kernel<ROWS, XT>, plan.wgmma.tiles, kThreads, smem,
+                   static_cast<cudaStream_t>(a.stream), "wgmma_tf32_kernel launch", wt_map, x_map,
+                   make_wgmma_params(plan), static_cast<const float*>(a.bias), static_cast<float*>(a.y));
 }
 
 template <int ROWS = kWgmmaTf32MaxRows>
