@@ -25,7 +25,7 @@ def _sample(requires_grad, bias=True, seed=0, dtype=torch.float64):
     [
         (*_sample(True), 2, 1, 1, 2, 1),
         (*_sample(True, bias=False), 1, 0, 0, 1, 2),
-        (*_sample(False, seed=1, dtype=torch.float32), 3, 2, 2, 1, 2),
+        (*_sample(False, seed=1, dtype=torch.float32), 3, 2, 2, 2, 2),
         (*_sample(True, seed=2), 4, 0, 3, 2, 3),
     ],
 )
@@ -114,3 +114,11 @@ def test_compile_fullgraph_aot_eager_with_backward():
     ref_grads = [x.grad] + [p.grad for p in ref_net.parameters()]
     for a, r in zip(grads, ref_grads):
         torch.testing.assert_close(a, r, rtol=1e-10, atol=1e-10)
+
+
+def test_the_op_checks_its_arguments_too():
+    # The op (what torch.compile calls) validates like the functional: a bias of the wrong length is
+    # a clear error, not a read past its end.
+    x, w, _ = _sample(False, seed=3, dtype=torch.float32)
+    with pytest.raises(ValueError, match="bias must be 1-D of length out_channels"):
+        OP(x, w, torch.zeros(7), 1, 0, 0, 1, 1)
