@@ -74,32 +74,24 @@ __device__ __forceinline__ void load_a_raw(Fragments<M>& f, const typename Trait
 template <Math M>
 __device__ __forceinline__ void mma_fragments(const Fragments<M>& f, Acc& acc) {
   if constexpr (M == Math::TF32 || M == Math::IEEE) {
-    uint32_t b[kMmaTilesN][2];
-#pragma unroll
-    for (int nt = 0; nt < kMmaTilesN; ++nt) {
-      b[nt][0] = ptx::to_tf32(f.bx[nt][0]);
-      b[nt][1] = ptx::to_tf32(f.bx[nt][1]);
-    }
     if constexpr (M == Math::IEEE) {
       // 3xTF32: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi. The two small-term passes run over all 16
-      // accumulators before the main pass, so no MMA waits on the one just before it.
-      uint32_t a_hi[kMmaTilesM][4], a_lo[kMmaTilesM][4], b_lo[kMmaTilesN][2];
+      // accumulators before the main pass, so no MMA waits on the one just before it. The split is
+      // by truncation (hi = the value's tf32 bits, one AND; lo = the exact rest, which the tensor core
+      // truncates by < 2^-10 of itself): cvt.rna.tf32 costs five instructions on sm_90 (perf-log 52).
+      uint32_t a_hi[kMmaTilesM][4], a_lo[kMmaTilesM][4], b_hi[kMmaTilesN][2], b_lo[kMmaTilesN][2];
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float v = __uint_as_float(f.a[mt][i]);
-          a_hi[mt][i] = ptx::to_tf32(v);
-          a_lo[mt][i] = ptx::to_tf32(v - __uint_as_float(a_hi[mt][i]));
-        }
+        for (int i = 0; i < 4; ++i) ptx::split_tf32(a_hi[mt][i], a_lo[mt][i], __uint_as_float(f.a[mt][i]));
 #pragma unroll
       for (int nt = 0; nt < kMmaTilesN; ++nt)
 #pragma unroll
-        for (int i = 0; i < 2; ++i) b_lo[nt][i] = ptx::to_tf32(f.bx[nt][i] - __uint_as_float(b[nt][i]));
+        for (int i = 0; i < 2; ++i) ptx::split_tf32(b_hi[nt][i], b_lo[nt][i], f.bx[nt][i]);
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_lo[mt], b[nt]);
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_lo[mt], b_hi[nt]);
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll
@@ -107,8 +99,14 @@ __device__ __forceinline__ void mma_fragments(const Fragments<M>& f, Acc& acc) {
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_hi[mt], b[nt]);
+        for (int nt = 0; nt < kMmaTilesN; ++nt) ptx::mma_tf32(acc[mt][nt], a_hi[mt], b_hi[nt]);
     } else {
+      uint32_t b[kMmaTilesN][2];
+#pragma unroll
+      for (int nt = 0; nt < kMmaTilesN; ++nt) {
+        b[nt][0] = ptx::to_tf32(f.bx[nt][0]);
+        b[nt][1] = ptx::to_tf32(f.bx[nt][1]);
+      }
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)
 #pragma unroll

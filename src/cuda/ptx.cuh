@@ -26,6 +26,16 @@ __device__ __forceinline__ uint32_t to_tf32(float f) {
   return r;
 }
 
+// fp32 v = hi + lo for 3xTF32: hi is v truncated to tf32 (one AND, where cvt.rna.tf32 is five
+// instructions on sm_90) and lo = v - hi exactly, passed as is: the tensor core reads the top 19 bits
+// of a tf32 operand, which truncates lo by < 2^-10 of itself (< 2^-20 of v). Infinities and NaNs
+// give a NaN lo, as the rounded split did.
+__device__ __forceinline__ void split_tf32(uint32_t& hi, uint32_t& lo, float v) {
+  constexpr uint32_t kTf32Bits = 0xffffe000u;  // sign, exponent and tf32's 10 mantissa bits
+  hi = __float_as_uint(v) & kTf32Bits;
+  lo = __float_as_uint(v - __uint_as_float(hi));
+}
+
 // D = A(16x8, row) * B(8x8, col) + D, tf32 inputs, fp32 accumulate.
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   asm(

@@ -114,11 +114,9 @@ struct Tf32Math {
 };
 
 // IEEE fp32 by 3xTF32: x = big + small and W = big + small; the product keeps big*big + big*small +
-// small*big (small*small is below fp32's precision). W's parts are rounded to tf32 when packed. x's
-// are split per fragment, where rounding costs: cvt.rna.tf32 is five instructions on sm_90, and the
-// split's ALU work bounded this kernel (ncu, perf-log step 51). So x's big part is x truncated to
-// tf32 (one AND) and its small part x - big (exact) goes in as is: the tensor core reads the top 19
-// bits of a tf32 operand, which truncates small by < 2^-10 of itself, i.e. < 2^-20 of x.
+// small*big (small*small is below fp32's precision). W's parts are rounded to tf32 when packed; x is
+// split per fragment by ptx::split_tf32 (truncation), since the rounded split's ALU work bounded this
+// kernel (ncu, perf-log step 52).
 struct IeeeMath {
   using T = float;
   static constexpr int kStep = 8;
@@ -135,16 +133,11 @@ struct IeeeMath {
     MmaTf32<N>::run(acc, big, b + b_small);
     MmaTf32<N>::run(acc, big, b);
   }
-  static constexpr uint32_t kTf32Bits = 0xffffe000u;  // sign, exponent and tf32's 10 mantissa bits
-  static __device__ __forceinline__ void split(uint32_t& big, uint32_t& small, float v) {
-    big = __float_as_uint(v) & kTf32Bits;
-    small = __float_as_uint(v - __uint_as_float(big));
-  }
   static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
-    split(a[0], a[4], x[0]);
-    split(a[1], a[5], x[8]);
-    split(a[2], a[6], x[4 * cols]);
-    split(a[3], a[7], x[4 * cols + 8]);
+    ptx::split_tf32(a[0], a[4], x[0]);
+    ptx::split_tf32(a[1], a[5], x[8]);
+    ptx::split_tf32(a[2], a[6], x[4 * cols]);
+    ptx::split_tf32(a[3], a[7], x[4 * cols + 8]);
   }
 };
 
