@@ -193,7 +193,12 @@ constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one con
 constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
 constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
 constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)
+// x windows in flight: 4; fp32, which moves twice the bytes per tile, gains from 6 where every block
+// walks many tiles (KB74 tf32 -1.4 % on the H100, -2 % on the H200), while the short layers (T2, P1,
+// X2) lose 1-2 % and 16-bit loses from more than 4 (KB74 bf16 +18 % at 6; perf-log steps 41, 57).
 constexpr int kStreamMaxStages = 4;
+constexpr int kStreamMaxStagesFp32 = 6;
+constexpr int kStreamDeepRingTilesPerBlock = 16;
 constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
 constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
 

@@ -83,8 +83,14 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
   const int64_t fixed =
       kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes + kBiasBytes;
+  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
+  t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
+  t.tiles = s.batch * t.tiles_per_row;
+  if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
+  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
   const int64_t budget = dev.smem_per_block_optin;
-  int64_t stages = kStreamMaxStages;
+  const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
+  int64_t stages = deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages;
   while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget) --stages;
   if (stages < kMinStages)
     return no("the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
@@ -92,11 +98,6 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   t.stages = static_cast<int32_t>(stages);
   t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
   if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
-  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
-  t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
-  t.tiles = s.batch * t.tiles_per_row;
-  if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
   return true;
 }
 

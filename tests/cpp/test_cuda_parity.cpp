@@ -444,7 +444,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
   const std::vector<Layer> fixed = {
-      {4, 32, 64, 40000, 5, 1, 0, 3, 0},    // KB74's channels and taps, 1252 tiles
+      {4, 32, 64, 70000, 5, 1, 0, 3, 0},    // KB74's channels and taps, 2188 tiles: fp32's 6-stage ring
       {3, 13, 20, 30000, 4, 1, 9, 2, 0},    // partial tiles, padding
       {2, 8, 64, 8192, 1, 1, 0, 1, 0},      // one tap: a 1x1 convolution
       {1, 40, 40, 2048, 3, 1, 69, 5, 0},    // padding beyond the reach: the window starts right of the tile
@@ -471,7 +471,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(312);
-  int ran = 0, many_tiles = 0, odd_rows = 0;
+  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -489,6 +489,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       const auto plan = convt1d::detail::make_plan(p, dev);
       ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << describe(p);
       many_tiles += plan.stream.tiles > 2 * plan.stream.stages * plan.stream.grid;
+      deep_rings += plan.stream.stages > convt1d::detail::kStreamMaxStages;
       odd_rows += plan.shape.out_length % 4 != 0;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
@@ -497,6 +498,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   }
   EXPECT_GE(ran, 60);
   EXPECT_GT(many_tiles, 0) << "no layer wrapped the stage ring";
+  EXPECT_GT(deep_rings, 0) << "no layer ran the deeper fp32 ring";
   EXPECT_GT(odd_rows, 0) << "no layer had rows the store warps write element by element";
 }
 
