@@ -25,6 +25,9 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # the Hopper kernel on layers that exercise it (padded rows, windows, two blocks per SM)
   step memcheck_wgmma compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,T5,S13 --mode bf16 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  # TF32 on it: W^T and x^T packed in one launch, the main kernel launched as its dependent (S9, T5)
+  step memcheck_wgmma_tf32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,S9,T5 --mode tf32 \
+    --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
   # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv)
   for m in tf32 ieee bf16; do
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
