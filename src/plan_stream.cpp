@@ -19,6 +19,8 @@ constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the ba
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kMinStages = 2;
 constexpr int64_t kConsumerGroups = 2;         // warpgroups taking alternate tiles, each with its staging
+static_assert(kStreamMaxStages % kConsumerGroups == 0 && kStreamMaxStagesFp32 % kConsumerGroups == 0 &&
+              kMinStages % kConsumerGroups == 0, "stage counts must stay even (plan_wgmma_stream)");
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1) / m)) * m; }
@@ -91,7 +93,13 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   const int64_t budget = dev.smem_per_block_optin;
   const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
   int64_t stages = deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages;
-  while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget) --stages;
+  // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
+  // on by one warpgroup, phase after phase. With an odd count the consumers share stages, and one can
+  // wait on a stage's next phase while that stage's previous fill (for the other consumer) is still in
+  // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three
+  // stages crashed on 32 rows of 131072 positions (perf-log step 58).
+  while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget)
+    stages -= kConsumerGroups;
   if (stages < kMinStages)
     return no("the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
               std::to_string(budget) + " bytes of shared memory");

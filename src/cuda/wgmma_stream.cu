@@ -21,7 +21,9 @@
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[2], drained[2]   mbarriers
 //
-// Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... Warpgroup 0's first thread
+// Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... (tile i in x stage i mod stages;
+// `stages` is even, so consumer h owns the stages of its parity and waits on each in phase order).
+// Warpgroup 0's first thread
 // (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
 // warpgroups 1 and 2 take alternate tiles (ping-pong): wait on "full"; per phase, run the reduction in

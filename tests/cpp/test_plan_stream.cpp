@@ -163,6 +163,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_GE(t.ci_pad, s.in_channels);
     EXPECT_GE(t.n, s.out_channels);
     EXPECT_GE(t.stages, 2);
+    EXPECT_EQ(t.stages % 2, 0) << "each consumer warpgroup must own its stages";
     // The deeper ring only for fp32 layers whose blocks walk many tiles.
     const bool deep = p.dtype == CONVT1D_FLOAT32 && t.tiles >= convt1d::detail::kStreamDeepRingTilesPerBlock * t.grid;
     EXPECT_LE(t.stages, deep ? convt1d::detail::kStreamMaxStagesFp32 : convt1d::detail::kStreamMaxStages);
