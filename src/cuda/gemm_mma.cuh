@@ -78,7 +78,7 @@ __device__ __forceinline__ void mma_fragments(const Fragments<M>& f, Acc& acc) {
       // 3xTF32: w*x ≈ w_hi*x_hi + w_hi*x_lo + w_lo*x_hi. The two small-term passes run over all 16
       // accumulators before the main pass, so no MMA waits on the one just before it. The split is
       // by truncation (hi = the value's tf32 bits, one AND; lo = the exact rest, which the tensor core
-      // truncates by < 2^-10 of itself): cvt.rna.tf32 costs five instructions on sm_90 (perf-log 52).
+      // truncates by < 2^-10 of itself): cvt.rna.tf32 costs five instructions on sm_90 (perf-log 52, 59).
       uint32_t a_hi[kMmaTilesM][4], a_lo[kMmaTilesM][4], b_hi[kMmaTilesN][2], b_lo[kMmaTilesN][2];
 #pragma unroll
       for (int mt = 0; mt < kMmaTilesM; ++mt)

@@ -43,7 +43,6 @@ struct Jobs {
   int32_t count;
 };
 
-template <int kPositions>
 __device__ __forceinline__ int swizzled(int channel, int pos) {
   return (((pos / kVector) ^ ((channel / kVector) % kSwizzleChunks)) * kVector) | (pos % kVector);
 }
@@ -80,7 +79,7 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
         if (l + 3 < job.length) v.w = src[3];
       }
     }
-    *reinterpret_cast<float4*>(&tile[row][swizzled<kPositions>(row, col)]) = v;
+    *reinterpret_cast<float4*>(&tile[row][swizzled(row, col)]) = v;
   }
   __syncthreads();
   constexpr int kOutVectors = kChannels / kVector;
@@ -89,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
     const int f = t + r * kThreads, pos = f / kOutVectors, c = f % kOutVectors * kVector;
     const int64_t l = l0 + pos;
     if (l >= job.length) continue;
-    const int at = swizzled<kPositions>(c, pos);  // the same for channels c..c+3 (one channel quad)
+    const int at = swizzled(c, pos);  // the same for channels c..c+3 (one channel quad)
     const float4 v = make_float4(
         __uint_as_float(ptx::to_tf32(tile[c][at])), __uint_as_float(ptx::to_tf32(tile[c + 1][at])),
         __uint_as_float(ptx::to_tf32(tile[c + 2][at])), __uint_as_float(ptx::to_tf32(tile[c + 3][at])));
