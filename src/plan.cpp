@@ -332,31 +332,28 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, plan.poly, dev, plan.stream, stream_why);
   std::string narrow_why;
   const bool narrow_ok = s.batch > 0 && plan_narrow(s, p.dtype, plan.poly, dev, plan.narrow, narrow_why);
+  // A forced algorithm runs where its planner accepted the problem, else the call fails saying why.
+  auto force = [&plan](KernelKind kind, bool ok, const char* name, const std::string& refusal) {
+    if (!ok)
+      fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") + name + " cannot run this problem: " + refusal);
+    plan.kernel = kind;
+    plan.reason = "forced";
+  };
   switch (p.algorithm) {
     case CONVT1D_ALGO_DIRECT:
-      plan.kernel = KernelKind::Direct;
-      plan.reason = "forced";
+      force(KernelKind::Direct, true, "direct", "");
       break;
     case CONVT1D_ALGO_IMPLICIT_GEMM:
-      if (!gemm_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm implicit_gemm cannot run this problem: " + why);
-      plan.kernel = KernelKind::ImplicitGemm;
-      plan.reason = "forced";
+      force(KernelKind::ImplicitGemm, gemm_ok, "implicit_gemm", why);
       break;
     case CONVT1D_ALGO_WGMMA:
-      if (!wgmma_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma cannot run this problem: " + wgmma_why);
-      plan.kernel = KernelKind::Wgmma;
-      plan.reason = "forced";
+      force(KernelKind::Wgmma, wgmma_ok, "wgmma", wgmma_why);
       break;
     case CONVT1D_ALGO_WGMMA_STREAM:
-      if (!stream_ok)
-        fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm wgmma_stream cannot run this problem: " + stream_why);
-      plan.kernel = KernelKind::WgmmaStream;
-      plan.reason = "forced";
+      force(KernelKind::WgmmaStream, stream_ok, "wgmma_stream", stream_why);
       break;
     case CONVT1D_ALGO_NARROW:
-      if (!narrow_ok) fail(CONVT1D_UNSUPPORTED, "convt1d: algorithm narrow cannot run this problem: " + narrow_why);
-      plan.kernel = KernelKind::Narrow;
-      plan.reason = "forced";
+      force(KernelKind::Narrow, narrow_ok, "narrow", narrow_why);
       break;
     default:
       // Depthwise and tiny-channel problems have no reduction worth a tensor core.
