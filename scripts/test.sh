@@ -17,6 +17,9 @@ grep -qE "100% tests passed" "$build/ctest.log" || { echo "C++ tests FAILED: $cp
 echo "== Python tests (pytest)"
 export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
 export CONVT1D_LIBRARY="$build/libconvt1d.so"
+# Built by build.sh where the interpreter has torch and Python headers: then the tests must use it.
+launcher="$build/_convt1d_launch$("$CONVT1D_PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
+if [ -f "$launcher" ]; then export CONVT1D_LAUNCHER=1; else echo "(C++ launcher not built: ctypes path only)"; fi
 "$CONVT1D_PYTHON" -m pytest -q -rs -p no:cacheprovider tests/python 2>&1 | tee "$build/pytest.log"
 py_status=${PIPESTATUS[0]}
 py_summary="$(tail -1 "$build/pytest.log")"

@@ -51,12 +51,12 @@ def _candidates() -> list[Path]:
     return [here / _LIB_NAME, here.parent.parent / "build" / _LIB_NAME]
 
 
-def _load() -> ctypes.CDLL:
+def _load() -> tuple[ctypes.CDLL, Path]:
     tried = _candidates()
     for path in tried:
         if path.is_file():
             try:
-                return ctypes.CDLL(str(path))
+                return ctypes.CDLL(str(path)), path
             except OSError as e:
                 raise ImportError(f"convt1d: found {path} but could not load it: {e}") from e
     where = ", ".join(str(p) for p in tried)
@@ -66,7 +66,7 @@ def _load() -> ctypes.CDLL:
     )
 
 
-lib = _load()
+lib, path = _load()
 
 _forward = lib.convt1d_forward
 _forward.argtypes = [
@@ -98,6 +98,11 @@ _cuda_device_count.restype = ctypes.c_int
 _version = lib.convt1d_version
 _version.argtypes = []
 _version.restype = ctypes.c_char_p
+
+
+def address(function) -> int:
+    """The C address of one of the library's functions (for the C++ launcher, which calls them directly)."""
+    return ctypes.cast(function, ctypes.c_void_p).value
 
 
 def raise_status(status: int) -> None:

@@ -122,3 +122,23 @@ def test_the_op_checks_its_arguments_too():
     x, w, _ = _sample(False, seed=3, dtype=torch.float32)
     with pytest.raises(ValueError, match="bias must be 1-D of length out_channels"):
         OP(x, w, torch.zeros(7), 1, 0, 0, 1, 1)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_jit_trace_records_the_op(grad):
+    """torch.jit.trace sees the custom op, not the library call it cannot record (it once traced an
+    empty output and replayed uninitialised memory)."""
+    torch.manual_seed(0)
+    module = convt1d.nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1).double()
+    ref = torch.nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1).double()
+    ref.load_state_dict(module.state_dict())
+    x = torch.randn(2, 4, 10, dtype=torch.float64)
+    with torch.set_grad_enabled(grad):
+        traced = torch.jit.trace(module, x)
+        traced_fn = torch.jit.trace(lambda a, w: convt1d.conv_transpose1d(a, w, None, 2), (x, module.weight))
+    assert "convt1d::conv_transpose1d" in str(traced.graph)
+    x2 = torch.randn(2, 4, 10, dtype=torch.float64)  # new values: a traced constant cannot match
+    with torch.set_grad_enabled(grad):
+        torch.testing.assert_close(traced(x2), ref(x2), rtol=1e-12, atol=1e-12)
+        expected = F.conv_transpose1d(x2, module.weight, None, 2)
+        torch.testing.assert_close(traced_fn(x2, module.weight), expected, rtol=1e-12, atol=1e-12)

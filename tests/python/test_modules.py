@@ -178,3 +178,48 @@ def test_module_without_bias_passes_none():
     assert "bias" in ours._parameters and ours._parameters["bias"] is None
     x = torch.randn(1, 4, 7, dtype=torch.float64)
     torch.testing.assert_close(ours(x), torch.nn.functional.conv_transpose1d(x, ours.weight), rtol=1e-12, atol=1e-12)
+
+
+def test_hooks_run_around_the_fast_call():
+    """The module skips nn.Module's call machinery only when there is nothing for it to do: forward
+    pre-hooks, forward hooks, global hooks and backward hooks all still run."""
+    torch.manual_seed(0)
+    ours = ConvTranspose1d(4, 6, 3, stride=2).double()
+    ref = torch.nn.ConvTranspose1d(4, 6, 3, stride=2).double()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 4, 9, dtype=torch.float64)
+    seen = []
+    handles = [
+        ours.register_forward_pre_hook(lambda m, args: (args[0] * 2,)),
+        ours.register_forward_hook(lambda m, args, out: out + 1),
+        torch.nn.modules.module.register_module_forward_hook(lambda m, args, out: seen.append(m is ours)),
+    ]
+    try:
+        y = ours(x)
+        assert seen == [True]
+        torch.testing.assert_close(y, ref(x * 2) + 1, rtol=1e-12, atol=1e-12)
+    finally:
+        for h in handles:
+            h.remove()
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-12, atol=1e-12)
+    assert seen == [True, False]  # the global hook saw ref's call, then was removed
+    grads = []
+    handle = ours.register_full_backward_hook(lambda m, gin, gout: grads.append(gout[0].shape))
+    try:
+        ours(x.requires_grad_(True)).sum().backward()
+    finally:
+        handle.remove()
+    assert grads == [torch.Size([2, 6, 19])]
+
+
+def test_module_compile_method():
+    """module.compile() replaces the call path (nn.Module._compiled_call_impl); the fast call defers."""
+    torch.manual_seed(0)
+    ours = ConvTranspose1d(4, 6, 3, stride=2).double()
+    ref = torch.nn.ConvTranspose1d(4, 6, 3, stride=2).double()
+    ref.load_state_dict(ours.state_dict())
+    ours.compile(backend="aot_eager", fullgraph=True)
+    x = torch.randn(2, 4, 9, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ref(x), rtol=1e-12, atol=1e-12)
+    assert ours._compiled_call_impl is not None

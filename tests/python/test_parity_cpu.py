@@ -113,3 +113,29 @@ def test_fp16_and_bf16_on_cpu():
         y = convt1d.conv_transpose1d(x, w, b, stride=2, groups=3, padding=1)
         assert y.dtype == dtype
         assert rel_err(y, reference(x, w, b, stride=2, groups=3, padding=1)) < tol
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs",
+    [
+        ((1, 3, 1), (3, 1, 1), {}),                        # output (1, 1, 1)
+        ((1, 3, 4), (3, 1, 2), dict(stride=2)),            # output (1, 1, 9)
+        ((1, 2, 1), (2, 5, 3), {}),                        # output (1, 5, 3)
+        ((4, 2, 1), (2, 1, 1), {}),                        # output (4, 1, 1)
+        ((2, 1), (2, 3, 1), {}),                           # unbatched, output (3, 1)
+    ],
+)
+def test_outputs_with_unit_dimensions_are_contiguous(x_shape, w_shape, kwargs):
+    # The output is allocated by empty_like of a broadcast template (ops._Signature.template); where
+    # dimensions of size 1 make that template look dense, the result must still be laid out as the
+    # library writes it. Poisoned first: a result taken from stale memory cannot match.
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(*x_shape, generator=gen, dtype=torch.float64)
+    w = torch.randn(*w_shape, generator=gen, dtype=torch.float64)
+    torch.full((4096,), float("nan"), dtype=torch.float64)  # leaves NaN in freed memory for reuse
+    y = convt1d.conv_transpose1d(x, w, **kwargs)
+    ref = torch.nn.functional.conv_transpose1d(x, w, **kwargs)
+    assert y.shape == ref.shape and y.is_contiguous()
+    torch.testing.assert_close(y, ref, rtol=1e-13, atol=1e-13)
+    # Twice: the second call reuses the remembered signature and its template.
+    torch.testing.assert_close(convt1d.conv_transpose1d(x, w, **kwargs), ref, rtol=1e-13, atol=1e-13)

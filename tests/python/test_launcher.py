@@ -1,0 +1,53 @@
+"""The C++ eager launcher (python/convt1d/_launch.cpp) against the ctypes path: same library, same
+results to the bit, same errors; and present wherever the test scripts built it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import pytest
+import torch
+
+import convt1d
+from convt1d import _launcher, _lib, ops
+from conftest import cuda_ready, make_inputs, random_cases
+
+needs_launcher = pytest.mark.skipif(
+    _launcher.launch is None, reason=f"C++ launcher unavailable: {_launcher.unavailable_reason}"
+)
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not cuda_ready()[0], reason=cuda_ready()[1]))]
+CASES = random_cases(seed=4242, count=24)
+
+
+def test_launcher_present_when_built():
+    if os.environ.get("CONVT1D_LAUNCHER") != "1":
+        pytest.skip("CONVT1D_LAUNCHER=1 not set (scripts/test.sh sets it when it built the launcher)")
+    assert _launcher.launch is not None and ops._call is ops._call_launcher
+
+
+@needs_launcher
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_paths_agree(index, device, monkeypatch):
+    case = CASES[index]
+    dtype = torch.float64 if device == "cpu" else torch.float32
+    x, w, b = make_inputs(case, dtype, device=device, seed=index)
+    results = []
+    for call in (ops._call_launcher, ops._call_ctypes):
+        monkeypatch.setattr(ops, "_call", call)
+        results.append(convt1d.conv_transpose1d(x, w, b, **case.kwargs()))
+    launcher, plain = results
+    assert launcher.shape == plain.shape and launcher.dtype == plain.dtype and launcher.device == plain.device
+    assert launcher.is_contiguous()
+    assert torch.equal(launcher, plain), case
+
+
+@needs_launcher
+def test_launcher_raises_the_library_message():
+    problem = _lib.Problem(1, 4, 4, 8, 3, 1, 0, 0, 1, 1, 0, _lib.DTYPE_FLOAT64, _lib.MATH_IEEE, _lib.DEVICE_CPU,
+                           _lib.ALGO_AUTO)
+    problem.dilation = 0
+    x, w = torch.randn(1, 4, 8, dtype=torch.float64), torch.randn(4, 4, 3, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="dilation"):
+        _launcher.launch(ctypes.addressof(problem), x, w, None, 10, 0)
