@@ -1,18 +1,30 @@
-// The eager call into libconvt1d from C++: a PyTorch extension that allocates the output and calls
-// convt1d_forward for a problem the Python layer has already validated (ops._Signature).
+// The eager call into libconvt1d from C++: a PyTorch extension that looks up an already validated call
+// signature, picks the fp32 math mode, device and stream, allocates the output and calls
+// convt1d_forward.
 //
-// Why: from Python the same steps (torch.empty_like, four data_ptr() calls, a ctypes call that converts
-// six arguments) cost ~3.5 us per call on the H100 host; here they are one pybind11 call, at::empty and
-// a C call. The library entry points come from the libconvt1d that ctypes loaded (bind), so both paths
-// run one copy of the library. Built by scripts/build_torch_ext.py for the torch it is compiled against.
+// Why: from Python the same steps (the signature lookup, the cuDNN TF32 switch, the current device and
+// stream, torch.empty_like, four data_ptr() calls, a ctypes call that converts six arguments) cost
+// ~5 us per call on the H100 host; here they are one pybind11 call. Validation stays in Python
+// (ops._check, where every message is written): `call` answers None for a signature it has not been
+// told about, and ops.py then validates and `remember`s it. The library entry points come from the
+// libconvt1d that ctypes loaded (bind), so both paths run one copy of the library. Built by
+// scripts/build_torch_ext.py for the torch it is compiled against.
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
+#include <ATen/Context.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <c10/core/DeviceGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/csrc/utils/pybind.h>
+#include <torch/version.h>
 
 #include "convt1d/convt1d.h"
 
@@ -33,27 +45,98 @@ void bind(std::uintptr_t forward, std::uintptr_t last_error, std::uintptr_t stat
   g_status_string = reinterpret_cast<StatusStringFn>(status_string);
 }
 
-// problem: address of the signature's convt1d_problem (alive as long as the signature); x, weight and
-// bias of its shapes, dtype and device; stream: the raw cudaStream_t (0 for the CPU).
-at::Tensor launch(std::uintptr_t problem_address, const at::Tensor& x, const at::Tensor& weight,
-                  const std::optional<at::Tensor>& bias, int64_t out_length, std::uintptr_t stream) {
+// What ops._check reads of a call with 3-D x, 3-D weight and no or 1-D bias: shapes, dtypes, devices
+// (type and index) and the five int parameters. Strides are not part of it: inputs are made
+// contiguous here.
+struct Key {
+  std::array<int64_t, 7> sizes;   // x (3), weight (3), bias length (-1: no bias)
+  std::array<int32_t, 3> dtypes;  // x, weight, bias (-1)
+  std::array<int32_t, 3> devices;  // (type << 8) | (index + 1), bias -1
+  std::array<int64_t, 5> params;  // stride, padding, output_padding, groups, dilation
+  bool operator==(const Key& o) const {
+    return sizes == o.sizes && dtypes == o.dtypes && devices == o.devices && params == o.params;
+  }
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    size_t h = 0;
+    auto mix = [&h](int64_t v) { h ^= std::hash<int64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+    for (int64_t v : k.sizes) mix(v);
+    for (int32_t v : k.dtypes) mix(v);
+    for (int32_t v : k.devices) mix(v);
+    for (int64_t v : k.params) mix(v);
+    return h;
+  }
+};
+
+// A remembered signature: the library's problem per math mode (indexed by convt1d_math) and the output
+// length.
+struct Known {
+  std::array<convt1d_problem, 2> problems;
+  int64_t out_length;
+};
+
+// The bound only protects against unbounded shape churn (as ops._SIGNATURES_LIMIT).
+constexpr size_t kKnownLimit = 4096;
+std::unordered_map<Key, Known, KeyHash> g_known;  // used under the GIL only
+
+int32_t device_code(const at::Tensor& t) {
+  const c10::Device d = t.device();
+  return (static_cast<int32_t>(d.type()) << 8) | (static_cast<int32_t>(d.index()) + 1);
+}
+
+std::optional<Key> make_key(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                            const std::array<int64_t, 5>& params) {
+  if (x.dim() != 3 || weight.dim() != 3 || (bias.has_value() && bias->dim() != 1)) return std::nullopt;
+  Key k;
+  for (int i = 0; i < 3; ++i) {
+    k.sizes[i] = x.size(i);
+    k.sizes[3 + i] = weight.size(i);
+  }
+  k.sizes[6] = bias.has_value() ? bias->size(0) : -1;
+  k.dtypes = {static_cast<int32_t>(x.scalar_type()), static_cast<int32_t>(weight.scalar_type()),
+              bias.has_value() ? static_cast<int32_t>(bias->scalar_type()) : -1};
+  k.devices = {device_code(x), device_code(weight), bias.has_value() ? device_code(*bias) : -1};
+  k.params = params;
+  return k;
+}
+
+// TF32 or IEEE for fp32 on CUDA, by the rule of ops._cuda_fp32_math: the cuDNN convolution precision
+// when it says tf32 or ieee, else the legacy allow_tf32 switch; IEEE where torch refuses to read that
+// (the new and legacy APIs were mixed).
+int32_t cuda_fp32_math() {
+  at::Context& context = at::globalContext();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 9)
+  const at::Float32Precision precision = context.float32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV);
+  if (precision == at::Float32Precision::TF32) return CONVT1D_MATH_TF32;
+  if (precision == at::Float32Precision::IEEE) return CONVT1D_MATH_IEEE;
+#endif
+  try {
+    return context.allowTF32CuDNN() ? CONVT1D_MATH_TF32 : CONVT1D_MATH_IEEE;
+  } catch (const std::exception&) {
+    return CONVT1D_MATH_IEEE;
+  }
+}
+
+// The library call: contiguous inputs, the output allocated like x, the status turned into an error.
+at::Tensor run(const convt1d_problem& problem, const at::Tensor& x, const at::Tensor& weight,
+               const std::optional<at::Tensor>& bias, int64_t out_length, CUstream_st* stream) {
   if (g_forward == nullptr) throw std::runtime_error("convt1d: the C++ launcher was used before bind()");
-  const auto* problem = reinterpret_cast<const convt1d_problem*>(problem_address);
   const at::Tensor xc = x.contiguous();
   const at::Tensor wc = weight.contiguous();
-  at::Tensor y = at::empty({problem->batch, problem->out_channels, out_length}, x.options());
-  if (problem->batch == 0) return y;
+  at::Tensor y = at::empty({problem.batch, problem.out_channels, out_length}, x.options());
+  if (problem.batch == 0) return y;
   at::Tensor bc;
   if (bias.has_value()) bc = bias->contiguous();
   const void* bias_ptr = bias.has_value() ? bc.data_ptr() : nullptr;
   convt1d_status status;
-  if (problem->device == CONVT1D_DEVICE_CPU) {
+  if (problem.device == CONVT1D_DEVICE_CPU) {
     // The CPU backend computes for as long as the problem takes: other Python threads may run meanwhile.
     pybind11::gil_scoped_release unlocked;
-    status = g_forward(problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(), nullptr);
+    status = g_forward(&problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(), nullptr);
   } else {
-    status = g_forward(problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(),
-                       reinterpret_cast<CUstream_st*>(stream));
+    status = g_forward(&problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(), stream);
   }
   if (status != CONVT1D_OK) {
     std::string message = g_last_error();
@@ -65,11 +148,62 @@ at::Tensor launch(std::uintptr_t problem_address, const at::Tensor& x, const at:
   return y;
 }
 
+// The eager call of ops.conv_transpose1d for a remembered signature; None for any other (ops.py then
+// validates it, and remembers it if it is valid).
+std::optional<at::Tensor> call(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                               int64_t stride, int64_t padding, int64_t output_padding, int64_t groups,
+                               int64_t dilation) {
+  const std::optional<Key> key = make_key(x, weight, bias, {stride, padding, output_padding, groups, dilation});
+  if (!key) return std::nullopt;
+  const auto it = g_known.find(*key);
+  if (it == g_known.end()) return std::nullopt;
+  const Known& known = it->second;
+  const convt1d_problem& ieee = known.problems[CONVT1D_MATH_IEEE];
+  if (ieee.device == CONVT1D_DEVICE_CPU) return run(ieee, x, weight, bias, known.out_length, nullptr);
+  const int32_t math = ieee.dtype == CONVT1D_FLOAT32 ? cuda_fp32_math() : CONVT1D_MATH_IEEE;
+  // The library runs on the calling thread's current device and the device's current stream.
+  const c10::DeviceGuard guard(x.device());
+  const c10::impl::VirtualGuardImpl cuda(c10::DeviceType::CUDA);
+  auto* stream = static_cast<CUstream_st*>(cuda.getStream(x.device()).native_handle());
+  return run(known.problems[math], x, weight, bias, known.out_length, stream);
+}
+
+// Called by ops.py once it has validated a signature: the problems (ops._Signature.problems, copied)
+// and the output length.
+void remember(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias, int64_t stride,
+              int64_t padding, int64_t output_padding, int64_t groups, int64_t dilation,
+              std::uintptr_t problem_tf32, std::uintptr_t problem_ieee, int64_t out_length) {
+  const std::optional<Key> key = make_key(x, weight, bias, {stride, padding, output_padding, groups, dilation});
+  if (!key) throw std::invalid_argument("convt1d: remember() takes 3-D x and weight and a 1-D bias");
+  if (g_known.size() >= kKnownLimit) g_known.clear();
+  Known known;
+  std::memcpy(&known.problems[CONVT1D_MATH_TF32], reinterpret_cast<const void*>(problem_tf32), sizeof(convt1d_problem));
+  std::memcpy(&known.problems[CONVT1D_MATH_IEEE], reinterpret_cast<const void*>(problem_ieee), sizeof(convt1d_problem));
+  known.out_length = out_length;
+  g_known[*key] = known;
+}
+
+// One call for a problem ops.py holds (the custom op's kernel, unbatched inputs): problem is the address
+// of a convt1d_problem, stream the raw cudaStream_t (0 on the CPU); the caller has set the device.
+at::Tensor launch(std::uintptr_t problem, const at::Tensor& x, const at::Tensor& weight,
+                  const std::optional<at::Tensor>& bias, int64_t out_length, std::uintptr_t stream) {
+  return run(*reinterpret_cast<const convt1d_problem*>(problem), x, weight, bias, out_length,
+             reinterpret_cast<CUstream_st*>(stream));
+}
+
+size_t known_count() { return g_known.size(); }
+void forget() { g_known.clear(); }
+
 }  // namespace
 
 PYBIND11_MODULE(_convt1d_launch, m) {
   m.doc() = "convt1d's eager launcher (see python/convt1d/_launch.cpp)";
   m.attr("torch_version") = CONVT1D_TORCH_VERSION;
   m.def("bind", &bind);
+  m.def("call", &call);
+  m.def("remember", &remember);
   m.def("launch", &launch);
+  m.def("cuda_fp32_math", &cuda_fp32_math);
+  m.def("known_count", &known_count);
+  m.def("forget", &forget);
 }

@@ -199,6 +199,14 @@ def _call_ctypes(signature: _Signature, math: int, x: Tensor, weight: Tensor, bi
 
 
 _call = _call_launcher if _launcher.launch is not None else _call_ctypes
+_fast_call = _launcher.module.call if _launcher.module is not None else None
+
+
+def _forget_signatures() -> None:
+    """Drops every remembered signature (here and in the C++ launcher); for tests."""
+    _SIGNATURES.clear()
+    if _launcher.module is not None:
+        _launcher.module.forget()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,15 +448,23 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         plain and type(stride) is int and type(padding) is int and type(output_padding) is int
         and type(groups) is int and type(dilation) is int and not _is_compiling() and _tracing_state() is None
     ):
+        needs_grad = _is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        )
+        if not needs_grad and _fast_call is not None:
+            # The C++ launcher's own lookup of signatures validated before: the whole call in C++.
+            y = _fast_call(x, weight, bias, stride, padding, output_padding, groups, dilation)
+            if y is not None:
+                return y
         signature = _signature(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = not signature.meta
-        if eager and not (
-            _is_grad_enabled()
-            and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
-        ):
-            # The eager path without gradients: one lookup, one allocation, one library call.
+        if eager and not needs_grad:
+            # The eager path without gradients: one lookup, one library call.
             if signature.unbatched:
                 return _launch(signature, x.unsqueeze(0), weight, bias).squeeze(0)
+            if _fast_call is not None:
+                _launcher.module.remember(x, weight, bias, stride, padding, output_padding, groups, dilation,
+                                          *signature.addresses, signature.out_shape[2])
             return _launch(signature, x, weight, bias)
         checked = signature.checked
     else:

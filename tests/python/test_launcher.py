@@ -34,10 +34,13 @@ def test_paths_agree(index, device, monkeypatch):
     dtype = torch.float64 if device == "cpu" else torch.float32
     x, w, b = make_inputs(case, dtype, device=device, seed=index)
     results = []
-    for call in (ops._call_launcher, ops._call_ctypes):
-        monkeypatch.setattr(ops, "_call", call)
+    for _ in range(2):  # the first call remembers the signature, the second takes the C++ lookup
         results.append(convt1d.conv_transpose1d(x, w, b, **case.kwargs()))
-    launcher, plain = results
+    monkeypatch.setattr(ops, "_fast_call", None)
+    monkeypatch.setattr(ops, "_call", ops._call_ctypes)
+    results.append(convt1d.conv_transpose1d(x, w, b, **case.kwargs()))
+    first, launcher, plain = results
+    assert torch.equal(first, launcher), case
     assert launcher.shape == plain.shape and launcher.dtype == plain.dtype and launcher.device == plain.device
     assert launcher.is_contiguous()
     assert torch.equal(launcher, plain), case
@@ -51,3 +54,25 @@ def test_launcher_raises_the_library_message():
     x, w = torch.randn(1, 4, 8, dtype=torch.float64), torch.randn(4, 4, 3, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="dilation"):
         _launcher.launch(ctypes.addressof(problem), x, w, None, 10, 0)
+
+
+def _settings():
+    """The switches the math rule reads, in the order a program might set them."""
+    cudnn = torch.backends.cudnn
+    yield "default"
+    cudnn.allow_tf32 = False
+    yield "allow_tf32 False"
+    cudnn.allow_tf32 = True
+    yield "allow_tf32 True"
+    conv = getattr(cudnn, "conv", None)
+    if conv is not None:
+        for precision in ("ieee", "tf32", "none"):
+            conv.fp32_precision = precision
+            yield f"conv.fp32_precision {precision} (APIs mixed)"
+
+
+@needs_launcher
+def test_launcher_reads_the_math_switches_as_python_does(restore_cudnn_flags):
+    # The C++ fast path picks TF32 or IEEE itself (no device needed to read the switches).
+    for setting in _settings():
+        assert _launcher.module.cuda_fp32_math() == ops._cuda_fp32_math(), setting
