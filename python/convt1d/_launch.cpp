@@ -157,7 +157,8 @@ std::optional<at::Tensor> call(const at::Tensor& x, const at::Tensor& weight, co
   if (!key) return std::nullopt;
   const auto it = g_known.find(*key);
   if (it == g_known.end()) return std::nullopt;
-  const Known& known = it->second;
+  // Copied: run() releases the GIL for CPU problems, and with it this table to other threads.
+  const Known known = it->second;
   const convt1d_problem& ieee = known.problems[CONVT1D_MATH_IEEE];
   if (ieee.device == CONVT1D_DEVICE_CPU) return run(ieee, x, weight, bias, known.out_length, nullptr);
   const int32_t math = ieee.dtype == CONVT1D_FLOAT32 ? cuda_fp32_math() : CONVT1D_MATH_IEEE;

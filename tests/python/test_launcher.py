@@ -76,3 +76,31 @@ def test_launcher_reads_the_math_switches_as_python_does(restore_cudnn_flags):
     # The C++ fast path picks TF32 or IEEE itself (no device needed to read the switches).
     for setting in _settings():
         assert _launcher.module.cuda_fp32_math() == ops._cuda_fp32_math(), setting
+
+
+def test_threads_share_the_remembered_signatures():
+    """CPU calls release the GIL while they compute, so other threads look up and remember signatures
+    meanwhile; every result must still be right (run on whichever path is built)."""
+    import threading
+
+    gen = torch.Generator().manual_seed(3)
+    problems = []
+    for length in (40, 41, 300):
+        x = torch.randn(2, 6, length, generator=gen, dtype=torch.float64)
+        w = torch.randn(6, 5, 7, generator=gen, dtype=torch.float64)
+        problems.append((x, w, torch.nn.functional.conv_transpose1d(x, w, stride=3, dilation=2)))
+    failures = []
+
+    def work(offset):
+        for i in range(60):
+            x, w, ref = problems[(i + offset) % len(problems)]
+            y = convt1d.conv_transpose1d(x, w, stride=3, dilation=2)
+            if not torch.allclose(y, ref, rtol=1e-12, atol=1e-12):
+                failures.append((offset, i))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
