@@ -45,11 +45,11 @@ void bind(std::uintptr_t forward, std::uintptr_t last_error, std::uintptr_t stat
   g_status_string = reinterpret_cast<StatusStringFn>(status_string);
 }
 
-// What ops._check reads of a call with 3-D x, 3-D weight and no or 1-D bias: shapes, dtypes, devices
-// (type and index) and the five int parameters. Strides are not part of it: inputs are made
-// contiguous here.
+// What ops._check reads of a call with 3-D (or unbatched 2-D) x, 3-D weight and no or 1-D bias: shapes,
+// dtypes, devices (type and index) and the five int parameters. Strides are not part of it: inputs are
+// made contiguous here.
 struct Key {
-  std::array<int64_t, 7> sizes;   // x (3), weight (3), bias length (-1: no bias)
+  std::array<int64_t, 7> sizes;   // x (3; unbatched: -1, C_in, L), weight (3), bias length (-1: no bias)
   std::array<int32_t, 3> dtypes;  // x, weight, bias (-1)
   std::array<int32_t, 3> devices;  // (type << 8) | (index + 1), bias -1
   std::array<int64_t, 5> params;  // stride, padding, output_padding, groups, dilation
@@ -88,10 +88,11 @@ int32_t device_code(const at::Tensor& t) {
 
 std::optional<Key> make_key(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
                             const std::array<int64_t, 5>& params) {
-  if (x.dim() != 3 || weight.dim() != 3 || (bias.has_value() && bias->dim() != 1)) return std::nullopt;
+  const int64_t x_dims = x.dim();
+  if ((x_dims != 3 && x_dims != 2) || weight.dim() != 3 || (bias.has_value() && bias->dim() != 1)) return std::nullopt;
   Key k;
   for (int i = 0; i < 3; ++i) {
-    k.sizes[i] = x.size(i);
+    k.sizes[i] = x_dims == 3 ? x.size(i) : (i == 0 ? -1 : x.size(i - 1));
     k.sizes[3 + i] = weight.size(i);
   }
   k.sizes[6] = bias.has_value() ? bias->size(0) : -1;
@@ -160,13 +161,20 @@ std::optional<at::Tensor> call(const at::Tensor& x, const at::Tensor& weight, co
   // Copied: run() releases the GIL for CPU problems, and with it this table to other threads.
   const Known known = it->second;
   const convt1d_problem& ieee = known.problems[CONVT1D_MATH_IEEE];
-  if (ieee.device == CONVT1D_DEVICE_CPU) return run(ieee, x, weight, bias, known.out_length, nullptr);
-  const int32_t math = ieee.dtype == CONVT1D_FLOAT32 ? cuda_fp32_math() : CONVT1D_MATH_IEEE;
-  // The library runs on the calling thread's current device and the device's current stream.
-  const c10::DeviceGuard guard(x.device());
-  const c10::impl::VirtualGuardImpl cuda(c10::DeviceType::CUDA);
-  auto* stream = static_cast<CUstream_st*>(cuda.getStream(x.device()).native_handle());
-  return run(known.problems[math], x, weight, bias, known.out_length, stream);
+  const bool unbatched = x.dim() == 2;  // its problem has batch 1
+  const at::Tensor x3 = unbatched ? x.unsqueeze(0) : x;
+  at::Tensor y;
+  if (ieee.device == CONVT1D_DEVICE_CPU) {
+    y = run(ieee, x3, weight, bias, known.out_length, nullptr);
+  } else {
+    const int32_t math = ieee.dtype == CONVT1D_FLOAT32 ? cuda_fp32_math() : CONVT1D_MATH_IEEE;
+    // The library runs on the calling thread's current device and the device's current stream.
+    const c10::DeviceGuard guard(x.device());
+    const c10::impl::VirtualGuardImpl cuda(c10::DeviceType::CUDA);
+    auto* stream = static_cast<CUstream_st*>(cuda.getStream(x.device()).native_handle());
+    y = run(known.problems[math], x3, weight, bias, known.out_length, stream);
+  }
+  return unbatched ? y.squeeze(0) : y;
 }
 
 // Called by ops.py once it has validated a signature: the problems (ops._Signature.problems, copied)
@@ -175,7 +183,7 @@ void remember(const at::Tensor& x, const at::Tensor& weight, const std::optional
               int64_t padding, int64_t output_padding, int64_t groups, int64_t dilation,
               std::uintptr_t problem_tf32, std::uintptr_t problem_ieee, int64_t out_length) {
   const std::optional<Key> key = make_key(x, weight, bias, {stride, padding, output_padding, groups, dilation});
-  if (!key) throw std::invalid_argument("convt1d: remember() takes 3-D x and weight and a 1-D bias");
+  if (!key) throw std::invalid_argument("convt1d: remember() takes 2-D or 3-D x, 3-D weight and a 1-D bias");
   if (g_known.size() >= kKnownLimit) g_known.clear();
   Known known;
   std::memcpy(&known.problems[CONVT1D_MATH_TF32], reinterpret_cast<const void*>(problem_tf32), sizeof(convt1d_problem));

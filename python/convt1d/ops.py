@@ -460,11 +460,11 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         eager = not signature.meta
         if eager and not needs_grad:
             # The eager path without gradients: one lookup, one library call.
-            if signature.unbatched:
-                return _launch(signature, x.unsqueeze(0), weight, bias).squeeze(0)
             if _fast_call is not None:
                 _launcher.module.remember(x, weight, bias, stride, padding, output_padding, groups, dilation,
                                           *signature.addresses, signature.out_shape[2])
+            if signature.unbatched:
+                return _launch(signature, x.unsqueeze(0), weight, bias).squeeze(0)
             return _launch(signature, x, weight, bias)
         checked = signature.checked
     else:

@@ -126,3 +126,6 @@ def test_repeated_calls_reuse_one_validated_signature():
     assert torch.equal(first, second)
     convt1d.conv_transpose1d(X, W, B, stride=3)  # another signature
     assert _remembered() == (2, 2 * built)
+    unbatched = convt1d.conv_transpose1d(X[0], W, B, stride=3)  # and an unbatched one, twice
+    assert torch.equal(convt1d.conv_transpose1d(X[0], W, B, stride=3), unbatched)
+    assert _remembered() == (3, 3 * built)
