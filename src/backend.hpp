@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "plan.hpp"
 
@@ -23,6 +24,9 @@ int cuda_device_count();
 // The current device's properties (cached per device: after the first call, one cudaGetDevice).
 // Throws ApiError(UNSUPPORTED) without a device.
 DeviceInfo cuda_current_device();
+
+// The device's name (cudaGetDeviceProperties, once per device): the tune table's device key.
+std::string cuda_device_name(int ordinal);
 
 // Throws ApiError(INVALID_ARGUMENT) when `ptr` is not memory device `device` (the current one) can
 // read (a host pointer, or another device's memory), naming `what`.

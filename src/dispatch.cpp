@@ -8,6 +8,7 @@
 #include "plan.hpp"
 #include "plan_cache.hpp"
 #include "problem.hpp"
+#include "tune_table.hpp"
 
 namespace convt1d::detail {
 
@@ -37,7 +38,17 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     return;
   }
   const DeviceInfo dev = cuda_current_device();
-  const std::shared_ptr<const Plan> cached = cached_plan(p, dev);
+  std::shared_ptr<const Plan> cached;
+  const convt1d_problem tuned = tune_file_named() ? tuned_problem(p, cuda_device_name(dev.ordinal)) : p;
+  if (tuned.algorithm != p.algorithm) {
+    try {
+      cached = cached_plan(tuned, dev);
+    } catch (const ApiError&) {  // the measured kernel cannot run this member of its shape class
+      cached = cached_plan(p, dev);
+    }
+  } else {
+    cached = cached_plan(p, dev);
+  }
   const Plan* plan = cached.get();
   Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
   // TMA reads x, and the weights but for the streaming kernel (which packs them first), in place.

@@ -14,6 +14,7 @@ void usage(FILE* out) {
                "  check    random problems through every backend and mode against the fp64 reference\n"
                "  bench    ours vs cuDNN on KernelBench #74 (default) or the model suite (--suite)\n"
                "  profile  Nsight Compute metrics of our kernel on one case (--case ID)\n"
+               "  tune     time every algorithm on cases, record the winners for CONVT1D_TUNE_FILE\n"
                "  version  print the library version\n"
                "`convt1d <command> -h` shows a command's options.\n",
                convt1d_version());
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   if (!std::strcmp(cmd, "check")) return convt1d::cli::run_check(argc - 2, argv + 2);
   if (!std::strcmp(cmd, "bench")) return convt1d::cli::run_bench(argc - 2, argv + 2);
   if (!std::strcmp(cmd, "profile")) return convt1d::cli::run_profile(argc - 2, argv + 2);
+  if (!std::strcmp(cmd, "tune")) return convt1d::cli::run_tune(argc - 2, argv + 2);
   if (!std::strcmp(cmd, "version") || !std::strcmp(cmd, "--version")) {
     std::printf("%s\n", convt1d_version());
     return 0;

@@ -50,6 +50,20 @@ DeviceInfo cuda_current_device() {
   return info;
 }
 
+std::string cuda_device_name(int ordinal) {
+  static std::mutex mutex;
+  static std::vector<std::string> names;  // by ordinal; empty: not yet queried
+  std::lock_guard<std::mutex> lock(mutex);
+  if (static_cast<size_t>(ordinal) >= names.size()) names.resize(static_cast<size_t>(ordinal) + 1);
+  std::string& name = names[static_cast<size_t>(ordinal)];
+  if (name.empty()) {
+    cudaDeviceProp prop{};
+    cuda_check(cudaGetDeviceProperties(&prop, ordinal), "cudaGetDeviceProperties");
+    name = prop.name;
+  }
+  return name;
+}
+
 void cuda_check_pointer(const void* ptr, const char* what, int dev) {
   cudaPointerAttributes attr{};
   const cudaError_t err = cudaPointerGetAttributes(&attr, ptr);

@@ -12,6 +12,7 @@ namespace {
 
 int cuda_device_count() { return 0; }
 DeviceInfo cuda_current_device() { no_cuda(); }
+std::string cuda_device_name(int) { no_cuda(); }
 void cuda_check_pointer(const void*, const char*, int) { no_cuda(); }
 void launch_direct(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_implicit_gemm(const Plan&, const ForwardArgs&) { no_cuda(); }
