@@ -100,6 +100,14 @@ void TuneTable::put(const TuneEntry& entry) {
   entries.push_back(entry);
 }
 
+void TuneTable::remove(const TuneEntry& key) {
+  for (auto it = entries.begin(); it != entries.end(); ++it)
+    if (same_key(*it, key)) {
+      entries.erase(it);
+      return;
+    }
+}
+
 TuneTable parse_tune_table(const std::string& text, const std::string& source) {
   TuneTable table;
   std::istringstream in(text);

@@ -36,6 +36,7 @@ struct TuneTable {
   std::vector<TuneEntry> entries;
   int32_t find(const TuneEntry& key) const;  // the algorithm of the entry with this key, else AUTO
   void put(const TuneEntry& entry);          // adds, or replaces the entry with the same key
+  void remove(const TuneEntry& key);         // drops the entry with this key, if any
 };
 
 // Throws ApiError(INVALID_ARGUMENT) "<source>:<line>: <what is wrong>" on a malformed line.

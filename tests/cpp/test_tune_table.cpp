@@ -86,6 +86,10 @@ TEST(TuneTable, FormatAndParseRoundTripAndPutReplaces) {
   table.put(b);  // same key: replaced, not added
   ASSERT_EQ(table.entries.size(), 2u);
   EXPECT_EQ(table.find(b), CONVT1D_ALGO_NARROW);
+  table.remove(a);
+  ASSERT_EQ(table.entries.size(), 1u);
+  EXPECT_EQ(table.find(a), CONVT1D_ALGO_AUTO);
+  EXPECT_EQ(table.find(b), CONVT1D_ALGO_NARROW);
 }
 
 TEST(TuneTable, CommentsBlankLinesAndCarriageReturnsAreSkipped) {

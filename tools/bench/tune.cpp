@@ -124,10 +124,7 @@ int run_tune(int argc, char** argv) {
         table.put(entry);
         ++recorded;
       } else {
-        std::vector<detail::TuneEntry> kept;
-        for (const detail::TuneEntry& e : table.entries)
-          if (!detail::same_key(e, entry)) kept.push_back(e);
-        table.entries = kept;
+        table.remove(entry);
       }
       std::printf("%-8s %-10s %10.4f %-14s %10.4f %6.1f%%%s\n", key.first.c_str(), mode_name(key.second), auto_ms,
                   algorithm_name(best), best_ms, 100 * (auto_ms / best_ms - 1), wins ? "  recorded" : "");
