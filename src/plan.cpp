@@ -282,8 +282,7 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
   g.dilation = 1;
   g.groups = 1;
   g.has_bias = 0;
-  g.dtype = CONVT1D_FLOAT32;
-  g.math = CONVT1D_MATH_TF32;
+  g.dtype = CONVT1D_FLOAT32;  // (math as the caller's: TF32, or IEEE as 3xTF32)
   g.device = CONVT1D_DEVICE_CUDA;
   g.algorithm = CONVT1D_ALGO_WGMMA;
   return g;
@@ -291,7 +290,7 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
 
 namespace {
 
-// Whether AUTO runs a TF32 problem as GEMM + col2im: a kernel too long for the wgmma tile's rows,
+// Whether AUTO runs an fp32 problem as GEMM + col2im: a kernel too long for the wgmma tile's rows,
 // whose workspace (B x C_out*K x L_in fp32) stays bounded and whose GEMM the wgmma kernel takes.
 bool prefers_gemm_col2im(const convt1d_problem& p, const Shape& s, const DeviceInfo& dev) {
   if (!dev.wgmma || s.groups != 1 || s.kernel_size <= kWgmmaTf32MaxRows) return false;
@@ -300,7 +299,7 @@ bool prefers_gemm_col2im(const convt1d_problem& p, const Shape& s, const DeviceI
     return false;
   WgmmaTiling t;
   std::string why;
-  return plan_wgmma_tf32(shape_of(col2im_gemm_problem(p)), dev, t, why);
+  return plan_wgmma_tf32(shape_of(col2im_gemm_problem(p)), dev, t, why, p.math == CONVT1D_MATH_IEEE);
 }
 
 }  // namespace
@@ -325,9 +324,10 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
   if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan, dev);
   std::string wgmma_why;
-  const bool tf32 = p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_TF32;
-  const bool wgmma_ok = s.batch > 0 && (tf32 ? plan_wgmma_tf32(s, dev, plan.wgmma, wgmma_why)
-                                             : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
+  const bool fp32 = p.dtype == CONVT1D_FLOAT32;  // TF32, or IEEE as 3xTF32
+  const bool wgmma_ok =
+      s.batch > 0 && (fp32 ? plan_wgmma_tf32(s, dev, plan.wgmma, wgmma_why, p.math == CONVT1D_MATH_IEEE)
+                           : plan_wgmma(s, p.dtype, dev, plan.wgmma, wgmma_why));
   std::string stream_why;
   const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, plan.poly, dev, plan.stream, stream_why);
   std::string narrow_why;
@@ -375,7 +375,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";
-      } else if (tf32 && s.batch > 0 && prefers_gemm_col2im(p, s, dev)) {
+      } else if (fp32 && s.batch > 0 && prefers_gemm_col2im(p, s, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::GemmCol2im;
         plan.reason = "kernel longer than a tile's taps: GEMM on Hopper tensor cores, then col2im";

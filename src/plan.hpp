@@ -103,7 +103,12 @@ struct WgmmaTiling {
   // wgmma reads tf32 operands from smem K-major only: x^T comes from registers, W^T pre-packed.
   bool tf32 = false;
   int32_t rows = 0;          // tf32: W^T rows (m = co*K + k) per tile, the wgmma N (multiple of 32)
-  int32_t ci_pitch = 0;      // tf32: packed W^T row pitch (C_in rounded up to a chunk), elements
+  int32_t ci_pitch = 0;      // tf32: packed W^T row pitch (C_in rounded up to a chunk; x2 in IEEE), elements
+  // fp32 in IEEE mode as 3xTF32 (tf32 and x_transposed set too): W^T and x^T packed with each chunk's
+  // tf32 big parts and small parts (v - big, rounded) side by side, and k_chunks counting kIeeePasses
+  // passes per chunk: W big x x big, W small x x big, W big x x small (the small x small term is below
+  // fp32's rounding). The kernels only move their TMA columns (wgmma_common.cuh, packed_columns).
+  bool ieee = false;
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
   // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
   bool x_transposed = false;
@@ -132,10 +137,12 @@ constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 constexpr int64_t kWgmmaShallowMaxPositions = 65536;  // below kWgmmaMediumChannels: B*L_in up to this,
 constexpr int kWgmmaNarrowOutChannels = 16;          // or at most this many output channels per group
 constexpr int kWgmmaTf32MinFilledTiles = 16;         // TF32: tiles x the share of real positions in them
+constexpr int kIeeePasses = 3;                       // TF32 wgmma passes per chunk in IEEE mode
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
-bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
+// fp32 on the TF32 wgmma kernels: one pass (TF32 mode), or three (ieee: IEEE mode as 3xTF32).
+bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why, bool ieee = false);
 
 constexpr int kWgmmaTf32Positions = 128;  // positions per tile: 2 consumer warpgroups x the wgmma M
 constexpr int kWgmmaTf32Chunk = 32;       // input channels per stage (one 128-byte swizzle row of fp32)
@@ -158,8 +165,8 @@ void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_
 // plain GEMM Z[b, m, l] = sum_ci W[ci, m] x[b, ci, l] over m = co*K + k (a 1x1 transposed convolution
 // into a workspace, planned like any problem), then a pass that sums each output's taps of Z.
 constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
-// The 1x1 problem of that GEMM: same batch, input and length, C_out*K output channels, fp32 (TF32),
-// no bias, on the wgmma kernel.
+// The 1x1 problem of that GEMM: same batch, input and length, C_out*K output channels, fp32 (in the
+// caller's math: TF32, or IEEE as 3xTF32), no bias, on the wgmma kernel.
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 
 // Streaming kernel on Hopper tensor cores for layers with few output channels and long rows

@@ -153,8 +153,10 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
 }
 
 // fp32 in TF32 mode (see WgmmaTiling::tf32): 128 positions per tile (the two consumer warpgroups' 64
-// rows of x^T, the wgmma M), `rows` = co_per_half*K rounded up to 32 of W^T as the wgmma N.
-bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {
+// rows of x^T, the wgmma M), `rows` = co_per_half*K rounded up to 32 of W^T as the wgmma N. IEEE mode
+// (WgmmaTiling::ieee): the same tiles over three passes per chunk, x always transposed (the passes
+// read x's small parts, which only the packing computes).
+bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why, bool ieee) {
   auto no = [&](const std::string& reason) {
     why = reason;
     return false;
@@ -192,9 +194,12 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.row_tiles = ceil_div(s.batch, c.segments) * c.windows;
   c.tiles = c.co_tiles * c.row_tiles;
   if (c.tiles > kInt32Max) return no("more tiles (" + std::to_string(c.tiles) + ") than one launch's grid holds");
-  c.k_chunks = static_cast<int32_t>(ceil_div(s.in_channels, kWgmmaTf32Chunk));
-  if (c.k_chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));
-  c.ci_pitch = c.k_chunks * kWgmmaTf32Chunk;
+  const int64_t chunks = ceil_div(s.in_channels, kWgmmaTf32Chunk);
+  if (chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));
+  const int64_t parts = ieee ? 2 : 1;  // IEEE: big and small parts
+  c.ieee = ieee;
+  c.k_chunks = static_cast<int32_t>(chunks * (ieee ? kIeeePasses : 1));
+  c.ci_pitch = static_cast<int32_t>(chunks * kWgmmaTf32Chunk * parts);
   int64_t z_pitch = kWgmmaTf32Positions;  // Z[m][position]: rows padded to 4 (mod 32) words, so that a
   while (z_pitch % 32 != 4) ++z_pitch;    // warp's transposed accumulator stores hit 32 banks
   c.z_pitch = static_cast<int32_t>(z_pitch);
@@ -207,7 +212,11 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
   const bool bounded = static_cast<double>(s.batch) * static_cast<double>(s.in_length) *
                            static_cast<double>(c.ci_pitch) * kElem32 <= static_cast<double>(kWgmmaTf32MaxTransposeBytes);
-  c.x_transposed = bounded && (s.in_length % kAlign32 != 0 || s.out_channels * s.kernel_size >= kWgmmaTf32TransposeMinRows);
+  if (ieee && !bounded)
+    return no("IEEE mode needs x^T in a workspace of at most " + std::to_string(kWgmmaTf32MaxTransposeBytes >> 20) +
+              " MiB");
+  c.x_transposed = bounded && (ieee || s.in_length % kAlign32 != 0 ||
+                               s.out_channels * s.kernel_size >= kWgmmaTf32TransposeMinRows);
   c.x_pitch = c.x_transposed ? s.in_length : ceil_div(s.in_length, kAlign32) * kAlign32;  // no padded copy
   c.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   if (c.x_transposed && s.kernel_size <= kWgmmaRows) {
@@ -224,6 +233,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     if (w.window > 0 && w.tiles <= kInt32Max &&
         kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)) {
       w.tf32 = w.tf32_columns = w.x_transposed = true;
+      w.ieee = c.ieee;
       w.ci_pitch = c.ci_pitch;
       w.x_pitch = s.in_length;
       w.rows_fastest = c.rows_fastest;

@@ -6,7 +6,7 @@
 // come first, then those of job 1: one launch instead of two, and one tail of partly filled waves.
 // Reads: a warp takes one channel's positions as float4 (scalar loads where rows are not 16-byte
 // aligned). Writes: 8 lanes cover one position's 32 channels as 8 float4 (128 contiguous bytes),
-// rounded on the way. Shared memory: tile[32 channels][POSITIONS] in float4 chunks, chunk index XOR
+// rounded on the way (split: the big parts, then the small ones 32 columns further). Shared memory: tile[32 channels][POSITIONS] in float4 chunks, chunk index XOR
 // (channel / 4) mod 8, so that the float4 row writes and the column reads (8 channel quads x 4
 // positions per warp) are both free of bank conflicts.
 #include "cuda/tf32_transpose.cuh"
@@ -37,6 +37,7 @@ struct Job {
   int64_t channels, length, ci_pitch;
   int64_t l_tiles, row_tiles, blocks;  // row_tiles = batch * l_tiles; blocks = row_tiles * ci tiles
   int32_t aligned;                     // float4 reads: the base and every row 16-byte aligned
+  int32_t split;                       // TransposeJob::split: big and small parts per chunk
 };
 struct Jobs {
   Job job[kMaxTransposeJobs];
@@ -46,6 +47,8 @@ struct Jobs {
 __device__ __forceinline__ int swizzled(int channel, int pos) {
   return (((pos / kVector) ^ ((channel / kVector) % kSwizzleChunks)) * kVector) | (pos % kVector);
 }
+
+__device__ __forceinline__ float tf32_of(float v) { return __uint_as_float(ptx::to_tf32(v)); }
 
 template <int kPositions>
 __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
@@ -89,15 +92,24 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
     const int64_t l = l0 + pos;
     if (l >= job.length) continue;
     const int at = swizzled(c, pos);  // the same for channels c..c+3 (one channel quad)
-    const float4 v = make_float4(
-        __uint_as_float(ptx::to_tf32(tile[c][at])), __uint_as_float(ptx::to_tf32(tile[c + 1][at])),
-        __uint_as_float(ptx::to_tf32(tile[c + 2][at])), __uint_as_float(ptx::to_tf32(tile[c + 3][at])));
-    *reinterpret_cast<float4*>(job.out + (b * job.length + l) * job.ci_pitch + ci0 + c) = v;
+    const float4 in = make_float4(tile[c][at], tile[c + 1][at], tile[c + 2][at], tile[c + 3][at]);
+    const float4 big = make_float4(tf32_of(in.x), tf32_of(in.y), tf32_of(in.z), tf32_of(in.w));
+    float* row = job.out + (b * job.length + l) * job.ci_pitch;
+    if (job.split) {
+      *reinterpret_cast<float4*>(row + 2 * ci0 + c) = big;
+      *reinterpret_cast<float4*>(row + 2 * ci0 + kChannels + c) = make_float4(
+          tf32_of(in.x - big.x), tf32_of(in.y - big.y), tf32_of(in.z - big.z), tf32_of(in.w - big.w));
+    } else {
+      *reinterpret_cast<float4*>(row + ci0 + c) = big;
+    }
   }
 }
 
+// Input chunks of 32 channels: a split row holds two columns per channel.
+int64_t ci_tiles_of(const TransposeJob& j) { return j.ci_pitch / (j.split ? 2 * kChannels : kChannels); }
+
 int64_t tiles_of(const TransposeJob& j, int64_t positions) {
-  return j.batch * ((j.length + positions - 1) / positions) * (j.ci_pitch / kChannels);
+  return j.batch * ((j.length + positions - 1) / positions) * ci_tiles_of(j);
 }
 
 template <int kPositions>
@@ -115,8 +127,9 @@ void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
     j.ci_pitch = s.ci_pitch;
     j.l_tiles = (s.length + kPositions - 1) / kPositions;
     j.row_tiles = s.batch * j.l_tiles;
-    j.blocks = j.row_tiles * (s.ci_pitch / kChannels);
+    j.blocks = j.row_tiles * ci_tiles_of(s);
     j.aligned = reinterpret_cast<uintptr_t>(s.in) % 16 == 0 && s.length % kVector == 0;
+    j.split = s.split ? 1 : 0;
     blocks += j.blocks;
   }
   if (blocks == 0) return;

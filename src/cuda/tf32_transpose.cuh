@@ -1,5 +1,7 @@
 // The TF32 wgmma kernels' per-call operand packing: out[b][l][ci_pitch] = tf32(in[b][ci][l]), channels
 // past `channels` zero. W^T is the case batch 1, length C_out*K; x^T the case of x itself.
+// `split` (IEEE fp32 as 3xTF32): each 32-channel chunk c takes 64 columns, the tf32 big parts at
+// 64c..64c+31 and the tf32 rounding of what they leave (v - big) at 64c+32..64c+63.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +14,7 @@ struct TransposeJob {
   const float* in;
   float* out;
   int64_t batch, channels, length, ci_pitch;
+  bool split = false;
 };
 
 // Packs every job (at most kMaxTransposeJobs: W^T and x^T) in one launch.

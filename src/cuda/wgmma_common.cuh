@@ -28,11 +28,23 @@ struct WgmmaParams {
   int64_t out_length;
   int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
   int32_t co_per_half, tile_channels, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
-  int32_t co_tiles, row_tiles, rows_fastest;
+  int32_t co_tiles, row_tiles, rows_fastest, ieee;
   int32_t tap_step, shift_step;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
+
+// The packed W^T and x^T columns that TF32 pipeline step kc reads (32 channels each). IEEE
+// (WgmmaTiling::ieee): chunk c's big parts sit at columns 64c, its small parts at 64c + 32, and its
+// three passes read W big x x big, W small x x big, W big x x small.
+struct PackedColumns {
+  int32_t w, x;
+};
+__device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, int kc) {
+  if (!p.ieee) return {kc * kWgmmaTf32Chunk, kc * kWgmmaTf32Chunk};
+  const int32_t chunk = kc / kIeeePasses, pass = kc % kIeeePasses;
+  return {(2 * chunk + (pass == 1)) * kWgmmaTf32Chunk, (2 * chunk + (pass == 2)) * kWgmmaTf32Chunk};
+}
 
 constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues the TMA loads
 constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
@@ -205,6 +217,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.co_tiles = static_cast<int32_t>(t.co_tiles);
   p.row_tiles = static_cast<int32_t>(t.row_tiles);
   p.rows_fastest = t.rows_fastest ? 1 : 0;
+  p.ieee = t.ieee ? 1 : 0;
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }

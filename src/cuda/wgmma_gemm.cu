@@ -19,7 +19,8 @@
 // packed by launch_wgmma_tf32: A = W^T [C_out*K][ci_pitch] (a box of 32 channels x 64 rows per
 // warpgroup) and B = x^T [B][L][ci_pitch] (a box of 32 channels x `window` positions per segment),
 // both 128B-swizzled rows of 32 channels: a stage is one 32-channel chunk, 4 wgmma k8 steps. Same byte
-// counts per stage as in 16-bit, same accumulators, Z and shift-add.
+// counts per stage as in 16-bit, same accumulators, Z and shift-add. IEEE (3xTF32): a chunk's three
+// passes are three stages reading other packed columns (packed_columns, wgmma_common.cuh).
 //
 // Pipeline: warpgroup 0 is the producer: one thread arms stage s's "full" barrier with its byte count
 // and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
@@ -116,11 +117,12 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
         unsigned char* a_s = smem + size_t(s) * stage_bytes;
         unsigned char* b_s = a_s + 2 * kABoxBytes;
         if constexpr (kTf32<T>) {  // packed W^T rows and x^T positions, 32 channels each
-          const int32_t ci = kc * kWgmmaTf32Chunk;
+          const PackedColumns col = packed_columns(p, kc);
           for (int h = 0; h < 2; ++h)
-            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, ci, (co0 + h * p.co_per_half) * p.kernel_size, &full[s]);
+            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, col.w, (co0 + h * p.co_per_half) * p.kernel_size,
+                                &full[s]);
           for (int sg = 0; sg < p.segments; ++sg)
-            hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, ci, start, b0 + sg, &full[s]);
+            hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, col.x, start, b0 + sg, &full[s]);
         } else {
           const int32_t ci = kc * kWgmmaChunk;
           for (int h = 0; h < 2; ++h)

@@ -18,6 +18,9 @@
 //   full[stages], empty[stages]                mbarriers
 //   Z[rows][z_pitch] fp32                       epilogue staging, over the stage buffers once spent
 //
+// IEEE (WgmmaTiling::ieee, XT only): the packing writes big and small parts, and each chunk's three
+// passes are three pipeline steps whose TMA boxes read other columns (packed_columns).
+//
 // Pipeline as in the 16-bit kernel (one producer thread, two consumer warpgroups, one stage of MMAs in
 // flight). Without XT a stage's A fragments stay in registers until its wgmma group retires, so two
 // register sets alternate between stages.
@@ -181,16 +184,16 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* xs = smem + size_t(s) * stage_bytes;
-        const int32_t ci = kc * kWgmmaTf32Chunk;
+        const PackedColumns col = packed_columns(p, kc);  // (IEEE runs with XT only)
         if constexpr (XT) {
           for (int sg = 0; sg < p.segments; ++sg)
-            hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, ci, start, b0 + sg, &full[s]);
+            hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, col.x, start, b0 + sg, &full[s]);
         } else {
           for (int a = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a)
-            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, ci,
+            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, col.x,
                                 b0 + a / atoms_per_window, &full[s]);
         }
-        hopper::tma_load_2d(xs + kXBytes, &wt_map, ci, co0 * p.kernel_size, &full[s]);
+        hopper::tma_load_2d(xs + kXBytes, &wt_map, col.w, co0 * p.kernel_size, &full[s]);
       }
     }
     __syncwarp();
@@ -270,8 +273,8 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
   StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
   const TransposeJob jobs[] = {
-      {static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch},
-      {static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch}};
+      {static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, t.ieee},
+      {static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch, t.ieee}};
   transpose_to_tf32(jobs, t.x_transposed ? 2 : 1, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);

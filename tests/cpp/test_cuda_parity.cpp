@@ -362,6 +362,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       {2, 96, 130, 40, 12, 16, 2, 1, 3},    // stride > K: phases without taps
       {1, 512, 256, 87, 16, 8, 4, 1, 0},    // HiFi-GAN up0: rows of 87 read through a padded copy
       {1, 128, 16, 1000, 8, 4, 1100, 1, 0}, // padding wider than the first windows: they own nothing
+      {2, 2048, 32, 40, 16, 8, 4, 1, 0},    // Oobleck-deep reduction: IEEE's longest accumulation chains
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -390,8 +391,7 @@ TEST_F(CudaParity, WgmmaLayers) {
     const bool random = &l - layers.data() >= static_cast<ptrdiff_t>(fixed.size());
     if (random && !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA)) continue;
     for (const Mode& m : kModes) {
-      const bool tf32 = m.dtype == CONVT1D_FLOAT32 && m.math == CONVT1D_MATH_TF32;
-      if (m.dtype != CONVT1D_FLOAT16 && m.dtype != CONVT1D_BFLOAT16 && !tf32) continue;
+      if (m.dtype == CONVT1D_FLOAT64) continue;  // fp32 (TF32, IEEE as 3xTF32), fp16, bf16
       p.dtype = m.dtype;
       p.math = m.math;
       if (random && !gemm_plannable(p, dev, CONVT1D_ALGO_WGMMA)) continue;
@@ -409,8 +409,8 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
 }
 
-// Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run in TF32 as a
-// GEMM into a workspace, then col2im: AUTO must pick it and be right, with every parameter in play.
+// Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run in fp32 (TF32 or
+// IEEE) as a GEMM into a workspace, then col2im: AUTO must pick it and be right, with every parameter in play.
 TEST_F(CudaParity, GemmCol2imLayers) {
   const auto dev = current_device_info();
   if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
@@ -420,19 +420,19 @@ TEST_F(CudaParity, GemmCol2imLayers) {
       {3, 100, 2, 10, 256, 256, 0, 1, 0},   // stride == K: every output has exactly one tap
       {1, 17, 5, 50, 500, 3, 200, 1, 2},    // heavy padding, many taps per output
   };
-  const Mode& tf32 = kModes[2];
-  ASSERT_TRUE(tf32.dtype == CONVT1D_FLOAT32 && tf32.math == CONVT1D_MATH_TF32);
   t1d::Rng rng(907);
-  for (const Layer& l : layers) {
-    convt1d_problem p = l.problem();
-    p.has_bias = l.c_out != 2;
-    p.dtype = tf32.dtype;
-    p.math = tf32.math;
-    ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << describe(p) << ": " << convt1d_last_error();
-    ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::GemmCol2im) << describe(p);
-    expect_matches_reference(p, tf32, rng, std::string(tf32.name) + " gemm_col2im " + describe(p));
-    if (HasFatalFailure()) return;
-  }
+  for (const Layer& l : layers)
+    for (const Mode& m : {kModes[1], kModes[2]}) {  // fp32 IEEE and TF32
+      ASSERT_EQ(m.dtype, CONVT1D_FLOAT32);
+      convt1d_problem p = l.problem();
+      p.has_bias = l.c_out != 2;
+      p.dtype = m.dtype;
+      p.math = m.math;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << describe(p) << ": " << convt1d_last_error();
+      ASSERT_EQ(convt1d::detail::make_plan(p, dev).kernel, convt1d::detail::KernelKind::GemmCol2im) << describe(p);
+      expect_matches_reference(p, m, rng, std::string(m.name) + " gemm_col2im " + describe(p));
+      if (HasFatalFailure()) return;
+    }
 }
 
 // Layers on the streaming kernel, in every mode it runs (fp32 TF32 and IEEE, fp16, bf16): KB74's

@@ -85,9 +85,8 @@ TEST(PlanCache, EveryFieldAndTheDeviceMatter) {
 }
 
 TEST(PlanCache, UnplannableProblemThrowsAndCachesNothing) {
-  convt1d_problem p = problem(1, 64, CONVT1D_FLOAT32);
-  p.math = CONVT1D_MATH_IEEE;
-  p.algorithm = CONVT1D_ALGO_WGMMA;  // wgmma has no IEEE-fp32 path: make_plan refuses
+  convt1d_problem p = problem(1, 64, CONVT1D_FLOAT64);
+  p.algorithm = CONVT1D_ALGO_WGMMA;  // wgmma has no fp64 path: make_plan refuses
   const std::size_t before = convt1d::detail::plan_cache_size();
   EXPECT_THROW(cached_plan(p, h100()), convt1d::detail::ApiError);
   EXPECT_EQ(convt1d::detail::plan_cache_size(), before);

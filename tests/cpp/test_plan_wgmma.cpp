@@ -52,7 +52,9 @@ TEST(WgmmaPlan, RefusesWithAReason) {
   p.dtype = CONVT1D_FLOAT32;
   EXPECT_EQ(refusal(p, hopper(true)), "") << "fp32 in TF32 mode runs the tf32 variant";
   p.math = CONVT1D_MATH_IEEE;
-  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "TF32")) << refusal(p, hopper(true));
+  EXPECT_EQ(refusal(p, hopper(true)), "") << "IEEE fp32 runs the tf32 variant as 3xTF32";
+  p.dtype = CONVT1D_FLOAT64;
+  EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "float16")) << refusal(p, hopper(true));
   p = ok;
   p.groups = 2;
   EXPECT_TRUE(t1d::contains(refusal(p, hopper(true)), "groups"));
@@ -75,8 +77,11 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   p.dtype = CONVT1D_FLOAT32;  // TF32 mode: the tf32 variant
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::Wgmma);
   EXPECT_TRUE(convt1d::detail::make_plan(p, hopper(true)).wgmma.tf32);
-  p.math = CONVT1D_MATH_IEEE;  // IEEE fp32 stays off the tf32 tensor cores' single pass
-  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(true)).kernel, KernelKind::ImplicitGemm);
+  p.math = CONVT1D_MATH_IEEE;  // IEEE fp32: the same kernels, three TF32 passes per chunk
+  const convt1d::detail::Plan ieee = convt1d::detail::make_plan(p, hopper(true));
+  EXPECT_EQ(ieee.kernel, KernelKind::Wgmma);
+  EXPECT_TRUE(ieee.wgmma.tf32 && ieee.wgmma.ieee && ieee.wgmma.x_transposed);
+  EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::ImplicitGemm);
   convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, few channels: mma.sync streams
   EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);  // (16-bit)
   t8.in_length = 2048;
@@ -138,8 +143,10 @@ TEST(WgmmaPlan, LongKernelsRunAsGemmThenCol2im) {
   EXPECT_EQ(g.algorithm, CONVT1D_ALGO_WGMMA);
   EXPECT_EQ(convt1d::detail::make_plan(g, hopper(true)).kernel, KernelKind::Wgmma);
   convt1d_problem q = p;
-  q.math = CONVT1D_MATH_IEEE;  // one TF32 pass is not IEEE fp32
-  EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  q.math = CONVT1D_MATH_IEEE;  // IEEE too, its GEMM as 3xTF32
+  EXPECT_EQ(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  EXPECT_EQ(convt1d::detail::col2im_gemm_problem(q).math, CONVT1D_MATH_IEEE);
+  EXPECT_TRUE(convt1d::detail::make_plan(convt1d::detail::col2im_gemm_problem(q), hopper(true)).wgmma.ieee);
   q = p;
   q.dtype = CONVT1D_BFLOAT16;  // the workspace GEMM is TF32-only
   EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
@@ -298,6 +305,20 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
       EXPECT_EQ(t.z_pitch % 32, 4);
       EXPECT_LE(t.rows * t.z_pitch * 4, t.stages * (32 * 128 * 4 + t.rows * 32 * 4)) << "Z must fit the stages";
     }
+    // IEEE (3xTF32): x always transposed, big and small parts side by side, three passes per chunk;
+    // where TF32 transposes x too, the same tiles
+    WgmmaTiling e;
+    ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(s, dev, e, why, true)) << why;
+    EXPECT_TRUE(e.tf32 && e.ieee && e.x_transposed);
+    EXPECT_EQ(e.ci_pitch, 2 * t.ci_pitch);
+    EXPECT_EQ(e.k_chunks, convt1d::detail::kIeeePasses * t.k_chunks);
+    EXPECT_EQ(e.x_pitch, s.in_length);
+    if (t.x_transposed) {
+      EXPECT_EQ(e.tf32_columns, t.tf32_columns);
+      EXPECT_EQ(e.tiles, t.tiles);
+      EXPECT_EQ(e.smem_bytes, t.smem_bytes);
+    }
+    EXPECT_FALSE(t.ieee);
     convt1d::detail::Shape huge = s;  // an x^T beyond the workspace bound
     huge.batch = convt1d::detail::kWgmmaTf32MaxTransposeBytes / (4 * s.in_length * t.ci_pitch) + 1;
     ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(huge, dev, t, why)) << why;
@@ -305,6 +326,8 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_FALSE(t.tf32_columns);
     EXPECT_EQ(t.x_pitch % 4, 0);
     EXPECT_GE(t.x_pitch, s.in_length);
+    EXPECT_FALSE(convt1d::detail::plan_wgmma_tf32(huge, dev, e, why, true)) << "IEEE reads x's small parts from x^T";
+    EXPECT_TRUE(t1d::contains(why, "IEEE")) << why;
   }
 }
 
