@@ -109,6 +109,12 @@ struct WgmmaTiling {
   // passes per chunk: W big x x big, W small x x big, W big x x small (the small x small term is below
   // fp32's rounding). The kernels only move their TMA columns (wgmma_common.cuh, packed_columns).
   bool ieee = false;
+  // ieee with in_channels > kIeeeOneChainChannels: the small-part passes add into accumulators of their
+  // own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN columns, one block per SM),
+  // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
+  // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
+  // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
+  bool small_accumulators = false;
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
   // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
   bool x_transposed = false;
@@ -138,6 +144,8 @@ constexpr int64_t kWgmmaShallowMaxPositions = 65536;  // below kWgmmaMediumChann
 constexpr int kWgmmaNarrowOutChannels = 16;          // or at most this many output channels per group
 constexpr int kWgmmaTf32MinFilledTiles = 16;         // TF32: tiles x the share of real positions in them
 constexpr int kIeeePasses = 3;                       // TF32 wgmma passes per chunk in IEEE mode
+constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling::small_accumulators
+constexpr int kWgmmaSmallAccumulatorsMaxN = 128;     // two accumulator sets of N/2 registers each
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
@@ -189,7 +197,13 @@ struct StreamTiling {
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
                         // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
-  bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
+  bool ieee = false;
+  // ieee with in_channels > kIeeeOneChainChannels: the small-part passes add into accumulators of their
+  // own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN columns, one block per SM),
+  // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
+  // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
+  // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
+  bool small_accumulators = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;

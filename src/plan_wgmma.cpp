@@ -35,7 +35,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // two warpgroups' 64 weight rows and N columns of x for one reduction chunk: 128 bytes per row or
 // column both in 16-bit (64 channels) and in TF32 (32 channels).
 WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, int64_t halo, int64_t window_step, int64_t co_per_half,
-                           int64_t co_tiles, int64_t k_chunks) {
+                           int64_t co_tiles, int64_t k_chunks, int64_t max_n = kWgmmaMaxN, bool shared = true) {
   // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
   auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
@@ -55,14 +55,14 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, int64_t halo, 
   // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
-  for (int64_t window = kWgmmaMaxN; window >= window_step; window -= window_step) {  // ties: wider
+  for (int64_t window = max_n / window_step * window_step; window >= window_step; window -= window_step) {  // ties: wider
     if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
     const int64_t windows = wgmma_windows(s.in_length, window, halo);
-    const int64_t max_segments = windows == 1 ? std::min<int64_t>(kWgmmaMaxN / window, s.batch) : 1;
+    const int64_t max_segments = windows == 1 ? std::min<int64_t>(max_n / window, s.batch) : 1;
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
-        if (blocks > 1 && n > kWgmmaMaxSharedN) continue;
+        if (blocks > 1 && (n > kWgmmaMaxSharedN || !shared)) continue;
         WgmmaTiling c;
         if (!fit(n, blocks, c)) continue;
         const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
@@ -198,6 +198,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   if (chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));
   const int64_t parts = ieee ? 2 : 1;  // IEEE: big and small parts
   c.ieee = ieee;
+  const bool small_accumulators = ieee && s.in_channels > kIeeeOneChainChannels;
   c.k_chunks = static_cast<int32_t>(chunks * (ieee ? kIeeePasses : 1));
   c.ci_pitch = static_cast<int32_t>(chunks * kWgmmaTf32Chunk * parts);
   int64_t z_pitch = kWgmmaTf32Positions;  // Z[m][position]: rows padded to 4 (mod 32) words, so that a
@@ -225,21 +226,27 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     const int64_t reach = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
     const int64_t co_per_half = kWgmmaRows / s.kernel_size;
     WgmmaTiling w = search_windows(s, dev, reach, kWgmmaTf32ColumnStep, co_per_half,
-                                   ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks);
+                                   ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks,
+                                   small_accumulators ? kWgmmaSmallAccumulatorsMaxN : kWgmmaMaxN, !small_accumulators);
     // Its tiles are 2*co_per_half channels whatever C_out, so it may compute more MMA rows x columns
     // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.
     const auto work = [](const WgmmaTiling& t, int64_t rows) { return t.co_tiles * rows * t.row_tiles * t.n(); };
     if (w.window > 0 && w.tiles <= kInt32Max &&
-        kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)) {
+        (small_accumulators || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows))) {
       w.tf32 = w.tf32_columns = w.x_transposed = true;
       w.ieee = c.ieee;
+      w.small_accumulators = small_accumulators;
       w.ci_pitch = c.ci_pitch;
       w.x_pitch = s.in_length;
       w.rows_fastest = c.rows_fastest;
       c = w;
     }
   }
+  if (small_accumulators && !c.small_accumulators)
+    return no("IEEE mode with in_channels > " + std::to_string(kIeeeOneChainChannels) +
+              " needs x^T tiles of at most " + std::to_string(kWgmmaSmallAccumulatorsMaxN) +
+              " positions and kernel_size <= 64");
   c.overlap_packing = c.tiles >= dev.sm_count;
   t = c;
   return true;

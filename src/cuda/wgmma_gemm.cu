@@ -70,9 +70,22 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
   }
 }
 
-// Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers).
-template <class T, int N>
-__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
+// Fences both accumulator sets (the small one with SMALL) around the asynchronous wgmmas.
+template <int N, bool SMALL>
+__device__ __forceinline__ void fence_accumulators(float* acc, float* small) {
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+  if constexpr (SMALL) {
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(small[i]);
+  }
+}
+
+// Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers), except
+// with SMALL (IEEE, WgmmaTiling::small_accumulators): the small-part passes (kc % 3 != 0) accumulate
+// into `small`, added to the big parts' sums once the main loop is done.
+template <class T, int N, bool SMALL>
+__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 : 1)
     wgmma_gemm_kernel(const __grid_constant__ CUtensorMap w_map, const __grid_constant__ CUtensorMap x_map,
                       const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
@@ -105,6 +118,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
+  float small[SMALL ? N / 2 : 1];
   if (wg == 0) {  // producer
     if (tid == 0) {
       const int atoms_per_window = p.window / p.n_atom;
@@ -138,6 +152,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
     const int h = wg - 1;
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < (SMALL ? N / 2 : 1); ++i) small[i] = 0.0f;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
     for (int kc = 0; kc < p.k_chunks; ++kc) {
@@ -145,8 +161,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
       const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
       const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+      fence_accumulators<N, SMALL>(acc, small);
       hopper::wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < kKSteps; ++kk) {
@@ -155,7 +170,10 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
                                                  hopper::Swizzle::B128);
           const uint64_t b = hopper::matrix_desc(b_addr + kk * kTf32K * 4, 16, kCoreRows * kTf32RowBytes,
                                                  hopper::Swizzle::B128);
-          mma_columns<T, N>(acc, a, b);
+          if (SMALL && kc % kIeeePasses != 0)
+            mma_columns<T, N>(small, a, b);
+          else
+            mma_columns<T, N>(acc, a, b);
         } else {
           const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
                                                  hopper::Swizzle::B128);
@@ -166,14 +184,16 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
       }
       hopper::wgmma_commit();
       hopper::wgmma_wait<1>();
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+      fence_accumulators<N, SMALL>(acc, small);
       if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
       __syncwarp();
     }
     hopper::wgmma_wait<0>();
+    fence_accumulators<N, SMALL>(acc, small);
+    if constexpr (SMALL) {
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+      for (int i = 0; i < N / 2; ++i) acc[i] += small[i];
+    }
 
     // Z overlays the stage buffers: the operand reads of every wgmma (async proxy) must be ordered
     // before the generic stores below, in both halves (the barrier).
@@ -199,12 +219,17 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN ? 2 : 1)
 #endif
 }
 
-template <class T, int N>
+template <class T, int N, bool SMALL = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
+  if constexpr (kTf32<T> && N <= kWgmmaSmallAccumulatorsMaxN && !SMALL) {
+    if (plan.wgmma.small_accumulators) return launch_n<T, N, true>(plan, a, w_map, x_map);
+  }
+  if (plan.wgmma.small_accumulators != SMALL)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
   const int64_t smem = plan.wgmma.smem_bytes;
-  opt_in_smem<wgmma_gemm_kernel<T, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
+  opt_in_smem<wgmma_gemm_kernel<T, N, SMALL>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
   // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
-  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N>, plan.wgmma.tiles, kThreads, smem,
+  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N, SMALL>, plan.wgmma.tiles, kThreads, smem,
                    static_cast<cudaStream_t>(a.stream), "wgmma_gemm_kernel launch", w_map, x_map,
                    make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }

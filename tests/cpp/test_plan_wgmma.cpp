@@ -313,7 +313,13 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_EQ(e.ci_pitch, 2 * t.ci_pitch);
     EXPECT_EQ(e.k_chunks, convt1d::detail::kIeeePasses * t.k_chunks);
     EXPECT_EQ(e.x_pitch, s.in_length);
-    if (t.x_transposed) {
+    // beyond kIeeeOneChainChannels, the small parts' own accumulators: narrower x^T tiles, one block per SM
+    EXPECT_EQ(e.small_accumulators, s.in_channels > convt1d::detail::kIeeeOneChainChannels);
+    if (e.small_accumulators) {
+      EXPECT_TRUE(e.tf32_columns);
+      EXPECT_LE(e.n(), convt1d::detail::kWgmmaSmallAccumulatorsMaxN);
+      EXPECT_EQ(e.blocks_per_sm, 1);
+    } else if (t.x_transposed) {
       EXPECT_EQ(e.tf32_columns, t.tf32_columns);
       EXPECT_EQ(e.tiles, t.tiles);
       EXPECT_EQ(e.smem_bytes, t.smem_bytes);
