@@ -156,7 +156,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
     for (int i = 0; i < (SMALL ? N / 2 : 1); ++i) small[i] = 0.0f;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
-    for (int kc = 0; kc < p.k_chunks; ++kc) {
+    // One pipeline step into `sums` (acc, or with SMALL a small-part pass's `small`).
+    auto step = [&](int kc, float* sums) {
       const int s = kc % p.stages;
       ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
       const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
@@ -170,16 +171,13 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
                                                  hopper::Swizzle::B128);
           const uint64_t b = hopper::matrix_desc(b_addr + kk * kTf32K * 4, 16, kCoreRows * kTf32RowBytes,
                                                  hopper::Swizzle::B128);
-          if (SMALL && kc % kIeeePasses != 0)
-            mma_columns<T, N>(small, a, b);
-          else
-            mma_columns<T, N>(acc, a, b);
+          mma_columns<T, N>(sums, a, b);
         } else {
           const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
                                                  hopper::Swizzle::B128);
           const uint64_t b =
               hopper::matrix_desc(b_addr + kk * kMmaK * b_row, kWgmmaChunk * b_row, kCoreRows * b_row, b_swizzle);
-          mma_columns<T, N>(acc, a, b);
+          mma_columns<T, N>(sums, a, b);
         }
       }
       hopper::wgmma_commit();
@@ -187,6 +185,17 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
       fence_accumulators<N, SMALL>(acc, small);
       if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
       __syncwarp();
+    };
+    if constexpr (SMALL) {
+      // The passes unrolled, so that each wgmma's accumulators are fixed at compile time (a runtime
+      // choice puts the wgmmas on divergent paths, which ptxas serialises: C7520).
+      for (int kc = 0; kc < p.k_chunks; kc += kIeeePasses) {
+        step(kc, acc);
+        step(kc + 1, small);
+        step(kc + 2, small);
+      }
+    } else {
+      for (int kc = 0; kc < p.k_chunks; ++kc) step(kc, acc);
     }
     hopper::wgmma_wait<0>();
     fence_accumulators<N, SMALL>(acc, small);
