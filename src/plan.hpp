@@ -134,7 +134,7 @@ struct WgmmaTiling {
 constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)
 constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmma M)
 constexpr int kWgmmaMaxN = 256;       // largest wgmma N
-constexpr int kWgmmaMaxStages = 4;
+constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
