@@ -115,6 +115,12 @@ struct WgmmaTiling {
   // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
   // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
   bool small_accumulators = false;
+  // tf32_columns tiles of few row tiles (kRawWeightsMaxRowTiles: B = 1 layers, where the weights
+  // outweigh x): W read as stored by TMA, each consumer loading its wgmma A fragments from shared
+  // memory and rounding (IEEE: splitting) them in registers, so no W^T is packed
+  // (src/cuda/wgmma_raw_weights.cu). co_per_half*K is then a multiple of 4 (TMA box starts),
+  // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and small_accumulators).
+  bool raw_weights = false;
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
   // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
   bool x_transposed = false;
@@ -146,6 +152,9 @@ constexpr int kWgmmaTf32MinFilledTiles = 16;         // TF32: tiles x the share 
 constexpr int kIeeePasses = 3;                       // TF32 wgmma passes per chunk in IEEE mode
 constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling::small_accumulators
 constexpr int kWgmmaSmallAccumulatorsMaxN = 128;     // two accumulator sets of N/2 registers each
+constexpr int kRawWeightsMaxN = 128;                 // raw_weights tiles: accumulators + two fragment sets
+constexpr int kRawWeightsIeeeMaxN = 64;              // (IEEE: two accumulator sets, big and small fragments)
+constexpr int kRawWeightsMaxRowTiles = 4;            // AUTO reads raw weights up to this many row tiles
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
@@ -203,7 +212,13 @@ struct StreamTiling {
   // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
   // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
   // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
-  bool small_accumulators = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
+  bool small_accumulators = false;
+  // tf32_columns tiles of few row tiles (kRawWeightsMaxRowTiles: B = 1 layers, where the weights
+  // outweigh x): W read as stored by TMA, each consumer loading its wgmma A fragments from shared
+  // memory and rounding (IEEE: splitting) them in registers, so no W^T is packed
+  // (src/cuda/wgmma_raw_weights.cu). co_per_half*K is then a multiple of 4 (TMA box starts),
+  // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and small_accumulators).
+  bool raw_weights = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;

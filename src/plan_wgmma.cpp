@@ -30,17 +30,24 @@ constexpr int64_t kColumnsWorkNum = 3, kColumnsWorkDen = 2;   // TF32 x^T-as-B t
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// The tiling of 2*co_per_half channels x N columns (`segments` windows of `window` positions, window a
-// multiple of window_step) that the cost model finds cheapest; window 0 when none fits. Stages hold the
-// two warpgroups' 64 weight rows and N columns of x for one reduction chunk: 128 bytes per row or
-// column both in 16-bit (64 channels) and in TF32 (32 channels).
-WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, int64_t halo, int64_t window_step, int64_t co_per_half,
-                           int64_t co_tiles, int64_t k_chunks, int64_t max_n = kWgmmaMaxN, bool shared = true) {
+// What search_windows tiles: 2*co_per_half channels x N columns (`segments` windows of `window`
+// positions, window a multiple of window_step, N up to max_n), windows overlapping by `halo`, over
+// k_chunks pipeline steps. Stages hold the two warpgroups' 64 weight rows (128 bytes each, in 16-bit
+// as 64 channels and in TF32 as 32) and column_bytes per column of x.
+struct WindowSearch {
+  int64_t halo, window_step, co_per_half, co_tiles, k_chunks;
+  int64_t max_n = kWgmmaMaxN;
+  bool shared = true;                     // two blocks per SM allowed (tiles up to kWgmmaMaxSharedN)
+  int64_t column_bytes = kStageColumnBytes;
+};
+
+// The tiling that the cost model finds cheapest; window 0 when none fits.
+WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSearch& q) {
   // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
   auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
     while (z_pitch % 32 != 8) ++z_pitch;
-    const int64_t stage_bytes = kStageWeightBytes + n * kStageColumnBytes;
+    const int64_t stage_bytes = kStageWeightBytes + n * q.column_bytes;
     const int64_t room =
         std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack - kBiasBytes;
     const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
@@ -55,31 +62,32 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, int64_t halo, 
   // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
-  for (int64_t window = max_n / window_step * window_step; window >= window_step; window -= window_step) {  // ties: wider
-    if (window < s.in_length && halo >= window) continue;  // overlapping windows would own nothing
-    const int64_t windows = wgmma_windows(s.in_length, window, halo);
-    const int64_t max_segments = windows == 1 ? std::min<int64_t>(max_n / window, s.batch) : 1;
+  for (int64_t window = q.max_n / q.window_step * q.window_step; window >= q.window_step;
+       window -= q.window_step) {  // ties: wider
+    if (window < s.in_length && q.halo >= window) continue;  // overlapping windows would own nothing
+    const int64_t windows = wgmma_windows(s.in_length, window, q.halo);
+    const int64_t max_segments = windows == 1 ? std::min<int64_t>(q.max_n / window, s.batch) : 1;
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
-        if (blocks > 1 && (n > kWgmmaMaxSharedN || !shared)) continue;
+        if (blocks > 1 && (n > kWgmmaMaxSharedN || !q.shared)) continue;
         WgmmaTiling c;
         if (!fit(n, blocks, c)) continue;
         const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
-        const int64_t tiles = co_tiles * row_tiles;
-        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (k_chunks * n * blocks + kTileOverhead);
+        const int64_t tiles = q.co_tiles * row_tiles;
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * n * blocks + kTileOverhead);
         if (cost >= best_cost) continue;
-        c.co_per_half = static_cast<int32_t>(co_per_half);
+        c.co_per_half = static_cast<int32_t>(q.co_per_half);
         c.window = static_cast<int32_t>(window);
         c.segments = static_cast<int32_t>(segments);
         c.n_atom = window % 64 == 0 ? 64 : 32;  // (the 16-bit kernel's swizzle atoms)
-        c.halo = static_cast<int32_t>(halo);
+        c.halo = static_cast<int32_t>(q.halo);
         c.windows = static_cast<int32_t>(windows);
         c.blocks_per_sm = static_cast<int32_t>(blocks);
-        c.co_tiles = co_tiles;
+        c.co_tiles = q.co_tiles;
         c.row_tiles = row_tiles;
         c.tiles = tiles;
-        c.k_chunks = static_cast<int32_t>(k_chunks);
+        c.k_chunks = static_cast<int32_t>(q.k_chunks);
         best = c;
         best_cost = cost;
       }
@@ -140,7 +148,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   const int64_t k_chunks = ceil_div(s.in_channels, kWgmmaChunk);
 
-  WgmmaTiling best = search_windows(s, dev, halo, kWindowStep, co_per_half, co_tiles, k_chunks);
+  WgmmaTiling best = search_windows(s, dev, {halo, kWindowStep, co_per_half, co_tiles, k_chunks});
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
   if (best.tiles > std::numeric_limits<int32_t>::max())
@@ -225,9 +233,12 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     // overlap by exactly the taps' reach; weights rows need none either (W^T is packed).
     const int64_t reach = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
     const int64_t co_per_half = kWgmmaRows / s.kernel_size;
-    WgmmaTiling w = search_windows(s, dev, reach, kWgmmaTf32ColumnStep, co_per_half,
-                                   ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks,
-                                   small_accumulators ? kWgmmaSmallAccumulatorsMaxN : kWgmmaMaxN, !small_accumulators);
+    WindowSearch q{reach, kWgmmaTf32ColumnStep, co_per_half, ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks};
+    if (small_accumulators) {
+      q.max_n = kWgmmaSmallAccumulatorsMaxN;
+      q.shared = false;
+    }
+    WgmmaTiling w = search_windows(s, dev, q);
     // Its tiles are 2*co_per_half channels whatever C_out, so it may compute more MMA rows x columns
     // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.
@@ -241,6 +252,25 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       w.x_pitch = s.in_length;
       w.rows_fastest = c.rows_fastest;
       c = w;
+    }
+    // Raw weights (WgmmaTiling::raw_weights): a warpgroup's rows start 16-byte aligned in W's rows.
+    int64_t raw_co_per_half = kWgmmaRows / s.kernel_size;
+    while (raw_co_per_half > 0 && raw_co_per_half * s.kernel_size % kAlign32 != 0) --raw_co_per_half;
+    if (c.tf32_columns && raw_co_per_half > 0 && s.out_channels * s.kernel_size % kAlign32 == 0) {
+      WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, ceil_div(s.out_channels, 2 * raw_co_per_half), chunks};
+      r.max_n = ieee ? kRawWeightsIeeeMaxN : kRawWeightsMaxN;
+      r.shared = false;
+      r.column_bytes = kStageColumnBytes * parts;
+      WgmmaTiling raw = search_windows(s, dev, r);
+      if (raw.window > 0 && raw.row_tiles <= kRawWeightsMaxRowTiles && raw.tiles <= kInt32Max) {
+        raw.tf32 = raw.tf32_columns = raw.x_transposed = raw.raw_weights = true;
+        raw.ieee = ieee;
+        raw.small_accumulators = ieee;
+        raw.ci_pitch = c.ci_pitch;
+        raw.x_pitch = s.in_length;
+        raw.rows_fastest = c.rows_fastest;
+        c = raw;
+      }
     }
   }
   if (small_accumulators && !c.small_accumulators)

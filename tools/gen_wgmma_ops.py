@@ -63,7 +63,7 @@ for n in WIDTHS:
         emit(f"Mma<{n}, {ctype}>", n, "k16", f"{ptx}.{ptx}", False, "1, 1, 1, 1")
 # tf32: A (4 registers per thread, the m64k8 fragment) from registers, B K-major from shared memory
 # (tf32 operands in shared memory must be K-major: no transpose flags).
-for n in (32, 64, 128):
+for n in (16, 32, 64, 128):
     emit(f"MmaTf32<{n}>", n, "k8", "tf32.tf32", True, "1, 1")
 # tf32 with both operands K-major from shared memory (x pre-transposed in global memory).
 for n in (16, 32, 64, 128, 256):

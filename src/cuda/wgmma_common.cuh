@@ -46,6 +46,37 @@ __device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, in
   return {(2 * chunk + (pass == 1)) * kWgmmaTf32Chunk, (2 * chunk + (pass == 2)) * kWgmmaTf32Chunk};
 }
 
+// Where a tap-major tile starts: its first batch row b0, its window j (first input position `start`)
+// and its first output channel co0, for tiles of `tile_channels` channels.
+struct TileOrigin {
+  int32_t b0, j, start, co0;
+};
+__device__ __forceinline__ TileOrigin tile_origin(const WgmmaParams& p, int64_t tile, int32_t tile_channels) {
+  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
+  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
+  TileOrigin o;
+  o.b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
+  o.j = static_cast<int32_t>(row_tile % p.windows);
+  o.start = o.j * (p.window - p.halo);
+  o.co0 = static_cast<int32_t>(co_tile) * tile_channels;
+  return o;
+}
+
+// Consumer warpgroup h's accumulators (wgmma D fragments: 64 rows x N columns) into its 64 rows of
+// Z [2][64][z_pitch].
+template <int N>
+__device__ __forceinline__ void accumulators_to_z(const float* acc, float* z_all, int h, int32_t z_pitch) {
+  float* z = z_all + size_t(h) * 64 * z_pitch;
+  const int lane = threadIdx.x % 32;
+  const int row = (threadIdx.x % 128) / 32 * 16 + lane / 4;
+#pragma unroll
+  for (int c8 = 0; c8 < N / 8; ++c8) {
+    const int col = c8 * 8 + (lane % 4) * 2;
+    *reinterpret_cast<float2*>(&z[row * z_pitch + col]) = make_float2(acc[c8 * 4], acc[c8 * 4 + 1]);
+    *reinterpret_cast<float2*>(&z[(row + 8) * z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
+  }
+}
+
 constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues the TMA loads
 constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
 
@@ -155,6 +186,9 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
 // channels x 64 rows) and x^T [B][L][ci_pitch] (boxes of 32 channels x `window` positions): the
 // WgmmaTiling::tf32_columns plans, launched by launch_wgmma_tf32 once it has packed both.
 void launch_wgmma_gemm_tf32(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& xt_map);
+// The WgmmaTiling::raw_weights plans (wgmma_raw_weights.cu): W read as stored, x^T packed by
+// launch_wgmma_tf32.
+void launch_wgmma_raw_weights(const Plan& plan, const ForwardArgs& a, const CUtensorMap& xt_map);
 
 inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static std::once_flag once;

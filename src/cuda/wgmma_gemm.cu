@@ -108,13 +108,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
   __syncthreads();
   wait_prior_grid();  // TF32: W^T and x^T are packed by the kernel before (dependent_launch.cuh)
 
-  const int64_t tile = blockIdx.x;
-  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
-  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
-  const int32_t b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
-  const int32_t j = static_cast<int32_t>(row_tile % p.windows);
-  const int32_t start = j * (p.window - p.halo);  // first input position of the window
-  const int32_t co0 = static_cast<int32_t>(co_tile) * 2 * p.co_per_half;
+  const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, 2 * p.co_per_half);
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
@@ -209,18 +203,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
     hopper::fence_proxy_async();
   }
   __syncthreads();
-  if (wg > 0) {  // the accumulators to Z
-    const int h = wg - 1;
-    float* z = reinterpret_cast<float*>(smem) + size_t(h) * kWgmmaRows * p.z_pitch;
-    const int lane = tid % 32;
-    const int row = (tid % 128) / 32 * 16 + lane / 4;
-#pragma unroll
-    for (int c8 = 0; c8 < N / 8; ++c8) {
-      const int col = c8 * 8 + (lane % 4) * 2;
-      *reinterpret_cast<float2*>(&z[row * p.z_pitch + col]) = make_float2(acc[c8 * 4], acc[c8 * 4 + 1]);
-      *reinterpret_cast<float2*>(&z[(row + 8) * p.z_pitch + col]) = make_float2(acc[c8 * 4 + 2], acc[c8 * 4 + 3]);
-    }
-  }
+  if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
   __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
   shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y);
 #else

@@ -166,13 +166,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   __syncthreads();
   wait_prior_grid();  // W^T (and x^T) are packed by the kernel before (dependent_launch.cuh)
 
-  const int64_t tile = blockIdx.x;
-  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
-  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
-  const int32_t b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
-  const int32_t j = static_cast<int32_t>(row_tile % p.windows);
-  const int32_t start = j * (p.window - p.halo);
-  const int32_t co0 = static_cast<int32_t>(co_tile) * p.co_per_half;
+  const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, p.co_per_half);
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[ROWS / 2];
@@ -269,27 +263,31 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
   const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
-  // W^T (and x^T) packed once per call into stream-ordered workspaces, in one launch.
-  StreamBuffer wt(static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
+  // W^T (unless read raw) and x^T packed once per call into stream-ordered workspaces, in one launch.
+  StreamBuffer wt(t.raw_weights ? 0 : static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
   StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
-  const TransposeJob jobs[] = {
-      {static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, t.ieee},
-      {static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length, t.ci_pitch, t.ieee}};
-  transpose_to_tf32(jobs, t.x_transposed ? 2 : 1, stream, "transpose_tf32_kernel launch (W^T, x^T)");
+  const TransposeJob w_job{static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, t.ieee};
+  const TransposeJob x_job{static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length,
+                           t.ci_pitch, t.ieee};
+  const TransposeJob jobs[] = {t.raw_weights ? x_job : w_job, x_job};
+  transpose_to_tf32(jobs, t.raw_weights ? 1 : t.x_transposed ? 2 : 1, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
-  const CUtensorMap wt_map =
-      tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
-                    {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
+  const auto wt_map = [&] {
+    return tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
+                         {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
+  };
   if (t.x_transposed) {
     const CUtensorMap x_map = tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, xt.as<float>(), {ci_pitch, l, batch},
                                             {ci_pitch * 4, ci_pitch * l * 4},
                                             {kWgmmaTf32Chunk, static_cast<cuuint32_t>(t.window), 1},
                                             CU_TENSOR_MAP_SWIZZLE_128B, "x^T");
-    if (t.tf32_columns)
-      launch_wgmma_gemm_tf32(plan, a, wt_map, x_map);
+    if (t.raw_weights)
+      launch_wgmma_raw_weights(plan, a, x_map);
+    else if (t.tf32_columns)
+      launch_wgmma_gemm_tf32(plan, a, wt_map(), x_map);
     else
-      launch_rows_of(plan, a, wt_map, x_map);
+      launch_rows_of(plan, a, wt_map(), x_map);
   } else {
     TmaInput x(plan, a, 4);
     const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
@@ -297,7 +295,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
     const CUtensorMap x_map =
         tensor_map<3>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, x.get(), {l, ci, batch}, {pitch * 4, pitch * ci * 4},
                       {kWgmmaTf32Atom, kWgmmaTf32Chunk, 1}, CU_TENSOR_MAP_SWIZZLE_128B, "x");
-    launch_rows_of(plan, a, wt_map, x_map);
+    launch_rows_of(plan, a, wt_map(), x_map);
     x.finish();
   }
   xt.release();

@@ -380,7 +380,7 @@ TEST_F(CudaParity, WgmmaLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(906);
-  int ran = 0, multi_segment = 0, multi_window = 0;
+  int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, small_accumulators = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -399,6 +399,9 @@ TEST_F(CudaParity, WgmmaLayers) {
       ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Wgmma) << describe(p);
       multi_segment += plan.wgmma.segments > 1;
       multi_window += plan.wgmma.windows > 1;
+      raw_weights += plan.wgmma.raw_weights;
+      packed_columns += plan.wgmma.tf32_columns && !plan.wgmma.raw_weights;
+      small_accumulators += plan.wgmma.small_accumulators && !plan.wgmma.raw_weights;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -407,6 +410,9 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(ran, 30);
   EXPECT_GT(multi_segment, 0) << "no layer put several rows in one tile";
   EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
+  EXPECT_GT(raw_weights, 0) << "no fp32 layer read its weights as stored";
+  EXPECT_GT(packed_columns, 0) << "no fp32 layer ran on packed W^T tiles";
+  EXPECT_GT(small_accumulators, 0) << "no IEEE layer on packed W^T had small-part accumulators";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run in fp32 (TF32 or

@@ -286,7 +286,15 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     if (t.x_transposed) EXPECT_EQ(t.x_pitch, s.in_length);
     if (t.tf32_columns) {  // x^T as B: the 16-bit kernel's tiles, windows in steps of 16, exact halo
       EXPECT_TRUE(t.x_transposed);
-      EXPECT_EQ(t.co_per_half, convt1d::detail::kWgmmaRows / s.kernel_size);
+      if (t.raw_weights) {  // W read as stored: warpgroup rows start 16-byte aligned, one block per SM
+        EXPECT_EQ(t.co_per_half * s.kernel_size % 4, 0);
+        EXPECT_GT((t.co_per_half + 1) * s.kernel_size, 64) << "or the widest such rows";
+        EXPECT_LE(t.row_tiles, convt1d::detail::kRawWeightsMaxRowTiles);
+        EXPECT_LE(t.n(), convt1d::detail::kRawWeightsMaxN);
+        EXPECT_EQ(t.blocks_per_sm, 1);
+      } else {
+        EXPECT_EQ(t.co_per_half, convt1d::detail::kWgmmaRows / s.kernel_size);
+      }
       EXPECT_GE(2 * t.co_tiles * t.co_per_half, s.out_channels);
       EXPECT_EQ(t.window % convt1d::detail::kWgmmaTf32ColumnStep, 0);
       EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxN);
@@ -311,15 +319,19 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     ASSERT_TRUE(convt1d::detail::plan_wgmma_tf32(s, dev, e, why, true)) << why;
     EXPECT_TRUE(e.tf32 && e.ieee && e.x_transposed);
     EXPECT_EQ(e.ci_pitch, 2 * t.ci_pitch);
-    EXPECT_EQ(e.k_chunks, convt1d::detail::kIeeePasses * t.k_chunks);
+    const int32_t chunks = t.ci_pitch / convt1d::detail::kWgmmaTf32Chunk;
+    // three passes per chunk, but for raw weights, whose stages hold x^T's big and small parts
+    EXPECT_EQ(e.k_chunks, e.raw_weights ? chunks : convt1d::detail::kIeeePasses * chunks);
     EXPECT_EQ(e.x_pitch, s.in_length);
-    // beyond kIeeeOneChainChannels, the small parts' own accumulators: narrower x^T tiles, one block per SM
-    EXPECT_EQ(e.small_accumulators, s.in_channels > convt1d::detail::kIeeeOneChainChannels);
+    if (e.raw_weights) EXPECT_LE(e.n(), convt1d::detail::kRawWeightsIeeeMaxN);
+    // beyond kIeeeOneChainChannels, and with raw weights, the small parts' own accumulators: narrower
+    // x^T tiles, one block per SM
+    EXPECT_EQ(e.small_accumulators, e.raw_weights || s.in_channels > convt1d::detail::kIeeeOneChainChannels);
     if (e.small_accumulators) {
       EXPECT_TRUE(e.tf32_columns);
       EXPECT_LE(e.n(), convt1d::detail::kWgmmaSmallAccumulatorsMaxN);
       EXPECT_EQ(e.blocks_per_sm, 1);
-    } else if (t.x_transposed) {
+    } else if (t.x_transposed && !t.raw_weights) {
       EXPECT_EQ(e.tf32_columns, t.tf32_columns);
       EXPECT_EQ(e.tiles, t.tiles);
       EXPECT_EQ(e.smem_bytes, t.smem_bytes);
