@@ -28,13 +28,16 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # TF32 on it: W^T and x^T packed in one launch, the main kernel launched as its dependent (S9, T5)
   step memcheck_wgmma_tf32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,S9,T5 --mode tf32 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  # IEEE on them: raw weights (S1), three passes on packed W^T (S9), small-part accumulators (T7)
+  step memcheck_wgmma_ieee compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,S9,T7 --mode ieee \
+    --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
   # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv)
   for m in tf32 ieee bf16; do
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
       --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
   # GEMM + col2im (K 10000), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
-  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32 \
+  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32,ieee \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
   step memcheck_wgmma_rows32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
@@ -47,6 +50,8 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
   [ "$mode" = quick ] || step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 $cli check --device cuda --count 4 --seed 3
   [ "$mode" = quick ] || step racecheck_wgmma compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench --case S13 \
     --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_wgmma_raw compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --case S1 --mode tf32,ieee --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
