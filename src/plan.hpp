@@ -109,13 +109,14 @@ struct WgmmaTiling {
   // passes per chunk: W big x x big, W small x x big, W big x x small (the small x small term is below
   // fp32's rounding). The kernels only move their TMA columns (wgmma_common.cuh, packed_columns).
   bool ieee = false;
-  // ieee with in_channels > kIeeeOneChainChannels: the small-part passes add into accumulators of their
-  // own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN columns, one block per SM),
+  // ieee with in_channels > kIeeeOneChainChannels, or with raw_weights: the small-part products add into
+  // accumulators of their own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN
+  // columns, kRawWeightsIeeeMaxN with raw weights, one block per SM),
   // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
   // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
   // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
   bool small_accumulators = false;
-  // tf32_columns tiles of few row tiles (kRawWeightsMaxRowTiles: B = 1 layers, where the weights
+  // tf32_columns tiles of few row tiles (kRawWeights*MaxRowTiles: B = 1 layers, where the weights
   // outweigh x): W read as stored by TMA, each consumer loading its wgmma A fragments from shared
   // memory and rounding (IEEE: splitting) them in registers, so no W^T is packed
   // (src/cuda/wgmma_raw_weights.cu). co_per_half*K is then a multiple of 4 (TMA box starts),
@@ -154,7 +155,11 @@ constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling
 constexpr int kWgmmaSmallAccumulatorsMaxN = 128;     // two accumulator sets of N/2 registers each
 constexpr int kRawWeightsMaxN = 128;                 // raw_weights tiles: accumulators + two fragment sets
 constexpr int kRawWeightsIeeeMaxN = 64;              // (IEEE: two accumulator sets, big and small fragments)
-constexpr int kRawWeightsMaxRowTiles = 4;            // AUTO reads raw weights up to this many row tiles
+// AUTO reads raw weights up to this many row tiles: TF32, IEEE, and IEEE beyond kIeeeOneChainChannels
+// (where the packed alternative is narrower tiles with small accumulators). Perf-log step 70.
+constexpr int kRawWeightsMaxRowTiles = 4;
+constexpr int kRawWeightsIeeeMaxRowTiles = 8;
+constexpr int kRawWeightsDeepIeeeMaxRowTiles = 64;
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);
@@ -206,19 +211,7 @@ struct StreamTiling {
   int32_t x_cols = 0;   // window width in positions: the tile, the taps' reach and the rounding,
                         // padded to 8 (mod 16) so a fragment's 4 channel rows hit distinct banks
   int32_t stages = 0;   // x windows in flight
-  bool ieee = false;
-  // ieee with in_channels > kIeeeOneChainChannels: the small-part passes add into accumulators of their
-  // own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN columns, one block per SM),
-  // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
-  // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
-  // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
-  bool small_accumulators = false;
-  // tf32_columns tiles of few row tiles (kRawWeightsMaxRowTiles: B = 1 layers, where the weights
-  // outweigh x): W read as stored by TMA, each consumer loading its wgmma A fragments from shared
-  // memory and rounding (IEEE: splitting) them in registers, so no W^T is packed
-  // (src/cuda/wgmma_raw_weights.cu). co_per_half*K is then a multiple of 4 (TMA box starts),
-  // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and small_accumulators).
-  bool raw_weights = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
+  bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;
   int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;

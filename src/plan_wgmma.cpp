@@ -262,7 +262,10 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       r.shared = false;
       r.column_bytes = kStageColumnBytes * parts;
       WgmmaTiling raw = search_windows(s, dev, r);
-      if (raw.window > 0 && raw.row_tiles <= kRawWeightsMaxRowTiles && raw.tiles <= kInt32Max) {
+      const int64_t max_row_tiles = !ieee                ? kRawWeightsMaxRowTiles
+                                    : small_accumulators ? kRawWeightsDeepIeeeMaxRowTiles
+                                                         : kRawWeightsIeeeMaxRowTiles;
+      if (raw.window > 0 && raw.row_tiles <= max_row_tiles && raw.tiles <= kInt32Max) {
         raw.tf32 = raw.tf32_columns = raw.x_transposed = raw.raw_weights = true;
         raw.ieee = ieee;
         raw.small_accumulators = ieee;

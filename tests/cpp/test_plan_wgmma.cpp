@@ -323,7 +323,12 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     // three passes per chunk, but for raw weights, whose stages hold x^T's big and small parts
     EXPECT_EQ(e.k_chunks, e.raw_weights ? chunks : convt1d::detail::kIeeePasses * chunks);
     EXPECT_EQ(e.x_pitch, s.in_length);
-    if (e.raw_weights) EXPECT_LE(e.n(), convt1d::detail::kRawWeightsIeeeMaxN);
+    if (e.raw_weights) {
+      EXPECT_LE(e.n(), convt1d::detail::kRawWeightsIeeeMaxN);
+      EXPECT_LE(e.row_tiles, s.in_channels > convt1d::detail::kIeeeOneChainChannels
+                                 ? convt1d::detail::kRawWeightsDeepIeeeMaxRowTiles
+                                 : convt1d::detail::kRawWeightsIeeeMaxRowTiles);
+    }
     // beyond kIeeeOneChainChannels, and with raw weights, the small parts' own accumulators: narrower
     // x^T tiles, one block per SM
     EXPECT_EQ(e.small_accumulators, e.raw_weights || s.in_channels > convt1d::detail::kIeeeOneChainChannels);
