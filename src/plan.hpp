@@ -123,7 +123,7 @@ struct WgmmaTiling {
   // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and small_accumulators).
   bool raw_weights = false;
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
-  // wgmma operands come from shared memory K-major: no fragment loads in the consumers.
+  // wgmma operands come from shared memory K-major (but for raw_weights): no fragment loads.
   bool x_transposed = false;
   // tf32 with x_transposed: x^T as wgmma B and W^T as A (the 16-bit kernel's orientation, 2*co_per_half
   // channels x N positions), so that a window can be any multiple of 16 positions up to 256 instead of

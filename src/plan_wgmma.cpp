@@ -163,7 +163,8 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
 // fp32 in TF32 mode (see WgmmaTiling::tf32): 128 positions per tile (the two consumer warpgroups' 64
 // rows of x^T, the wgmma M), `rows` = co_per_half*K rounded up to 32 of W^T as the wgmma N. IEEE mode
 // (WgmmaTiling::ieee): the same tiles over three passes per chunk, x always transposed (the passes
-// read x's small parts, which only the packing computes).
+// read x's small parts, which only the packing computes). Either mode reads W as stored where few row
+// tiles share it (WgmmaTiling::raw_weights).
 bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std::string& why, bool ieee) {
   auto no = [&](const std::string& reason) {
     why = reason;
@@ -257,7 +258,8 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     int64_t raw_co_per_half = kWgmmaRows / s.kernel_size;
     while (raw_co_per_half > 0 && raw_co_per_half * s.kernel_size % kAlign32 != 0) --raw_co_per_half;
     if (c.tf32_columns && raw_co_per_half > 0 && s.out_channels * s.kernel_size % kAlign32 == 0) {
-      WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, ceil_div(s.out_channels, 2 * raw_co_per_half), chunks};
+      WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, ceil_div(s.out_channels, 2 * raw_co_per_half),
+                     chunks};
       r.max_n = ieee ? kRawWeightsIeeeMaxN : kRawWeightsMaxN;
       r.shared = false;
       r.column_bytes = kStageColumnBytes * parts;

@@ -6,9 +6,10 @@
 // come first, then those of job 1: one launch instead of two, and one tail of partly filled waves.
 // Reads: a warp takes one channel's positions as float4 (scalar loads where rows are not 16-byte
 // aligned). Writes: 8 lanes cover one position's 32 channels as 8 float4 (128 contiguous bytes),
-// rounded on the way (split: the big parts, then the small ones 32 columns further). Shared memory: tile[32 channels][POSITIONS] in float4 chunks, chunk index XOR
-// (channel / 4) mod 8, so that the float4 row writes and the column reads (8 channel quads x 4
-// positions per warp) are both free of bank conflicts.
+// rounded on the way (split: the big parts, then the small ones 32 columns further). Shared memory:
+// tile[32 channels][POSITIONS] in float4 chunks, chunk index XOR (channel / 4) mod 8, so that the
+// float4 row writes and the column reads (8 channel quads x 4 positions per warp) are both free of bank
+// conflicts.
 #include "cuda/tf32_transpose.cuh"
 
 #include <limits>

@@ -217,12 +217,13 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
     if (plan.wgmma.small_accumulators) return launch_n<T, N, true>(plan, a, w_map, x_map);
   }
   if (plan.wgmma.small_accumulators != SMALL)
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
+    fail(CONVT1D_INTERNAL_ERROR,
+         "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<wgmma_gemm_kernel<T, N, SMALL>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
   // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
-  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N, SMALL>, plan.wgmma.tiles, kThreads, smem,
-                   static_cast<cudaStream_t>(a.stream), "wgmma_gemm_kernel launch", w_map, x_map,
+  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N, SMALL>, plan.wgmma.tiles, kThreads,
+                   smem, static_cast<cudaStream_t>(a.stream), "wgmma_gemm_kernel launch", w_map, x_map,
                    make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 

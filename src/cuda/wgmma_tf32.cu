@@ -266,11 +266,13 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   // W^T (unless read raw) and x^T packed once per call into stream-ordered workspaces, in one launch.
   StreamBuffer wt(t.raw_weights ? 0 : static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
   StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
-  const TransposeJob w_job{static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch, t.ieee};
+  const TransposeJob w_job{static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch,
+                           t.ieee};
   const TransposeJob x_job{static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length,
                            t.ci_pitch, t.ieee};
   const TransposeJob jobs[] = {t.raw_weights ? x_job : w_job, x_job};
-  transpose_to_tf32(jobs, t.raw_weights ? 1 : t.x_transposed ? 2 : 1, stream, "transpose_tf32_kernel launch (W^T, x^T)");
+  const int job_count = t.raw_weights ? 1 : t.x_transposed ? 2 : 1;
+  transpose_to_tf32(jobs, job_count, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const auto wt_map = [&] {
