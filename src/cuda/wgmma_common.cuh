@@ -11,6 +11,8 @@
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
+#include "cuda/dependent_launch.cuh"
+#include "cuda/hopper.cuh"
 #include "cuda/opt_in_smem.cuh"
 #include "cuda/stream_buffer.cuh"
 #include "cuda/gemm_params.cuh"
@@ -44,6 +46,59 @@ __device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, in
   if (!p.ieee) return {kc * kWgmmaTf32Chunk, kc * kWgmmaTf32Chunk};
   const int32_t chunk = kc / kIeeePasses, pass = kc % kIeeePasses;
   return {(2 * chunk + (pass == 1)) * kWgmmaTf32Chunk, (2 * chunk + (pass == 2)) * kWgmmaTf32Chunk};
+}
+
+// A wgmma kernel's stage ring: `stages` buffers of stage_bytes from the 1024-byte aligned base of the
+// dynamic shared memory (the 128B-swizzle period), then a "full" and an "empty" mbarrier per stage, then
+// the tile's bias (kWgmmaMaxTileChannels floats). Returns once the barriers are initialised and the
+// kernel before (the TF32 operand packing, when launched as its dependent) has finished.
+struct StageRing {
+  unsigned char* smem;
+  uint64_t* full;
+  uint64_t* empty;
+  float* bias;
+};
+__device__ __forceinline__ StageRing open_stage_ring(unsigned char* smem_raw, int32_t stages, uint32_t stage_bytes) {
+  StageRing r;
+  r.smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
+  r.full = reinterpret_cast<uint64_t*>(r.smem + size_t(stages) * stage_bytes);
+  r.empty = r.full + stages;
+  r.bias = reinterpret_cast<float*>(r.empty + stages);
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < stages; ++s) {
+      ptx::mbar_init(&r.full[s], 1);
+      ptx::mbar_init(&r.empty[s], kConsumerWarps);
+    }
+    hopper::fence_barrier_init();
+  }
+  __syncthreads();
+  wait_prior_grid();
+  return r;
+}
+
+// Fences a consumer's accumulators (and with SMALL its small-part ones) around the asynchronous wgmmas.
+template <int N, bool SMALL>
+__device__ __forceinline__ void fence_accumulators(float* acc, float* small) {
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
+  if constexpr (SMALL) {
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(small[i]);
+  }
+}
+
+// The end of a consumer's main loop: its last wgmma group retired, the small-part sums (SMALL) added
+// into acc, and the wgmma operand reads (async proxy) ordered before the generic Z stores that
+// overlay the stage buffers (after the block barrier that follows).
+template <int N, bool SMALL>
+__device__ __forceinline__ void retire_accumulators(float* acc, float* small) {
+  hopper::wgmma_wait<0>();
+  fence_accumulators<N, SMALL>(acc, small);
+  if constexpr (SMALL) {
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) acc[i] += small[i];
+  }
+  hopper::fence_proxy_async();
 }
 
 // Where a tap-major tile starts: its first batch row b0, its window j (first input position `start`)
@@ -254,6 +309,18 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.ieee = t.ieee ? 1 : 0;
   gemm::fill_phase_taps(plan.poly, p);
   return p;
+}
+
+// Launches one of the tap-major kernels over the plan's tiles, its dynamic shared memory opted in, as a
+// dependent of the kernel before it (the TF32 packing) when `dependent`.
+template <auto kKernel, class T>
+void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map,
+                  bool dependent, const char* opt_in_what, const char* launch_what) {
+  const int64_t smem = plan.wgmma.smem_bytes;
+  opt_in_smem<kKernel>(smem, a.device, opt_in_what);
+  launch_dependent(dependent, kKernel, plan.wgmma.tiles, kThreads, smem, static_cast<cudaStream_t>(a.stream),
+                   launch_what, w_map, x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias),
+                   static_cast<T*>(a.y));
 }
 
 // x as TMA reads it: in place when its rows are 16-byte multiples, else copied into a stream-ordered

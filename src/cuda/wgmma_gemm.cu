@@ -70,17 +70,6 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
   }
 }
 
-// Fences both accumulator sets (the small one with SMALL) around the asynchronous wgmmas.
-template <int N, bool SMALL>
-__device__ __forceinline__ void fence_accumulators(float* acc, float* small) {
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-  if constexpr (SMALL) {
-#pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(small[i]);
-  }
-}
-
 // Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers), except
 // with SMALL (IEEE, WgmmaTiling::small_accumulators): the small-part passes (kc % 3 != 0) accumulate
 // into `small`, added to the big parts' sums once the main loop is done.
@@ -90,26 +79,18 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
                       const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   const uint32_t b_bytes = uint32_t(kWgmmaChunk) * N * 2;
   const uint32_t stage_bytes = 2 * kABoxBytes + b_bytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
-  uint64_t* empty = full + p.stages;
-  float* bias_smem = reinterpret_cast<float*>(empty + p.stages);  // kWgmmaMaxTileChannels floats
+  // (TF32: W^T and x^T are packed by the kernel before)
+  const StageRing ring = open_stage_ring(smem_raw, p.stages, stage_bytes);
+  unsigned char* const smem = ring.smem;  // (named, not bound: the consumers' lambda captures them)
+  uint64_t* const full = ring.full;
+  uint64_t* const empty = ring.empty;
   const int tid = threadIdx.x;
   const int wg = tid / 128;
-  if (tid == 0) {
-    for (int s = 0; s < p.stages; ++s) {
-      ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kConsumerWarps);
-    }
-    hopper::fence_barrier_init();
-  }
-  __syncthreads();
-  wait_prior_grid();  // TF32: W^T and x^T are packed by the kernel before (dependent_launch.cuh)
 
   const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, 2 * p.co_per_half);
-  const float* bias_s = stage_bias(p, co0, bias, bias_smem);
+  const float* bias_s = stage_bias(p, co0, bias, ring.bias);
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
   float small[SMALL ? N / 2 : 1];
@@ -191,16 +172,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
     } else {
       for (int kc = 0; kc < p.k_chunks; ++kc) step(kc, acc);
     }
-    hopper::wgmma_wait<0>();
-    fence_accumulators<N, SMALL>(acc, small);
-    if constexpr (SMALL) {
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) acc[i] += small[i];
-    }
-
-    // Z overlays the stage buffers: the operand reads of every wgmma (async proxy) must be ordered
-    // before the generic stores below, in both halves (the barrier).
-    hopper::fence_proxy_async();
+    retire_accumulators<N, SMALL>(acc, small);
   }
   __syncthreads();
   if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
@@ -219,12 +191,9 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   if (plan.wgmma.small_accumulators != SMALL)
     fail(CONVT1D_INTERNAL_ERROR,
          "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
-  const int64_t smem = plan.wgmma.smem_bytes;
-  opt_in_smem<wgmma_gemm_kernel<T, N, SMALL>>(smem, a.device, "cudaFuncSetAttribute(wgmma_gemm_kernel)");
   // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
-  launch_dependent(kTf32<T> && plan.wgmma.overlap_packing, wgmma_gemm_kernel<T, N, SMALL>, plan.wgmma.tiles, kThreads,
-                   smem, static_cast<cudaStream_t>(a.stream), "wgmma_gemm_kernel launch", w_map, x_map,
-                   make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+  launch_tiles<wgmma_gemm_kernel<T, N, SMALL>, T>(plan, a, w_map, x_map, kTf32<T> && plan.wgmma.overlap_packing,
+                                                  "cudaFuncSetAttribute(wgmma_gemm_kernel)", "wgmma_gemm_kernel launch");
 }
 
 // Tile widths: multiples of 32 (the 16-bit swizzle atoms), of kWgmmaTf32ColumnStep in TF32.

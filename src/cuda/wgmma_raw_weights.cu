@@ -62,16 +62,6 @@ __device__ __forceinline__ void fence_fragments(Fragments& f) {
     }
 }
 
-template <int N, bool IEEE>
-__device__ __forceinline__ void fence_sums(float* acc, float* small) {
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-  if constexpr (IEEE) {
-#pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(small[i]);
-  }
-}
-
 // N columns of Z as wgmma widths 128/64/32/16, widest first; column C0 of B starts C0 * 128 bytes
 // (C0 * 8 in 16-byte units) into its K-major rows.
 template <int N, int C0 = 0>
@@ -119,7 +109,7 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
   }
   const uint32_t xb = hopper::smem_addr(ws + kWBytes);
   const uint32_t xs = xb + uint32_t(N) * kRowBytes;  // IEEE: the small parts
-  fence_sums<N, IEEE>(acc, small);
+  fence_accumulators<N, IEEE>(acc, small);
   fence_fragments<IEEE>(f);
   hopper::wgmma_fence();
 #pragma unroll
@@ -134,7 +124,7 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
   }
   hopper::wgmma_commit();
   hopper::wgmma_wait<1>();
-  fence_sums<N, IEEE>(acc, small);
+  fence_accumulators<N, IEEE>(acc, small);
   fence_fragments<IEEE>(f_prev);
   if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
   __syncwarp();
@@ -147,22 +137,11 @@ __global__ void __launch_bounds__(kThreads, 1)
                              float* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   const uint32_t stage_bytes = kWBytes + uint32_t(N) * kRowBytes * (IEEE ? 2 : 1);
-  uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
-  uint64_t* empty = full + p.stages;
-  float* bias_smem = reinterpret_cast<float*>(empty + p.stages);  // kWgmmaMaxTileChannels floats
+  // (x^T is packed by the kernel before)
+  const auto [smem, full, empty, bias_smem] = open_stage_ring(smem_raw, p.stages, stage_bytes);
   const int tid = threadIdx.x;
   const int wg = tid / 128;
-  if (tid == 0) {
-    for (int s = 0; s < p.stages; ++s) {
-      ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kConsumerWarps);
-    }
-    hopper::fence_barrier_init();
-  }
-  __syncthreads();
-  wait_prior_grid();  // x^T is packed by the kernel before (dependent_launch.cuh)
 
   const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, 2 * p.co_per_half);
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
@@ -204,13 +183,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       else
         consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, small, f_odd, f_even);
     }
-    hopper::wgmma_wait<0>();
-    fence_sums<N, IEEE>(acc, small);
-    if constexpr (IEEE) {
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) acc[i] += small[i];
-    }
-    hopper::fence_proxy_async();  // the wgmma operand reads before the generic Z stores over them
+    retire_accumulators<N, IEEE>(acc, small);
   }
   __syncthreads();
   if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
@@ -223,11 +196,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 template <int N, bool IEEE>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
-  const int64_t smem = plan.wgmma.smem_bytes;
-  opt_in_smem<wgmma_raw_weights_kernel<N, IEEE>>(smem, a.device, "cudaFuncSetAttribute(wgmma_raw_weights_kernel)");
-  launch_dependent(plan.wgmma.overlap_packing, wgmma_raw_weights_kernel<N, IEEE>, plan.wgmma.tiles, kThreads, smem,
-                   static_cast<cudaStream_t>(a.stream), "wgmma_raw_weights_kernel launch", w_map, x_map,
-                   make_wgmma_params(plan), static_cast<const float*>(a.bias), static_cast<float*>(a.y));
+  launch_tiles<wgmma_raw_weights_kernel<N, IEEE>, float>(plan, a, w_map, x_map, plan.wgmma.overlap_packing,
+                                                        "cudaFuncSetAttribute(wgmma_raw_weights_kernel)",
+                                                        "wgmma_raw_weights_kernel launch");
 }
 
 // Tile widths in steps of kWgmmaTf32ColumnStep, up to kRawWeightsMaxN (IEEE: kRawWeightsIeeeMaxN).

@@ -149,22 +149,11 @@ __global__ void __launch_bounds__(kThreads, 1)
                       const __grid_constant__ WgmmaParams p, const float* __restrict__ bias, float* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   const uint32_t stage_bytes = kXBytes + uint32_t(ROWS) * kRowBytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(smem + size_t(p.stages) * stage_bytes);
-  uint64_t* empty = full + p.stages;
-  float* bias_smem = reinterpret_cast<float*>(empty + p.stages);  // kWgmmaMaxTileChannels floats
+  // (W^T and x^T are packed by the kernel before)
+  const auto [smem, full, empty, bias_smem] = open_stage_ring(smem_raw, p.stages, stage_bytes);
   const int tid = threadIdx.x;
   const int wg = tid / 128;
-  if (tid == 0) {
-    for (int s = 0; s < p.stages; ++s) {
-      ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kConsumerWarps);
-    }
-    hopper::fence_barrier_init();
-  }
-  __syncthreads();
-  wait_prior_grid();  // W^T (and x^T) are packed by the kernel before (dependent_launch.cuh)
 
   const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, p.co_per_half);
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
@@ -235,11 +224,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 template <int ROWS, bool XT>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
-  const int64_t smem = plan.wgmma.smem_bytes;
-  opt_in_smem<wgmma_tf32_kernel<ROWS, XT>>(smem, a.device, "cudaFuncSetAttribute(wgmma_tf32_kernel)");
-  launch_dependent(plan.wgmma.overlap_packing, wgmma_tf32_kernel<ROWS, XT>, plan.wgmma.tiles, kThreads, smem,
-                   static_cast<cudaStream_t>(a.stream), "wgmma_tf32_kernel launch", wt_map, x_map,
-                   make_wgmma_params(plan), static_cast<const float*>(a.bias), static_cast<float*>(a.y));
+  launch_tiles<wgmma_tf32_kernel<ROWS, XT>, float>(plan, a, wt_map, x_map, plan.wgmma.overlap_packing,
+                                                   "cudaFuncSetAttribute(wgmma_tf32_kernel)", "wgmma_tf32_kernel launch");
 }
 
 template <int ROWS = kWgmmaTf32MaxRows>
