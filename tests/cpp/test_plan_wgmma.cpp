@@ -123,6 +123,40 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::Wgmma);
 }
 
+// fp32 on the suite's deep layers (perf-log steps 67-70): W read as stored where few row tiles share
+// it (TF32 up to 4, IEEE up to 8, IEEE beyond 1024 input channels up to 64), else packed W^T; IEEE
+// beyond 1024 input channels always keeps the small-part sums apart.
+TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
+  struct Case {
+    const char* name;
+    convt1d_problem p;
+    bool raw_tf32, raw_ieee, small_ieee;
+  };
+  const Case cases[] = {
+      {"S5", layer(1, 1536, 768, 94, 8, 4, 2), true, true, true},
+      {"S8", layer(1, 1536, 768, 87, 16, 8, 4), true, true, true},
+      {"S9", layer(1, 768, 384, 696, 16, 8, 4), false, false, false},
+      {"T1", layer(16, 512, 256, 32, 16, 8, 4), true, true, true},
+      {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), true, true, true},
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false, false, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    convt1d_problem p = c.p;
+    p.dtype = CONVT1D_FLOAT32;
+    const convt1d::detail::Plan tf32 = convt1d::detail::make_plan(p, hopper(true));
+    ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
+    EXPECT_EQ(tf32.wgmma.raw_weights, c.raw_tf32);
+    EXPECT_FALSE(tf32.wgmma.ieee || tf32.wgmma.small_accumulators);
+    p.math = CONVT1D_MATH_IEEE;
+    const convt1d::detail::Plan ieee = convt1d::detail::make_plan(p, hopper(true));
+    ASSERT_EQ(ieee.kernel, KernelKind::Wgmma);
+    EXPECT_TRUE(ieee.wgmma.ieee);
+    EXPECT_EQ(ieee.wgmma.raw_weights, c.raw_ieee);
+    EXPECT_EQ(ieee.wgmma.small_accumulators, c.small_ieee);
+  }
+}
+
 // Kernels longer than a TF32 tile's rows (the suite's P3: K 10000, stride 1000) go to GEMM + col2im
 // in TF32 mode on Hopper, through a 1x1 problem of C_out*K channels; nowhere else.
 TEST(WgmmaPlan, LongKernelsRunAsGemmThenCol2im) {
