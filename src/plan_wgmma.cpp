@@ -30,6 +30,15 @@ constexpr int64_t kColumnsWorkNum = 3, kColumnsWorkDen = 2;   // TF32 x^T-as-B t
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// The most output channels of kernel_size rows each that a 64-row warpgroup tile holds such that every
+// warpgroup's first row (a multiple of co_per_half*K) is a multiple of `align` elements (TMA box
+// starts are 16-byte aligned); 0 when none does.
+int64_t aligned_co_per_half(int64_t kernel_size, int64_t align) {
+  int64_t co_per_half = kWgmmaRows / kernel_size;
+  while (co_per_half > 0 && co_per_half * kernel_size % align != 0) --co_per_half;
+  return co_per_half;
+}
+
 // What search_windows tiles: 2*co_per_half channels x N columns (`segments` windows of `window`
 // positions, window a multiple of window_step, N up to max_n), windows overlapping by `halo`, over
 // k_chunks pipeline steps. Stages hold the two warpgroups' 64 weight rows (128 bytes each, in 16-bit
@@ -139,9 +148,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   // Windows overlap by the taps' reach rounded up to 16 bytes: TMA box starts must be 16-byte aligned
   // in the innermost dimension (unaligned ones fault as illegal instructions on the H100).
   const int64_t halo = ceil_div(ceil_div((s.kernel_size - 1) * s.dilation, s.stride), kTmaAlignElems) * kTmaAlignElems;
-  // A warpgroup's rows start at a multiple of co_per_half*K, which must be 16-byte aligned for TMA.
-  int64_t co_per_half = kWgmmaRows / s.kernel_size;
-  while (co_per_half > 0 && co_per_half * s.kernel_size % kTmaAlignElems != 0) --co_per_half;
+  const int64_t co_per_half = aligned_co_per_half(s.kernel_size, kTmaAlignElems);
   if (co_per_half == 0)
     return no("needs kernel_size <= 8 or a multiple of 2, 4 or 8 that lets 64-row tiles start 16-byte aligned, got " +
               std::to_string(s.kernel_size));
@@ -244,19 +251,22 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.
     const auto work = [](const WgmmaTiling& t, int64_t rows) { return t.co_tiles * rows * t.row_tiles * t.n(); };
-    if (w.window > 0 && w.tiles <= kInt32Max &&
-        (small_accumulators || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows))) {
+    // A searched x^T-as-B tiling takes the place of c, with the fields the search does not set.
+    const auto adopt_columns = [&](WgmmaTiling w, bool raw_weights, bool small) {
       w.tf32 = w.tf32_columns = w.x_transposed = true;
-      w.ieee = c.ieee;
-      w.small_accumulators = small_accumulators;
+      w.raw_weights = raw_weights;
+      w.ieee = ieee;
+      w.small_accumulators = small;
       w.ci_pitch = c.ci_pitch;
       w.x_pitch = s.in_length;
       w.rows_fastest = c.rows_fastest;
       c = w;
-    }
+    };
+    if (w.window > 0 && w.tiles <= kInt32Max &&
+        (small_accumulators || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)))
+      adopt_columns(w, false, small_accumulators);
     // Raw weights (WgmmaTiling::raw_weights): a warpgroup's rows start 16-byte aligned in W's rows.
-    int64_t raw_co_per_half = kWgmmaRows / s.kernel_size;
-    while (raw_co_per_half > 0 && raw_co_per_half * s.kernel_size % kAlign32 != 0) --raw_co_per_half;
+    const int64_t raw_co_per_half = aligned_co_per_half(s.kernel_size, kAlign32);
     if (c.tf32_columns && raw_co_per_half > 0 && s.out_channels * s.kernel_size % kAlign32 == 0) {
       WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, ceil_div(s.out_channels, 2 * raw_co_per_half),
                      chunks};
@@ -267,15 +277,8 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       const int64_t max_row_tiles = !ieee                ? kRawWeightsMaxRowTiles
                                     : small_accumulators ? kRawWeightsDeepIeeeMaxRowTiles
                                                          : kRawWeightsIeeeMaxRowTiles;
-      if (raw.window > 0 && raw.row_tiles <= max_row_tiles && raw.tiles <= kInt32Max) {
-        raw.tf32 = raw.tf32_columns = raw.x_transposed = raw.raw_weights = true;
-        raw.ieee = ieee;
-        raw.small_accumulators = ieee;
-        raw.ci_pitch = c.ci_pitch;
-        raw.x_pitch = s.in_length;
-        raw.rows_fastest = c.rows_fastest;
-        c = raw;
-      }
+      if (raw.window > 0 && raw.row_tiles <= max_row_tiles && raw.tiles <= kInt32Max)
+        adopt_columns(raw, true, ieee);  // (IEEE raw tiles always keep the small-part sums apart)
     }
   }
   if (small_accumulators && !c.small_accumulators)
