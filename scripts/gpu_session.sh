@@ -34,8 +34,12 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv)
   for m in tf32 ieee bf16; do
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
-      --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+      --case R1,R2 --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
+  # the wgmma kernel's persistent blocks (WgmmaTiling::persistent, 16-bit)
+  step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R3 --mode bf16,fp16 --algo wgmma --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
   # GEMM + col2im (K 10000), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
   step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32,ieee \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
@@ -52,6 +56,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_wgmma_raw compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --case S1 --mode tf32,ieee --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_wgmma_persistent compute-sanitizer --tool racecheck --error-exitcode 1 $cli \
+    bench --suite bench/sanitizer_layers.csv --case R3 --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline

@@ -96,6 +96,12 @@ struct WgmmaTiling {
   int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)
   int32_t z_pitch = 0;       // fp32 row pitch of the Z staging (epilogue)
   int32_t blocks_per_sm = 1; // 2 for tiles up to kWgmmaMaxSharedN columns (smem sized to fit two)
+  // 16-bit tiles (src/cuda/wgmma_gemm.cu): one block per SM walks tiles blockIdx.x, + grid, ..., with
+  // Z in its own buffer after the stages, so that the producer fills the next tile's stages while the
+  // consumers run this one's shift-add (with one tile per block, every tile starts on a cold
+  // pipeline). AUTO: kWgmmaPersistent* below.
+  bool persistent = false;
+  int64_t grid = 0;          // blocks launched: persistent, min(tiles, SMs); else one per tile
   int64_t x_pitch = 0;       // x row pitch TMA reads (elements, 16-byte multiple); > L_in: x is first
                              // copied into a stream-ordered workspace with rows of this pitch
   bool rows_fastest = false; // consecutive tiles share their weights (else their x windows)
@@ -144,6 +150,18 @@ constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
+// WgmmaTiling::persistent, where AUTO takes it (perf-log step 72): fp16/bf16 reductions of at least
+// kWgmmaPersistentMinChunks pipeline steps over more than one wave of tiles, where the persistent
+// tiles (multiples of kWgmmaPersistentColumnStep columns, fewer kernel instances, up to
+// kWgmmaPersistentMaxN: Z and two stages fit in shared memory) are about as wide as the one-tile
+// ones (kWgmmaPersistentMinWidth) and take about as many column slots per SM
+// (kWgmmaPersistentMaxSlots). Short reductions lost at one block per SM (N <= 192 instead of 256)
+// and at two (N 64); TF32 lost on the one layer it qualified for (L1: 3 stages of 32 channels).
+constexpr int kWgmmaPersistentMinChunks = 16;
+constexpr double kWgmmaPersistentMinWidth = 0.85;
+constexpr double kWgmmaPersistentMaxSlots = 1.05;
+constexpr int kWgmmaPersistentColumnStep = 64;
+constexpr int kWgmmaPersistentMaxN = 192;
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
 constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at most
 constexpr int64_t kWgmmaMediumMaxPositions = 262144;

@@ -21,6 +21,9 @@ constexpr int64_t kWindowStep = 32;          // windows are whole 64B-swizzle at
 // A tile's fixed cost (launch, pipeline fill, epilogue) in units of one Z column over one 64-channel
 // reduction chunk: fitted to T3 and T5 on the H100 (~10 us per tile, 4.2 ns per column-chunk).
 constexpr int64_t kTileOverhead = 2400;
+// A persistent block's (WgmmaTiling::persistent) fixed cost per tile: its fill overlaps the previous
+// tile's epilogue, which stays (about half, perf-log step 17).
+constexpr int64_t kPersistentTileOverhead = kTileOverhead / 2;
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
 constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
 constexpr int64_t kMaxPackGridY = 65535;        // the W^T pre-pass launches one block row per 32 channels
@@ -48,23 +51,28 @@ struct WindowSearch {
   int64_t max_n = kWgmmaMaxN;
   bool shared = true;                     // two blocks per SM allowed (tiles up to kWgmmaMaxSharedN)
   int64_t column_bytes = kStageColumnBytes;
+  bool persistent = false;                // WgmmaTiling::persistent tilings only
 };
 
 // The tiling that the cost model finds cheapest; window 0 when none fits.
 WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSearch& q) {
-  // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue.
+  // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue
+  // (persistent: Z after them, as the next tile's loads fill the stages during the epilogue).
+  const bool persistent = q.persistent;
   auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
     while (z_pitch % 32 != 8) ++z_pitch;
+    const int64_t z_bytes = 2 * kWgmmaRows * z_pitch * 4;
     const int64_t stage_bytes = kStageWeightBytes + n * q.column_bytes;
-    const int64_t room =
-        std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) - kAlignSlack - kBiasBytes;
+    const int64_t room = std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) -
+                         kAlignSlack - kBiasBytes - (persistent ? z_bytes : 0);
     const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
     if (stages < (blocks == 1 ? kMinStages : kMinStagesShared)) return false;
-    if (2 * kWgmmaRows * z_pitch * 4 > stages * stage_bytes) return false;
+    if (!persistent && z_bytes > stages * stage_bytes) return false;
     c.z_pitch = static_cast<int32_t>(z_pitch);
     c.stages = static_cast<int32_t>(stages);
-    c.smem_bytes = kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes;
+    c.smem_bytes =
+        kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes + (persistent ? z_bytes : 0);
     return true;
   };
   // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
@@ -78,13 +86,15 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
     const int64_t max_segments = windows == 1 ? std::min<int64_t>(q.max_n / window, s.batch) : 1;
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
+      if (persistent && (n % kWgmmaPersistentColumnStep != 0 || n > kWgmmaPersistentMaxN)) continue;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
-        if (blocks > 1 && (n > kWgmmaMaxSharedN || !q.shared)) continue;
+        if (blocks > 1 && (n > kWgmmaMaxSharedN || !q.shared || persistent)) continue;
         WgmmaTiling c;
         if (!fit(n, blocks, c)) continue;
         const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
         const int64_t tiles = q.co_tiles * row_tiles;
-        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * n * blocks + kTileOverhead);
+        const int64_t overhead = persistent ? kPersistentTileOverhead : kTileOverhead;
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * n * blocks + overhead);
         if (cost >= best_cost) continue;
         c.co_per_half = static_cast<int32_t>(q.co_per_half);
         c.window = static_cast<int32_t>(window);
@@ -96,6 +106,8 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
         c.co_tiles = q.co_tiles;
         c.row_tiles = row_tiles;
         c.tiles = tiles;
+        c.persistent = persistent;
+        c.grid = persistent ? std::min<int64_t>(tiles, dev.sm_count) : tiles;
         c.k_chunks = static_cast<int32_t>(q.k_chunks);
         best = c;
         best_cost = cost;
@@ -103,6 +115,21 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
     }
   }
   return best;
+}
+
+// The persistent tiling instead of the one-tile-per-block `t` (from search_windows with `q`) where
+// AUTO takes it (WgmmaTiling::persistent, kWgmmaPersistent* in plan.hpp): fp16/bf16 only.
+void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t) {
+  if (t.window == 0 || t.k_chunks < kWgmmaPersistentMinChunks || t.tiles <= dev.sm_count * t.blocks_per_sm)
+    return;  // (one wave: nothing to overlap)
+  q.persistent = true;
+  const WgmmaTiling p = search_windows(s, dev, q);
+  if (p.window == 0) return;
+  // Column slots per SM: waves of tiles x their columns (the last wave counts whole).
+  const auto slots = [&](const WgmmaTiling& c) {
+    return static_cast<double>(ceil_div(c.tiles, dev.sm_count * c.blocks_per_sm) * c.n() * c.blocks_per_sm);
+  };
+  if (p.n() >= kWgmmaPersistentMinWidth * t.n() && slots(p) <= kWgmmaPersistentMaxSlots * slots(t)) t = p;
 }
 
 }  // namespace
@@ -155,7 +182,9 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   const int64_t k_chunks = ceil_div(s.in_channels, kWgmmaChunk);
 
-  WgmmaTiling best = search_windows(s, dev, {halo, kWindowStep, co_per_half, co_tiles, k_chunks});
+  const WindowSearch q{halo, kWindowStep, co_per_half, co_tiles, k_chunks};
+  WgmmaTiling best = search_windows(s, dev, q);
+  prefer_persistent(s, dev, q, best);
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
   if (best.tiles > std::numeric_limits<int32_t>::max())
@@ -209,6 +238,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.rows = static_cast<int32_t>(ceil_div(co_per_tile * s.kernel_size, kWgmmaTf32RowStep) * kWgmmaTf32RowStep);
   c.row_tiles = ceil_div(s.batch, c.segments) * c.windows;
   c.tiles = c.co_tiles * c.row_tiles;
+  c.grid = c.tiles;
   if (c.tiles > kInt32Max) return no("more tiles (" + std::to_string(c.tiles) + ") than one launch's grid holds");
   const int64_t chunks = ceil_div(s.in_channels, kWgmmaTf32Chunk);
   if (chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));

@@ -31,6 +31,7 @@ struct WgmmaParams {
   int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
   int32_t co_per_half, tile_channels, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
   int32_t co_tiles, row_tiles, rows_fastest, ieee;
+  int32_t tiles;  // a persistent kernel's tiles (blockIdx.x, + gridDim.x, ...)
   int32_t tap_step, shift_step;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
@@ -174,10 +175,19 @@ __device__ __forceinline__ void interior_outputs(const float* zq, T* yp, int32_t
   }
 }
 
-// The shift-add, by all three warpgroups: y[b, co, t] = bias + sum over the taps k of the phase r of
-// u = t + padding of Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a warpgroup takes the
-// outputs t = first + lane + i*active, with `active` a multiple of the stride: its phase, taps and
-// column step stay fixed, so the loop is loads and adds. Warpgroup g takes channels g, g+3, ...; the
+// Who runs a shift-add: `groups` groups of `lanes` threads (the three warpgroups, or a persistent
+// kernel's 11 warps besides the TMA warp as one group); this thread is `lane` of group `group`.
+struct EpilogueThreads {
+  int lane, lanes, group, groups;
+};
+__device__ __forceinline__ EpilogueThreads all_warpgroups() {
+  return {static_cast<int>(threadIdx.x % 128), 128, static_cast<int>(threadIdx.x / 128), kThreads / 128};
+}
+
+// The shift-add: y[b, co, t] = bias + sum over the taps k of the phase r of u = t + padding of
+// Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a group takes the outputs t = first + lane
+// + i*active, with `active` a multiple of the stride: its phase, taps and column step stay fixed, so
+// the loop is loads and adds. Group g takes channels g, g + groups, ...; the
 // rows of channel cc start at h * kWgmmaRows + c * K for cc = h * co_per_half + c (h: its half, 0 or 1).
 // In a window with neighbours on both sides every owned output's taps lie inside the window (the halo
 // covers the taps' reach), so that loop runs without bounds checks: it is most of the epilogue's
@@ -185,14 +195,15 @@ __device__ __forceinline__ void interior_outputs(const float* zq, T* yp, int32_t
 // `bias_s`: the tile's bias in shared memory (stage_bias), or nullptr.
 template <class T>
 __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
-                                          int32_t co0, const float* bias_s, T* __restrict__ y) {
+                                          int32_t co0, const float* bias_s, T* __restrict__ y,
+                                          EpilogueThreads th) {
   int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
   if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
   if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
   // (and not moved left by a padding wider than the windows before it)
   const bool interior = j > 0 && j < p.windows - 1 && (start + p.halo) * p.stride - p.padding >= 0;
-  const int lane = threadIdx.x % 128;
-  const int active = 128 - 128 % p.stride;
+  const int lane = th.lane;
+  const int active = th.lanes - th.lanes % p.stride;
   if (lane >= active) return;
   const int32_t t0 = first + lane;
   const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
@@ -202,7 +213,7 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   const int32_t col_step = active / p.stride;
   const int32_t tap_delta = p.tap_step * p.z_pitch - p.shift_step;  // from one tap's Z element to the next
   const int32_t count = t0 < last ? (last - 1 - t0) / active + 1 : 0;  // outputs per channel (interior)
-  for (int cc = threadIdx.x / 128; cc < p.tile_channels; cc += kThreads / 128) {
+  for (int cc = th.group; cc < p.tile_channels; cc += th.groups) {
     const int32_t co = co0 + cc;
     if (co >= p.out_channels) break;
     const float bias_v = bias_s ? bias_s[cc] : 0.0f;
@@ -307,6 +318,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.row_tiles = static_cast<int32_t>(t.row_tiles);
   p.rows_fastest = t.rows_fastest ? 1 : 0;
   p.ieee = t.ieee ? 1 : 0;
+  p.tiles = static_cast<int32_t>(t.tiles);
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }
@@ -318,7 +330,7 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
                   bool dependent, const char* opt_in_what, const char* launch_what) {
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<kKernel>(smem, a.device, opt_in_what);
-  launch_dependent(dependent, kKernel, plan.wgmma.tiles, kThreads, smem, static_cast<cudaStream_t>(a.stream),
+  launch_dependent(dependent, kKernel, plan.wgmma.persistent ? plan.wgmma.grid : plan.wgmma.tiles, kThreads, smem, static_cast<cudaStream_t>(a.stream),
                    launch_what, w_map, x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias),
                    static_cast<T*>(a.y));
 }

@@ -12,7 +12,10 @@
 //                  B[N/n_atom][64 ci][n_atom]   64B (n_atom 32) or 128B (64) swizzle, a box per atom
 //   full[stages], empty[stages]            mbarriers
 //   Z[2][64][z_pitch] fp32                  epilogue staging, over the stage buffers once they are spent
+//                                           (persistent: after the tile's bias)
 // Tiles of N <= kWgmmaMaxSharedN columns run two blocks per SM (one's epilogue behind the other's MMAs).
+// Persistent 16-bit tilings (WgmmaTiling::persistent) put Z after the stages instead, and one block per
+// SM walks many tiles: the producer fills the next tile's stages during this one's shift-add.
 // x rows that are not 16-byte multiples are read from a padded copy (launch_wgmma).
 //
 // TF32 (T = float, WgmmaTiling::tf32_columns): wgmma reads tf32 operands K-major only, so both come
@@ -26,7 +29,9 @@
 // and issues its TMA boxes, after waiting on "empty" before a refill. Warpgroups 1-2 wait on "full",
 // issue 4 wgmma k16 steps over the stage, commit, and release the previous stage once its group has
 // retired (wait_group 1), so one stage of MMAs is always in flight behind the loads. Then they write
-// their accumulators to Z, and all three warpgroups run the shift-add (one tile per block).
+// their accumulators to Z, and all three warpgroups run the shift-add (one tile per block). Persistent:
+// the consumers release the tile's last stage, stage the bias, write Z and run the shift-add between
+// named barriers, while the producer runs ahead into the next tile's stages.
 
 #include <type_traits>
 
@@ -50,6 +55,12 @@ constexpr uint32_t kTf32RowBytes = kWgmmaTf32Chunk * 4;    // TF32: one K-major 
 constexpr int kTf32K = 8;                                  // TF32: reduction per wgmma
 static_assert(kWgmmaTf32Chunk / kTf32K == kKSteps && kWgmmaRows * kTf32RowBytes == kABoxBytes);
 
+// The persistent kernel's epilogue: the two consumer warpgroups, synchronised by a named barrier (0
+// is __syncthreads). (All 11 warps but the TMA one, as one group of lanes, were 1.5x slower: each
+// thread's loop over a channel's outputs got too short for its set-up, perf-log step 72.)
+constexpr int kEpilogueBarrier = 1;
+constexpr int kEpilogueThreads = kConsumerWarps * 32;
+
 template <class T>
 constexpr bool kTf32 = std::is_same_v<T, float>;
 
@@ -72,9 +83,12 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
 
 // Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers), except
 // with SMALL (IEEE, WgmmaTiling::small_accumulators): the small-part passes (kc % 3 != 0) accumulate
-// into `small`, added to the big parts' sums once the main loop is done.
-template <class T, int N, bool SMALL>
-__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 : 1)
+// into `small`, added to the big parts' sums once the main loop is done. PERSISTENT
+// (WgmmaTiling::persistent): the block walks tiles blockIdx.x, + gridDim.x, ...; pipeline step g counts
+// over all of them, Z has its own buffer, and the consumers run each shift-add between named barriers
+// while the producer fills the next tile's stages.
+template <class T, int N, bool SMALL, bool PERSISTENT>
+__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !PERSISTENT ? 2 : 1)
     wgmma_gemm_kernel(const __grid_constant__ CUtensorMap w_map, const __grid_constant__ CUtensorMap x_map,
                       const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
@@ -86,11 +100,11 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
   unsigned char* const smem = ring.smem;  // (named, not bound: the consumers' lambda captures them)
   uint64_t* const full = ring.full;
   uint64_t* const empty = ring.empty;
+  float* const z = PERSISTENT ? ring.bias + kWgmmaMaxTileChannels : reinterpret_cast<float*>(smem);
   const int tid = threadIdx.x;
   const int wg = tid / 128;
-
-  const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, 2 * p.co_per_half);
-  const float* bias_s = stage_bias(p, co0, bias, ring.bias);
+  const int32_t tile_channels = 2 * p.co_per_half;
+  const int64_t tile_step = PERSISTENT ? gridDim.x : p.tiles;  // one tile per block otherwise
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
   float small[SMALL ? N / 2 : 1];
@@ -99,42 +113,44 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
       const int atoms_per_window = p.window / p.n_atom;
       const int atoms = N / p.n_atom;
       const uint32_t atom_bytes = uint32_t(kWgmmaChunk) * p.n_atom * 2;
-      for (int kc = 0; kc < p.k_chunks; ++kc) {
-        const int s = kc % p.stages;
-        if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
-        hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
-        unsigned char* a_s = smem + size_t(s) * stage_bytes;
-        unsigned char* b_s = a_s + 2 * kABoxBytes;
-        if constexpr (kTf32<T>) {  // packed W^T rows and x^T positions, 32 channels each
-          const PackedColumns col = packed_columns(p, kc);
-          for (int h = 0; h < 2; ++h)
-            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, col.w, (co0 + h * p.co_per_half) * p.kernel_size,
-                                &full[s]);
-          for (int sg = 0; sg < p.segments; ++sg)
-            hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, col.x, start, b0 + sg, &full[s]);
-        } else {
-          const int32_t ci = kc * kWgmmaChunk;
-          for (int h = 0; h < 2; ++h)
-            hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (co0 + h * p.co_per_half) * p.kernel_size, ci, &full[s]);
-          for (int a = 0; a < atoms; ++a)
-            hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, start + (a % atoms_per_window) * p.n_atom, ci,
-                                b0 + a / atoms_per_window, &full[s]);
+      int g = 0;
+      for (int64_t tile = blockIdx.x; tile < p.tiles; tile += tile_step) {
+        const TileOrigin o = tile_origin(p, tile, tile_channels);
+        for (int kc = 0; kc < p.k_chunks; ++kc, ++g) {
+          const int s = g % p.stages;
+          if (g >= p.stages) ptx::mbar_wait(&empty[s], ((g / p.stages) - 1) & 1);
+          hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
+          unsigned char* a_s = smem + size_t(s) * stage_bytes;
+          unsigned char* b_s = a_s + 2 * kABoxBytes;
+          if constexpr (kTf32<T>) {  // packed W^T rows and x^T positions, 32 channels each
+            const PackedColumns col = packed_columns(p, kc);
+            for (int h = 0; h < 2; ++h)
+              hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, col.w, (o.co0 + h * p.co_per_half) * p.kernel_size,
+                                  &full[s]);
+            for (int sg = 0; sg < p.segments; ++sg)
+              hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, col.x, o.start, o.b0 + sg, &full[s]);
+          } else {
+            const int32_t ci = kc * kWgmmaChunk;
+            for (int h = 0; h < 2; ++h)
+              hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (o.co0 + h * p.co_per_half) * p.kernel_size, ci,
+                                  &full[s]);
+            for (int a = 0; a < atoms; ++a)
+              hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, o.start + (a % atoms_per_window) * p.n_atom, ci,
+                                  o.b0 + a / atoms_per_window, &full[s]);
+          }
         }
       }
     }
     __syncwarp();
   } else {  // consumers: the main loop
     const int h = wg - 1;
-#pragma unroll
-    for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
-#pragma unroll
-    for (int i = 0; i < (SMALL ? N / 2 : 1); ++i) small[i] = 0.0f;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
-    // One pipeline step into `sums` (acc, or with SMALL a small-part pass's `small`).
+    int g = 0;  // this tile's first pipeline step
+    // One pipeline step (chunk kc of this tile) into `sums` (acc, or with SMALL a small-part pass's `small`).
     auto step = [&](int kc, float* sums) {
-      const int s = kc % p.stages;
-      ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+      const int s = (g + kc) % p.stages;
+      ptx::mbar_wait(&full[s], ((g + kc) / p.stages) & 1);
       const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
       const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
       fence_accumulators<N, SMALL>(acc, small);
@@ -158,26 +174,52 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL ? 2 
       hopper::wgmma_commit();
       hopper::wgmma_wait<1>();
       fence_accumulators<N, SMALL>(acc, small);
-      if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+      if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(g + kc - 1) % p.stages]);
       __syncwarp();
     };
-    if constexpr (SMALL) {
-      // The passes unrolled, so that each wgmma's accumulators are fixed at compile time (a runtime
-      // choice puts the wgmmas on divergent paths, which ptxas serialises: C7520).
-      for (int kc = 0; kc < p.k_chunks; kc += kIeeePasses) {
-        step(kc, acc);
-        step(kc + 1, small);
-        step(kc + 2, small);
+    for (int64_t tile = blockIdx.x; tile < p.tiles; tile += tile_step) {
+#pragma unroll
+      for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+#pragma unroll
+      for (int i = 0; i < (SMALL ? N / 2 : 1); ++i) small[i] = 0.0f;
+      if constexpr (SMALL) {
+        // The passes unrolled, so that each wgmma's accumulators are fixed at compile time (a runtime
+        // choice puts the wgmmas on divergent paths, which ptxas serialises: C7520).
+        for (int kc = 0; kc < p.k_chunks; kc += kIeeePasses) {
+          step(kc, acc);
+          step(kc + 1, small);
+          step(kc + 2, small);
+        }
+      } else {
+        for (int kc = 0; kc < p.k_chunks; ++kc) step(kc, acc);
       }
-    } else {
-      for (int kc = 0; kc < p.k_chunks; ++kc) step(kc, acc);
+      retire_accumulators<N, SMALL>(acc, small);
+      if constexpr (PERSISTENT) {
+        // The tile's last stage is free once its group has retired; Z and the bias once both
+        // consumers are done with the previous tile's.
+        if (tid % 32 == 0) ptx::mbar_arrive(&empty[(g + p.k_chunks - 1) % p.stages]);
+        const TileOrigin o = tile_origin(p, tile, tile_channels);
+        __syncwarp();  // (bar.sync is warp-aligned: reconverge after the shift-add's early exits)
+        ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);
+        if (bias != nullptr)
+          for (int i = tid - kProducerThreads; i < tile_channels; i += kEpilogueThreads)
+            ring.bias[i] = o.co0 + i < p.out_channels ? to_float(bias[o.co0 + i]) : 0.0f;
+        accumulators_to_z<N>(acc, z, h, p.z_pitch);
+        ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
+        shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,
+                  EpilogueThreads{tid % 128, 128, h, 2});
+      }
+      g += p.k_chunks;
     }
-    retire_accumulators<N, SMALL>(acc, small);
   }
-  __syncthreads();
-  if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
-  __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y);
+  if constexpr (!PERSISTENT) {
+    const TileOrigin o = tile_origin(p, blockIdx.x, tile_channels);
+    const float* bias_s = stage_bias(p, o.co0, bias, ring.bias);
+    __syncthreads();
+    if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
+    __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
+    shift_add(p, z, o.b0, o.j, o.start, o.co0, bias_s, y, all_warpgroups());
+  }
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
@@ -192,8 +234,17 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
     fail(CONVT1D_INTERNAL_ERROR,
          "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
   // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
-  launch_tiles<wgmma_gemm_kernel<T, N, SMALL>, T>(plan, a, w_map, x_map, kTf32<T> && plan.wgmma.overlap_packing,
-                                                  "cudaFuncSetAttribute(wgmma_gemm_kernel)", "wgmma_gemm_kernel launch");
+  const bool dependent = kTf32<T> && plan.wgmma.overlap_packing;
+  if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentMaxN) {
+    if (plan.wgmma.persistent)
+      return launch_tiles<wgmma_gemm_kernel<T, N, false, true>, T>(
+          plan, a, w_map, x_map, dependent, "cudaFuncSetAttribute(wgmma_gemm_kernel)", "wgmma_gemm_kernel launch");
+  }
+  if (plan.wgmma.persistent)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: persistent wgmma tile of " + std::to_string(N) + " columns not compiled");
+  launch_tiles<wgmma_gemm_kernel<T, N, SMALL, false>, T>(plan, a, w_map, x_map, dependent,
+                                                         "cudaFuncSetAttribute(wgmma_gemm_kernel)",
+                                                         "wgmma_gemm_kernel launch");
 }
 
 // Tile widths: multiples of 32 (the 16-bit swizzle atoms), of kWgmmaTf32ColumnStep in TF32.

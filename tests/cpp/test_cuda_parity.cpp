@@ -364,6 +364,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       {1, 128, 16, 1000, 8, 4, 1100, 1, 0}, // padding wider than the first windows: they own nothing
       {2, 2048, 32, 40, 16, 8, 4, 1, 0},    // Oobleck-deep reduction: IEEE's longest accumulation chains
       {8, 1056, 8, 600, 8, 4, 2, 1, 0},     // deep, many row tiles: IEEE small-part sums on packed W^T
+      {12, 1000, 48, 300, 16, 8, 1, 1, 0},  // 16-bit: long reduction over > 1 wave: persistent blocks
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -382,6 +383,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   }
   t1d::Rng rng(906);
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, small_accumulators = 0;
+  int persistent = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -403,6 +405,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       raw_weights += plan.wgmma.raw_weights;
       packed_columns += plan.wgmma.tf32_columns && !plan.wgmma.raw_weights;
       small_accumulators += plan.wgmma.small_accumulators && !plan.wgmma.raw_weights;
+      persistent += plan.wgmma.persistent;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -414,6 +417,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GT(raw_weights, 0) << "no fp32 layer read its weights as stored";
   EXPECT_GT(packed_columns, 0) << "no fp32 layer ran on packed W^T tiles";
   EXPECT_GT(small_accumulators, 0) << "no IEEE layer on packed W^T had small-part accumulators";
+  EXPECT_GE(persistent, 2) << "the persistent kernel did not run in fp16 and bf16";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run in fp32 (TF32 or

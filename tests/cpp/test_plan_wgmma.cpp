@@ -244,6 +244,50 @@ TEST(WgmmaPlan, RealLayersTileWell) {
   EXPECT_GT(t.segments, 1);
 }
 
+// Long 16-bit reductions over several waves (WgmmaTiling::persistent): one block per SM walks the
+// tiles, with Z after the stages, where its tiles are as wide as the one-tile plan's; not in TF32, not
+// short reductions (perf-log step 72).
+TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
+  struct Case {
+    const char* name;
+    convt1d_problem p;
+    bool persistent;
+  };
+  const Case cases[] = {
+      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true},  {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false},
+      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false},   {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), false},
+      {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false},    {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false},
+      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false},
+  };
+  const DeviceInfo dev = hopper(true);
+  for (const Case& c : cases)
+    for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
+      SCOPED_TRACE(std::string(c.name) + " dtype " + std::to_string(dtype));
+      const convt1d::detail::Shape s = convt1d::detail::shape_of(c.p);
+      WgmmaTiling t;
+      std::string why;
+      ASSERT_TRUE(dtype == CONVT1D_FLOAT32 ? convt1d::detail::plan_wgmma_tf32(s, dev, t, why)
+                                           : convt1d::detail::plan_wgmma(s, dtype, dev, t, why))
+          << why;
+      EXPECT_EQ(t.persistent, c.persistent && dtype != CONVT1D_FLOAT32);
+      if (!t.persistent) {
+        EXPECT_EQ(t.grid, t.tiles);
+        continue;
+      }
+      EXPECT_GE(t.k_chunks, convt1d::detail::kWgmmaPersistentMinChunks);
+      EXPECT_GT(t.tiles, dev.sm_count);
+      EXPECT_EQ(t.grid, dev.sm_count);
+      EXPECT_EQ(t.blocks_per_sm, 1);
+      EXPECT_EQ(t.n() % convt1d::detail::kWgmmaPersistentColumnStep, 0);
+      EXPECT_LE(t.n(), convt1d::detail::kWgmmaPersistentMaxN);
+      EXPECT_GE(t.stages, 2);
+      // Stages (two warpgroups' 64 weight rows and N columns of 128 bytes each) and Z, side by side.
+      const int64_t stage = 2 * 64 * 128 + int64_t{t.n()} * 128;
+      EXPECT_GE(t.smem_bytes, t.stages * stage + 2 * 64 * int64_t{t.z_pitch} * 4);
+      EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+    }
+}
+
 // The kernel's arithmetic in fp64: per (row block, window), Z over the window's positions (zero outside
 // the row), then every owned output summed from its taps' rows of Z. Each output must be owned by
 // exactly one window, and the result must match the scatter reference.
