@@ -176,7 +176,7 @@ __device__ __forceinline__ void interior_outputs(const float* zq, T* yp, int32_t
 }
 
 // Who runs a shift-add: `groups` groups of `lanes` threads (the three warpgroups, or a persistent
-// kernel's 11 warps besides the TMA warp as one group); this thread is `lane` of group `group`.
+// kernel's two consumer warpgroups); this thread is `lane` of group `group`.
 struct EpilogueThreads {
   int lane, lanes, group, groups;
 };
