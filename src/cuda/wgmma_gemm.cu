@@ -104,7 +104,11 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   const int32_t tile_channels = 2 * p.co_per_half;
-  const int64_t tile_step = PERSISTENT ? gridDim.x : p.tiles;  // one tile per block otherwise
+  // The block's first tile; without PERSISTENT its only one, and the tile loops below (do ... while
+  // (next_tile(tile))) run once, with no loop-carried state.
+  const TileOrigin first = tile_origin(p, blockIdx.x, tile_channels);
+  const float* bias_s = PERSISTENT ? nullptr : stage_bias(p, first.co0, bias, ring.bias);
+  const auto next_tile = [&](int64_t& tile) { return PERSISTENT && (tile += gridDim.x) < p.tiles; };
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
   float small[SMALL ? N / 2 : 1];
@@ -113,9 +117,10 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
       const int atoms_per_window = p.window / p.n_atom;
       const int atoms = N / p.n_atom;
       const uint32_t atom_bytes = uint32_t(kWgmmaChunk) * p.n_atom * 2;
-      int g = 0;
-      for (int64_t tile = blockIdx.x; tile < p.tiles; tile += tile_step) {
-        const TileOrigin o = tile_origin(p, tile, tile_channels);
+      int g = 0;  // pipeline steps issued over the block's tiles
+      int64_t tile = blockIdx.x;
+      do {
+        const TileOrigin o = PERSISTENT ? tile_origin(p, tile, tile_channels) : first;
         for (int kc = 0; kc < p.k_chunks; ++kc, ++g) {
           const int s = g % p.stages;
           if (g >= p.stages) ptx::mbar_wait(&empty[s], ((g / p.stages) - 1) & 1);
@@ -139,14 +144,14 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
                                   o.b0 + a / atoms_per_window, &full[s]);
           }
         }
-      }
+      } while (next_tile(tile));
     }
     __syncwarp();
   } else {  // consumers: the main loop
     const int h = wg - 1;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
-    int g = 0;  // this tile's first pipeline step
+    int g = 0;  // this tile's first pipeline step (0 without PERSISTENT)
     // One pipeline step (chunk kc of this tile) into `sums` (acc, or with SMALL a small-part pass's `small`).
     auto step = [&](int kc, float* sums) {
       const int s = (g + kc) % p.stages;
@@ -177,7 +182,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
       if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(g + kc - 1) % p.stages]);
       __syncwarp();
     };
-    for (int64_t tile = blockIdx.x; tile < p.tiles; tile += tile_step) {
+    int64_t tile = blockIdx.x;
+    do {
 #pragma unroll
       for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
 #pragma unroll
@@ -210,15 +216,13 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
                   EpilogueThreads{tid % 128, 128, h, 2});
       }
       g += p.k_chunks;
-    }
+    } while (next_tile(tile));
   }
   if constexpr (!PERSISTENT) {
-    const TileOrigin o = tile_origin(p, blockIdx.x, tile_channels);
-    const float* bias_s = stage_bias(p, o.co0, bias, ring.bias);
     __syncthreads();
     if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
     __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-    shift_add(p, z, o.b0, o.j, o.start, o.co0, bias_s, y, all_warpgroups());
+    shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y, all_warpgroups());
   }
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
