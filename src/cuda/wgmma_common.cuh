@@ -330,9 +330,9 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
                   bool dependent, const char* opt_in_what, const char* launch_what) {
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<kKernel>(smem, a.device, opt_in_what);
-  launch_dependent(dependent, kKernel, plan.wgmma.persistent ? plan.wgmma.grid : plan.wgmma.tiles, kThreads, smem, static_cast<cudaStream_t>(a.stream),
-                   launch_what, w_map, x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias),
-                   static_cast<T*>(a.y));
+  const int64_t grid = plan.wgmma.persistent ? plan.wgmma.grid : plan.wgmma.tiles;
+  launch_dependent(dependent, kKernel, grid, kThreads, smem, static_cast<cudaStream_t>(a.stream), launch_what, w_map,
+                   x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 
 // x as TMA reads it: in place when its rows are 16-byte multiples, else copied into a stream-ordered
