@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import operator
+import warnings
 from typing import Optional
 
 import torch
@@ -319,6 +320,15 @@ def _check_tensor(name: str, value) -> None:
         )
 
 
+def _check_traced(*args):
+    """_check under torch.jit.trace, without its TracerWarnings. Shapes are traced tensors there, and
+    every shape test warns that it becomes a constant of the trace: true, and harmless, because the op
+    that the trace records validates its inputs again (_run) each time the trace runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        return _check(*args)
+
+
 def _check(x, weight, bias, stride, padding, output_padding, groups, dilation):
     """Validates everything. Returns the five params as plain ints followed by in_channels, in_length,
     out_channels/groups, kernel_size and out_length. Raises TypeError/ValueError."""
@@ -470,6 +480,9 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                 return _launch(signature, x.unsqueeze(0), weight, bias).squeeze(0)
             return _launch(signature, x, weight, bias)
         checked = signature.checked
+    elif _tracing_state() is not None:
+        checked = _check_traced(x, weight, bias, stride, padding, output_padding, groups, dilation)
+        eager = False
     else:
         checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = plain and not x.is_meta and not _is_compiling() and _tracing_state() is None

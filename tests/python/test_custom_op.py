@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -133,12 +135,18 @@ def test_jit_trace_records_the_op(grad):
     ref = torch.nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1).double()
     ref.load_state_dict(module.state_dict())
     x = torch.randn(2, 4, 10, dtype=torch.float64)
-    with torch.set_grad_enabled(grad):
+    with torch.set_grad_enabled(grad), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         traced = torch.jit.trace(module, x)
         traced_fn = torch.jit.trace(lambda a, w: convt1d.conv_transpose1d(a, w, None, 2), (x, module.weight))
+    # The argument checks read traced shapes; the recorded op checks again when the trace runs.
+    tracer_warnings = [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    assert not tracer_warnings, [str(w.message) for w in tracer_warnings]
     assert "convt1d::conv_transpose1d" in str(traced.graph)
     x2 = torch.randn(2, 4, 10, dtype=torch.float64)  # new values: a traced constant cannot match
     with torch.set_grad_enabled(grad):
         torch.testing.assert_close(traced(x2), ref(x2), rtol=1e-12, atol=1e-12)
         expected = F.conv_transpose1d(x2, module.weight, None, 2)
         torch.testing.assert_close(traced_fn(x2, module.weight), expected, rtol=1e-12, atol=1e-12)
+        with pytest.raises(RuntimeError, match="x has 5 channels"):
+            traced(torch.randn(2, 5, 10, dtype=torch.float64))
