@@ -53,7 +53,9 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
   // TMA reads x, and the weights but for the streaming kernel (which packs them first), in place.
   const bool streaming = plan->kernel == KernelKind::WgmmaStream;
-  const bool tma = streaming || plan->kernel == KernelKind::Wgmma || plan->kernel == KernelKind::GemmCol2im;
+  // (GEMM + col2im reads fp32 x and W through TMA; 16-bit ones through their fp32 copies.)
+  const bool tma = streaming || plan->kernel == KernelKind::Wgmma ||
+                   (plan->kernel == KernelKind::GemmCol2im && p.dtype == CONVT1D_FLOAT32);
   if (tma && !(aligned16(x) && (streaming || aligned16(w)))) {
     if (p.algorithm == CONVT1D_ALGO_WGMMA || p.algorithm == CONVT1D_ALGO_WGMMA_STREAM)
       fail(CONVT1D_UNSUPPORTED, std::string("convt1d: algorithm ") + algorithm_name(p.algorithm) +

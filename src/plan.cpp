@@ -282,7 +282,10 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
   g.dilation = 1;
   g.groups = 1;
   g.has_bias = 0;
-  g.dtype = CONVT1D_FLOAT32;  // (math as the caller's: TF32, or IEEE as 3xTF32)
+  // fp32 problems keep their math (TF32, or IEEE as 3xTF32); fp16 and bf16 ones run on fp32 copies of
+  // x and W, whose values TF32 holds exactly (cuda/col2im.cu).
+  g.math = p.dtype == CONVT1D_FLOAT32 ? p.math : CONVT1D_MATH_TF32;
+  g.dtype = CONVT1D_FLOAT32;
   g.device = CONVT1D_DEVICE_CUDA;
   g.algorithm = CONVT1D_ALGO_WGMMA;
   return g;
@@ -290,13 +293,17 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
 
 namespace {
 
-// Whether AUTO runs an fp32 problem as GEMM + col2im: a kernel too long for the wgmma tile's rows,
-// whose workspace (B x C_out*K x L_in fp32) stays bounded and whose GEMM the wgmma kernel takes.
+// Whether AUTO runs a problem as GEMM + col2im: a kernel too long for the wgmma tile's rows, whose
+// workspace (B x C_out*K x L_in fp32, and fp32 copies of 16-bit x and W) stays bounded and whose GEMM
+// the wgmma kernel takes.
 bool prefers_gemm_col2im(const convt1d_problem& p, const Shape& s, const DeviceInfo& dev) {
   if (!dev.wgmma || s.groups != 1 || s.kernel_size <= kWgmmaTf32MaxRows) return false;
-  if (static_cast<double>(s.batch) * static_cast<double>(s.out_channels * s.kernel_size) *
-          static_cast<double>(s.in_length) * 4.0 > static_cast<double>(kCol2imMaxWorkspaceBytes))
-    return false;
+  double floats = static_cast<double>(s.batch) * static_cast<double>(s.out_channels * s.kernel_size) *
+                  static_cast<double>(s.in_length);
+  if (p.dtype != CONVT1D_FLOAT32)
+    floats += static_cast<double>(s.batch * s.in_channels) * static_cast<double>(s.in_length) +
+              static_cast<double>(s.w_elements());
+  if (floats * 4.0 > static_cast<double>(kCol2imMaxWorkspaceBytes)) return false;
   WgmmaTiling t;
   std::string why;
   return plan_wgmma_tf32(shape_of(col2im_gemm_problem(p)), dev, t, why, p.math == CONVT1D_MATH_IEEE);
@@ -375,7 +382,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";
-      } else if (fp32 && s.batch > 0 && prefers_gemm_col2im(p, s, dev)) {
+      } else if (s.batch > 0 && prefers_gemm_col2im(p, s, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::GemmCol2im;
         plan.reason = "kernel longer than a tile's taps: GEMM on Hopper tensor cores, then col2im";

@@ -181,9 +181,24 @@ TEST(WgmmaPlan, LongKernelsRunAsGemmThenCol2im) {
   EXPECT_EQ(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
   EXPECT_EQ(convt1d::detail::col2im_gemm_problem(q).math, CONVT1D_MATH_IEEE);
   EXPECT_TRUE(convt1d::detail::make_plan(convt1d::detail::col2im_gemm_problem(q), hopper(true)).wgmma.ieee);
-  q = p;
-  q.dtype = CONVT1D_BFLOAT16;  // the workspace GEMM is TF32-only
-  EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  for (const int32_t dtype : {CONVT1D_FLOAT16, CONVT1D_BFLOAT16}) {  // on fp32 copies, TF32 (exact for them)
+    q = p;
+    q.dtype = dtype;
+    q.math = CONVT1D_MATH_IEEE;
+    EXPECT_EQ(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+    EXPECT_EQ(convt1d::detail::col2im_gemm_problem(q).dtype, CONVT1D_FLOAT32);
+    EXPECT_EQ(convt1d::detail::col2im_gemm_problem(q).math, CONVT1D_MATH_TF32);
+    // The fp32 copies count against the workspace bound: C_in 2^15 makes W's alone 2^32 bytes.
+    q.in_channels = int64_t{1} << 15;
+    q.out_channels = 2;
+    q.kernel_size = int64_t{1} << 14;
+    q.stride = 1 << 13;
+    q.batch = 1;
+    q.in_length = 2;
+    EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+    q.dtype = CONVT1D_FLOAT32;  // Z alone: 2 * 2^14 * 2 floats
+    EXPECT_EQ(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
+  }
   q = p;
   q.kernel_size = 192;  // fits a tile's rows: the wgmma kernel itself
   EXPECT_NE(convt1d::detail::make_plan(q, hopper(true)).kernel, KernelKind::GemmCol2im);
