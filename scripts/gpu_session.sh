@@ -36,12 +36,15 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
       --case R1,R2 --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
+  # its phase blocks (StreamTiling::phase_blocks)
+  step memcheck_phase_stream compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
+    --case R4 --mode tf32,bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   # the wgmma kernel's persistent blocks (WgmmaTiling::persistent, 16-bit)
   step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R3 --mode bf16,fp16 --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
-  # GEMM + col2im (K 10000), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
-  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32,ieee \
+  # GEMM + col2im (K 10000; 16-bit through fp32 copies), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
+  step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32,ieee,bf16 \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
   step memcheck_wgmma_rows32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
@@ -61,6 +64,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_phase_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R4 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_narrow compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --case L7 --mode bf16 --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline

@@ -265,7 +265,17 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
 // docs/perf-log.md step 39): in fp32 on every one of them from 32 tiles (T2, T4, P1, S15, X2 faster,
 // S4 and S7 the same); in 16-bit, where the others' loads are half as wide, only with enough tiles
 // to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
-bool prefers_stream(const convt1d_problem& p, const StreamTiling& t, const DeviceInfo& dev) {
+// Phase blocks (perf-log step 76) only where each phase's partial 32-byte sectors of y meet in L2:
+// where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16 moved 2.2x
+// its y and ran 2x slower than the tap-major kernel), and only at widths that do not spill (N <= 96).
+bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
+  const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
+  return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && s.y_elements() * elem <= kPhaseBlockMaxOutputBytes &&
+         t.tiles * s.stride >= int64_t{kStreamMinWaves16} * dev.sm_count;
+}
+
+bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
+  if (t.phase_blocks) return prefers_phase_blocks(p, s, t, dev);
   if (p.dtype == CONVT1D_FLOAT32) return t.tiles >= kStreamMinTilesFp32;
   return t.tiles >= int64_t{kStreamMinWaves16} * dev.sm_count;
 }
@@ -374,7 +384,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
       if (narrow_ok && s.out_channels <= kNarrowMaxOutChannels && plan.narrow.rows <= kNarrowAutoMaxRows) {
         plan.kernel = KernelKind::Narrow;
         plan.reason = "few output channels x taps: a memory-bound reduction, plain FMA";
-      } else if (stream_ok && prefers_stream(p, plan.stream, dev)) {
+      } else if (stream_ok && prefers_stream(p, s, plan.stream, dev)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::WgmmaStream;
         plan.reason = "few output channels on long rows: streamed through Hopper tensor cores";

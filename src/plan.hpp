@@ -216,8 +216,32 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
 // windows in by TMA, wgmma with x^T from registers (each tap is a column offset into the same window;
 // each phase reduces over its own taps), y out through a staging buffer by dedicated store warps.
 // There is no Z and no shift-add: the taps are part of the reduction.
+// Where the whole W^T or the stagings do not fit (C_out 65-128, or C_in*K in the hundreds: DAC's and
+// Oobleck's last upsamplers), the phase-block variant (src/cuda/wgmma_phase_stream.cu) gives each
+// block one phase r: it keeps only that phase's W^T rows, walks tiles of 64 positions, and stores
+// each tile's outputs q*stride + r from the accumulators (no staging).
 constexpr int kStreamMaxPhases = 8;   // stride
+constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one consumer warpgroup
+constexpr int kPhaseBlockPositions = 64;  // q per tile of the phase-block variant: one m64 block
+constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
+constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
+constexpr int kPhaseBlockMaxN = 128;    // (the accumulators of 64 positions: 64 registers)
+constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)
+// x windows in flight: 4; fp32, which moves twice the bytes per tile, gains from 6 where every block
+// walks many tiles (KB74 tf32 -1.4 % on the H100, -2 % on the H200), while the short layers (T2, P1,
+// X2) lose 1-2 % and 16-bit loses from more than 4 (KB74 bf16 +18 % at 6; perf-log steps 41, 57).
+constexpr int kStreamMaxStages = 4;
+constexpr int kStreamMaxStagesFp32 = 6;
+constexpr int kStreamDeepRingTilesPerBlock = 16;
+constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
+constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
+// AUTO takes phase blocks for 16-bit layers whose y stays in Hopper's 50 MB L2 (so that every phase's
+// part of a 32-byte sector arrives before the sector goes back to DRAM) and whose width does not spill.
+constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
+constexpr int kPhaseBlockAutoMaxN = 96;
 struct StreamTiling {
+  bool phase_blocks = false;  // the phase-block variant (one phase per block, stores from the accumulators)
+  int32_t positions = kStreamPositions;  // q per tile
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
   int32_t ci_pad = 0;   // C_in rounded up to k_step; TMA zero-fills the extra rows
@@ -231,23 +255,12 @@ struct StreamTiling {
   int32_t stages = 0;   // x windows in flight
   bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
-  int64_t tiles_per_row = 0, tiles = 0, grid = 0;
-  int64_t weight_bytes = 0, stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
+  int64_t tiles_per_row = 0, tiles = 0, grid = 0;  // phase blocks: grid is a multiple of the stride
+  int64_t image_bytes = 0;   // packed W^T of every phase (both images for IEEE), in global memory
+  int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one phase's)
+  int64_t stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
 };
-
-constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one consumer warpgroup
-constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
-constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
-constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)
-// x windows in flight: 4; fp32, which moves twice the bytes per tile, gains from 6 where every block
-// walks many tiles (KB74 tf32 -1.4 % on the H100, -2 % on the H200), while the short layers (T2, P1,
-// X2) lose 1-2 % and 16-bit loses from more than 4 (KB74 bf16 +18 % at 6; perf-log steps 41, 57).
-constexpr int kStreamMaxStages = 4;
-constexpr int kStreamMaxStagesFp32 = 6;
-constexpr int kStreamDeepRingTilesPerBlock = 16;
-constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
-constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
 
 // Can the streaming kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,

@@ -1,5 +1,6 @@
 // Tiling of the streaming kernel (plan.hpp, StreamTiling): which problems it takes, the x window
 // each tile reads, and the pipeline depth that fits next to the resident weights.
+#include <algorithm>
 #include <limits>
 
 #include "plan.hpp"
@@ -16,14 +17,99 @@ constexpr int64_t kStageAlign = 1024;          // x windows start on that period
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
+constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kMinStages = 2;
+constexpr int64_t kPhaseBlockChunkPair = 2;
 constexpr int64_t kConsumerGroups = 2;         // warpgroups taking alternate tiles, each with its staging
 static_assert(kStreamMaxStages % kConsumerGroups == 0 && kStreamMaxStagesFp32 % kConsumerGroups == 0 &&
               kMinStages % kConsumerGroups == 0, "stage counts must stay even (plan_wgmma_stream)");
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1) / m)) * m; }
+
+// The x window of a tile of `positions` q: its start relative to the tile (16-byte aligned in x) and
+// its width. False when the taps reach too far for one TMA box.
+bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, StreamTiling& t) {
+  const int64_t base = floor_to(t.q_first - poly.max_shift, align) - t.q_first;
+  const int64_t need = positions - base;  // through the tile's last q (shift 0)
+  // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
+  int64_t cols = round_up(need, 16) + 8;
+  if (cols - 16 >= need) cols -= 16;
+  if (cols > kStreamMaxBox) return false;
+  t.x_base = static_cast<int32_t>(base);
+  t.x_cols = static_cast<int32_t>(cols);
+  t.positions = static_cast<int32_t>(positions);
+  return true;
+}
+
+// The stage count that fits next to `fixed` bytes: the most (even, see below) up to `most`.
+int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t budget) {
+  // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
+  // on by one warpgroup, phase after phase. With an odd count the consumers share stages, and one can
+  // wait on a stage's next phase while that stage's previous fill (for the other consumer) is still in
+  // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three
+  // stages crashed on 32 rows of 131072 positions (perf-log step 58).
+  int64_t stages = most;
+  while (stages >= kMinStages && fixed + stages * (stage_bytes + kBarrierBytesPerStage) > budget)
+    stages -= kConsumerGroups;
+  return stages;
+}
+
+// The phase-block variant (plan.hpp): one phase's W^T rows per block, 64-position tiles, no staging.
+bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& dev, int64_t elem, int64_t align,
+                       StreamTiling& t, std::string& why) {
+  if (s.out_channels > kPhaseBlockMaxN) {
+    why = "needs out_channels <= " + std::to_string(kPhaseBlockMaxN) + ", got " + std::to_string(s.out_channels);
+    return false;
+  }
+  if (!plan_window(poly, align, kPhaseBlockPositions, t)) {
+    why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~180 (one 256-position window), got " +
+          std::to_string(poly.max_shift);
+    return false;
+  }
+  // Each phase's chunks rounded up to pairs (zero rows of W^T against zero x rows): the kernel runs
+  // them two at a time, so that its A fragments alternate between two register sets at compile time.
+  int32_t most_chunks = 0;
+  t.chunks = 0;
+  for (int64_t r = 0; r < s.stride; ++r) {
+    t.phase_chunk[r] = t.chunks;
+    const int64_t chunks = round_up((t.phase_steps[r] + kStepsPerRow - 1) / kStepsPerRow, kPhaseBlockChunkPair);
+    t.chunks += static_cast<int32_t>(chunks);
+    most_chunks = std::max(most_chunks, static_cast<int32_t>(chunks));
+  }
+  t.phase_chunk[s.stride] = t.chunks;
+  const int64_t images = t.ieee ? 2 : 1;
+  t.image_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * images;
+  t.phase_blocks = true;
+  t.weight_bytes = int64_t{most_chunks} * t.n * kSwizzleRowBytes * images;
+  t.staging_bytes = 0;
+  t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
+  t.zero_bytes = kStepBytes * t.x_cols;
+  const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kBiasBytesPhase;
+  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;
+  t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
+  t.tiles = s.batch * t.tiles_per_row;
+  if (t.tiles > std::numeric_limits<int32_t>::max()) {
+    why = "more than 2^31 tiles";
+    return false;
+  }
+  // Every phase gets the same number of blocks; block b runs phase b % stride.
+  t.grid = std::min<int64_t>(t.tiles * s.stride, dev.sm_count) / s.stride * s.stride;
+  const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
+  if (t.grid < s.stride || stages < kMinStages) {
+    why = "one phase's weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
+          std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
+    return false;
+  }
+  t.stages = static_cast<int32_t>(stages);
+  t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+  if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) {
+    why = "one block does not fit on an SM";
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -41,8 +127,9 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   if (s.groups != 1) return no("runs groups == 1 only, got " + std::to_string(s.groups));
   if (s.stride > kStreamMaxPhases)
     return no("needs stride <= " + std::to_string(kStreamMaxPhases) + ", got " + std::to_string(s.stride));
-  if (s.out_channels > kStreamMaxN)
-    return no("needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels));
+  if (s.out_channels > kPhaseBlockMaxN)
+    return no("needs out_channels <= " + std::to_string(kPhaseBlockMaxN) + ", got " +
+              std::to_string(s.out_channels));
   const int64_t elem = fp32 ? 4 : 2;
   const int64_t align = 16 / elem;  // TMA box starts and row pitches are 16-byte multiples
   // TMA reads x rows in place: their pitch must be a 16-byte multiple.
@@ -53,23 +140,13 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   if (s.batch > kInt32Max || s.padding + s.out_length + kStreamPositions * s.stride > kInt32Max ||
       s.in_length + kStreamPositions > kInt32Max)
     return no("a dimension exceeds the kernel's 32-bit coordinates");
+  t = StreamTiling{};
   t.k_step = static_cast<int32_t>(kStepBytes / elem);
   t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, t.k_step));
   if (t.ci_pad > kStreamMaxBox)
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
-  // Tile j covers q in [q0, q0 + 128), q0 = q_first + 128 j, and reads x from q0 - max_shift on.
+  // Tile j covers q in [q0, q0 + positions), q0 = q_first + positions * j, and reads x from q0 - max_shift on.
   t.q_first = s.padding / s.stride;
-  const int64_t base = floor_to(t.q_first - poly.max_shift, align) - t.q_first;
-  int64_t cols = kStreamPositions - base;  // through q0 + 127 (shift 0)
-  // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
-  const int64_t need = cols;
-  cols = round_up(cols, 16) + 8;
-  if (cols - 16 >= need) cols -= 16;
-  if (cols > kStreamMaxBox)
-    return no("needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
-              std::to_string(poly.max_shift));
-  t.x_base = static_cast<int32_t>(base);
-  t.x_cols = static_cast<int32_t>(cols);
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   t.chunks = 0;
   for (int64_t r = 0; r < s.stride; ++r) {
@@ -79,34 +156,41 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   }
   t.phase_chunk[s.stride] = t.chunks;
   t.ieee = ieee;
-  t.weight_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (ieee ? 2 : 1);  // IEEE: big and small parts
-  t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
-  t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
-  t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
-  const int64_t fixed =
-      kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes + kStagingBarrierBytes + kBiasBytes;
-  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
-  t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
-  t.tiles = s.batch * t.tiles_per_row;
-  if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
-  t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
-  const int64_t budget = dev.smem_per_block_optin;
-  const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
-  int64_t stages = deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages;
-  // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
-  // on by one warpgroup, phase after phase. With an odd count the consumers share stages, and one can
-  // wait on a stage's next phase while that stage's previous fill (for the other consumer) is still in
-  // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three
-  // stages crashed on 32 rows of 131072 positions (perf-log step 58).
-  while (stages >= kMinStages && fixed + stages * (t.stage_bytes + kBarrierBytesPerStage) > budget)
-    stages -= kConsumerGroups;
-  if (stages < kMinStages)
-    return no("the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
-              std::to_string(budget) + " bytes of shared memory");
-  t.stages = static_cast<int32_t>(stages);
-  t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
-  if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
-  return true;
+  t.image_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (ieee ? 2 : 1);  // IEEE: big and small parts
+  // The whole W^T resident and 128-position tiles of every phase where they fit; else phase blocks.
+  std::string all_phases_why;
+  if (s.out_channels > kStreamMaxN)
+    all_phases_why = "needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels);
+  else if (!plan_window(poly, align, kStreamPositions, t))
+    all_phases_why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
+                     std::to_string(poly.max_shift);
+  if (all_phases_why.empty()) {
+    t.weight_bytes = t.image_bytes;
+    t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
+    t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
+    t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
+    const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
+                          kStagingBarrierBytes + kBiasBytes;
+    const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
+    t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
+    t.tiles = s.batch * t.tiles_per_row;
+    if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
+    t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
+    const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
+    const int64_t stages = fit_stages(fixed, t.stage_bytes, deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages,
+                                      dev.smem_per_block_optin);
+    if (stages >= kMinStages) {
+      t.stages = static_cast<int32_t>(stages);
+      t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+      if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
+      return true;
+    }
+    all_phases_why = "the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
+                     std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
+  }
+  std::string phase_why;
+  if (plan_phase_blocks(s, poly, dev, elem, align, t, phase_why)) return true;
+  return no(all_phases_why + "; per phase: " + phase_why);
 }
 
 }  // namespace convt1d::detail

@@ -63,14 +63,14 @@ for n in WIDTHS:
         emit(f"Mma<{n}, {ctype}>", n, "k16", f"{ptx}.{ptx}", False, "1, 1, 1, 1")
 # tf32: A (4 registers per thread, the m64k8 fragment) from registers, B K-major from shared memory
 # (tf32 operands in shared memory must be K-major: no transpose flags).
-for n in (16, 32, 64, 128):
+for n in (16, 32, 64, 96, 128):
     emit(f"MmaTf32<{n}>", n, "k8", "tf32.tf32", True, "1, 1")
 # tf32 with both operands K-major from shared memory (x pre-transposed in global memory).
 for n in (16, 32, 64, 128, 256):
     emit(f"MmaTf32Smem<{n}>", n, "k8", "tf32.tf32", False, "1, 1")
 # fp16/bf16 with A (4 registers of 2 values per thread, the m64k16 fragment) from registers and B
-# K-major from shared memory (transpose flag 0): the streaming kernel's x^T W^T.
-for n in (32, 64):
+# K-major from shared memory (transpose flag 0): the streaming kernels' x^T W^T.
+for n in (32, 64, 96, 128):
     for ptx, ctype in TYPES:
         emit(f"MmaRegA<{n}, {ctype}>", n, "k16", f"{ptx}.{ptx}", True, "1, 1, 0")
 print("}  // namespace convt1d::detail::wgmma")

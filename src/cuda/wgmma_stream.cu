@@ -32,179 +32,14 @@
 // drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
-#include "cuda/hopper.cuh"
 #include "cuda/stream_buffer.cuh"
-#include "cuda/wgmma_common.cuh"
-#include "cuda/wgmma_ops.cuh"
+#include "cuda/wgmma_stream_parts.cuh"
 
 namespace convt1d::detail {
 
 namespace {
 
-using namespace wgmma;
-
-constexpr int kStepsPerGroup = 4;            // k-steps per 128-byte row (chunk) of W^T
-constexpr uint32_t kRowBytes = 128;          // a W^T row chunk and a staging row
-constexpr int kStepBytes = 32;               // W^T bytes per k-step (the descriptor advance)
-constexpr int kBlockM = 64;                  // positions per wgmma (M)
-constexpr int kCoreRows = 8;                 // rows of a core matrix (descriptor SBO unit)
-constexpr int kDescAddrShift = 4;            // a descriptor holds addresses in 16-byte units
-constexpr int kConsumerWarps = 4;            // warps of a consumer warpgroup
-constexpr int kStoreWarps = 3;               // the producer warpgroup's other warps store y (warp stores)
-
-struct StreamParams {
-  int32_t tiles, tiles_per_row, out_length, out_channels;
-  int32_t ci_pad, x_cols, x_base, stages, phases, shift_step;
-  int32_t q_first;     // tile j's q0 = q_first + 128 j; its first output q0 * phases - padding
-  int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0])
-  int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
-  int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
-  uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
-};
-
-// A persistent block's walk over its tiles (tile += step): the batch row, the tile within it, and
-// the x stage with its barrier parity, all stepped without divisions.
-struct TileWalk {
-  int32_t tile, row, col_tile, stage;
-  uint32_t parity;
-  int32_t step, step_rows, step_cols, stages, tiles_per_row;
-  __device__ TileWalk(int32_t first, int32_t first_index, int32_t step_, const StreamParams& p)
-      : tile(first), row(first / p.tiles_per_row), col_tile(first % p.tiles_per_row),
-        stage(first_index % p.stages), parity(static_cast<uint32_t>(first_index / p.stages) & 1), step(step_),
-        step_rows(step_ / p.tiles_per_row), step_cols(step_ % p.tiles_per_row), stages(p.stages),
-        tiles_per_row(p.tiles_per_row) {}
-  // Advances by `step` tiles, which are `index_step` (1 or 2) of this block's tiles.
-  __device__ void next(int index_step) {
-    tile += step;
-    row += step_rows;
-    col_tile += step_cols;
-    if (col_tile >= tiles_per_row) {
-      col_tile -= tiles_per_row;
-      ++row;
-    }
-    stage += index_step;
-    if (stage >= stages) {
-      stage -= stages;
-      parity ^= 1;
-    }
-  }
-};
-
-// The math of one k-step, per element type and precision: the reduction per wgmma (kStep), where a
-// thread's fragment rows start (kRowsPerQ), its A registers (kRegs), the fragment loads, and the
-// wgmmas. `x` points at this thread's fragment origin in the window for one k-step; `cols` is the
-// window row pitch; `b` is the step's W^T descriptor and `b_small` how far (in descriptor units) the
-// image of W^T's small parts lies after it (IEEE only).
-struct Tf32Math {
-  using T = float;
-  static constexpr int kStep = 8;
-  static constexpr int kRowsPerQ = 1;  // lane q reads channel rows q and q + 4
-  static constexpr int kRegs = 4;
-  static constexpr int kImages = 1;    // W^T images (big, small)
-  static constexpr int kGroupSteps = 4;  // k-steps per commit group (A fragments: kGroupSteps x kRegs)
-  static constexpr bool kUnrolledStores = true;  // store_rows: four rows in flight per store warp
-  template <int N>
-  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
-    MmaTf32<N>::run(acc, a, b);
-  }
-  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
-    a[0] = ptx::to_tf32(x[0]);             // (position g, channel q)
-    a[1] = ptx::to_tf32(x[8]);             // (g + 8, q)
-    a[2] = ptx::to_tf32(x[4 * cols]);      // (g, q + 4)
-    a[3] = ptx::to_tf32(x[4 * cols + 8]);
-  }
-};
-
-// IEEE fp32 by 3xTF32: x = big + small and W = big + small; the product keeps big*big + big*small +
-// small*big (small*small is below fp32's precision). W's parts are rounded to tf32 when packed; x is
-// split per fragment by ptx::split_tf32 (truncation), since the rounded split's ALU work bounded this
-// kernel (ncu, perf-log step 52).
-struct IeeeMath {
-  using T = float;
-  static constexpr int kStep = 8;
-  static constexpr int kRowsPerQ = 1;
-  static constexpr int kRegs = 8;      // [0..3] big, [4..7] small
-  static constexpr int kImages = 2;
-  static constexpr int kGroupSteps = 2;  // (twice the registers per step)
-  static constexpr bool kUnrolledStores = false;
-  template <int N>
-  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t b_small) {
-    const uint32_t(&big)[4] = *reinterpret_cast<const uint32_t(*)[4]>(&a[0]);
-    const uint32_t(&small)[4] = *reinterpret_cast<const uint32_t(*)[4]>(&a[4]);
-    MmaTf32<N>::run(acc, small, b);
-    MmaTf32<N>::run(acc, big, b + b_small);
-    MmaTf32<N>::run(acc, big, b);
-  }
-  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
-    ptx::split_tf32(a[0], a[4], x[0]);
-    ptx::split_tf32(a[1], a[5], x[8]);
-    ptx::split_tf32(a[2], a[6], x[4 * cols]);
-    ptx::split_tf32(a[3], a[7], x[4 * cols + 8]);
-  }
-};
-
-template <class T16>
-struct Math16 {
-  using T = T16;
-  static constexpr int kStep = 16;
-  static constexpr int kRowsPerQ = 2;  // lane q reads channel rows 2q, 2q + 1 (+ 8): one pair per register
-  static constexpr int kRegs = 4;
-  static constexpr int kImages = 1;
-  static constexpr int kGroupSteps = 4;
-  static constexpr bool kUnrolledStores = false;
-  template <int N>
-  static __device__ __forceinline__ void mma(float* acc, const uint32_t (&a)[kRegs], uint64_t b, uint32_t) {
-    MmaRegA<N, T16>::run(acc, a, b);
-  }
-  static __device__ __forceinline__ uint32_t pair(const uint16_t* x, int32_t cols) {
-    return uint32_t(x[0]) | (uint32_t(x[cols]) << 16);  // channels 2q (low half) and 2q + 1
-  }
-  static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const T16* xt, int32_t cols) {
-    const uint16_t* x = reinterpret_cast<const uint16_t*>(xt);
-    a[0] = pair(x, cols);                  // (position g, channels 2q, 2q + 1)
-    a[1] = pair(x + 8, cols);              // (g + 8, ...)
-    a[2] = pair(x + 8 * cols, cols);       // (g, 2q + 8, 2q + 9)
-    a[3] = pair(x + 8 * cols + 8, cols);
-  }
-};
-
-template <class M>
-using AGroup = uint32_t[M::kGroupSteps][M::kRegs];
-
-template <class M>
-__device__ __forceinline__ void fence_group(AGroup<M>& a) {
-#pragma unroll
-  for (int kk = 0; kk < M::kGroupSteps; ++kk)
-#pragma unroll
-    for (int i = 0; i < M::kRegs; ++i) asm volatile("" : "+r"(a[kk][i])::"memory");
-}
-
-template <int N>
-__device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-}
-
-// One commit group: the A fragments of kGroupSteps k-steps for one m64 block from the x window (xs
-// points at this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap
-// offset, or, past the reduction, the offset of a zero block: zero A against zero W^T rows), then
-// their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
-template <class M, int N>
-__device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
-                                          const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small) {
-#pragma unroll
-  for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);
-  fence_acc<N>(acc);
-  fence_group<M>(a);
-  hopper::wgmma_fence();
-#pragma unroll
-  for (int kk = 0; kk < M::kGroupSteps; ++kk) {
-    M::template mma<N>(acc, a[kk], b_desc + kk * (kStepBytes >> kDescAddrShift), b_small);
-  }
-  hopper::wgmma_commit();
-  hopper::wgmma_wait<1>();
-  fence_acc<N>(acc);
-}
+using namespace stream;
 
 // Byte offset of (channel co, tile position pos) in a staging buffer: block pos / kBoxPositions of
 // 128-byte rows, row co, the 16-byte chunk index XOR co mod 8 (so that a warp's fragment writes,
@@ -300,11 +135,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (tid == 0) {
     for (int s = 0; s < p.stages; ++s) {
       ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kConsumerWarps);  // the warps of the consuming warpgroup
+      ptx::mbar_init(&empty[s], kWarpsPerConsumer);  // the warps of the consuming warpgroup
     }
     for (int h = 0; h < 2; ++h) {
       // Every thread arrives (each releases its own staging accesses): count the threads.
-      ptx::mbar_init(&staged[h], kConsumerWarps * 32);
+      ptx::mbar_init(&staged[h], kWarpsPerConsumer * 32);
       ptx::mbar_init(&drained[h], kStoreWarps * 32);
     }
     hopper::fence_barrier_init();
@@ -473,9 +308,9 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const auto stream = static_cast<cudaStream_t>(a.stream);
   constexpr int64_t kElem = sizeof(T);
   // W^T's shared-memory image in a stream-ordered workspace (pool-cached, graph-capturable).
-  StreamBuffer image_buffer(static_cast<size_t>(t.weight_bytes), stream, "packed W^T");
+  StreamBuffer image_buffer(static_cast<size_t>(t.image_bytes), stream, "packed W^T");
   void* image = image_buffer.as<void>();
-  const int32_t count = static_cast<int32_t>(t.weight_bytes / M::kImages / kElem);  // elements of one image
+  const int32_t count = static_cast<int32_t>(t.image_bytes / M::kImages / kElem);  // elements of one image
   const Polyphase& poly = plan.poly;
   PackPhases ph{};
   ph.phases = poly.phases;
@@ -524,8 +359,11 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
+  p.image_bytes = static_cast<uint32_t>(t.image_bytes / M::kImages);
   const bool phased = poly.phases > 1;
-  if (t.n == 64)
+  if (t.phase_blocks)
+    launch_phase_blocks<M>(plan, a, x_map, p, image);
+  else if (t.n == 64)
     phased ? launch_n<M, 64, true>(plan, a, x_map, p, image) : launch_n<M, 64, false>(plan, a, x_map, p, image);
   else if (t.n == 32)
     phased ? launch_n<M, 32, true>(plan, a, x_map, p, image) : launch_n<M, 32, false>(plan, a, x_map, p, image);

@@ -466,14 +466,19 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {4, 64, 32, 1000, 5, 2, 4, 3, 1},     // stride and dilation (X2)
       {1, 16, 8, 1024, 8, 4, 2, 1, 0},      // 4 phases of 2 taps (HiFi-GAN-like)
       {1, 16, 16, 512, 2, 4, 0, 1, 0},      // stride > K: phases without taps (bias only)
+      // Phase blocks (one phase per block): C_out past 64, or W^T too large to keep whole.
+      {2, 128, 128, 4096, 4, 2, 1, 1, 0},   // Oobleck's last upsampler (T8), shortened
+      {2, 96, 100, 3000, 4, 2, 1, 1, 0},    // partial channel tile (N 128)
+      {1, 60, 72, 1000, 7, 3, 2, 1, 2},     // 3 and 2 taps per phase, output_padding (N 96)
+      {1, 16, 65, 512, 2, 4, 0, 1, 0},      // phases without taps
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
-  for (int i = 0; i < 16; ++i) {
+  for (int i = 0; i < 24; ++i) {
     Layer l;
     l.batch = t1d::rand_int(shape_rng, 1, 3);
-    l.c_in = t1d::rand_int(shape_rng, 1, 96);
-    l.c_out = t1d::rand_int(shape_rng, 1, 64);
+    l.c_in = t1d::rand_int(shape_rng, 1, i % 2 ? 96 : 192);
+    l.c_out = t1d::rand_int(shape_rng, 1, i % 2 ? 64 : 128);
     l.length = 8 * t1d::rand_int(shape_rng, 1, 1500);
     l.k = t1d::rand_int(shape_rng, 1, 9);
     l.stride = t1d::rand_int(shape_rng, 1, 4);
@@ -483,7 +488,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(312);
-  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0;
+  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -503,6 +508,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       many_tiles += plan.stream.tiles > 2 * plan.stream.stages * plan.stream.grid;
       deep_rings += plan.stream.stages > convt1d::detail::kStreamMaxStages;
       odd_rows += plan.shape.out_length % 4 != 0;
+      phase_blocks += plan.stream.phase_blocks;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -512,6 +518,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GT(many_tiles, 0) << "no layer wrapped the stage ring";
   EXPECT_GT(deep_rings, 0) << "no layer ran the deeper fp32 ring";
   EXPECT_GT(odd_rows, 0) << "no layer had rows the store warps write element by element";
+  EXPECT_GE(phase_blocks, 16) << "too few layers ran on phase blocks";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

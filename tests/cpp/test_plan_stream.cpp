@@ -52,10 +52,10 @@ TEST(StreamPlan, RefusesWithAReason) {
       {[](convt1d_problem& p) { p.dtype = CONVT1D_FLOAT64; }, "TF32"},
       {[](convt1d_problem& p) { p.groups = 2; }, "groups"},
       {[](convt1d_problem& p) { p.stride = 9; }, "stride <= 8"},
-      {[](convt1d_problem& p) { p.out_channels = 65; }, "out_channels <= 64"},
+      {[](convt1d_problem& p) { p.out_channels = 129; }, "out_channels <= 128"},
       {[](convt1d_problem& p) { p.in_length = 131070; }, "multiple of 4"},
       {[](convt1d_problem& p) { p.in_length = 131068; p.dtype = CONVT1D_BFLOAT16; }, "multiple of 8"},
-      {[](convt1d_problem& p) { p.dilation = 40; }, "dilation"},             // reach 160
+      {[](convt1d_problem& p) { p.dilation = 50; }, "dilation"},             // reach 200
       {[](convt1d_problem& p) { p.in_channels = 257; }, "in_channels <= 256"},
   };
   for (const Case& c : cases) {
@@ -125,15 +125,49 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
 }
 
+// Phase blocks under AUTO (perf-log step 76): 16-bit layers whose y stays in L2 and whose width does
+// not spill (DAC's last upsampler at B 1 and 16: S11, T6); not where y outgrows L2 (T8, L2, X1),
+// nor at N 128, nor in fp32, nor with too few tiles.
+TEST(StreamPlan, AutoTakesPhaseBlocksWhereYStaysInL2) {
+  struct Case {
+    const char* id;
+    int64_t b, c_in, c_out, k, stride, padding, l_in;
+    bool phase_blocks;
+  };
+  const Case cases[] = {
+      {"S11", 1, 192, 96, 4, 2, 1, 22272, true},   {"T6", 16, 192, 96, 4, 2, 1, 8448, true},
+      {"T8", 16, 128, 128, 4, 2, 1, 32768, false}, {"L2", 1, 256, 128, 8, 4, 2, 262144, false},
+      {"X1", 16, 128, 128, 4, 2, 1, 1048576, false}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, false},
+  };
+  for (const Case& c : cases)
+    for (const int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
+      convt1d_problem p = convt1d_problem_init(c.b, c.c_in, c.c_out, c.l_in, c.k);
+      p.stride = c.stride;
+      p.padding = c.padding;
+      p.has_bias = 1;
+      p.dtype = dtype;
+      p.device = CONVT1D_DEVICE_CUDA;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << c.id;
+      const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+      const bool expected = c.phase_blocks && dtype != CONVT1D_FLOAT32;
+      EXPECT_EQ(plan.kernel == KernelKind::WgmmaStream && plan.stream.phase_blocks, expected)
+          << c.id << " dtype " << dtype << ": " << convt1d::detail::kernel_name(plan.kernel);
+      if (dtype == CONVT1D_FLOAT32) continue;
+      p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
+      EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks) << c.id;
+    }
+}
+
 // Random layers the kernel takes: the window holds every column any tap of any phase of the tile
 // reads, starts 16-byte aligned in x, and spreads a fragment's 4 channel rows over distinct banks.
 TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   t1d::Rng rng(2024);
-  int planned = 0, strided = 0;
-  for (int i = 0; i < 8000 && planned < 150; ++i) {
-    convt1d_problem p = convt1d_problem_init(t1d::rand_int(rng, 1, 4), t1d::rand_int(rng, 1, 128),
-                                             t1d::rand_int(rng, 1, 64), 4 * t1d::rand_int(rng, 1, 3000),
+  int planned = 0, strided = 0, phase_blocks = 0;
+  for (int i = 0; i < 8000 && planned < 200; ++i) {
+    convt1d_problem p = convt1d_problem_init(t1d::rand_int(rng, 1, 4), t1d::rand_int(rng, 1, 256),
+                                             t1d::rand_int(rng, 1, 128), 4 * t1d::rand_int(rng, 1, 3000),
                                              t1d::rand_int(rng, 1, 12));
+    if (i % 3 == 0) p.dtype = CONVT1D_BFLOAT16, p.in_length *= 2;
     p.stride = t1d::rand_int(rng, 1, 8);
     p.dilation = t1d::rand_int(rng, 1, 10);
     p.padding = t1d::rand_int(rng, 0, 2 * (p.kernel_size - 1) * p.dilation + 3);
@@ -153,7 +187,8 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_EQ(t.x_cols % 16, 8);
     EXPECT_LE(t.x_cols, convt1d::detail::kStreamMaxBox);
     EXPECT_GE(-poly.max_shift - t.x_base, 0);                          // q0, the farthest tap
-    EXPECT_LT(convt1d::detail::kStreamPositions - 1 - t.x_base, t.x_cols);  // q0 + 127, shift 0
+    EXPECT_LT(t.positions - 1 - t.x_base, t.x_cols);                   // the tile's last q, shift 0
+    EXPECT_EQ(t.positions, t.phase_blocks ? convt1d::detail::kPhaseBlockPositions : convt1d::detail::kStreamPositions);
     int64_t steps = 0;
     for (int64_t r = 0; r < s.stride; ++r) {
       steps += t.phase_steps[r];
@@ -166,18 +201,35 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_EQ(t.stages % 2, 0) << "each consumer warpgroup must own its stages";
     // The deeper ring only for fp32 layers whose blocks walk many tiles.
     const bool deep = p.dtype == CONVT1D_FLOAT32 && t.tiles >= convt1d::detail::kStreamDeepRingTilesPerBlock * t.grid;
-    EXPECT_LE(t.stages, deep ? convt1d::detail::kStreamMaxStagesFp32 : convt1d::detail::kStreamMaxStages);
+    EXPECT_LE(t.stages, deep && !t.phase_blocks ? convt1d::detail::kStreamMaxStagesFp32 : convt1d::detail::kStreamMaxStages);
     EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
-    // The tiles' outputs, q * stride - padding for q in [q_first, q_first + 128 * tiles), cover [0, L_out).
+    // The tiles' outputs, q * stride - padding for q in [q_first, q_first + positions * tiles), cover [0, L_out).
     EXPECT_LE(t.q_first * s.stride - s.padding, 0);
-    EXPECT_GE((t.q_first + 128 * t.tiles_per_row) * s.stride - s.padding, s.out_length);
+    EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding, s.out_length);
     EXPECT_EQ(t.tiles, s.batch * t.tiles_per_row);
+    const int64_t images = t.ieee ? 2 : 1;
+    EXPECT_EQ(t.image_bytes, int64_t{t.chunks} * t.n * 128 * images);
+    if (t.phase_blocks) {  // a block of phase r keeps r's rows of W^T; every phase has as many blocks
+      phase_blocks++;
+      EXPECT_EQ(t.grid % s.stride, 0);
+      EXPECT_GE(t.grid, s.stride);
+      EXPECT_LE(t.grid, t1d::hopper_info().sm_count);
+      for (int64_t r = 0; r < s.stride; ++r) {
+        EXPECT_LE(int64_t{t.phase_chunk[r + 1] - t.phase_chunk[r]} * t.n * 128 * images, t.weight_bytes);
+        EXPECT_EQ((t.phase_chunk[r + 1] - t.phase_chunk[r]) % 2, 0) << "the kernel runs chunks in pairs";
+      }
+      EXPECT_EQ(t.staging_bytes, 0);
+    } else {
+      EXPECT_EQ(t.weight_bytes, t.image_bytes);
+      EXPECT_LE(s.out_channels, convt1d::detail::kStreamMaxN);
+    }
   }
-  EXPECT_EQ(planned, 150);
+  EXPECT_EQ(planned, 200);
   EXPECT_GE(strided, 50);
+  EXPECT_GE(phase_blocks, 30);
 }
 
-// What the kernel computes, in fp64: per tile of 128 q (q0 = q_first + 128 j), one window of x (zero
+// What the kernel computes, in fp64: per tile of `positions` q (q0 = q_first + positions * j), one window of x (zero
 // outside the row and past C_in) starting at q0 + x_base; for each phase r, D_r[m][co] = sum over the
 // phase's steps (its tap n, k_step channels) of window[ci][m - shift_n - x_base] * W[ci][co][k_n],
 // stored at output t = (q0 + m) * stride + r - padding when that lies in [0, L_out).
@@ -188,7 +240,7 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
   std::vector<double> y(static_cast<size_t>(s.y_elements()), std::nan(""));
   for (int64_t tile = 0; tile < t.tiles; ++tile) {
     const int64_t b = tile / t.tiles_per_row;
-    const int64_t q0 = t.q_first + tile % t.tiles_per_row * convt1d::detail::kStreamPositions;
+    const int64_t q0 = t.q_first + tile % t.tiles_per_row * t.positions;
     auto window = [&](int64_t ci, int64_t col) {
       EXPECT_TRUE(col >= 0 && col < t.x_cols) << "column " << col;
       const int64_t l = q0 + t.x_base + col;
@@ -197,7 +249,7 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
     };
     for (int64_t r = 0; r < s.stride; ++r) {
       const convt1d::detail::PhaseTaps& ph = poly.taps[static_cast<size_t>(r)];
-      for (int64_t m = 0; m < convt1d::detail::kStreamPositions; ++m) {
+      for (int64_t m = 0; m < t.positions; ++m) {
         const int64_t out = (q0 + m) * s.stride + r - s.padding;
         if (out < 0 || out >= s.out_length) continue;
         for (int64_t co = 0; co < s.out_channels; ++co) {
@@ -228,6 +280,9 @@ TEST(StreamPlan, EmulationMatchesTheReference) {
       [] { convt1d_problem p = convt1d_problem_init(2, 48, 24, 264, 4); p.stride = 2; p.padding = 1; return p; }(),  // T4
       [] { convt1d_problem p = convt1d_problem_init(1, 20, 9, 200, 5); p.stride = 3; p.padding = 4; p.dilation = 2; p.output_padding = 1; p.has_bias = 1; return p; }(),
       [] { convt1d_problem p = convt1d_problem_init(1, 8, 8, 136, 2); p.stride = 5; p.padding = 7; return p; }(),  // phases without taps
+      // Phase blocks: C_out past 64 (T8-like), and W^T too large to keep whole (L2-like, odd taps per phase).
+      [] { convt1d_problem p = convt1d_problem_init(2, 40, 100, 200, 4); p.stride = 2; p.padding = 1; p.has_bias = 1; return p; }(),
+      [] { convt1d_problem p = convt1d_problem_init(1, 96, 40, 96, 7); p.stride = 3; p.padding = 2; p.output_padding = 2; return p; }(),
   };
   constexpr int kFixed = sizeof(fixed) / sizeof(fixed[0]);
   int ran = 0;
@@ -237,6 +292,7 @@ TEST(StreamPlan, EmulationMatchesTheReference) {
     p.device = CONVT1D_DEVICE_CUDA;
     ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << convt1d_last_error();
     const Plan plan = [&] { convt1d_problem f = p; f.algorithm = CONVT1D_ALGO_WGMMA_STREAM; return convt1d::detail::make_plan(f, t1d::hopper_info()); }();
+    EXPECT_EQ(plan.stream.phase_blocks, i % kFixed >= kFixed - 2) << t1d::describe(p);
     const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
     const std::vector<double> ref = t1d::reference_of(p, in), got = emulate(p, plan, in);
     ASSERT_EQ(got.size(), ref.size());

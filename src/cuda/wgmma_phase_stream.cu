@@ -1,0 +1,203 @@
+// Phase-block streaming kernel: the streaming scheme of wgmma_stream.cu for layers whose whole W^T or
+// whose all-phase stagings do not fit in shared memory (C_out 65-128, or C_in*K in the hundreds: DAC's
+// and Oobleck's last upsamplers, HiFi-GAN-sized training layers).
+//
+// Tile: 64 consecutive input positions q0.. of one batch row x one phase r x all C_out channels
+// (N = C_out rounded up to 32): D_r[m, co] = sum over the phase's taps n and ci of
+// x[ci, q0 + m - shift_n] * W[ci, co, k_n], one wgmma m64nN per k_step channels of one tap, A = x^T
+// from registers (the window at the tap's column offset), B = W^T from shared memory, as in
+// wgmma_stream.cu. Block b runs phase b % stride only, so it keeps only that phase's rows of W^T.
+//
+// Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
+//   W^T_r   [chunks_r][N][128 B]   (IEEE: then the small parts' rows) 128B swizzle, resident
+//   x[s]    [ci_pad][x_cols] T     one TMA box per tile (zero-filled outside x), `stages` deep
+//   zeros   [k_step][x_cols]       what fragment loads of steps past the reduction read
+//   full[stages], empty[stages]    mbarriers
+//   bias    [N] fp32               zero past C_out
+//
+// Pipeline: the blocks of phase r walk the tiles b / stride, + gridDim.x / stride, ... Warpgroup 0's
+// first thread (the producer) fills x stages by TMA, waiting on "empty" before a refill. Consumer
+// warpgroups 1 and 2 take alternate tiles: wait on "full", run the reduction two chunks at a time
+// (one commit group in flight, A fragments alternating between two register sets), release the stage,
+// then store the accumulators straight into y at outputs q*stride + r. Those stores fill 1/stride of
+// each 32-byte sector; the other phases' blocks, walking the same tiles at the same pace, fill the
+// rest while the sector is still in L2. While one consumer stores, the other runs its wgmmas.
+#include "cuda/opt_in_smem.cuh"
+#include "cuda/wgmma_stream_parts.cuh"
+
+namespace convt1d::detail::stream {
+
+namespace {
+
+constexpr int kPositions = kPhaseBlockPositions;  // q per tile: one m64 block
+static_assert(kPositions == kBlockM, "a phase-block tile is one m64 block");
+
+template <class M, int N>
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
+                              const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
+                              typename M::T* __restrict__ y) {
+#ifdef CONVT1D_SM90A_DEVICE
+  using T = typename M::T;
+  const int32_t phases = p.phases;
+  const int32_t r = static_cast<int32_t>(blockIdx.x) % phases;  // this block's phase
+  const int32_t first = static_cast<int32_t>(blockIdx.x) / phases;
+  const int32_t step = static_cast<int32_t>(gridDim.x) / phases;  // blocks per phase
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
+  unsigned char* wt = smem;
+  unsigned char* x_stages = wt + p.weight_bytes;
+  unsigned char* zeros = x_stages + size_t(p.stages) * p.stage_bytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
+  uint64_t* empty = full + p.stages;
+  float* bias_s = reinterpret_cast<float*>(empty + p.stages);  // N floats, zero past C_out
+  const int tid = threadIdx.x;
+  const int wg = tid / 128;
+  const int32_t chunk0 = p.phase_chunk[r], chunks = p.phase_chunk[r + 1] - chunk0;
+  const uint32_t phase_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows of phase r
+  if (tid == 0) {
+    for (int s = 0; s < p.stages; ++s) {
+      ptx::mbar_init(&full[s], 1);
+      ptx::mbar_init(&empty[s], kWarpsPerConsumer);  // the warps of the consuming warpgroup
+    }
+    hopper::fence_barrier_init();
+  }
+  for (int img = 0; img < M::kImages; ++img) {
+    const uint4* src = wt_image + (img * p.image_bytes + uint32_t(chunk0) * N * kRowBytes) / 16;
+    uint4* dst = reinterpret_cast<uint4*>(wt + img * phase_bytes);
+    for (uint32_t i = tid; i < phase_bytes / 16; i += kThreads) dst[i] = src[i];
+  }
+  for (uint32_t i = tid; i < p.zero_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
+  if (tid < N) bias_s[tid] = bias != nullptr && tid < p.out_channels ? to_float(bias[tid]) : 0.0f;
+  hopper::fence_proxy_async();  // generic stores of W^T, read by wgmma through the async proxy
+  __syncthreads();
+
+  if (wg == 0) {  // producer
+    if (tid == 0) {
+      TileWalk w(first, 0, step, p);
+      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+        if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+        hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
+        const int32_t q0 = p.q_first + w.col_tile * kPositions;
+        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
+      }
+    }
+    return;
+  }
+
+  const int h = wg - 1;
+  const int lane = tid % 32, warp = (tid % 128) / 32;
+  const int g = lane / 4, q = lane % 4;
+  const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
+  const uint32_t b_small = phase_bytes >> kDescAddrShift;  // descriptor units to the small parts' rows
+  const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
+  const int32_t steps = p.phase_steps[r], col0 = -p.phase_shift[r] - p.x_base;
+  const int64_t ld = p.out_length;
+  constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
+  AGroup<M> a0, a1;
+  for (TileWalk w(first + h * step, h, 2 * step, p); w.tile < p.tiles; w.next(2)) {
+    const int s = w.stage;
+    const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
+    const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
+    const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
+    float acc[N / 2];
+#pragma unroll
+    for (int nb = 0; nb < N / 8; ++nb) {
+      const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
+      acc[nb * 4 + 0] = acc[nb * 4 + 2] = bv.x;
+      acc[nb * 4 + 1] = acc[nb * 4 + 3] = bv.y;
+    }
+    fence_acc<N>(acc);
+    ptx::mbar_wait(&full[s], w.parity);
+    int32_t ci0 = 0, col = col0;  // first tap, channels 0..kStep-1
+    for (int c2 = 0; c2 < chunks; c2 += 2) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int c = c2 + half;
+        const int32_t step0 = c * kStepsPerGroup;
+        int32_t off[kStepsPerGroup];
+#pragma unroll
+        for (int kk = 0; kk < kStepsPerGroup; ++kk) {
+          off[kk] = step0 + kk < steps ? ci0 * p.x_cols + col : zero_off;
+          ci0 += M::kStep;
+          if (ci0 == p.ci_pad) {  // the phase's next tap: its x column is shift_step to the left
+            ci0 = 0;
+            col -= p.shift_step;
+          }
+        }
+#pragma unroll
+        for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+          const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
+          if ((half * kGroupsPerChunk + g0 / M::kGroupSteps) % 2 == 0) {  // (compile time)
+            mma_group<M, N>(acc, a0, xs, off + g0, p.x_cols, b_desc, b_small);
+            fence_group<M>(a1);  // the group before (a1's) has retired: a1 may be rewritten
+          } else {
+            mma_group<M, N>(acc, a1, xs, off + g0, p.x_cols, b_desc, b_small);
+            fence_group<M>(a0);
+          }
+        }
+      }
+    }
+    hopper::wgmma_wait<0>();
+    fence_acc<N>(acc);
+    __syncwarp();
+    if (lane == 0) ptx::mbar_arrive(&empty[s]);  // the x window is no longer read
+    // D[m][co] to y at outputs (q0 + m) * stride + r: this thread's rows m = 16 warp + g (+ 8), its
+    // columns co = 8 nb + 2q + j. The pointer steps 8 rows at a time: hoisted per-column offsets
+    // would hold 2 registers per column pair (N = 128 spilled with them).
+    int64_t row_step = 8 * ld;
+    asm volatile("" : "+l"(row_step));  // (computed per tile, not hoisted)
+    T* y_row = y + (int64_t(w.row) * p.out_channels + 2 * q) * ld;
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const int32_t u = (w.col_tile * kPositions + 16 * warp + 8 * hi + g) * phases + p.out_offset + r;
+      if (u < 0 || u >= p.out_length) continue;
+      T* dst = y_row + u;
+#pragma unroll
+      for (int nb = 0; nb < N / 8; ++nb, dst += row_step) {
+        if (nb * 8 + 2 * q < p.out_channels) dst[0] = from_float<T>(acc[nb * 4 + hi * 2]);
+        if (nb * 8 + 2 * q + 1 < p.out_channels) dst[row_step / 8] = from_float<T>(acc[nb * 4 + hi * 2 + 1]);
+      }
+    }
+  }
+#else
+  __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
+#endif
+}
+
+template <class M, int N>
+void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+              const void* image) {
+  using T = typename M::T;
+  const int64_t smem = plan.stream.smem_bytes;
+  opt_in_smem<wgmma_phase_stream_kernel<M, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
+  wgmma_phase_stream_kernel<M, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
+                                    static_cast<cudaStream_t>(a.stream)>>>(
+      x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+  cuda_check_launch("wgmma_phase_stream_kernel launch");
+}
+
+}  // namespace
+
+template <class M>
+void launch_phase_blocks(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+                         const void* image) {
+  switch (plan.stream.n) {
+    case 32: return launch_n<M, 32>(plan, a, x_map, p, image);
+    case 64: return launch_n<M, 64>(plan, a, x_map, p, image);
+    case 96: return launch_n<M, 96>(plan, a, x_map, p, image);
+    case 128: return launch_n<M, 128>(plan, a, x_map, p, image);
+    default: fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream width " + std::to_string(plan.stream.n) + " not compiled");
+  }
+}
+
+template void launch_phase_blocks<Tf32Math>(const Plan&, const ForwardArgs&, const CUtensorMap&, const StreamParams&,
+                                            const void*);
+template void launch_phase_blocks<IeeeMath>(const Plan&, const ForwardArgs&, const CUtensorMap&, const StreamParams&,
+                                            const void*);
+template void launch_phase_blocks<Math16<__half>>(const Plan&, const ForwardArgs&, const CUtensorMap&,
+                                                  const StreamParams&, const void*);
+template void launch_phase_blocks<Math16<__nv_bfloat16>>(const Plan&, const ForwardArgs&, const CUtensorMap&,
+                                                         const StreamParams&, const void*);
+
+}  // namespace convt1d::detail::stream
