@@ -67,20 +67,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     uint4* dst = reinterpret_cast<uint4*>(wt + img * phase_bytes);
     for (uint32_t i = tid; i < phase_bytes / 16; i += kThreads) dst[i] = src[i];
   }
-  for (uint32_t i = tid; i < p.zero_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
-  if (tid < N) bias_s[tid] = bias != nullptr && tid < p.out_channels ? to_float(bias[tid]) : 0.0f;
-  hopper::fence_proxy_async();  // generic stores of W^T, read by wgmma through the async proxy
-  __syncthreads();
+  finish_setup<N>(zeros, bias_s, bias, p);
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      TileWalk w(first, 0, step, p);
-      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
-        if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
-        hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
-        const int32_t q0 = p.q_first + w.col_tile * kPositions;
-        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
-      }
+      fill_x_stages(TileWalk(first, 0, step, p), kPositions, p, &x_map, x_stages, full, empty);
     }
     return;
   }
@@ -101,12 +92,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
     float acc[N / 2];
-#pragma unroll
-    for (int nb = 0; nb < N / 8; ++nb) {
-      const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
-      acc[nb * 4 + 0] = acc[nb * 4 + 2] = bv.x;
-      acc[nb * 4 + 1] = acc[nb * 4 + 3] = bv.y;
-    }
+    set_bias<N>(acc, bias_s, q);
     fence_acc<N>(acc);
     ptx::mbar_wait(&full[s], w.parity);
     int32_t ci0 = 0, col = col0;  // first tap, channels 0..kStep-1
@@ -114,17 +100,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int c = c2 + half;
-        const int32_t step0 = c * kStepsPerGroup;
         int32_t off[kStepsPerGroup];
-#pragma unroll
-        for (int kk = 0; kk < kStepsPerGroup; ++kk) {
-          off[kk] = step0 + kk < steps ? ci0 * p.x_cols + col : zero_off;
-          ci0 += M::kStep;
-          if (ci0 == p.ci_pad) {  // the phase's next tap: its x column is shift_step to the left
-            ci0 = 0;
-            col -= p.shift_step;
-          }
-        }
+        chunk_offsets<M>(off, c * kStepsPerGroup, steps, ci0, col, zero_off, p);
 #pragma unroll
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
           const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);

@@ -145,20 +145,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     hopper::fence_barrier_init();
   }
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
-  for (uint32_t i = tid; i < p.zero_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
-  if (tid < N) bias_s[tid] = bias != nullptr && tid < p.out_channels ? to_float(bias[tid]) : 0.0f;
-  hopper::fence_proxy_async();  // generic stores of W^T, read by wgmma through the async proxy
-  __syncthreads();
+  finish_setup<N>(zeros, bias_s, bias, p);
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      TileWalk w(blockIdx.x, 0, gridDim.x, p);
-      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
-        if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
-        hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
-        const int32_t q0 = p.q_first + w.col_tile * kStreamPositions;
-        hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, &x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
-      }
+      fill_x_stages(TileWalk(blockIdx.x, 0, gridDim.x, p), kStreamPositions, p, &x_map, x_stages, full, empty);
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
       TileWalk w(blockIdx.x, 0, gridDim.x, p);
@@ -193,14 +184,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
     for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
-#pragma unroll
-      for (int mb = 0; mb < 2; ++mb)
-#pragma unroll
-        for (int nb = 0; nb < N / 8; ++nb) {
-          const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);  // this thread's 2 columns
-          acc[mb][nb * 4 + 0] = acc[mb][nb * 4 + 2] = bv.x;
-          acc[mb][nb * 4 + 1] = acc[mb][nb * 4 + 3] = bv.y;
-        }
+      set_bias<N>(acc[0], bias_s, q);
+      set_bias<N>(acc[1], bias_s, q);
       fence_acc<N>(acc[0]);  // both sets defined before the phase's first wgmma
       fence_acc<N>(acc[1]);
       if (r == 0) ptx::mbar_wait(&full[s], w.parity);  // (after the accumulators' set-up, which needs no x)
@@ -209,15 +194,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int c = c0; c < p.phase_chunk[r + 1]; ++c) {
         const int32_t step0 = (c - c0) * kStepsPerGroup;
         int32_t off[kStepsPerGroup];
-#pragma unroll
-        for (int kk = 0; kk < kStepsPerGroup; ++kk) {
-          off[kk] = step0 + kk < steps ? ci0 * p.x_cols + col : zero_off;
-          ci0 += M::kStep;
-          if (ci0 == p.ci_pad) {  // the phase's next tap: its x column is shift_step to the left
-            ci0 = 0;
-            col -= p.shift_step;
-          }
-        }
+        chunk_offsets<M>(off, step0, steps, ci0, col, zero_off, p);
         int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
 #pragma unroll
         for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);

@@ -181,6 +181,59 @@ __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, con
   fence_acc<N>(acc);
 }
 
+// One m64 block's accumulators set to the bias: this thread's two columns 8 nb + 2q, + 1 in both of
+// its rows.
+template <int N>
+__device__ __forceinline__ void set_bias(float (&acc)[N / 2], const float* bias_s, int q) {
+#pragma unroll
+  for (int nb = 0; nb < N / 8; ++nb) {
+    const float2 bv = *reinterpret_cast<const float2*>(&bias_s[nb * 8 + 2 * q]);
+    acc[nb * 4 + 0] = acc[nb * 4 + 2] = bv.x;
+    acc[nb * 4 + 1] = acc[nb * 4 + 3] = bv.y;
+  }
+}
+
+// The x-window offsets of one chunk's k-steps step0.. (channel rows ci0.. of the tap whose column is
+// `col`), advancing (ci0, col) through the phase's taps; steps past the phase's `steps` read the zero
+// block at zero_off.
+template <class M>
+__device__ __forceinline__ void chunk_offsets(int32_t (&off)[kStepsPerGroup], int32_t step0, int32_t steps,
+                                              int32_t& ci0, int32_t& col, int32_t zero_off, const StreamParams& p) {
+#pragma unroll
+  for (int kk = 0; kk < kStepsPerGroup; ++kk) {
+    off[kk] = step0 + kk < steps ? ci0 * p.x_cols + col : zero_off;
+    ci0 += M::kStep;
+    if (ci0 == p.ci_pad) {  // the phase's next tap: its x column is shift_step to the left
+      ci0 = 0;
+      col -= p.shift_step;
+    }
+  }
+}
+
+// What every thread of a block does before the roles split: zero the block that fragment loads past
+// the reduction read, stage the bias (fp32, zero past C_out), and make W^T's generic stores (made
+// before this call) visible to wgmma's async proxy.
+template <int N, class T>
+__device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s, const T* bias, const StreamParams& p) {
+  for (uint32_t i = threadIdx.x; i < p.zero_bytes / 16; i += kThreads)
+    reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
+  if (threadIdx.x < N) bias_s[threadIdx.x] = bias != nullptr && int(threadIdx.x) < p.out_channels ? to_float(bias[threadIdx.x]) : 0.0f;
+  hopper::fence_proxy_async();
+  __syncthreads();
+}
+
+// The producer: one TMA box of x per tile of the walk `w` (tiles of `positions` q), into the tile's
+// stage once its consumer has released the stage's previous tile.
+__device__ __forceinline__ void fill_x_stages(TileWalk w, int32_t positions, const StreamParams& p, const CUtensorMap* x_map,
+                                              unsigned char* x_stages, uint64_t* full, uint64_t* empty) {
+  for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+    if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+    hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
+    const int32_t q0 = p.q_first + w.col_tile * positions;
+    hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
+  }
+}
+
 // The phase-block variant (wgmma_phase_stream.cu) on the W^T image packed for the call.
 template <class M>
 void launch_phase_blocks(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
