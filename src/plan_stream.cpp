@@ -97,7 +97,11 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
   // Every phase gets the same number of blocks; block b runs phase b % stride.
   t.grid = std::min<int64_t>(t.tiles * s.stride, dev.sm_count) / s.stride * s.stride;
   const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
-  if (t.grid < s.stride || stages < kMinStages) {
+  if (t.grid < s.stride) {
+    why = "needs at least stride (" + std::to_string(s.stride) + ") SMs, the device has " + std::to_string(dev.sm_count);
+    return false;
+  }
+  if (stages < kMinStages) {
     why = "one phase's weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
           std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
     return false;
