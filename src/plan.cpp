@@ -267,7 +267,8 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
 // to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
 // Phase blocks (perf-log step 76) only where each phase's partial 32-byte sectors of y meet in L2:
 // where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16 moved 2.2x
-// its y and ran 2x slower than the tap-major kernel), and only at widths that do not spill (N <= 96).
+// its y and ran 2x slower than the tap-major kernel), and only at the widths measured there (N <= 96:
+// the N 128 layers of the suite all have y beyond L2).
 bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
   return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && s.y_elements() * elem <= kPhaseBlockMaxOutputBytes &&
@@ -301,6 +302,17 @@ convt1d_problem col2im_gemm_problem(const convt1d_problem& p) {
   return g;
 }
 
+Col2imWorkspace col2im_workspace(const Shape& s, int32_t dtype) {
+  Col2imWorkspace ws;
+  ws.z = static_cast<double>(s.batch) * static_cast<double>(s.out_channels * s.kernel_size) *
+         static_cast<double>(s.in_length);
+  if (dtype != CONVT1D_FLOAT32) {
+    ws.x = static_cast<double>(s.batch * s.in_channels) * static_cast<double>(s.in_length);
+    ws.w = static_cast<double>(s.w_elements());
+  }
+  return ws;
+}
+
 namespace {
 
 // Whether AUTO runs a problem as GEMM + col2im: a kernel too long for the wgmma tile's rows, whose
@@ -308,12 +320,7 @@ namespace {
 // the wgmma kernel takes.
 bool prefers_gemm_col2im(const convt1d_problem& p, const Shape& s, const DeviceInfo& dev) {
   if (!dev.wgmma || s.groups != 1 || s.kernel_size <= kWgmmaTf32MaxRows) return false;
-  double floats = static_cast<double>(s.batch) * static_cast<double>(s.out_channels * s.kernel_size) *
-                  static_cast<double>(s.in_length);
-  if (p.dtype != CONVT1D_FLOAT32)
-    floats += static_cast<double>(s.batch * s.in_channels) * static_cast<double>(s.in_length) +
-              static_cast<double>(s.w_elements());
-  if (floats * 4.0 > static_cast<double>(kCol2imMaxWorkspaceBytes)) return false;
+  if (col2im_workspace(s, p.dtype).bytes() > static_cast<double>(kCol2imMaxWorkspaceBytes)) return false;
   WgmmaTiling t;
   std::string why;
   return plan_wgmma_tf32(shape_of(col2im_gemm_problem(p)), dev, t, why, p.math == CONVT1D_MATH_IEEE);

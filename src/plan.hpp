@@ -206,8 +206,15 @@ void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_
 // into a workspace, planned like any problem), then a pass that sums each output's taps of Z.
 constexpr int64_t kCol2imMaxWorkspaceBytes = int64_t{1} << 30;
 // The 1x1 problem of that GEMM: same batch, input and length, C_out*K output channels, fp32 (in the
-// caller's math: TF32, or IEEE as 3xTF32), no bias, on the wgmma kernel.
+// caller's math, TF32 or IEEE as 3xTF32; TF32 for fp16/bf16 callers), no bias, on the wgmma kernel.
 convt1d_problem col2im_gemm_problem(const convt1d_problem& p);
+// Its workspace in floats (as doubles, so that the bound check cannot overflow): Z, and for fp16/bf16
+// the fp32 copies of x and W the GEMM reads.
+struct Col2imWorkspace {
+  double z = 0, x = 0, w = 0;
+  double bytes() const { return (z + x + w) * 4.0; }
+};
+Col2imWorkspace col2im_workspace(const Shape& s, int32_t dtype);
 
 // Streaming kernel on Hopper tensor cores for layers with few output channels and long rows
 // (KernelBench #74; upsamplers like BigVGAN's last ones), in src/cuda/wgmma_stream.cu, fp32 (TF32 or
@@ -236,7 +243,7 @@ constexpr int kStreamDeepRingTilesPerBlock = 16;
 constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
 constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
 // AUTO takes phase blocks for 16-bit layers whose y stays in Hopper's 50 MB L2 (so that every phase's
-// part of a 32-byte sector arrives before the sector goes back to DRAM) and whose width does not spill.
+// part of a 32-byte sector arrives before the sector goes back to DRAM), at the widths measured (N <= 96).
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
 constexpr int kPhaseBlockAutoMaxN = 96;
 struct StreamTiling {

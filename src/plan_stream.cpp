@@ -43,6 +43,23 @@ bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, Stream
   return true;
 }
 
+// Where each phase's rows of packed W^T start (t.phase_chunk), their total (t.chunks) and the image
+// size (t.image_bytes; IEEE holds big and small parts), each phase's chunks a multiple of `multiple`.
+// Returns the largest phase's chunks.
+int32_t lay_out_chunks(int64_t phases, int64_t multiple, StreamTiling& t) {
+  int32_t most = 0;
+  t.chunks = 0;
+  for (int64_t r = 0; r < phases; ++r) {
+    t.phase_chunk[r] = t.chunks;
+    const auto chunks = static_cast<int32_t>(round_up((t.phase_steps[r] + kStepsPerRow - 1) / kStepsPerRow, multiple));
+    t.chunks += chunks;
+    most = std::max(most, chunks);
+  }
+  t.phase_chunk[phases] = t.chunks;
+  t.image_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (t.ieee ? 2 : 1);
+  return most;
+}
+
 // The stage count that fits next to `fixed` bytes: the most (even, see below) up to `most`.
 int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t budget) {
   // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
@@ -70,17 +87,8 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
   }
   // Each phase's chunks rounded up to pairs (zero rows of W^T against zero x rows): the kernel runs
   // them two at a time, so that its A fragments alternate between two register sets at compile time.
-  int32_t most_chunks = 0;
-  t.chunks = 0;
-  for (int64_t r = 0; r < s.stride; ++r) {
-    t.phase_chunk[r] = t.chunks;
-    const int64_t chunks = round_up((t.phase_steps[r] + kStepsPerRow - 1) / kStepsPerRow, kPhaseBlockChunkPair);
-    t.chunks += static_cast<int32_t>(chunks);
-    most_chunks = std::max(most_chunks, static_cast<int32_t>(chunks));
-  }
-  t.phase_chunk[s.stride] = t.chunks;
+  const int32_t most_chunks = lay_out_chunks(s.stride, kPhaseBlockChunkPair, t);
   const int64_t images = t.ieee ? 2 : 1;
-  t.image_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * images;
   t.phase_blocks = true;
   t.weight_bytes = int64_t{most_chunks} * t.n * kSwizzleRowBytes * images;
   t.staging_bytes = 0;
@@ -152,15 +160,10 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   // Tile j covers q in [q0, q0 + positions), q0 = q_first + positions * j, and reads x from q0 - max_shift on.
   t.q_first = s.padding / s.stride;
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
-  t.chunks = 0;
-  for (int64_t r = 0; r < s.stride; ++r) {
-    t.phase_chunk[r] = t.chunks;
+  for (int64_t r = 0; r < s.stride; ++r)
     t.phase_steps[r] = static_cast<int32_t>(poly.taps[static_cast<size_t>(r)].count * t.ci_pad / t.k_step);
-    t.chunks += static_cast<int32_t>((t.phase_steps[r] + kStepsPerRow - 1) / kStepsPerRow);
-  }
-  t.phase_chunk[s.stride] = t.chunks;
   t.ieee = ieee;
-  t.image_bytes = int64_t{t.chunks} * t.n * kSwizzleRowBytes * (ieee ? 2 : 1);  // IEEE: big and small parts
+  lay_out_chunks(s.stride, 1, t);
   // The whole W^T resident and 128-position tiles of every phase where they fit; else phase blocks.
   std::string all_phases_why;
   if (s.out_channels > kStreamMaxN)

@@ -61,22 +61,22 @@ template <class T>
 void run(const Plan& plan, const Plan& gemm, const ForwardArgs& a) {
   const Shape& s = plan.shape;
   const auto stream = static_cast<cudaStream_t>(a.stream);
-  const size_t z_bytes = static_cast<size_t>(s.batch * s.out_channels * s.kernel_size * s.in_length) * sizeof(float);
-  StreamBuffer z(z_bytes, stream, "col2im workspace");
-  constexpr bool kWiden = !std::is_same_v<T, float>;
-  const int64_t x_count = s.batch * s.in_channels * s.in_length;
-  const int64_t w_count = s.w_elements();
-  StreamBuffer x32(kWiden ? static_cast<size_t>(x_count) * sizeof(float) : 0, stream, "fp32 copy of x");
-  StreamBuffer w32(kWiden ? static_cast<size_t>(w_count) * sizeof(float) : 0, stream, "fp32 copy of the weights");
+  // Sizes the plan bounded (col2im_workspace); the copies of x and W are empty for fp32.
+  const Col2imWorkspace ws = col2im_workspace(s, plan.dtype);
+  StreamBuffer z(static_cast<size_t>(ws.z) * sizeof(float), stream, "col2im workspace");
+  StreamBuffer x32(static_cast<size_t>(ws.x) * sizeof(float), stream, "fp32 copy of x");
+  StreamBuffer w32(static_cast<size_t>(ws.w) * sizeof(float), stream, "fp32 copy of the weights");
   const void* x = a.x;
   const void* w = a.w;
-  if constexpr (kWiden) {
-    widen_kernel<T><<<grid_for(x_count), kCol2imThreads, 0, stream>>>(static_cast<const T*>(a.x), x32.as<float>(), x_count);
-    cuda_check_launch("widen_kernel launch (x)");
-    widen_kernel<T><<<grid_for(w_count), kCol2imThreads, 0, stream>>>(static_cast<const T*>(a.w), w32.as<float>(), w_count);
-    cuda_check_launch("widen_kernel launch (weight)");
-    x = x32.as<const float>();
-    w = w32.as<const float>();
+  if constexpr (!std::is_same_v<T, float>) {
+    auto widen = [&](const void* src, const StreamBuffer& dst, double count, const char* what) {
+      const auto n = static_cast<int64_t>(count);
+      widen_kernel<T><<<grid_for(n), kCol2imThreads, 0, stream>>>(static_cast<const T*>(src), dst.as<float>(), n);
+      cuda_check_launch(what);
+      return dst.as<const float>();
+    };
+    x = widen(a.x, x32, ws.x, "widen_kernel launch (x)");
+    w = widen(a.w, w32, ws.w, "widen_kernel launch (weight)");
   }
   launch_wgmma(gemm, ForwardArgs{x, w, nullptr, z.as<float>(), a.stream, a.device});
   const Col2imParams p{s.y_elements(), s.out_length, s.out_channels, TapWalk::of(s)};

@@ -56,10 +56,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int32_t chunk0 = p.phase_chunk[r], chunks = p.phase_chunk[r + 1] - chunk0;
   const uint32_t phase_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows of phase r
   if (tid == 0) {
-    for (int s = 0; s < p.stages; ++s) {
-      ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kWarpsPerConsumer);  // the warps of the consuming warpgroup
-    }
+    init_stage_barriers(full, empty, p.stages);
     hopper::fence_barrier_init();
   }
   for (int img = 0; img < M::kImages; ++img) {
@@ -83,7 +80,6 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t b_small = phase_bytes >> kDescAddrShift;  // descriptor units to the small parts' rows
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
   const int32_t steps = p.phase_steps[r], col0 = -p.phase_shift[r] - p.x_base;
-  const int64_t ld = p.out_length;
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   AGroup<M> a0, a1;
   for (TileWalk w(first + h * step, h, 2 * step, p); w.tile < p.tiles; w.next(2)) {
@@ -120,10 +116,12 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncwarp();
     if (lane == 0) ptx::mbar_arrive(&empty[s]);  // the x window is no longer read
     // D[m][co] to y at outputs (q0 + m) * stride + r: this thread's rows m = 16 warp + g (+ 8), its
-    // columns co = 8 nb + 2q + j. The pointer steps 8 rows at a time: hoisted per-column offsets
-    // would hold 2 registers per column pair (N = 128 spilled with them).
-    int64_t row_step = 8 * ld;
-    asm volatile("" : "+l"(row_step));  // (computed per tile, not hoisted)
+    // columns co = 8 nb + 2q + j. The pointer steps 8 rows of y at a time, with the row pitch made
+    // opaque per tile: per-column offsets hoisted out of the tile loop held 2 registers per column
+    // pair, and N 128 spilled 8-12 bytes with them (none now, at 168 registers).
+    int64_t ld = p.out_length;
+    asm volatile("" : "+l"(ld));
+    const int64_t row_step = 8 * ld;
     T* y_row = y + (int64_t(w.row) * p.out_channels + 2 * q) * ld;
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
@@ -133,7 +131,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int nb = 0; nb < N / 8; ++nb, dst += row_step) {
         if (nb * 8 + 2 * q < p.out_channels) dst[0] = from_float<T>(acc[nb * 4 + hi * 2]);
-        if (nb * 8 + 2 * q + 1 < p.out_channels) dst[row_step / 8] = from_float<T>(acc[nb * 4 + hi * 2 + 1]);
+        if (nb * 8 + 2 * q + 1 < p.out_channels) dst[ld] = from_float<T>(acc[nb * 4 + hi * 2 + 1]);
       }
     }
   }

@@ -133,10 +133,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
-    for (int s = 0; s < p.stages; ++s) {
-      ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kWarpsPerConsumer);  // the warps of the consuming warpgroup
-    }
+    init_stage_barriers(full, empty, p.stages);
     for (int h = 0; h < 2; ++h) {
       // Every thread arrives (each releases its own staging accesses): count the threads.
       ptx::mbar_init(&staged[h], kWarpsPerConsumer * 32);

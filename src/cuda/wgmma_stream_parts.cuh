@@ -210,6 +210,15 @@ __device__ __forceinline__ void chunk_offsets(int32_t (&off)[kStepsPerGroup], in
   }
 }
 
+// The x stages' barriers: "full" completes on the producer's arrival plus the TMA bytes, "empty" on
+// the arrivals of the consuming warpgroup's warps.
+__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int32_t stages) {
+  for (int s = 0; s < stages; ++s) {
+    ptx::mbar_init(&full[s], 1);
+    ptx::mbar_init(&empty[s], kWarpsPerConsumer);
+  }
+}
+
 // What every thread of a block does before the roles split: zero the block that fragment loads past
 // the reduction read, stage the bias (fp32, zero past C_out), and make W^T's generic stores (made
 // before this call) visible to wgmma's async proxy.
