@@ -36,9 +36,9 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
       --case R1,R2 --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
-  # its phase blocks (StreamTiling::phase_blocks)
+  # its phase blocks (StreamTiling::phase_blocks), unpaced (R4) and paced in clusters (R5)
   step memcheck_phase_stream compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
-    --case R4 --mode tf32,bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+    --case R4,R5 --mode tf32,bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   # the wgmma kernel's persistent blocks (WgmmaTiling::persistent, 16-bit)
   step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R3 --mode bf16,fp16 --algo wgmma --quick --repeats 1 --warmup 0 \
@@ -66,7 +66,10 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_phase_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
-    --suite bench/sanitizer_layers.csv --case R4 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --suite bench/sanitizer_layers.csv --case R4,R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
+  [ "$mode" = quick ] || step synccheck_phase_stream compute-sanitizer --tool synccheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_narrow compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --case L7 --mode bf16 --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline

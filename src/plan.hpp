@@ -246,6 +246,14 @@ constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per
 // part of a 32-byte sector arrives before the sector goes back to DRAM), at the widths measured (N <= 96).
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
 constexpr int kPhaseBlockAutoMaxN = 96;
+// Where phase blocks walk at least kPhaseBlockPaceMinTiles tiles each, the stride blocks of one tile
+// sequence run as a thread-block cluster, paced so that no block starts loading tile i before every
+// peer has stored tile i - kPhaseBlockLead: each phase writes part of every 32-byte sector of y, and a
+// sector whose parts arrive far apart costs DRAM traffic (perf-log step 78). Shorter walks lose more
+// to the paced pipeline fill than they gain (S11: 5 tiles per block, 10 % slower paced).
+constexpr int kPhaseBlockLead = 2;
+constexpr int kPhaseBlockPaceRing = 2 * kPhaseBlockLead;  // mbarriers; >= 2 x lead (parities alias)
+constexpr int64_t kPhaseBlockPaceMinTiles = 8;
 struct StreamTiling {
   bool phase_blocks = false;  // the phase-block variant (one phase per block, stores from the accumulators)
   int32_t positions = kStreamPositions;  // q per tile
@@ -263,6 +271,7 @@ struct StreamTiling {
   bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;  // phase blocks: grid is a multiple of the stride
+  int32_t cluster = 1;  // phase blocks: CTAs per cluster, the stride where paced (kPhaseBlockLead), else 1
   int64_t image_bytes = 0;   // packed W^T of every phase (both images for IEEE), in global memory
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one phase's)
   int64_t stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
@@ -272,6 +281,11 @@ struct StreamTiling {
 // Can the streaming kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
                        StreamTiling& t, std::string& why);
+
+// Phase blocks run as clusters of t.cluster CTAs: the planned grid cut to whole clusters the device
+// holds at once (`resident`, its occupancy query for the kernel), so that no cluster waits for another
+// to finish. Always a multiple of the cluster, at least one cluster.
+int64_t resident_cluster_grid(int64_t grid, int32_t cluster, int64_t resident);
 
 // Narrow kernel (src/cuda/narrow.cu) for few output channels x taps (Conv-TasNet's decoder, HTDemucs'
 // last layers): there the tensor-core tiles would run nearly empty and the layer is memory-bound, so

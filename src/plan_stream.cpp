@@ -18,6 +18,7 @@ constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarri
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
+constexpr int64_t kPaceBarrierBytes = kPhaseBlockPaceRing * 8;  // phase blocks: the peers' progress
 constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kMinStages = 2;
 constexpr int64_t kPhaseBlockChunkPair = 2;
@@ -94,7 +95,7 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
   t.staging_bytes = 0;
   t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
   t.zero_bytes = kStepBytes * t.x_cols;
-  const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kBiasBytesPhase;
+  const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kPaceBarrierBytes + kBiasBytesPhase;
   const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;
   t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
   t.tiles = s.batch * t.tiles_per_row;
@@ -102,8 +103,10 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
     why = "more than 2^31 tiles";
     return false;
   }
-  // Every phase gets the same number of blocks; block b runs phase b % stride.
+  // Every phase gets the same number of blocks; block b runs phase b % stride, in cluster b / stride.
   t.grid = std::min<int64_t>(t.tiles * s.stride, dev.sm_count) / s.stride * s.stride;
+  const int64_t tiles_per_block = t.grid >= s.stride ? (t.tiles + t.grid / s.stride - 1) / (t.grid / s.stride) : 0;
+  t.cluster = s.stride > 1 && tiles_per_block >= kPhaseBlockPaceMinTiles ? static_cast<int32_t>(s.stride) : 1;
   const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
   if (t.grid < s.stride) {
     why = "needs at least stride (" + std::to_string(s.stride) + ") SMs, the device has " + std::to_string(dev.sm_count);
@@ -124,6 +127,11 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
 }
 
 }  // namespace
+
+int64_t resident_cluster_grid(int64_t grid, int32_t cluster, int64_t resident) {
+  const int64_t clusters = std::max<int64_t>(1, std::min(grid / cluster, resident));
+  return clusters * cluster;
+}
 
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
                        StreamTiling& t, std::string& why) {

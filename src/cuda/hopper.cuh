@@ -80,6 +80,26 @@ __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, i
 #endif
 }
 
+// Thread-block clusters. Every non-exited thread of every CTA of the cluster: a barrier that also
+// orders shared-memory accesses across the cluster (barrier initialisation before the peers' remote
+// arrivals; remote arrivals before a CTA exits).
+__device__ __forceinline__ void cluster_sync() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+#endif
+}
+// Arrives on the mbarrier at `bar`'s shared-memory offset in CTA `rank` of the cluster, ordering
+// nothing: for barriers that pace blocks, not ones that hand data over.
+__device__ __forceinline__ void mbar_arrive_peer_relaxed(uint64_t* bar, uint32_t rank) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile(
+      "{\n .reg .b32 remote;\n mapa.shared::cluster.u32 remote, %0, %1;\n"
+      " mbarrier.arrive.relaxed.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(smem_addr(bar)),
+      "r"(rank)
+      : "memory");
+#endif
+}
+
 // Before the first wgmma that reads accumulators other instructions wrote.
 __device__ __forceinline__ void wgmma_fence() {
 #ifdef CONVT1D_SM90A_DEVICE

@@ -13,6 +13,7 @@
 //   x[s]    [ci_pad][x_cols] T     one TMA box per tile (zero-filled outside x), `stages` deep
 //   zeros   [k_step][x_cols]       what fragment loads of steps past the reduction read
 //   full[stages], empty[stages]    mbarriers
+//   done[kPhaseBlockPaceRing]      mbarriers: the peers' stored tiles
 //   bias    [N] fp32               zero past C_out
 //
 // Pipeline: the blocks of phase r walk the tiles b / stride, + gridDim.x / stride, ... Warpgroup 0's
@@ -20,8 +21,14 @@
 // warpgroups 1 and 2 take alternate tiles: wait on "full", run the reduction two chunks at a time
 // (one commit group in flight, A fragments alternating between two register sets), release the stage,
 // then store the accumulators straight into y at outputs q*stride + r. Those stores fill 1/stride of
-// each 32-byte sector; the other phases' blocks, walking the same tiles at the same pace, fill the
-// rest while the sector is still in L2. While one consumer stores, the other runs its wgmmas.
+// each 32-byte sector; the other phases' blocks fill the rest, and the later the rest comes, the more
+// the sector costs (perf-log step 78: T8 bf16 0.93 ms with the phase blocks left to drift apart, 0.50
+// within two tiles, though L2 could hold y's sectors for far longer). So where blocks walk many tiles
+// (`paced`), the stride blocks of a tile sequence form a cluster (cluster rank = phase): each
+// consumer, after storing its i-th tile, arrives on done[i % ring] of every peer, and the producer
+// starts loading tile i only once done[(i - lead) % ring] shows every peer has stored tile i - lead.
+// While one consumer stores, the other runs its wgmmas.
+#include "cuda/cluster_launch.cuh"
 #include "cuda/opt_in_smem.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
 
@@ -31,49 +38,22 @@ namespace {
 
 constexpr int kPositions = kPhaseBlockPositions;  // q per tile: one m64 block
 static_assert(kPositions == kBlockM, "a phase-block tile is one m64 block");
+constexpr int kLead = kPhaseBlockLead;
+constexpr int kRing = kPhaseBlockPaceRing;
+static_assert(kRing >= 2 * kLead && (kRing & (kRing - 1)) == 0,
+              "a producer waits on done[j] before any peer can complete that barrier's phase after next");
 
+// The consumers of one block: alternate tiles of the walk, D = x^T W_r^T, stored to y.
 template <class M, int N>
-__global__ void __launch_bounds__(kThreads, 1)
-    wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
-                              const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
-                              typename M::T* __restrict__ y) {
-#ifdef CONVT1D_SM90A_DEVICE
+__device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r, int32_t chunks,
+                                              uint32_t phase_bytes, const StreamParams& p, unsigned char* wt,
+                                              unsigned char* x_stages, unsigned char* zeros, uint64_t* full,
+                                              uint64_t* empty, uint64_t* done, const float* bias_s,
+                                              typename M::T* __restrict__ y) {
   using T = typename M::T;
   const int32_t phases = p.phases;
-  const int32_t r = static_cast<int32_t>(blockIdx.x) % phases;  // this block's phase
-  const int32_t first = static_cast<int32_t>(blockIdx.x) / phases;
-  const int32_t step = static_cast<int32_t>(gridDim.x) / phases;  // blocks per phase
-  extern __shared__ unsigned char smem_raw[];
-  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
-  unsigned char* wt = smem;
-  unsigned char* x_stages = wt + p.weight_bytes;
-  unsigned char* zeros = x_stages + size_t(p.stages) * p.stage_bytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
-  uint64_t* empty = full + p.stages;
-  float* bias_s = reinterpret_cast<float*>(empty + p.stages);  // N floats, zero past C_out
   const int tid = threadIdx.x;
-  const int wg = tid / 128;
-  const int32_t chunk0 = p.phase_chunk[r], chunks = p.phase_chunk[r + 1] - chunk0;
-  const uint32_t phase_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows of phase r
-  if (tid == 0) {
-    init_stage_barriers(full, empty, p.stages);
-    hopper::fence_barrier_init();
-  }
-  for (int img = 0; img < M::kImages; ++img) {
-    const uint4* src = wt_image + (img * p.image_bytes + uint32_t(chunk0) * N * kRowBytes) / 16;
-    uint4* dst = reinterpret_cast<uint4*>(wt + img * phase_bytes);
-    for (uint32_t i = tid; i < phase_bytes / 16; i += kThreads) dst[i] = src[i];
-  }
-  finish_setup<N>(zeros, bias_s, bias, p);
-
-  if (wg == 0) {  // producer
-    if (tid == 0) {
-      fill_x_stages(TileWalk(first, 0, step, p), kPositions, p, &x_map, x_stages, full, empty);
-    }
-    return;
-  }
-
-  const int h = wg - 1;
+  const int h = tid / 128 - 1;
   const int lane = tid % 32, warp = (tid % 128) / 32;
   const int g = lane / 4, q = lane % 4;
   const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
@@ -82,7 +62,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int32_t steps = p.phase_steps[r], col0 = -p.phase_shift[r] - p.x_base;
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   AGroup<M> a0, a1;
-  for (TileWalk w(first + h * step, h, 2 * step, p); w.tile < p.tiles; w.next(2)) {
+  int32_t i = h;  // this block's tile index
+  for (TileWalk w(first + h * step, h, 2 * step, p); w.tile < p.tiles; w.next(2), i += 2) {
     const int s = w.stage;
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
@@ -134,7 +115,61 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (nb * 8 + 2 * q + 1 < p.out_channels) dst[ld] = from_float<T>(acc[nb * 4 + hi * 2 + 1]);
       }
     }
+    if (p.paced && tid % 128 == 0) {
+      for (int32_t peer = 0; peer < phases; ++peer)
+        if (peer != r) hopper::mbar_arrive_peer_relaxed(&done[i % kRing], static_cast<uint32_t>(peer));
+    }
   }
+}
+
+template <class M, int N>
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
+                              const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
+                              typename M::T* __restrict__ y) {
+#ifdef CONVT1D_SM90A_DEVICE
+  const int32_t phases = p.phases;
+  const int32_t r = static_cast<int32_t>(blockIdx.x) % phases;  // this block's phase
+  const int32_t first = static_cast<int32_t>(blockIdx.x) / phases;
+  const int32_t step = static_cast<int32_t>(gridDim.x) / phases;  // blocks per phase
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
+  unsigned char* wt = smem;
+  unsigned char* x_stages = wt + p.weight_bytes;
+  unsigned char* zeros = x_stages + size_t(p.stages) * p.stage_bytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
+  uint64_t* empty = full + p.stages;
+  uint64_t* done = empty + p.stages;
+  float* bias_s = reinterpret_cast<float*>(done + kRing);  // N floats, zero past C_out
+  const bool paced = p.paced;  // launched as clusters of `phases` blocks (cluster rank = r)
+  const int tid = threadIdx.x;
+  const int wg = tid / 128;
+  const int32_t chunk0 = p.phase_chunk[r], chunks = p.phase_chunk[r + 1] - chunk0;
+  const uint32_t phase_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows of phase r
+  if (tid == 0) {
+    init_stage_barriers(full, empty, p.stages);
+    for (int i = 0; i < kRing && paced; ++i) ptx::mbar_init(&done[i], phases - 1);  // one arrival per peer
+    hopper::fence_barrier_init();
+  }
+  for (int img = 0; img < M::kImages; ++img) {
+    const uint4* src = wt_image + (img * p.image_bytes + uint32_t(chunk0) * N * kRowBytes) / 16;
+    uint4* dst = reinterpret_cast<uint4*>(wt + img * phase_bytes);
+    for (uint32_t i = tid; i < phase_bytes / 16; i += kThreads) dst[i] = src[i];
+  }
+  finish_setup<N>(zeros, bias_s, bias, p);
+  if (paced) hopper::cluster_sync();  // every peer's barriers initialised before the first remote arrival
+
+  if (wg == 0) {  // producer
+    if (tid == 0) {
+      auto pace = [&](int32_t i) {
+        if (paced && i >= kLead) ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
+      };
+      fill_x_stages(TileWalk(first, 0, step, p), kPositions, p, &x_map, x_stages, full, empty, pace);
+    }
+  } else {
+    consume_tiles<M, N>(first, step, r, chunks, phase_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s, y);
+  }
+  if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
@@ -145,10 +180,19 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  opt_in_smem<wgmma_phase_stream_kernel<M, N>>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
-  wgmma_phase_stream_kernel<M, N><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
-                                    static_cast<cudaStream_t>(a.stream)>>>(
-      x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N>;
+  opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
+  const auto* wt = static_cast<const uint4*>(image);
+  const auto* bias = static_cast<const T*>(a.bias);
+  auto* y = static_cast<T*>(a.y);
+  const auto stream = static_cast<cudaStream_t>(a.stream);
+  if (plan.stream.cluster > 1) {
+    launch_clusters<kKernel>(plan.stream.grid, plan.stream.cluster, kThreads, smem, stream, a.device,
+                             "wgmma_phase_stream_kernel launch", x_map, p, wt, bias, y);
+  } else {
+    kKernel<<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem), stream>>>(x_map, p, wt,
+                                                                                                      bias, y);
+  }
   cuda_check_launch("wgmma_phase_stream_kernel launch");
 }
 

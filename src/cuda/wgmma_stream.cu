@@ -328,6 +328,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   // a lane stores starts aligned.
   p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&
                reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
+  p.paced = t.cluster > 1;
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);

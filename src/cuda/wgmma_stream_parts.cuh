@@ -32,6 +32,7 @@ struct StreamParams {
   int32_t q_first;     // tile j's q0 = q_first + 128 j; its first output q0 * phases - padding
   int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0])
   int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
+  int32_t paced;       // phase blocks: launched as clusters of `phases` blocks kept in step
   int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
   uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
@@ -232,11 +233,18 @@ __device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s
 }
 
 // The producer: one TMA box of x per tile of the walk `w` (tiles of `positions` q), into the tile's
-// stage once its consumer has released the stage's previous tile.
+// stage once its consumer has released the stage's previous tile and `pace(i)` (for this block's i-th
+// tile) has returned.
+struct NoPace {
+  __device__ void operator()(int32_t) const {}
+};
+template <class Pace = NoPace>
 __device__ __forceinline__ void fill_x_stages(TileWalk w, int32_t positions, const StreamParams& p, const CUtensorMap* x_map,
-                                              unsigned char* x_stages, uint64_t* full, uint64_t* empty) {
+                                              unsigned char* x_stages, uint64_t* full, uint64_t* empty,
+                                              Pace pace = {}) {
   for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
     if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+    pace(i);
     hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
     const int32_t q0 = p.q_first + w.col_tile * positions;
     hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);

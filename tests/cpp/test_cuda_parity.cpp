@@ -471,6 +471,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 96, 100, 3000, 4, 2, 1, 1, 0},    // partial channel tile (N 128)
       {1, 60, 72, 1000, 7, 3, 2, 1, 2},     // 3 and 2 taps per phase, output_padding (N 96)
       {1, 16, 65, 512, 2, 4, 0, 1, 0},      // phases without taps
+      {3, 64, 96, 16384, 4, 2, 1, 1, 0},    // ~12 tiles per block: clusters of 2 paced blocks
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -488,7 +489,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(312);
-  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0;
+  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -509,6 +510,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       deep_rings += plan.stream.stages > convt1d::detail::kStreamMaxStages;
       odd_rows += plan.shape.out_length % 4 != 0;
       phase_blocks += plan.stream.phase_blocks;
+      paced += plan.stream.phase_blocks && plan.stream.cluster > 1;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -519,6 +521,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GT(deep_rings, 0) << "no layer ran the deeper fp32 ring";
   EXPECT_GT(odd_rows, 0) << "no layer had rows the store warps write element by element";
   EXPECT_GE(phase_blocks, 16) << "too few layers ran on phase blocks";
+  EXPECT_GE(paced, 4) << "the paced layer did not run in clusters in every mode";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

@@ -152,6 +152,8 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereYStaysInL2) {
       const bool expected = c.phase_blocks && dtype != CONVT1D_FLOAT32;
       EXPECT_EQ(plan.kernel == KernelKind::WgmmaStream && plan.stream.phase_blocks, expected)
           << c.id << " dtype " << dtype << ": " << convt1d::detail::kernel_name(plan.kernel);
+      // Paced clusters where blocks walk many tiles: T6's 32 per block, not S11's 6 (perf-log step 78).
+      if (expected) EXPECT_EQ(plan.stream.cluster, std::string(c.id) == "T6" ? 2 : 1) << c.id;
       if (dtype == CONVT1D_FLOAT32) continue;
       p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
       EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks) << c.id;
@@ -162,7 +164,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereYStaysInL2) {
 // reads, starts 16-byte aligned in x, and spreads a fragment's 4 channel rows over distinct banks.
 TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   t1d::Rng rng(2024);
-  int planned = 0, strided = 0, phase_blocks = 0;
+  int planned = 0, strided = 0, phase_blocks = 0, paced = 0;
   for (int i = 0; i < 8000 && planned < 200; ++i) {
     convt1d_problem p = convt1d_problem_init(t1d::rand_int(rng, 1, 4), t1d::rand_int(rng, 1, 256),
                                              t1d::rand_int(rng, 1, 128), 4 * t1d::rand_int(rng, 1, 3000),
@@ -219,6 +221,10 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
         EXPECT_EQ((t.phase_chunk[r + 1] - t.phase_chunk[r]) % 2, 0) << "the kernel runs chunks in pairs";
       }
       EXPECT_EQ(t.staging_bytes, 0);
+      const int64_t tiles_per_block = (t.tiles + t.grid / s.stride - 1) / (t.grid / s.stride);
+      const bool want_paced = s.stride > 1 && tiles_per_block >= convt1d::detail::kPhaseBlockPaceMinTiles;
+      EXPECT_EQ(t.cluster, want_paced ? s.stride : 1) << "clusters of the stride's blocks where paced";
+      paced += want_paced;
     } else {
       EXPECT_EQ(t.weight_bytes, t.image_bytes);
       EXPECT_LE(s.out_channels, convt1d::detail::kStreamMaxN);
@@ -227,6 +233,17 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   EXPECT_EQ(planned, 200);
   EXPECT_GE(strided, 50);
   EXPECT_GE(phase_blocks, 30);
+  EXPECT_GE(paced, 5);
+}
+
+// Clustered launches keep only the clusters the device holds at once, and at least one.
+TEST(StreamPlan, ClusterGridKeepsResidentClusters) {
+  using convt1d::detail::resident_cluster_grid;
+  EXPECT_EQ(resident_cluster_grid(132, 2, 66), 132);
+  EXPECT_EQ(resident_cluster_grid(132, 4, 32), 128);  // 33 clusters planned, 32 resident
+  EXPECT_EQ(resident_cluster_grid(12, 2, 100), 12);   // fewer planned than resident
+  EXPECT_EQ(resident_cluster_grid(128, 8, 15), 120);
+  EXPECT_EQ(resident_cluster_grid(16, 8, 0), 8);      // never an empty grid
 }
 
 // What the kernel computes, in fp64: per tile of `positions` q (q0 = q_first + positions * j), one window of x (zero
