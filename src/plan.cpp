@@ -265,13 +265,23 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
 // docs/perf-log.md step 39): in fp32 on every one of them from 32 tiles (T2, T4, P1, S15, X2 faster,
 // S4 and S7 the same); in 16-bit, where the others' loads are half as wide, only with enough tiles
 // to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
-// Phase blocks (perf-log step 76) only where each phase's partial 32-byte sectors of y meet in L2:
-// where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16 moved 2.2x
-// its y and ran 2x slower than the tap-major kernel), and only at the widths measured there (N <= 96:
-// the N 128 layers of the suite all have y beyond L2).
+// Phase blocks of one phase (perf-log step 76) only where each phase's partial 32-byte sectors of y
+// meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
+// moved 2.2x its y and ran 2x slower than the tap-major kernel), and only at the widths measured there
+// (N <= 96: the N 128 layers of the suite all have y beyond L2). Phase blocks of channel groups
+// (step 79): in TF32 where blocks walk many tiles (T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6 0.229 -> 0.218;
+// S11's 8 tiles per block lose); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose
+// to the tap-major kernel, 0.88 vs 0.62 ms) with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms).
 bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
-  return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && s.y_elements() * elem <= kPhaseBlockMaxOutputBytes &&
+  const int64_t y_bytes = s.y_elements() * elem;
+  if (t.block_phases > 1) {
+    const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
+    if (p.dtype == CONVT1D_FLOAT32) return !t.ieee && tiles_per_block >= kChannelGroupMinTiles;
+    return t.n >= kChannelGroupMinN16 && y_bytes <= kChannelGroupMaxOutputBytes16 &&
+           tiles_per_block >= kChannelGroupMinTiles;
+  }
+  return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && y_bytes <= kPhaseBlockMaxOutputBytes &&
          t.tiles * s.stride >= int64_t{kStreamMinWaves16} * dev.sm_count;
 }
 

@@ -224,9 +224,11 @@ Col2imWorkspace col2im_workspace(const Shape& s, int32_t dtype);
 // each phase reduces over its own taps), y out through a staging buffer by dedicated store warps.
 // There is no Z and no shift-add: the taps are part of the reduction.
 // Where the whole W^T or the stagings do not fit (C_out 65-128, or C_in*K in the hundreds: DAC's and
-// Oobleck's last upsamplers), the phase-block variant (src/cuda/wgmma_phase_stream.cu) gives each
-// block one phase r: it keeps only that phase's W^T rows, walks tiles of 64 positions, and stores
-// each tile's outputs q*stride + r from the accumulators (no staging).
+// Oobleck's last upsamplers), the phase-block variant (src/cuda/wgmma_phase_stream.cu) walks tiles
+// of 64 positions and stores each tile's outputs from the accumulators (no staging). Each block keeps
+// either every phase's W^T rows for one group of channels (stride <= 4: the groups' accumulators of
+// all phases fit those of one 128-channel phase), so that a thread's stores to neighbouring outputs
+// come one after another, or, where those rows do not fit, one phase's rows for every channel.
 constexpr int kStreamMaxPhases = 8;   // stride
 constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one consumer warpgroup
 constexpr int kPhaseBlockPositions = 64;  // q per tile of the phase-block variant: one m64 block
@@ -246,6 +248,11 @@ constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per
 // part of a 32-byte sector arrives before the sector goes back to DRAM), at the widths measured (N <= 96).
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
 constexpr int kPhaseBlockAutoMaxN = 96;
+// ... and phase blocks of channel groups (every phase per block) where their blocks walk many tiles,
+// in 16-bit only at the width and the y sizes measured faster (plan.cpp, prefers_phase_blocks).
+constexpr int64_t kChannelGroupMinTiles = 32;
+constexpr int kChannelGroupMinN16 = 64;
+constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
 // Where phase blocks walk at least kPhaseBlockPaceMinTiles tiles each, the stride blocks of one tile
 // sequence run as a thread-block cluster, paced so that no block starts loading tile i before every
 // peer has stored tile i - kPhaseBlockLead: each phase writes part of every 32-byte sector of y, and a
@@ -255,9 +262,12 @@ constexpr int kPhaseBlockLead = 2;
 constexpr int kPhaseBlockPaceRing = 2 * kPhaseBlockLead;  // mbarriers; >= 2 x lead (parities alias)
 constexpr int64_t kPhaseBlockPaceMinTiles = 8;
 struct StreamTiling {
-  bool phase_blocks = false;  // the phase-block variant (one phase per block, stores from the accumulators)
+  bool phase_blocks = false;  // the phase-block variant (64-position tiles, stores from the accumulators)
+  int32_t block_phases = 1;   // phase blocks: phases per block, 1 (one phase, every channel) or the stride
+                              // (every phase, one channel group)
+  int32_t groups = 1;         // phase blocks: channel groups of n channels (block_phases == stride)
   int32_t positions = kStreamPositions;  // q per tile
-  int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep
+  int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep (channel groups: the group width)
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
   int32_t ci_pad = 0;   // C_in rounded up to k_step; TMA zero-fills the extra rows
   int32_t chunks = 0;   // 128-byte rows of packed W^T per output channel (4 k-steps each), all phases

@@ -74,7 +74,54 @@ int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t bud
   return stages;
 }
 
-// The phase-block variant (plan.hpp): one phase's W^T rows per block, 64-position tiles, no staging.
+// Phase blocks (plan.hpp) with W^T's rows for `block_phases` phases (1, or all) and `width` channels
+// per block: the chunk layout, the smem budget and the grid. False (with `why`) where two x windows
+// do not fit next to those rows.
+bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32_t block_phases, int32_t width,
+                      StreamTiling& t, std::string& why) {
+  t.n = width;
+  t.block_phases = block_phases;
+  t.groups = static_cast<int32_t>((s.out_channels + width - 1) / width);
+  // Each phase's chunks rounded up to pairs (zero rows of W^T against zero x rows): the kernel runs
+  // them two at a time, so that its A fragments alternate between two register sets at compile time.
+  const int32_t most_chunks = lay_out_chunks(s.stride, kPhaseBlockChunkPair, t);
+  const int64_t images = t.ieee ? 2 : 1;
+  t.image_bytes *= t.groups;  // [group][chunk][width][128 B] per image
+  t.weight_bytes = int64_t{block_phases == 1 ? most_chunks : t.chunks} * t.n * kSwizzleRowBytes * images;
+  const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kPaceBarrierBytes + kBiasBytesPhase;
+  const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
+  if (stages < kMinStages) {
+    why = std::string(block_phases == 1 ? "one phase's" : "a channel group's") + " weights (" +
+          std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
+          std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
+    return false;
+  }
+  t.stages = static_cast<int32_t>(stages);
+  t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+  if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) {
+    why = "one block does not fit on an SM";
+    return false;
+  }
+  // Every kind of block (a phase, or a channel group) gets the same number of blocks: block b is of
+  // kind b % kinds, and where phase blocks are paced, in cluster b / stride.
+  const int64_t kinds = block_phases == 1 ? s.stride : t.groups;
+  t.grid = std::min<int64_t>(t.tiles * kinds, dev.sm_count) / kinds * kinds;
+  if (t.grid < kinds) {
+    why = "needs at least " + std::to_string(kinds) + " SMs, the device has " + std::to_string(dev.sm_count);
+    return false;
+  }
+  const int64_t tiles_per_block = (t.tiles + t.grid / kinds - 1) / (t.grid / kinds);
+  t.cluster = block_phases == 1 && s.stride > 1 && tiles_per_block >= kPhaseBlockPaceMinTiles
+                  ? static_cast<int32_t>(s.stride)
+                  : 1;
+  return true;
+}
+
+// The phase-block variant (plan.hpp): 64-position tiles, no staging. Each block keeps the W^T rows of
+// every phase for one channel group (the widest group that fits; its accumulators for all phases
+// within those of one 128-channel phase), or those of one phase for every channel. Channel groups
+// first in fp32 and where y outgrows L2 (where one-phase blocks leave y's sectors half written, perf-log
+// step 79); else one phase per block first (T6, S11 in 16-bit: faster), each the other's fallback.
 bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& dev, int64_t elem, int64_t align,
                        StreamTiling& t, std::string& why) {
   if (s.out_channels > kPhaseBlockMaxN) {
@@ -86,16 +133,10 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
           std::to_string(poly.max_shift);
     return false;
   }
-  // Each phase's chunks rounded up to pairs (zero rows of W^T against zero x rows): the kernel runs
-  // them two at a time, so that its A fragments alternate between two register sets at compile time.
-  const int32_t most_chunks = lay_out_chunks(s.stride, kPhaseBlockChunkPair, t);
-  const int64_t images = t.ieee ? 2 : 1;
   t.phase_blocks = true;
-  t.weight_bytes = int64_t{most_chunks} * t.n * kSwizzleRowBytes * images;
   t.staging_bytes = 0;
   t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
   t.zero_bytes = kStepBytes * t.x_cols;
-  const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kPaceBarrierBytes + kBiasBytesPhase;
   const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;
   t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
   t.tiles = s.batch * t.tiles_per_row;
@@ -103,27 +144,23 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
     why = "more than 2^31 tiles";
     return false;
   }
-  // Every phase gets the same number of blocks; block b runs phase b % stride, in cluster b / stride.
-  t.grid = std::min<int64_t>(t.tiles * s.stride, dev.sm_count) / s.stride * s.stride;
-  const int64_t tiles_per_block = t.grid >= s.stride ? (t.tiles + t.grid / s.stride - 1) / (t.grid / s.stride) : 0;
-  t.cluster = s.stride > 1 && tiles_per_block >= kPhaseBlockPaceMinTiles ? static_cast<int32_t>(s.stride) : 1;
-  const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
-  if (t.grid < s.stride) {
-    why = "needs at least stride (" + std::to_string(s.stride) + ") SMs, the device has " + std::to_string(dev.sm_count);
+  const auto phases = static_cast<int32_t>(s.stride);
+  const auto all_channels = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
+  auto channel_groups = [&](std::string& reason) {
+    reason = "needs stride <= " + std::to_string(kPhaseBlockMaxN / kStreamRowStep) + " for channel groups";
+    for (int32_t width = std::min<int32_t>(all_channels, kPhaseBlockMaxN / phases / kStreamRowStep * kStreamRowStep);
+         width >= kStreamRowStep && phases > 1; width -= kStreamRowStep)
+      if (fit_phase_blocks(s, dev, elem, phases, width, t, reason)) return true;
     return false;
+  };
+  std::string group_why, phase_why;
+  if (elem == 4 || s.y_elements() * elem > kPhaseBlockMaxOutputBytes) {
+    if (channel_groups(group_why) || fit_phase_blocks(s, dev, elem, 1, all_channels, t, phase_why)) return true;
+  } else {
+    if (fit_phase_blocks(s, dev, elem, 1, all_channels, t, phase_why) || channel_groups(group_why)) return true;
   }
-  if (stages < kMinStages) {
-    why = "one phase's weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
-          std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
-    return false;
-  }
-  t.stages = static_cast<int32_t>(stages);
-  t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
-  if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) {
-    why = "one block does not fit on an SM";
-    return false;
-  }
-  return true;
+  why = "per phase: " + phase_why + "; per channel group: " + group_why;
+  return false;
 }
 
 }  // namespace
@@ -205,7 +242,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   }
   std::string phase_why;
   if (plan_phase_blocks(s, poly, dev, elem, align, t, phase_why)) return true;
-  return no(all_phases_why + "; per phase: " + phase_why);
+  return no(all_phases_why + "; phase blocks " + phase_why);
 }
 
 }  // namespace convt1d::detail

@@ -2,32 +2,35 @@
 // whose all-phase stagings do not fit in shared memory (C_out 65-128, or C_in*K in the hundreds: DAC's
 // and Oobleck's last upsamplers, HiFi-GAN-sized training layers).
 //
-// Tile: 64 consecutive input positions q0.. of one batch row x one phase r x all C_out channels
-// (N = C_out rounded up to 32): D_r[m, co] = sum over the phase's taps n and ci of
-// x[ci, q0 + m - shift_n] * W[ci, co, k_n], one wgmma m64nN per k_step channels of one tap, A = x^T
-// from registers (the window at the tap's column offset), B = W^T from shared memory, as in
-// wgmma_stream.cu. Block b runs phase b % stride only, so it keeps only that phase's rows of W^T.
+// Tile: 64 consecutive input positions q0.. of one batch row x the block's S phases r0.. x its N
+// channels co_first..: D_r[m, co] = sum over the phase's taps n and ci of x[ci, q0 + m - shift_n] *
+// W[ci, co, k_n], one wgmma m64nN per k_step channels of one tap, A = x^T from registers (the window
+// at the tap's column offset), B = W^T from shared memory, as in wgmma_stream.cu. Two kinds of block
+// (StreamTiling::block_phases): S = 1, block b runs phase b % stride for every channel (N = C_out
+// rounded up); or S = stride, block b runs every phase for channel group b % groups (N * S <= 128,
+// the accumulators of one 128-channel phase). Either way a block keeps only its own rows of W^T.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
-//   W^T_r   [chunks_r][N][128 B]   (IEEE: then the small parts' rows) 128B swizzle, resident
+//   W^T     [chunks of r0..r0+S-1][N][128 B]   (IEEE: then the small parts' rows) 128B swizzle, resident
 //   x[s]    [ci_pad][x_cols] T     one TMA box per tile (zero-filled outside x), `stages` deep
 //   zeros   [k_step][x_cols]       what fragment loads of steps past the reduction read
 //   full[stages], empty[stages]    mbarriers
 //   done[kPhaseBlockPaceRing]      mbarriers: the peers' stored tiles
 //   bias    [N] fp32               zero past C_out
 //
-// Pipeline: the blocks of phase r walk the tiles b / stride, + gridDim.x / stride, ... Warpgroup 0's
+// Pipeline: the blocks of one kind walk the tiles b / kinds, + gridDim.x / kinds, ... Warpgroup 0's
 // first thread (the producer) fills x stages by TMA, waiting on "empty" before a refill. Consumer
-// warpgroups 1 and 2 take alternate tiles: wait on "full", run the reduction two chunks at a time
-// (one commit group in flight, A fragments alternating between two register sets), release the stage,
-// then store the accumulators straight into y at outputs q*stride + r. Those stores fill 1/stride of
-// each 32-byte sector; the other phases' blocks fill the rest, and the later the rest comes, the more
-// the sector costs (perf-log step 78: T8 bf16 0.93 ms with the phase blocks left to drift apart, 0.50
-// within two tiles, though L2 could hold y's sectors for far longer). So where blocks walk many tiles
-// (`paced`), the stride blocks of a tile sequence form a cluster (cluster rank = phase): each
-// consumer, after storing its i-th tile, arrives on done[i % ring] of every peer, and the producer
-// starts loading tile i only once done[(i - lead) % ring] shows every peer has stored tile i - lead.
-// While one consumer stores, the other runs its wgmmas.
+// warpgroups 1 and 2 take alternate tiles: wait on "full", run each phase's reduction two chunks at a
+// time (one commit group in flight, A fragments alternating between two register sets), release the
+// stage, then store the accumulators straight into y at outputs q*stride + r, a thread's S phases
+// one after another. With S = stride those stores fill each 32-byte sector within a few instructions.
+// With S = 1 they fill 1/stride of each sector; the other phases' blocks fill the rest, and the later
+// the rest comes, the more the sector costs (perf-log step 78: T8 bf16 0.93 ms with the phase blocks
+// left to drift apart, 0.50 within two tiles, 0.41 with channel groups). So where one-phase blocks
+// walk many tiles (`paced`), the stride blocks of a tile sequence form a cluster (cluster rank =
+// phase): each consumer, after storing its i-th tile, arrives on done[i % ring] of every peer, and
+// the producer starts loading tile i only once done[(i - lead) % ring] shows every peer has stored
+// tile i - lead. While one consumer stores, the other runs its wgmmas.
 #include "cuda/cluster_launch.cuh"
 #include "cuda/opt_in_smem.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
@@ -43,10 +46,11 @@ constexpr int kRing = kPhaseBlockPaceRing;
 static_assert(kRing >= 2 * kLead && (kRing & (kRing - 1)) == 0,
               "a producer waits on done[j] before any peer can complete that barrier's phase after next");
 
-// The consumers of one block: alternate tiles of the walk, D = x^T W_r^T, stored to y.
-template <class M, int N>
-__device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r, int32_t chunks,
-                                              uint32_t phase_bytes, const StreamParams& p, unsigned char* wt,
+// The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
+// D_r = x^T W_r^T over the block's N channels from co_first, stored to y.
+template <class M, int N, int S>
+__device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r0, int32_t co_first,
+                                              uint32_t block_bytes, const StreamParams& p, unsigned char* wt,
                                               unsigned char* x_stages, unsigned char* zeros, uint64_t* full,
                                               uint64_t* empty, uint64_t* done, const float* bias_s,
                                               typename M::T* __restrict__ y) {
@@ -57,9 +61,8 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   const int lane = tid % 32, warp = (tid % 128) / 32;
   const int g = lane / 4, q = lane % 4;
   const int32_t thread_off = M::kRowsPerQ * q * p.x_cols + 16 * warp + g;
-  const uint32_t b_small = phase_bytes >> kDescAddrShift;  // descriptor units to the small parts' rows
+  const uint32_t b_small = block_bytes >> kDescAddrShift;  // descriptor units to the small parts' rows
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-  const int32_t steps = p.phase_steps[r], col0 = -p.phase_shift[r] - p.x_base;
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   AGroup<M> a0, a1;
   int32_t i = h;  // this block's tile index
@@ -68,70 +71,93 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
-    float acc[N / 2];
-    set_bias<N>(acc, bias_s, q);
-    fence_acc<N>(acc);
+    float acc[S][N / 2];
+#pragma unroll
+    for (int rr = 0; rr < S; ++rr) {
+      set_bias<N>(acc[rr], bias_s, q);
+      fence_acc<N>(acc[rr]);
+    }
     ptx::mbar_wait(&full[s], w.parity);
-    int32_t ci0 = 0, col = col0;  // first tap, channels 0..kStep-1
-    for (int c2 = 0; c2 < chunks; c2 += 2) {
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int c = c2 + half;
-        int32_t off[kStepsPerGroup];
-        chunk_offsets<M>(off, c * kStepsPerGroup, steps, ci0, col, zero_off, p);
+    for (int rr = 0; rr < S; ++rr) {
+      const int32_t r = r0 + rr;
+      const int32_t c_base = p.phase_chunk[r] - p.phase_chunk[r0], chunks = p.phase_chunk[r + 1] - p.phase_chunk[r];
+      const int32_t steps = p.phase_steps[r];
+      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
+      for (int c2 = 0; c2 < chunks; c2 += 2) {
 #pragma unroll
-        for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
-          const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-          if ((half * kGroupsPerChunk + g0 / M::kGroupSteps) % 2 == 0) {  // (compile time)
-            mma_group<M, N>(acc, a0, xs, off + g0, p.x_cols, b_desc, b_small);
-            fence_group<M>(a1);  // the group before (a1's) has retired: a1 may be rewritten
-          } else {
-            mma_group<M, N>(acc, a1, xs, off + g0, p.x_cols, b_desc, b_small);
-            fence_group<M>(a0);
+        for (int half = 0; half < 2; ++half) {
+          const int c = c2 + half;
+          int32_t off[kStepsPerGroup];
+          chunk_offsets<M>(off, c * kStepsPerGroup, steps, ci0, col, zero_off, p);
+#pragma unroll
+          for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+            const uint64_t b_desc =
+                wt_desc + ((uint32_t(c_base + c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
+            if ((half * kGroupsPerChunk + g0 / M::kGroupSteps) % 2 == 0) {  // (compile time)
+              mma_group<M, N>(acc[rr], a0, xs, off + g0, p.x_cols, b_desc, b_small);
+              fence_group<M>(a1);  // the group before (a1's) has retired: a1 may be rewritten
+            } else {
+              mma_group<M, N>(acc[rr], a1, xs, off + g0, p.x_cols, b_desc, b_small);
+              fence_group<M>(a0);
+            }
           }
         }
       }
     }
     hopper::wgmma_wait<0>();
-    fence_acc<N>(acc);
+#pragma unroll
+    for (int rr = 0; rr < S; ++rr) fence_acc<N>(acc[rr]);
     __syncwarp();
     if (lane == 0) ptx::mbar_arrive(&empty[s]);  // the x window is no longer read
-    // D[m][co] to y at outputs (q0 + m) * stride + r: this thread's rows m = 16 warp + g (+ 8), its
-    // columns co = 8 nb + 2q + j. The pointer steps 8 rows of y at a time, with the row pitch made
-    // opaque per tile: per-column offsets hoisted out of the tile loop held 2 registers per column
-    // pair, and N 128 spilled 8-12 bytes with them (none now, at 168 registers).
+    // D_r[m][co] to y at outputs (q0 + m) * stride + r: this thread's rows m = 16 warp + g (+ 8), its
+    // columns co = co_first + 8 nb + 2q + j, its phases' outputs side by side (stored one after
+    // another, so that each 32-byte sector is written whole within a few instructions). The pointer
+    // steps 8 rows of y at a time, with the row pitch made opaque per tile: per-column offsets
+    // hoisted out of the tile loop held 2 registers per column pair, and N 128 spilled with them.
     int64_t ld = p.out_length;
     asm volatile("" : "+l"(ld));
     const int64_t row_step = 8 * ld;
-    T* y_row = y + (int64_t(w.row) * p.out_channels + 2 * q) * ld;
+    T* y_row = y + (int64_t(w.row) * p.out_channels + co_first + 2 * q) * ld;
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
-      const int32_t u = (w.col_tile * kPositions + 16 * warp + 8 * hi + g) * phases + p.out_offset + r;
-      if (u < 0 || u >= p.out_length) continue;
+      const int32_t u = (w.col_tile * kPositions + 16 * warp + 8 * hi + g) * phases + p.out_offset + r0;
+      uint32_t live = 0;  // bit rr: output u + rr lies in the row
+#pragma unroll
+      for (int rr = 0; rr < S; ++rr) live |= uint32_t(u + rr >= 0 && u + rr < p.out_length) << rr;
+      if (live == 0) continue;
       T* dst = y_row + u;
 #pragma unroll
       for (int nb = 0; nb < N / 8; ++nb, dst += row_step) {
-        if (nb * 8 + 2 * q < p.out_channels) dst[0] = from_float<T>(acc[nb * 4 + hi * 2]);
-        if (nb * 8 + 2 * q + 1 < p.out_channels) dst[ld] = from_float<T>(acc[nb * 4 + hi * 2 + 1]);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          if (co_first + nb * 8 + 2 * q + j >= p.out_channels) continue;
+#pragma unroll
+          for (int rr = 0; rr < S; ++rr)
+            if (live >> rr & 1) dst[j * ld + rr] = from_float<T>(acc[rr][nb * 4 + hi * 2 + j]);
+        }
       }
     }
     if (p.paced && tid % 128 == 0) {
       for (int32_t peer = 0; peer < phases; ++peer)
-        if (peer != r) hopper::mbar_arrive_peer_relaxed(&done[i % kRing], static_cast<uint32_t>(peer));
+        if (peer != r0) hopper::mbar_arrive_peer_relaxed(&done[i % kRing], static_cast<uint32_t>(peer));
     }
   }
 }
 
-template <class M, int N>
+template <class M, int N, int S>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                               const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
                               typename M::T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
   const int32_t phases = p.phases;
-  const int32_t r = static_cast<int32_t>(blockIdx.x) % phases;  // this block's phase
-  const int32_t first = static_cast<int32_t>(blockIdx.x) / phases;
-  const int32_t step = static_cast<int32_t>(gridDim.x) / phases;  // blocks per phase
+  // Block b is of kind b % kinds: phase r0 = kind (S 1), or channel group `kind` (S = stride).
+  const int32_t kinds = S == 1 ? phases : p.groups;
+  const int32_t kind = static_cast<int32_t>(blockIdx.x) % kinds;
+  const int32_t r0 = S == 1 ? kind : 0, group = S == 1 ? 0 : kind;
+  const int32_t first = static_cast<int32_t>(blockIdx.x) / kinds;
+  const int32_t step = static_cast<int32_t>(gridDim.x) / kinds;  // blocks per kind
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
@@ -141,22 +167,23 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* empty = full + p.stages;
   uint64_t* done = empty + p.stages;
   float* bias_s = reinterpret_cast<float*>(done + kRing);  // N floats, zero past C_out
-  const bool paced = p.paced;  // launched as clusters of `phases` blocks (cluster rank = r)
+  const bool paced = p.paced;  // (S 1) launched as clusters of `phases` blocks, cluster rank = r0
   const int tid = threadIdx.x;
   const int wg = tid / 128;
-  const int32_t chunk0 = p.phase_chunk[r], chunks = p.phase_chunk[r + 1] - chunk0;
-  const uint32_t phase_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows of phase r
+  const int32_t chunk0 = p.phase_chunk[r0], chunks = p.phase_chunk[r0 + S] - chunk0;
+  const uint32_t block_bytes = uint32_t(chunks) * N * kRowBytes;  // one image's rows this block keeps
+  const uint32_t group_offset = uint32_t(group) * uint32_t(p.phase_chunk[phases]) * N * kRowBytes;
   if (tid == 0) {
     init_stage_barriers(full, empty, p.stages);
     for (int i = 0; i < kRing && paced; ++i) ptx::mbar_init(&done[i], phases - 1);  // one arrival per peer
     hopper::fence_barrier_init();
   }
   for (int img = 0; img < M::kImages; ++img) {
-    const uint4* src = wt_image + (img * p.image_bytes + uint32_t(chunk0) * N * kRowBytes) / 16;
-    uint4* dst = reinterpret_cast<uint4*>(wt + img * phase_bytes);
-    for (uint32_t i = tid; i < phase_bytes / 16; i += kThreads) dst[i] = src[i];
+    const uint4* src = wt_image + (img * p.image_bytes + group_offset + uint32_t(chunk0) * N * kRowBytes) / 16;
+    uint4* dst = reinterpret_cast<uint4*>(wt + img * block_bytes);
+    for (uint32_t i = tid; i < block_bytes / 16; i += kThreads) dst[i] = src[i];
   }
-  finish_setup<N>(zeros, bias_s, bias, p);
+  finish_setup<N>(zeros, bias_s, bias, p, group * N);
   if (paced) hopper::cluster_sync();  // every peer's barriers initialised before the first remote arrival
 
   if (wg == 0) {  // producer
@@ -167,7 +194,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       fill_x_stages(TileWalk(first, 0, step, p), kPositions, p, &x_map, x_stages, full, empty, pace);
     }
   } else {
-    consume_tiles<M, N>(first, step, r, chunks, phase_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s, y);
+    consume_tiles<M, N, S>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s,
+                           y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
 #else
@@ -175,12 +203,12 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <class M, int N>
+template <class M, int N, int S = 1>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N>;
+  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
   const auto* wt = static_cast<const uint4*>(image);
   const auto* bias = static_cast<const T*>(a.bias);
@@ -201,13 +229,18 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
 template <class M>
 void launch_phase_blocks(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
                          const void* image) {
-  switch (plan.stream.n) {
-    case 32: return launch_n<M, 32>(plan, a, x_map, p, image);
-    case 64: return launch_n<M, 64>(plan, a, x_map, p, image);
-    case 96: return launch_n<M, 96>(plan, a, x_map, p, image);
-    case 128: return launch_n<M, 128>(plan, a, x_map, p, image);
-    default: fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream width " + std::to_string(plan.stream.n) + " not compiled");
-  }
+  const int32_t n = plan.stream.n, phases = plan.stream.block_phases;
+  if (phases == 1 && n == 32) return launch_n<M, 32>(plan, a, x_map, p, image);
+  if (phases == 1 && n == 64) return launch_n<M, 64>(plan, a, x_map, p, image);
+  if (phases == 1 && n == 96) return launch_n<M, 96>(plan, a, x_map, p, image);
+  if (phases == 1 && n == 128) return launch_n<M, 128>(plan, a, x_map, p, image);
+  // channel groups: every phase per block, n * phases <= kPhaseBlockMaxN (plan_stream.cpp)
+  if (phases == 2 && n == 32) return launch_n<M, 32, 2>(plan, a, x_map, p, image);
+  if (phases == 2 && n == 64) return launch_n<M, 64, 2>(plan, a, x_map, p, image);
+  if (phases == 3 && n == 32) return launch_n<M, 32, 3>(plan, a, x_map, p, image);
+  if (phases == 4 && n == 32) return launch_n<M, 32, 4>(plan, a, x_map, p, image);
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream " + std::to_string(phases) + " phases x " +
+                                   std::to_string(n) + " channels per block not compiled");
 }
 
 template void launch_phase_blocks<Tf32Math>(const Plan&, const ForwardArgs&, const CUtensorMap&, const StreamParams&,

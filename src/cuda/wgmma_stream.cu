@@ -229,10 +229,11 @@ struct PackPhases {
   int32_t chunk[kStreamMaxPhases + 1], first_tap[kStreamMaxPhases], taps[kStreamMaxPhases];
 };
 
-// W^T in the kernel's shared-memory image: chunk c (of phase r), row co, the 128 bytes of reduction
-// values v = (c - chunk[r]) * per_row + i, i.e. the phase's tap v / ci_pad (W's tap first_tap[r] +
-// that * tap_step) and channel v % ci_pad; tf32-rounded fp32 or 16-bit as given, zero outside W; the
-// 16-byte chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's descriptor expects).
+// W^T in the kernel's shared-memory image: per group of n output channels (one group unless phase
+// blocks split the channels), chunk c (of phase r), row co, the 128 bytes of reduction values
+// v = (c - chunk[r]) * per_row + i, i.e. the phase's tap v / ci_pad (W's tap first_tap[r] + that *
+// tap_step) and channel v % ci_pad; tf32-rounded fp32 or 16-bit as given, zero outside W; the 16-byte
+// chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's descriptor expects).
 // kSplit (IEEE): the tf32 big parts, then an image of the small parts tf32(w - big) `count` elements on.
 template <class T, bool kSplit>
 __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, const __grid_constant__ PackPhases ph,
@@ -241,8 +242,10 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
   const int32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= count) return;
-  const int32_t per_chunk = n * kPerRow;
-  const int32_t c = idx / per_chunk, co = idx % per_chunk / kPerRow, i = idx % kPerRow;
+  const int32_t per_chunk = n * kPerRow, per_group = ph.chunk[ph.phases] * per_chunk;
+  const int32_t at = idx % per_group;  // within the group
+  const int32_t c = at / per_chunk, row = at % per_chunk / kPerRow, i = at % kPerRow;
+  const int32_t co = idx / per_group * n + row;
   int r = 0;
   while (r + 1 < ph.phases && c >= ph.chunk[r + 1]) ++r;
   const int32_t v = (c - ph.chunk[r]) * kPerRow + i, j = v / ci_pad, ci = v % ci_pad;
@@ -251,7 +254,7 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
                           ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k])
                           : 0.0f;
   const int32_t byte = i * static_cast<int32_t>(sizeof(T));
-  T* dst = image + (c * per_chunk + co * kPerRow) + ((((byte >> 4) ^ (co & 7)) << 4) + (byte & 15)) / sizeof(T);
+  T* dst = image + (idx - at + c * per_chunk + row * kPerRow) + ((((byte >> 4) ^ (row & 7)) << 4) + (byte & 15)) / sizeof(T);
   if constexpr (sizeof(T) == 4) {
     const float big = __uint_as_float(ptx::to_tf32(value));
     *dst = big;
@@ -329,6 +332,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&
                reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
   p.paced = t.cluster > 1;
+  p.groups = t.groups;
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);

@@ -33,6 +33,7 @@ struct StreamParams {
   int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0])
   int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
   int32_t paced;       // phase blocks: launched as clusters of `phases` blocks kept in step
+  int32_t groups;      // phase blocks of every phase: channel groups of N
   int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
   uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
@@ -224,10 +225,12 @@ __device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* em
 // the reduction read, stage the bias (fp32, zero past C_out), and make W^T's generic stores (made
 // before this call) visible to wgmma's async proxy.
 template <int N, class T>
-__device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s, const T* bias, const StreamParams& p) {
+__device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s, const T* bias, const StreamParams& p,
+                                             int32_t co_first = 0) {
   for (uint32_t i = threadIdx.x; i < p.zero_bytes / 16; i += kThreads)
     reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
-  if (threadIdx.x < N) bias_s[threadIdx.x] = bias != nullptr && int(threadIdx.x) < p.out_channels ? to_float(bias[threadIdx.x]) : 0.0f;
+  const int32_t co = co_first + static_cast<int32_t>(threadIdx.x);
+  if (threadIdx.x < N) bias_s[threadIdx.x] = bias != nullptr && co < p.out_channels ? to_float(bias[co]) : 0.0f;
   hopper::fence_proxy_async();
   __syncthreads();
 }

@@ -466,12 +466,13 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {4, 64, 32, 1000, 5, 2, 4, 3, 1},     // stride and dilation (X2)
       {1, 16, 8, 1024, 8, 4, 2, 1, 0},      // 4 phases of 2 taps (HiFi-GAN-like)
       {1, 16, 16, 512, 2, 4, 0, 1, 0},      // stride > K: phases without taps (bias only)
-      // Phase blocks (one phase per block): C_out past 64, or W^T too large to keep whole.
+      // Phase blocks (one phase, or one channel group, per block): C_out past 64, or W^T too large to keep whole.
       {2, 128, 128, 4096, 4, 2, 1, 1, 0},   // Oobleck's last upsampler (T8), shortened
       {2, 96, 100, 3000, 4, 2, 1, 1, 0},    // partial channel tile (N 128)
       {1, 60, 72, 1000, 7, 3, 2, 1, 2},     // 3 and 2 taps per phase, output_padding (N 96)
       {1, 16, 65, 512, 2, 4, 0, 1, 0},      // phases without taps
-      {3, 64, 96, 16384, 4, 2, 1, 1, 0},    // ~12 tiles per block: clusters of 2 paced blocks
+      {3, 64, 96, 16384, 4, 2, 1, 1, 0},    // ~12 tiles per block: 16-bit in clusters of 2 paced blocks
+      {2, 8, 96, 180000, 4, 2, 1, 1, 0},    // 16-bit y past 64 MiB: channel groups of 64 (the second half empty)
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -489,7 +490,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(312);
-  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0;
+  int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -511,6 +512,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       odd_rows += plan.shape.out_length % 4 != 0;
       phase_blocks += plan.stream.phase_blocks;
       paced += plan.stream.phase_blocks && plan.stream.cluster > 1;
+      grouped += plan.stream.phase_blocks && plan.stream.block_phases > 1;
+      grouped16 += plan.stream.phase_blocks && plan.stream.block_phases > 1 && m.dtype != CONVT1D_FLOAT32;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -521,7 +524,9 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GT(deep_rings, 0) << "no layer ran the deeper fp32 ring";
   EXPECT_GT(odd_rows, 0) << "no layer had rows the store warps write element by element";
   EXPECT_GE(phase_blocks, 16) << "too few layers ran on phase blocks";
-  EXPECT_GE(paced, 4) << "the paced layer did not run in clusters in every mode";
+  EXPECT_GE(paced, 2) << "the paced layer did not run in clusters in 16-bit";
+  EXPECT_GE(grouped, 8) << "too few layers ran on channel-group phase blocks";
+  EXPECT_GE(grouped16, 2) << "the 16-bit channel-group layer did not run on them";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

@@ -125,38 +125,45 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
 }
 
-// Phase blocks under AUTO (perf-log step 76): 16-bit layers whose y stays in L2 and whose width does
-// not spill (DAC's last upsampler at B 1 and 16: S11, T6); not where y outgrows L2 (T8, L2, X1),
-// nor at N 128, nor in fp32, nor with too few tiles.
-TEST(StreamPlan, AutoTakesPhaseBlocksWhereYStaysInL2) {
+// Phase blocks under AUTO. One phase per block (perf-log steps 76, 78): 16-bit layers whose y stays in
+// L2 (DAC's last upsampler at B 1 and 16: S11, T6), paced in clusters where blocks walk many tiles
+// (T6). Channel groups, every phase per block (step 79): TF32 layers whose blocks walk many tiles (T6,
+// T8, X1; not S11), 16-bit ones with groups of 64 channels and y up to 1 GiB (T8; not L2's groups of
+// 32, nor X1's 8.6 GB). Never with too few tiles.
+TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
   struct Case {
     const char* id;
     int64_t b, c_in, c_out, k, stride, padding, l_in;
-    bool phase_blocks;
+    int block_phases16, block_phases32;  // 0: not phase blocks under AUTO
   };
   const Case cases[] = {
-      {"S11", 1, 192, 96, 4, 2, 1, 22272, true},   {"T6", 16, 192, 96, 4, 2, 1, 8448, true},
-      {"T8", 16, 128, 128, 4, 2, 1, 32768, false}, {"L2", 1, 256, 128, 8, 4, 2, 262144, false},
-      {"X1", 16, 128, 128, 4, 2, 1, 1048576, false}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, false},
+      {"S11", 1, 192, 96, 4, 2, 1, 22272, 1, 0},   {"T6", 16, 192, 96, 4, 2, 1, 8448, 1, 2},
+      {"T8", 16, 128, 128, 4, 2, 1, 32768, 2, 2},  {"L2", 1, 256, 128, 8, 4, 2, 262144, 0, 0},
+      {"X1", 16, 128, 128, 4, 2, 1, 1048576, 0, 2}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, 0, 0},
   };
   for (const Case& c : cases)
     for (const int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
+      SCOPED_TRACE(std::string(c.id) + " dtype " + std::to_string(dtype));
       convt1d_problem p = convt1d_problem_init(c.b, c.c_in, c.c_out, c.l_in, c.k);
       p.stride = c.stride;
       p.padding = c.padding;
       p.has_bias = 1;
       p.dtype = dtype;
       p.device = CONVT1D_DEVICE_CUDA;
-      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << c.id;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK);
       const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
-      const bool expected = c.phase_blocks && dtype != CONVT1D_FLOAT32;
-      EXPECT_EQ(plan.kernel == KernelKind::WgmmaStream && plan.stream.phase_blocks, expected)
-          << c.id << " dtype " << dtype << ": " << convt1d::detail::kernel_name(plan.kernel);
-      // Paced clusters where blocks walk many tiles: T6's 32 per block, not S11's 6 (perf-log step 78).
-      if (expected) EXPECT_EQ(plan.stream.cluster, std::string(c.id) == "T6" ? 2 : 1) << c.id;
-      if (dtype == CONVT1D_FLOAT32) continue;
+      const int expected = dtype == CONVT1D_FLOAT32 ? c.block_phases32 : c.block_phases16;
+      const bool phase_blocks = plan.kernel == KernelKind::WgmmaStream && plan.stream.phase_blocks;
+      EXPECT_EQ(phase_blocks, expected > 0) << convt1d::detail::kernel_name(plan.kernel);
+      if (phase_blocks) {
+        EXPECT_EQ(plan.stream.block_phases, expected);
+        // Paced clusters where one-phase blocks walk many tiles: T6's 32 per block, not S11's 6 (step 78).
+        EXPECT_EQ(plan.stream.cluster, expected == 1 && std::string(c.id) == "T6" ? 2 : 1);
+        if (expected > 1) EXPECT_EQ(plan.stream.groups * plan.stream.n >= c.c_out, true);
+      }
+      if (dtype == CONVT1D_FLOAT32) continue;  // (L2's fp32 weights fit neither way)
       p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
-      EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks) << c.id;
+      EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks);
     }
 }
 
@@ -164,7 +171,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereYStaysInL2) {
 // reads, starts 16-byte aligned in x, and spreads a fragment's 4 channel rows over distinct banks.
 TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   t1d::Rng rng(2024);
-  int planned = 0, strided = 0, phase_blocks = 0, paced = 0;
+  int planned = 0, strided = 0, phase_blocks = 0, paced = 0, grouped_blocks = 0;
   for (int i = 0; i < 8000 && planned < 200; ++i) {
     convt1d_problem p = convt1d_problem_init(t1d::rand_int(rng, 1, 4), t1d::rand_int(rng, 1, 256),
                                              t1d::rand_int(rng, 1, 128), 4 * t1d::rand_int(rng, 1, 3000),
@@ -198,7 +205,8 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     }
     EXPECT_EQ(steps * t.k_step, s.kernel_size * t.ci_pad);  // every tap in exactly one phase
     EXPECT_GE(t.ci_pad, s.in_channels);
-    EXPECT_GE(t.n, s.out_channels);
+    EXPECT_GE(int64_t{t.n} * t.groups, s.out_channels);
+    EXPECT_LT(int64_t{t.n} * (t.groups - 1), s.out_channels) << "no group without channels";
     EXPECT_GE(t.stages, 2);
     EXPECT_EQ(t.stages % 2, 0) << "each consumer warpgroup must own its stages";
     // The deeper ring only for fp32 layers whose blocks walk many tiles.
@@ -210,20 +218,28 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding, s.out_length);
     EXPECT_EQ(t.tiles, s.batch * t.tiles_per_row);
     const int64_t images = t.ieee ? 2 : 1;
-    EXPECT_EQ(t.image_bytes, int64_t{t.chunks} * t.n * 128 * images);
-    if (t.phase_blocks) {  // a block of phase r keeps r's rows of W^T; every phase has as many blocks
+    EXPECT_EQ(t.image_bytes, int64_t{t.chunks} * t.n * 128 * images * t.groups);
+    if (t.phase_blocks) {  // every kind of block (a phase, or a channel group) has as many blocks
       phase_blocks++;
-      EXPECT_EQ(t.grid % s.stride, 0);
-      EXPECT_GE(t.grid, s.stride);
+      const bool grouped = t.block_phases > 1;
+      grouped_blocks += grouped;
+      const int64_t kinds = grouped ? t.groups : s.stride;
+      EXPECT_TRUE(t.block_phases == 1 || t.block_phases == s.stride);
+      EXPECT_TRUE(grouped || t.groups == 1);
+      EXPECT_LE(int64_t{t.n} * t.block_phases, convt1d::detail::kPhaseBlockMaxN) << "accumulators of one N 128 phase";
+      EXPECT_EQ(t.grid % kinds, 0);
+      EXPECT_GE(t.grid, kinds);
       EXPECT_LE(t.grid, t1d::hopper_info().sm_count);
+      int64_t most = 0;
       for (int64_t r = 0; r < s.stride; ++r) {
-        EXPECT_LE(int64_t{t.phase_chunk[r + 1] - t.phase_chunk[r]} * t.n * 128 * images, t.weight_bytes);
+        most = std::max<int64_t>(most, t.phase_chunk[r + 1] - t.phase_chunk[r]);
         EXPECT_EQ((t.phase_chunk[r + 1] - t.phase_chunk[r]) % 2, 0) << "the kernel runs chunks in pairs";
       }
+      EXPECT_EQ(t.weight_bytes, (grouped ? t.chunks : most) * t.n * 128 * images) << "the rows a block keeps";
       EXPECT_EQ(t.staging_bytes, 0);
-      const int64_t tiles_per_block = (t.tiles + t.grid / s.stride - 1) / (t.grid / s.stride);
-      const bool want_paced = s.stride > 1 && tiles_per_block >= convt1d::detail::kPhaseBlockPaceMinTiles;
-      EXPECT_EQ(t.cluster, want_paced ? s.stride : 1) << "clusters of the stride's blocks where paced";
+      const int64_t tiles_per_block = (t.tiles + t.grid / kinds - 1) / (t.grid / kinds);
+      const bool want_paced = !grouped && s.stride > 1 && tiles_per_block >= convt1d::detail::kPhaseBlockPaceMinTiles;
+      EXPECT_EQ(t.cluster, want_paced ? s.stride : 1) << "clusters of the stride's one-phase blocks where paced";
       paced += want_paced;
     } else {
       EXPECT_EQ(t.weight_bytes, t.image_bytes);
@@ -234,6 +250,8 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   EXPECT_GE(strided, 50);
   EXPECT_GE(phase_blocks, 30);
   EXPECT_GE(paced, 5);
+  EXPECT_GE(grouped_blocks, 10);
+  EXPECT_GE(phase_blocks - grouped_blocks, 10);
 }
 
 // Clustered launches keep only the clusters the device holds at once, and at least one.

@@ -82,8 +82,9 @@ TEST(WgmmaPlan, AutoTakesLargeReductionsOnHopperOnly) {
   EXPECT_EQ(ieee.kernel, KernelKind::Wgmma);
   EXPECT_TRUE(ieee.wgmma.tf32 && ieee.wgmma.ieee && ieee.wgmma.x_transposed);
   EXPECT_EQ(convt1d::detail::make_plan(p, hopper(false)).kernel, KernelKind::ImplicitGemm);
-  convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, few channels: mma.sync streams
-  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::ImplicitGemm);  // (16-bit)
+  convt1d_problem t8 = layer(16, 128, 128, 32768, 4, 2, 1);  // long rows, 128 channels: channel-group phase blocks
+  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::WgmmaStream);  // (16-bit)
+  EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(false)).kernel, KernelKind::ImplicitGemm);
   t8.in_length = 2048;
   EXPECT_EQ(convt1d::detail::make_plan(t8, hopper(true)).kernel, KernelKind::Wgmma);
   convt1d_problem kb74 = layer(32, 32, 64, 131072, 5, 1, 0);
@@ -119,8 +120,8 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   }
   EXPECT_EQ(kernel(s1, CONVT1D_BFLOAT16), KernelKind::Wgmma);
   EXPECT_EQ(kernel(s1, CONVT1D_FLOAT32), KernelKind::Wgmma);  // x^T tiles of 32 positions (perf-log step 48)
-  EXPECT_EQ(kernel(t8, CONVT1D_BFLOAT16), KernelKind::ImplicitGemm);
-  EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::Wgmma);
+  EXPECT_EQ(kernel(t8, CONVT1D_BFLOAT16), KernelKind::WgmmaStream);  // phase blocks of channel groups (step 79)
+  EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::WgmmaStream);
 }
 
 // fp32 on the suite's deep layers (perf-log steps 67-70): W read as stored where few row tiles share
