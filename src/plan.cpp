@@ -244,17 +244,11 @@ namespace {
 //   rows in TF32, where mma.sync runs at half its 16-bit rate;
 // - shallow reductions on rows of up to 64k positions (the mma.sync kernel's persistent streaming is
 //   built for longer ones: T4, KB74; re-swept after the faster epilogue, step 30: P1 and T2 moved),
-//   or with so few output channels that its 64-channel tiles run mostly empty;
-// - in TF32, when the mma.sync kernel can run the problem, only if the tiles, counted by the share of
-//   their positions that are real, are enough to occupy the GPU: the TF32 kernel's 128-position
-//   tiles are coarse, and it has no split-K (S1, S14, S22, S23 run faster on the mma.sync kernel).
-bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
-  if (t.tf32 && gemm_ok) {
-    const double positions = static_cast<double>(s.batch) * static_cast<double>(s.in_length);
-    const double real_share = std::min(1.0, positions / (static_cast<double>(t.row_tiles) * t.n()));
-    if (static_cast<double>(t.tiles) * real_share < kWgmmaTf32MinFilledTiles)
-      return false;
-  }
+//   or with so few output channels that its 64-channel tiles run mostly empty.
+// Step 24 also kept TF32 layers whose tiles would leave the GPU mostly idle on the mma.sync kernel
+// (S1, S14, S22, S23); since the TF32 wgmma kernel reads x^T through TMA (steps 43-50) it is the
+// faster one on all four (step 80: S22 tf32 0.0295 vs 0.0401 ms, IEEE 0.0356 vs 0.0405).
+bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
   if (s.in_per_group >= kWgmmaDeepChannels) return true;
   if (s.in_per_group >= kWgmmaMediumChannels)
     return t.tf32 || s.batch * s.in_length <= kWgmmaMediumMaxPositions;
@@ -269,15 +263,15 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t, bool gemm_ok) {
 // meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
 // moved 2.2x its y and ran 2x slower than the tap-major kernel), and only at the widths measured there
 // (N <= 96: the N 128 layers of the suite all have y beyond L2). Phase blocks of channel groups
-// (step 79): in TF32 where blocks walk many tiles (T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6 0.229 -> 0.218;
-// S11's 8 tiles per block lose); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose
+// (step 79): in fp32 where blocks walk many tiles (TF32: T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6 0.229 ->
+// 0.218, S11's 8 tiles per block lose; IEEE, step 80: T8 1.26 -> 1.06 in groups of 32); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose
 // to the tap-major kernel, 0.88 vs 0.62 ms) with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms).
 bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
   const int64_t y_bytes = s.y_elements() * elem;
   if (t.block_phases > 1) {
     const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
-    if (p.dtype == CONVT1D_FLOAT32) return !t.ieee && tiles_per_block >= kChannelGroupMinTiles;
+    if (p.dtype == CONVT1D_FLOAT32) return tiles_per_block >= kChannelGroupMinTiles;
     return t.n >= kChannelGroupMinN16 && y_bytes <= kChannelGroupMaxOutputBytes16 &&
            tiles_per_block >= kChannelGroupMinTiles;
   }
@@ -405,7 +399,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::WgmmaStream;
         plan.reason = "few output channels on long rows: streamed through Hopper tensor cores";
-      } else if (wgmma_ok && prefers_wgmma(s, plan.wgmma, gemm_ok)) {
+      } else if (wgmma_ok && prefers_wgmma(s, plan.wgmma)) {
         plan.unaligned_fallback = plan.kernel;
         plan.kernel = KernelKind::Wgmma;
         plan.reason = "large reduction on Hopper tensor cores";

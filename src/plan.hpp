@@ -167,7 +167,6 @@ constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at
 constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 constexpr int64_t kWgmmaShallowMaxPositions = 65536;  // below kWgmmaMediumChannels: B*L_in up to this,
 constexpr int kWgmmaNarrowOutChannels = 16;          // or at most this many output channels per group
-constexpr int kWgmmaTf32MinFilledTiles = 16;         // TF32: tiles x the share of real positions in them
 constexpr int kIeeePasses = 3;                       // TF32 wgmma passes per chunk in IEEE mode
 constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling::small_accumulators
 constexpr int kWgmmaSmallAccumulatorsMaxN = 128;     // two accumulator sets of N/2 registers each

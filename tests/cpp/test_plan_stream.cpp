@@ -161,7 +161,15 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
         EXPECT_EQ(plan.stream.cluster, expected == 1 && std::string(c.id) == "T6" ? 2 : 1);
         if (expected > 1) EXPECT_EQ(plan.stream.groups * plan.stream.n >= c.c_out, true);
       }
-      if (dtype == CONVT1D_FLOAT32) continue;  // (L2's fp32 weights fit neither way)
+      if (dtype == CONVT1D_FLOAT32) {  // IEEE (two W^T images): channel groups where TF32 has them and
+        p.math = CONVT1D_MATH_IEEE;    // their narrower groups fit (T8, X1: groups of 32; perf-log step 80)
+        const Plan ieee = convt1d::detail::make_plan(p, t1d::hopper_info());
+        const bool grouped = ieee.kernel == KernelKind::WgmmaStream && ieee.stream.phase_blocks;
+        EXPECT_EQ(grouped, c.block_phases32 > 0 && std::string(c.id) != "T6") << "IEEE";
+        if (grouped) EXPECT_EQ(ieee.stream.block_phases, c.block_phases32);
+        if (grouped) EXPECT_EQ(ieee.stream.n, 32);
+        continue;  // (L2's fp32 weights fit neither way)
+      }
       p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
       EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks);
     }

@@ -120,6 +120,12 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
   }
   EXPECT_EQ(kernel(s1, CONVT1D_BFLOAT16), KernelKind::Wgmma);
   EXPECT_EQ(kernel(s1, CONVT1D_FLOAT32), KernelKind::Wgmma);  // x^T tiles of 32 positions (perf-log step 48)
+  // Mimi's streaming up0 (two positions): the TF32 wgmma kernel, no longer mma.sync (perf-log step 80)
+  const convt1d_problem s22 = layer(1, 1024, 512, 2, 16, 8, 0);
+  EXPECT_EQ(kernel(s22, CONVT1D_FLOAT32), KernelKind::Wgmma);
+  convt1d_problem s22_ieee = s22;
+  s22_ieee.math = CONVT1D_MATH_IEEE;
+  EXPECT_EQ(kernel(s22_ieee, CONVT1D_FLOAT32), KernelKind::Wgmma);
   EXPECT_EQ(kernel(t8, CONVT1D_BFLOAT16), KernelKind::WgmmaStream);  // phase blocks of channel groups (step 79)
   EXPECT_EQ(kernel(t8, CONVT1D_FLOAT32), KernelKind::WgmmaStream);
 }
