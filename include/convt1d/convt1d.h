@@ -63,7 +63,7 @@ typedef enum convt1d_algorithm {
   CONVT1D_ALGO_DIRECT = 1,    /* one output element per thread, any problem */
   CONVT1D_ALGO_IMPLICIT_GEMM = 2, /* tensor-core polyphase implicit GEMM */
   CONVT1D_ALGO_WGMMA = 3,         /* Hopper tap-major GEMM (wgmma + TMA): sm_90, groups 1 */
-  CONVT1D_ALGO_WGMMA_STREAM = 4,  /* Hopper streaming kernel: sm_90, groups 1, C_out <= 64, stride <= 8 */
+  CONVT1D_ALGO_WGMMA_STREAM = 4,  /* Hopper streaming kernel: sm_90, groups 1, C_out <= 128, stride <= 8 */
   CONVT1D_ALGO_NARROW = 5         /* FMA kernel for few output channels: groups 1, C_out*K <= 32, no fp64 */
 } convt1d_algorithm;
 
