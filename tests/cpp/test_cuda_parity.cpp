@@ -735,16 +735,19 @@ TEST_F(CudaParity, NonDefaultStream) {
 // The work must go to the given stream and nowhere else: captured into a CUDA graph, nothing runs
 // until the graph is launched, and then the graph alone produces the whole result.
 TEST_F(CudaParity, CapturedIntoACudaGraph) {
-  // KB74-like (resident weights), and a B=1 upsampler whose split-K needs y zeroed and, in 16-bit, a
-  // stream-ordered workspace: both must land in the graph.
+  // KB74-like (resident weights), a B=1 upsampler whose split-K needs y zeroed and, in 16-bit, a
+  // stream-ordered workspace, and 96 output channels on long rows (phase blocks: paced clusters in
+  // 16-bit, channel groups in fp32): all must land in the graph.
   convt1d_problem kb = convt1d_problem_init(2, 32, 64, 1000, 5);
   kb.dilation = 3; kb.has_bias = 1;
   convt1d_problem up = convt1d_problem_init(1, 512, 256, 23, 16);
   up.stride = 8; up.padding = 4; up.has_bias = 1;
+  convt1d_problem phased = convt1d_problem_init(3, 16, 96, 16384, 4);
+  phased.stride = 2; phased.padding = 1; phased.has_bias = 1;
   cudaStream_t stream = nullptr;
   CUDA_ASSERT(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   t1d::Rng rng(12);
-  for (const convt1d_problem& problem : {kb, up}) {
+  for (const convt1d_problem& problem : {kb, up, phased}) {
     for_each_mode_and_algorithm(problem, rng, [&](const Mode& m, const convt1d_problem& p, DeviceProblem& d,
                                                   const std::vector<double>& ref) {
       // A first, uncaptured call does any one-time setup (device query, kernel attributes).
