@@ -263,9 +263,10 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
 // meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
 // moved 2.2x its y and ran 2x slower than the tap-major kernel), and only at the widths measured there
 // (N <= 96: the N 128 layers of the suite all have y beyond L2). Phase blocks of channel groups
-// (step 79): in fp32 where blocks walk many tiles (TF32: T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6 0.229 ->
-// 0.218, S11's 8 tiles per block lose; IEEE, step 80: T8 1.26 -> 1.06 in groups of 32); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose
-// to the tap-major kernel, 0.88 vs 0.62 ms) with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms).
+// (step 79): in fp32 where blocks walk many tiles (TF32: T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6
+// 0.229 -> 0.218, while S11's 8 tiles per block lose; IEEE, step 80: T8 1.26 -> 1.06 in groups of
+// 32); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose to the tap-major kernel,
+// 0.88 vs 0.62 ms) with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms).
 bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
   const int64_t y_bytes = s.y_elements() * elem;

@@ -256,7 +256,7 @@ constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
 // sequence run as a thread-block cluster, paced so that no block starts loading tile i before every
 // peer has stored tile i - kPhaseBlockLead: each phase writes part of every 32-byte sector of y, and a
 // sector whose parts arrive far apart costs DRAM traffic (perf-log step 78). Shorter walks lose more
-// to the paced pipeline fill than they gain (S11: 5 tiles per block, 10 % slower paced).
+// to the paced pipeline fill than they gain (S11: 6 tiles per block, 10 % slower paced).
 constexpr int kPhaseBlockLead = 2;
 constexpr int kPhaseBlockPaceRing = 2 * kPhaseBlockLead;  // mbarriers; >= 2 x lead (parities alias)
 constexpr int64_t kPhaseBlockPaceMinTiles = 8;
@@ -279,10 +279,12 @@ struct StreamTiling {
   int32_t stages = 0;   // x windows in flight
   bool ieee = false;    // fp32 IEEE as 3xTF32: W^T packed as tf32 big and small parts (two images)
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
-  int64_t tiles_per_row = 0, tiles = 0, grid = 0;  // phase blocks: grid is a multiple of the stride
+  int64_t tiles_per_row = 0, tiles = 0, grid = 0;  // phase blocks: grid is a multiple of the block
+                                                   // kinds (the stride, or the channel groups)
   int32_t cluster = 1;  // phase blocks: CTAs per cluster, the stride where paced (kPhaseBlockLead), else 1
-  int64_t image_bytes = 0;   // packed W^T of every phase (both images for IEEE), in global memory
-  int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one phase's)
+  int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
+  int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one
+                             // phase's rows, or one channel group's)
   int64_t stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
 };
