@@ -139,12 +139,17 @@ struct WgmmaTiling {
   // the packing drains (dependent_launch.cuh). Only grids of at least one tile per SM: smaller ones
   // land two blocks on the SMs that free up first (perf-log step 55: S1, S5 12-20 % slower).
   bool overlap_packing = false;
+  // The shift-add's thread groups (shift_add_groups below): the block's threads, or with persistent
+  // the consumers', as this many groups.
+  int32_t shift_add_groups = 1;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
 };
 
 constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)
+constexpr int kWgmmaBlockThreads = 384;     // a producer and two consumer warpgroups
+constexpr int kWgmmaConsumerThreads = 256;  // (a persistent tile's shift-add runs on the consumers)
 constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmma M)
 constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
@@ -199,6 +204,14 @@ constexpr int kWgmmaTf32ColumnStep = 16;  // tf32_columns windows: multiples of 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);
 void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_t& first, int64_t& last);
+
+// The shift-add epilogue's thread groups: `threads` threads as g groups of threads / g lanes, group i
+// taking a tile's `rows` rows (channel, segment) i, i + g, ... and its lanes a row's `outputs` outputs
+// lanes - lanes % stride apart (a lane keeps one phase). Returns the g (groups of whole warps) that
+// minimises a thread's rows x (a row's set-up + its outputs per lane).
+int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t threads);
+// Sets t.shift_add_groups for a tap-major tiling (plan_wgmma, plan_wgmma_tf32).
+void plan_shift_add(const Shape& s, WgmmaTiling& t);
 
 // GemmCol2im: kernels too long for a tile's taps (K beyond the TF32 wgmma tile's rows) run as the
 // plain GEMM Z[b, m, l] = sum_ci W[ci, m] x[b, ci, l] over m = co*K + k (a 1x1 transposed convolution

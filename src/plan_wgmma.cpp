@@ -30,6 +30,11 @@ constexpr int64_t kMaxPackGridY = 65535;        // the W^T pre-pass launches one
 constexpr int64_t kStageWeightBytes = 2 * kWgmmaRows * 128;  // a stage's weight rows (both warpgroups)
 constexpr int64_t kStageColumnBytes = 128;                    // and its bytes per Z column
 constexpr int64_t kColumnsWorkNum = 3, kColumnsWorkDen = 2;   // TF32 x^T-as-B tiles up to 1.5x the MMA work
+// The shift-add's cost model (shift_add_groups): a row's set-up (channel, batch row, pointers, the tap
+// count's branch) costs about as much as this many of its outputs; a group is whole warps, so that a
+// warp's stores are one contiguous run of a row.
+constexpr int64_t kShiftAddRowCost = 4;
+constexpr int64_t kShiftAddMinLanes = 32;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -150,6 +155,31 @@ void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_
                             : std::clamp((start + t.window) * s.stride - s.padding, int64_t{0}, s.out_length);
 }
 
+int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t threads) {
+  int32_t best = 1;
+  int64_t best_cost = std::numeric_limits<int64_t>::max();
+  for (int32_t g = 1; g <= threads / kShiftAddMinLanes; ++g) {
+    const int64_t lanes = threads / g;
+    if (threads % g != 0 || lanes % kShiftAddMinLanes != 0) continue;
+    const int64_t active = lanes - lanes % stride;
+    if (active == 0) break;
+    const int64_t cost = ceil_div(rows, g) * (kShiftAddRowCost + ceil_div(outputs, active));
+    if (cost < best_cost) {  // ties: fewer, wider groups
+      best = g;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
+void plan_shift_add(const Shape& s, WgmmaTiling& t) {
+  const int64_t tile_channels = t.tf32 && !t.tf32_columns ? t.co_per_half : 2 * t.co_per_half;
+  // A row's outputs: a whole row in one window, else an interior window's share.
+  const int64_t outputs = t.windows == 1 ? s.out_length : (t.window - t.halo) * s.stride;
+  t.shift_add_groups = shift_add_groups(tile_channels * t.segments, std::max<int64_t>(outputs, 1), s.stride,
+                                        t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads);
+}
+
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {
   auto no = [&](const std::string& reason) {
     why = reason;
@@ -192,6 +222,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   best.x_pitch = ceil_div(s.in_length, kTmaAlignElems) * kTmaAlignElems;
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
+  plan_shift_add(s, best);
   t = best;
   return true;
 }
@@ -316,6 +347,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
               " needs x^T tiles of at most " + std::to_string(kWgmmaSmallAccumulatorsMaxN) +
               " positions and kernel_size <= 64");
   c.overlap_packing = c.tiles >= dev.sm_count;
+  plan_shift_add(s, c);
   t = c;
   return true;
 }

@@ -23,6 +23,7 @@ using gemm::from_float;
 using gemm::to_float;
 
 constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
+static_assert(kThreads == kWgmmaBlockThreads);
 constexpr int kConsumerWarps = 8;
 constexpr uint32_t kSwizzlePeriod = 1024;
 
@@ -33,6 +34,7 @@ struct WgmmaParams {
   int32_t co_tiles, row_tiles, rows_fastest, ieee;
   int32_t tiles;  // a persistent kernel's tiles (blockIdx.x, + gridDim.x, ...)
   int32_t tap_step, shift_step;
+  int32_t shift_add_groups;  // WgmmaTiling::shift_add_groups
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
@@ -175,20 +177,44 @@ __device__ __forceinline__ void interior_outputs(const float* zq, T* yp, int32_t
   }
 }
 
-// Who runs a shift-add: `groups` groups of `lanes` threads (the three warpgroups, or a persistent
-// kernel's two consumer warpgroups); this thread is `lane` of group `group`.
+// The same in a window at a row's end, where a tap's column may fall outside the window (its input
+// position is outside the row: a zero): column `col` - n * shift_step of tap n's row, taken only
+// inside [0, window). Each tap is a predicated load, so the taps still issue back to back.
+template <int TAPS, class T>
+__device__ __forceinline__ void edge_outputs(const float* zrow, T* yp, int32_t count, int32_t col, int32_t active,
+                                             int32_t col_step, int32_t tap_rows, int32_t shift_step, int32_t window,
+                                             int taps, float bias_v) {
+  const int n_taps = TAPS > 0 ? TAPS : taps;
+  for (int32_t i = 0; i < count; ++i, col += col_step, yp += active) {
+    float sum = bias_v;
+#pragma unroll
+    for (int n = 0; n < n_taps; ++n) {
+      const int32_t cl = col - n * shift_step;
+      if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(window)) sum += zrow[n * tap_rows + cl];
+    }
+    *yp = from_float<T>(sum);
+  }
+}
+
+// Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`
+// (group >= groups: none).
 struct EpilogueThreads {
   int lane, lanes, group, groups;
 };
-__device__ __forceinline__ EpilogueThreads all_warpgroups() {
-  return {static_cast<int>(threadIdx.x % 128), 128, static_cast<int>(threadIdx.x / 128), kThreads / 128};
+// The block's first `threads` threads in the plan's groups (WgmmaTiling::shift_add_groups).
+__device__ __forceinline__ EpilogueThreads epilogue_threads(const WgmmaParams& p, int tid, int threads) {
+  const int lanes = threads / p.shift_add_groups;
+  return {tid % lanes, lanes, tid / lanes, p.shift_add_groups};
 }
 
 // The shift-add: y[b, co, t] = bias + sum over the taps k of the phase r of u = t + padding of
 // Z[co*K + k][u/stride - shift_k - start]. Thread `lane` of a group takes the outputs t = first + lane
 // + i*active, with `active` a multiple of the stride: its phase, taps and column step stay fixed, so
-// the loop is loads and adds. Group g takes channels g, g + groups, ...; the
-// rows of channel cc start at h * kWgmmaRows + c * K for cc = h * co_per_half + c (h: its half, 0 or 1).
+// the loop is loads and adds. Group g takes the tile's rows (channel cc, segment sg) g, g + groups, ...
+// (row = cc * segments + sg); the Z rows of channel cc start at h * kWgmmaRows + c * K for
+// cc = h * co_per_half + c (h: its half, 0 or 1). The plan sizes the groups so that a thread's rows
+// and outputs per row balance (shift_add_groups, plan.hpp): with few outputs per row, each row's
+// set-up would otherwise cost more than its outputs (perf-log step 85).
 // In a window with neighbours on both sides every owned output's taps lie inside the window (the halo
 // covers the taps' reach), so that loop runs without bounds checks: it is most of the epilogue's
 // instructions, and the epilogue is most of a tile's time when the reduction is short (T8, L2).
@@ -204,44 +230,44 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
   const bool interior = j > 0 && j < p.windows - 1 && (start + p.halo) * p.stride - p.padding >= 0;
   const int lane = th.lane;
   const int active = th.lanes - th.lanes % p.stride;
-  if (lane >= active) return;
+  if (lane >= active || th.group >= th.groups) return;
   const int32_t t0 = first + lane;
+  if (t0 >= last) return;
   const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
   const int32_t q0 = u0 / p.stride, r = u0 - q0 * p.stride;
   const int taps = p.tap_count[r], k0 = p.first_tap[r];
   const int32_t col0 = q0 - p.first_shift[r] - start;
   const int32_t col_step = active / p.stride;
-  const int32_t tap_delta = p.tap_step * p.z_pitch - p.shift_step;  // from one tap's Z element to the next
-  const int32_t count = t0 < last ? (last - 1 - t0) / active + 1 : 0;  // outputs per channel (interior)
-  for (int cc = th.group; cc < p.tile_channels; cc += th.groups) {
-    const int32_t co = co0 + cc;
-    if (co >= p.out_channels) break;
+  const int32_t tap_rows = p.tap_step * p.z_pitch;           // from one tap's Z row to the next
+  const int32_t tap_delta = tap_rows - p.shift_step;         // from one tap's Z element to the next
+  const int32_t count = (last - 1 - t0) / active + 1;        // outputs per row
+  const int32_t rows = p.tile_channels * p.segments;
+  for (int32_t row = th.group; row < rows; row += th.groups) {
+    const int32_t cc = row / p.segments, sg = row - cc * p.segments;
+    const int32_t co = co0 + cc, b = b0 + sg;
+    if (co >= p.out_channels) break;  // (rows are channel-major: every later row is past C_out too)
+    if (b >= p.batch) continue;
     const float bias_v = bias_s ? bias_s[cc] : 0.0f;
     const int h = cc >= p.co_per_half;  // tiles hold at most two halves
-    const float* zc = z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch;
-    for (int sg = 0; sg < p.segments; ++sg) {
-      const int32_t b = b0 + sg;
-      if (b >= p.batch) break;
-      const float* zrow = zc + sg * p.window;
-      T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
-      if (interior) {
-        switch (taps) {  // the usual tap counts unrolled: loads issue back to back
-          case 1: interior_outputs<1>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-          case 2: interior_outputs<2>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-          case 3: interior_outputs<3>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-          case 4: interior_outputs<4>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-          default: interior_outputs<0>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v);
-        }
-      } else {
-        int32_t col = col0;
-        for (int32_t t = t0; t < last; t += active, col += col_step, yp += active) {
-          float sum = bias_v;
-          const float* zk = zrow;
-          int32_t cl = col;
-          for (int n = 0; n < taps; ++n, zk += p.tap_step * p.z_pitch, cl -= p.shift_step)
-            if (static_cast<uint32_t>(cl) < static_cast<uint32_t>(p.window)) sum += zk[cl];
-          *yp = from_float<T>(sum);
-        }
+    const float* zrow =
+        z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch + sg * p.window;
+    T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
+    if (interior) {
+      switch (taps) {  // the usual tap counts unrolled: loads issue back to back
+        case 1: interior_outputs<1>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+        case 2: interior_outputs<2>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+        case 3: interior_outputs<3>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+        case 4: interior_outputs<4>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
+        default: interior_outputs<0>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v);
+      }
+    } else {
+      const int32_t shift = p.shift_step, w = p.window;
+      switch (taps) {
+        case 1: edge_outputs<1>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
+        case 2: edge_outputs<2>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
+        case 3: edge_outputs<3>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
+        case 4: edge_outputs<4>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
+        default: edge_outputs<0>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v);
       }
     }
   }
@@ -319,6 +345,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.rows_fastest = t.rows_fastest ? 1 : 0;
   p.ieee = t.ieee ? 1 : 0;
   p.tiles = static_cast<int32_t>(t.tiles);
+  p.shift_add_groups = t.shift_add_groups;
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }

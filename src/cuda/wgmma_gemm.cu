@@ -213,7 +213,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
         accumulators_to_z<N>(acc, z, h, p.z_pitch);
         ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
         shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,
-                  EpilogueThreads{tid % 128, 128, h, 2});
+                  epilogue_threads(p, tid - kProducerThreads, kEpilogueThreads));
       }
       g += p.k_chunks;
     } while (next_tile(tile));
@@ -222,7 +222,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
     __syncthreads();
     if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
     __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-    shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y, all_warpgroups());
+    shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y, epilogue_threads(p, threadIdx.x, kThreads));
   }
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)

@@ -357,6 +357,50 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
   return y;
 }
 
+// The shift-add's thread groups (shift_add_groups), mapped as the kernel maps them (shift_add in
+// wgmma_common.cuh): every (row, output) of a window taken by exactly one thread, each thread's outputs
+// in one phase; short rows spread over many groups, a few long rows over few.
+TEST(WgmmaPlan, ShiftAddThreadsTakeEveryOutputOnce) {
+  using convt1d::detail::shift_add_groups;
+  for (int64_t rows : {1, 5, 8, 32, 192})
+    for (int64_t outputs : {1, 7, 176, 1024, 4100})
+      for (int64_t stride : {1, 2, 3, 5, 8, 12, 32})
+        for (int32_t threads : {convt1d::detail::kWgmmaConsumerThreads, convt1d::detail::kWgmmaBlockThreads}) {
+          SCOPED_TRACE(std::to_string(rows) + " rows x " + std::to_string(outputs) + " outputs, stride " +
+                       std::to_string(stride) + ", " + std::to_string(threads) + " threads");
+          const int32_t groups = shift_add_groups(rows, outputs, stride, threads);
+          ASSERT_GE(groups, 1);
+          const int64_t lanes = threads / groups, active = lanes - lanes % stride;
+          ASSERT_EQ(threads % groups, 0);
+          ASSERT_EQ(lanes % 32, 0) << "a group is whole warps";
+          ASSERT_GT(active, 0);
+          std::vector<int> taken(static_cast<size_t>(rows * outputs), 0);
+          for (int64_t tid = 0; tid < threads; ++tid) {
+            const int64_t lane = tid % lanes, group = tid / lanes;
+            if (lane >= active || group >= groups) continue;
+            for (int64_t row = group; row < rows; row += groups)
+              for (int64_t t = lane; t < outputs; t += active) {
+                ASSERT_EQ((t - lane) % stride, 0) << "a thread's outputs share a phase";
+                ++taken[static_cast<size_t>(row * outputs + t)];
+              }
+          }
+          for (size_t i = 0; i < taken.size(); ++i) ASSERT_EQ(taken[i], 1) << "output " << i;
+        }
+  EXPECT_EQ(shift_add_groups(32, 176, 2, convt1d::detail::kWgmmaBlockThreads), 12);  // S3: 32 channels, 96-wide windows
+  EXPECT_LE(shift_add_groups(2, 4096, 4, convt1d::detail::kWgmmaBlockThreads), 2);
+  // The planner sets it on both tap-major tilings.
+  const DeviceInfo dev = hopper(true);
+  const convt1d_problem s3 = layer(1, 128, 64, 5568, 4, 2, 1);
+  const Plan bf16 = convt1d::detail::make_plan(s3, dev);
+  ASSERT_EQ(bf16.kernel, KernelKind::Wgmma);
+  EXPECT_GT(bf16.wgmma.shift_add_groups, 3);
+  convt1d_problem s13 = layer(1, 256, 128, 600, 10, 5, 0);
+  s13.dtype = CONVT1D_FLOAT32;
+  const Plan tf32 = convt1d::detail::make_plan(s13, dev);
+  ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
+  EXPECT_GT(tf32.wgmma.shift_add_groups, 3);
+}
+
 // The tf32 variant on the same real layers: with x transposed, the 16-bit kernel's tiles (x^T as B);
 // else 128-position tiles with W^T rows in whole wgmma widths.
 TEST(WgmmaPlan, Tf32RealLayersTileWell) {
