@@ -135,10 +135,6 @@ struct WgmmaTiling {
   // channels x N positions), so that a window can be any multiple of 16 positions up to 256 instead of
   // 128 (T3's and T5's rows of 257-267 positions take two windows instead of three).
   bool tf32_columns = false;
-  // tf32: launched as a programmatic dependent of the packing kernel, so that its blocks set up while
-  // the packing drains (dependent_launch.cuh). Only grids of at least one tile per SM: smaller ones
-  // land two blocks on the SMs that free up first (perf-log step 55: S1, S5 12-20 % slower).
-  bool overlap_packing = false;
   // The shift-add's thread groups (shift_add_groups below): the block's threads, or with persistent
   // the consumers', as this many groups.
   int32_t shift_add_groups = 1;

@@ -346,7 +346,6 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     return no("IEEE mode with in_channels > " + std::to_string(kIeeeOneChainChannels) +
               " needs x^T tiles of at most " + std::to_string(kWgmmaSmallAccumulatorsMaxN) +
               " positions and kernel_size <= 64");
-  c.overlap_packing = c.tiles >= dev.sm_count;
   plan_shift_add(s, c);
   t = c;
   return true;

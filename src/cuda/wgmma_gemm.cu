@@ -237,8 +237,9 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   if (plan.wgmma.small_accumulators != SMALL)
     fail(CONVT1D_INTERNAL_ERROR,
          "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
-  // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail.
-  const bool dependent = kTf32<T> && plan.wgmma.overlap_packing;
+  // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail
+  // (every grid: perf-log step 90).
+  const bool dependent = kTf32<T>;
   if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentMaxN) {
     if (plan.wgmma.persistent)
       return launch_tiles<wgmma_gemm_kernel<T, N, false, true>, T>(

@@ -196,7 +196,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 template <int N, bool IEEE>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
-  launch_tiles<wgmma_raw_weights_kernel<N, IEEE>, float>(plan, a, w_map, x_map, plan.wgmma.overlap_packing,
+  launch_tiles<wgmma_raw_weights_kernel<N, IEEE>, float>(plan, a, w_map, x_map, /*dependent=*/true,
                                                         "cudaFuncSetAttribute(wgmma_raw_weights_kernel)",
                                                         "wgmma_raw_weights_kernel launch");
 }

@@ -224,7 +224,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 template <int ROWS, bool XT>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const CUtensorMap& wt_map, const CUtensorMap& x_map) {
-  launch_tiles<wgmma_tf32_kernel<ROWS, XT>, float>(plan, a, wt_map, x_map, plan.wgmma.overlap_packing,
+  launch_tiles<wgmma_tf32_kernel<ROWS, XT>, float>(plan, a, wt_map, x_map, /*dependent=*/true,
                                                    "cudaFuncSetAttribute(wgmma_tf32_kernel)", "wgmma_tf32_kernel launch");
 }
 
