@@ -235,6 +235,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     if (stages >= kMinStages) {
       t.stages = static_cast<int32_t>(stages);
       t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+      t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
       if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
       return true;
     }

@@ -141,6 +141,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     hopper::fence_barrier_init();
   }
+  wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
   finish_setup<N>(zeros, bias_s, bias, p);
 
@@ -240,6 +241,7 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
                                     int32_t c_in, int32_t c_out, int32_t kernel_size, int32_t ci_pad, int32_t n,
                                     int32_t count) {
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
+  allow_dependent_launch();  // the streaming kernel may set up while the packing runs
   const int32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= count) return;
   const int32_t per_chunk = n * kPerRow, per_group = ph.chunk[ph.phases] * per_chunk;
@@ -271,10 +273,11 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
   opt_in_smem<wgmma_stream_kernel<M, N, kPhased>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
-  wgmma_stream_kernel<M, N, kPhased><<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem),
-                              static_cast<cudaStream_t>(a.stream)>>>(
-      x_map, p, static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
-  cuda_check_launch("wgmma_stream_kernel launch");
+  // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
+  // where it copies it.
+  launch_dependent(plan.stream.overlap_packing, wgmma_stream_kernel<M, N, kPhased>, plan.stream.grid, kThreads, smem,
+                   static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", x_map, p,
+                   static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 
 template <class M>

@@ -88,6 +88,7 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(t.grid, 132);
   EXPECT_EQ(t.weight_bytes, 5 * 64 * 128);
   EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
+  EXPECT_FALSE(t.overlap_packing) << "KB74's blocks walk 248 tiles: launched after the packing (perf-log step 91)";
   // bf16: 16 channels per k-step, windows start 16-byte (8-element) aligned.
   convt1d_problem bf16 = kb74();
   bf16.dtype = CONVT1D_BFLOAT16;
@@ -115,7 +116,9 @@ TEST(StreamPlan, Kb74Tiling) {
   convt1d_problem shorter = kb74();
   shorter.batch = 1;
   shorter.in_length = 4096;  // 33 tiles
-  EXPECT_EQ(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
+  const Plan short_plan = convt1d::detail::make_plan(shorter, t1d::hopper_info());
+  EXPECT_EQ(short_plan.kernel, KernelKind::WgmmaStream);
+  EXPECT_TRUE(short_plan.stream.overlap_packing) << "one tile per block: set up during the packing";
   shorter.in_length = 2048;  // 17 tiles
   EXPECT_NE(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
   shorter.in_length = 65536;  // 513 tiles: 3.9 per SM
