@@ -298,7 +298,7 @@ struct StreamTiling {
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
   // Launched as a programmatic dependent of the W^T packing kernel, its set-up overlapping the
   // packing: tilings of every phase whose blocks walk at most kStreamOverlapMaxTilesPerBlock tiles
-  // (perf-log step 91: small fp32 layers 4-8 % faster, but KB74 3-5 % slower so launched).
+  // (perf-log step 91: small fp32 layers 4-8 % faster that way, KB74 3-5 % slower).
   bool overlap_packing = false;
 };
 constexpr int64_t kStreamOverlapMaxTilesPerBlock = 4;

@@ -188,7 +188,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   __syncthreads();
   if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
   __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y, epilogue_threads(p, threadIdx.x, kThreads));
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y,
+            epilogue_threads(p, threadIdx.x, kThreads));
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
