@@ -12,12 +12,20 @@ mkdir -p "$out"
 mode="${1:-full}"
 cli=build/tools/convt1d
 status=()
-step() {  # step NAME COMMAND...: runs, logs to $out/NAME.log, records pass/fail
+# step NAME COMMAND...: runs, logs to $out/NAME.log, records pass/fail for the table at the end and
+# also prints that line at once (and appends it to $out/steps.txt), so that a session cut off by a
+# time limit still shows the steps it finished.
+step() {
   local name="$1"; shift
-  local t0=$SECONDS
-  if "$@" > "$out/$name.log" 2>&1; then status+=("$(printf '%-22s ok    %4ds  %s' "$name" $((SECONDS - t0)) "$(tail -1 "$out/$name.log")")")
-  else status+=("$(printf '%-22s FAIL  %4ds  %s' "$name" $((SECONDS - t0)) "$(tail -1 "$out/$name.log")")"); fi
+  local t0=$SECONDS verdict=ok
+  "$@" > "$out/$name.log" 2>&1 || verdict=FAIL
+  local line
+  line="$(printf '%-22s %-4s  %4ds  %s' "$name" "$verdict" $((SECONDS - t0)) "$(tail -1 "$out/$name.log")")"
+  status+=("$line")
+  echo "step: $line"
+  echo "$line" >> "$out/steps.txt"
 }
+: > "$out/steps.txt"
 export CONVT1D_CMAKE_ARGS="${CONVT1D_CMAKE_ARGS:-}"
 if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   step tests bash scripts/test.sh
