@@ -141,6 +141,8 @@ struct WgmmaTiling {
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
+  // Output channels per tile: one block of rows in the x^T-as-A TF32 kernel, else two halves.
+  int32_t tile_channels() const { return tf32 && !tf32_columns ? co_per_half : 2 * co_per_half; }
 };
 
 constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)

@@ -173,10 +173,9 @@ int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t 
 }
 
 void plan_shift_add(const Shape& s, WgmmaTiling& t) {
-  const int64_t tile_channels = t.tf32 && !t.tf32_columns ? t.co_per_half : 2 * t.co_per_half;
   // A row's outputs: a whole row in one window, else an interior window's share.
   const int64_t outputs = t.windows == 1 ? s.out_length : (t.window - t.halo) * s.stride;
-  t.shift_add_groups = shift_add_groups(tile_channels * t.segments, std::max<int64_t>(outputs, 1), s.stride,
+  t.shift_add_groups = shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride,
                                         t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads);
 }
 

@@ -331,7 +331,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.dilation = static_cast<int32_t>(s.dilation);
   p.padding = static_cast<int32_t>(s.padding);
   p.co_per_half = t.co_per_half;
-  p.tile_channels = t.tf32 && !t.tf32_columns ? t.co_per_half : 2 * t.co_per_half;
+  p.tile_channels = t.tile_channels();
   p.window = t.window;
   p.segments = t.segments;
   p.n_atom = t.n_atom;
