@@ -47,6 +47,13 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # its phase blocks (StreamTiling::phase_blocks), unpaced (R4) and paced in clusters (R5)
   step memcheck_phase_stream compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
     --case R4,R5 --mode tf32,bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  # tiles in runs (StreamTiling::tile_run): TF32 on every phase (R6), 16-bit channel groups (R7)
+  step memcheck_tile_runs_tf32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R6 --mode tf32 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
+  step memcheck_tile_runs_bf16 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R7 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
   # the wgmma kernel's persistent blocks (WgmmaTiling::persistent, 16-bit)
   step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R3 --mode bf16,fp16 --algo wgmma --quick --repeats 1 --warmup 0 \
@@ -75,6 +82,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_phase_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R4,R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_tile_runs compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R7 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step synccheck_phase_stream compute-sanitizer --tool synccheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \

@@ -111,6 +111,9 @@ bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32
     return false;
   }
   const int64_t tiles_per_block = (t.tiles + t.grid / kinds - 1) / (t.grid / kinds);
+  const bool runs = block_phases > 1 && !t.ieee &&
+                    tiles_per_block >= (elem == 4 ? kStreamTileRunMinTilesFp32 : kStreamTileRunMinTiles16);
+  t.tile_run = runs ? kStreamTileRun : 1;
   t.cluster = block_phases == 1 && s.stride > 1 && tiles_per_block >= kPhaseBlockPaceMinTiles
                   ? static_cast<int32_t>(s.stride)
                   : 1;
@@ -236,6 +239,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
       t.stages = static_cast<int32_t>(stages);
       t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
+      t.tile_run = fp32 && !ieee && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
       if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
       return true;
     }

@@ -48,7 +48,7 @@ static_assert(kRing >= 2 * kLead && (kRing & (kRing - 1)) == 0,
 
 // The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
 // D_r = x^T W_r^T over the block's N channels from co_first, stored to y.
-template <class M, int N, int S>
+template <class M, int N, int S, bool kRuns>
 __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r0, int32_t co_first,
                                               uint32_t block_bytes, const StreamParams& p, unsigned char* wt,
                                               unsigned char* x_stages, unsigned char* zeros, uint64_t* full,
@@ -66,7 +66,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   AGroup<M> a0, a1;
   int32_t i = h;  // this block's tile index
-  for (TileWalk w(first + h * step, h, 2 * step, p); w.tile < p.tiles; w.next(2), i += 2) {
+  for (TileWalk<kRuns> w(first, step, h, 2, p.tile_run, p); w.tile < p.tiles; w.next(), i += 2) {
     const int s = w.stage;
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
@@ -145,7 +145,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   }
 }
 
-template <class M, int N, int S>
+template <class M, int N, int S, bool kRuns>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                               const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
@@ -191,10 +191,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       auto pace = [&](int32_t i) {
         if (paced && i >= kLead) ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
       };
-      fill_x_stages(TileWalk(first, 0, step, p), kPositions, p, &x_map, x_stages, full, empty, pace);
+      fill_x_stages(TileWalk<kRuns>(first, step, 0, 1, p.tile_run, p), kPositions, p, &x_map, x_stages, full, empty, pace);
     }
   } else {
-    consume_tiles<M, N, S>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s,
+    consume_tiles<M, N, S, kRuns>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s,
                            y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
@@ -203,12 +203,12 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <class M, int N, int S = 1>
+template <class M, int N, int S = 1, bool kRuns = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S>;
+  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S, kRuns>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
   const auto* wt = static_cast<const uint4*>(image);
   const auto* bias = static_cast<const T*>(a.bias);
@@ -224,6 +224,16 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
   cuda_check_launch("wgmma_phase_stream_kernel launch");
 }
 
+// Channel-group blocks, with tiles in runs where the plan takes them.
+template <class M, int N, int S>
+void launch_groups(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+                   const void* image) {
+  if (plan.stream.tile_run > 1)
+    launch_n<M, N, S, true>(plan, a, x_map, p, image);
+  else
+    launch_n<M, N, S, false>(plan, a, x_map, p, image);
+}
+
 }  // namespace
 
 template <class M>
@@ -235,10 +245,10 @@ void launch_phase_blocks(const Plan& plan, const ForwardArgs& a, const CUtensorM
   if (phases == 1 && n == 96) return launch_n<M, 96>(plan, a, x_map, p, image);
   if (phases == 1 && n == 128) return launch_n<M, 128>(plan, a, x_map, p, image);
   // channel groups: every phase per block, n * phases <= kPhaseBlockMaxN (plan_stream.cpp)
-  if (phases == 2 && n == 32) return launch_n<M, 32, 2>(plan, a, x_map, p, image);
-  if (phases == 2 && n == 64) return launch_n<M, 64, 2>(plan, a, x_map, p, image);
-  if (phases == 3 && n == 32) return launch_n<M, 32, 3>(plan, a, x_map, p, image);
-  if (phases == 4 && n == 32) return launch_n<M, 32, 4>(plan, a, x_map, p, image);
+  if (phases == 2 && n == 32) return launch_groups<M, 32, 2>(plan, a, x_map, p, image);
+  if (phases == 2 && n == 64) return launch_groups<M, 64, 2>(plan, a, x_map, p, image);
+  if (phases == 3 && n == 32) return launch_groups<M, 32, 3>(plan, a, x_map, p, image);
+  if (phases == 4 && n == 32) return launch_groups<M, 32, 4>(plan, a, x_map, p, image);
   fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream " + std::to_string(phases) + " phases x " +
                                    std::to_string(n) + " channels per block not compiled");
 }

@@ -32,6 +32,8 @@
 // drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
+#include <type_traits>
+
 #include "cuda/stream_buffer.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
 
@@ -111,7 +113,8 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
 }
 
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
-template <class M, int N, bool kPhased>
+// kRuns: tiles taken in runs (StreamTiling::tile_run).
+template <class M, int N, bool kPhased, bool kRuns>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
@@ -147,11 +150,11 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      fill_x_stages(TileWalk(blockIdx.x, 0, gridDim.x, p), kStreamPositions, p, &x_map, x_stages, full, empty);
+      fill_x_stages(TileWalk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p), kStreamPositions, p, &x_map, x_stages, full, empty);
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
-      TileWalk w(blockIdx.x, 0, gridDim.x, p);
-      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+      TileWalk<kRuns> w(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p);
+      for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
         const int h = i & 1;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
@@ -175,7 +178,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
   AGroup<M> a0, a1;
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
-  for (TileWalk w(blockIdx.x + h * gridDim.x, h, 2 * gridDim.x, p); w.tile < p.tiles; w.next(2), ++n_tile) {
+  for (TileWalk<kRuns> w(blockIdx.x, gridDim.x, h, 2, p.tile_run, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
@@ -267,17 +270,31 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
 }
 constexpr int kPackThreads = 256;
 
-template <class M, int N, bool kPhased>
+template <class M, int N, bool kPhased, bool kRuns = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  opt_in_smem<wgmma_stream_kernel<M, N, kPhased>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
+  opt_in_smem<wgmma_stream_kernel<M, N, kPhased, kRuns>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
-  launch_dependent(plan.stream.overlap_packing, wgmma_stream_kernel<M, N, kPhased>, plan.stream.grid, kThreads, smem,
+  launch_dependent(plan.stream.overlap_packing, wgmma_stream_kernel<M, N, kPhased, kRuns>, plan.stream.grid, kThreads, smem,
                    static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", x_map, p,
                    static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+}
+
+// Tiles in runs (StreamTiling::tile_run): compiled for TF32 only, where the plan takes them.
+template <class M, int N>
+void launch_runs(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+                 const void* image) {
+  if constexpr (std::is_same_v<M, Tf32Math>) {
+    if (plan.poly.phases > 1)
+      launch_n<M, N, true, true>(plan, a, x_map, p, image);
+    else
+      launch_n<M, N, false, true>(plan, a, x_map, p, image);
+  } else {
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream tile runs are compiled for TF32 only");
+  }
 }
 
 template <class M>
@@ -336,6 +353,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
                reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
   p.paced = t.cluster > 1;
   p.groups = t.groups;
+  p.tile_run = t.tile_run;
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} * t.x_cols * kElem);
@@ -345,6 +363,10 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const bool phased = poly.phases > 1;
   if (t.phase_blocks)
     launch_phase_blocks<M>(plan, a, x_map, p, image);
+  else if (t.tile_run > 1 && t.n == 64)
+    launch_runs<M, 64>(plan, a, x_map, p, image);
+  else if (t.tile_run > 1 && t.n == 32)
+    launch_runs<M, 32>(plan, a, x_map, p, image);
   else if (t.n == 64)
     phased ? launch_n<M, 64, true>(plan, a, x_map, p, image) : launch_n<M, 64, false>(plan, a, x_map, p, image);
   else if (t.n == 32)

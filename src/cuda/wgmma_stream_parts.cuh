@@ -34,30 +34,64 @@ struct StreamParams {
   int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
   int32_t paced;       // phase blocks: launched as clusters of `phases` blocks kept in step
   int32_t groups;      // phase blocks of every phase: channel groups of N
+  int32_t tile_run;    // a block's runs of consecutive tiles (TileWalk)
   int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
   uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
 };
 
-// A persistent block's walk over its tiles (tile += step): the batch row, the tile within it, and
-// the x stage with its barrier parity, all stepped without divisions.
+// A persistent block's walk over its tiles: the batch row, the tile within it, and the x stage with
+// its barrier parity, all stepped without divisions. Block `block` of `blocks` takes runs of `run`
+// consecutive tiles: its i-th tile is run * block + i % run + (i / run) * run * blocks (run 1: block,
+// + blocks, ...). A walker visits every `index_step`-th of them (1, or 2 for one consumer of two),
+// from the block's tile `first_index`; run is 1 or at least index_step. Kernels compile runs only
+// where the plan takes them (kRuns): without, the walk is one constant step (measured: the general
+// walk cost KB74 16-bit 4 % even at run 1, perf-log step 92).
+template <bool kRuns>
 struct TileWalk {
   int32_t tile, row, col_tile, stage;
   uint32_t parity;
-  int32_t step, step_rows, step_cols, stages, tiles_per_row;
-  __device__ TileWalk(int32_t first, int32_t first_index, int32_t step_, const StreamParams& p)
-      : tile(first), row(first / p.tiles_per_row), col_tile(first % p.tiles_per_row),
-        stage(first_index % p.stages), parity(static_cast<uint32_t>(first_index / p.stages) & 1), step(step_),
-        step_rows(step_ / p.tiles_per_row), step_cols(step_ % p.tiles_per_row), stages(p.stages),
-        tiles_per_row(p.tiles_per_row) {}
-  // Advances by `step` tiles, which are `index_step` (1 or 2) of this block's tiles.
-  __device__ void next(int index_step) {
-    tile += step;
-    row += step_rows;
-    col_tile += step_cols;
-    if (col_tile >= tiles_per_row) {
-      col_tile -= tiles_per_row;
-      ++row;
+  int32_t index_step, stages, tiles_per_row;
+  int32_t far_step, far_rows, far_cols;  // the step to the block's next run (without runs: every step)
+  int32_t in_run, run_end;               // (kRuns) where in its run the walk is
+  __device__ TileWalk(int32_t block, int32_t blocks, int32_t first_index, int32_t index_step_, int32_t run,
+                      const StreamParams& p)
+      : stage(first_index % p.stages), parity(static_cast<uint32_t>(first_index / p.stages) & 1),
+        index_step(index_step_), stages(p.stages), tiles_per_row(p.tiles_per_row) {
+    if constexpr (!kRuns) run = 1;
+    in_run = first_index % run;
+    run_end = run == 1 ? index_step : run;
+    tile = run * block + in_run + first_index / run * run * blocks;
+    row = tile / tiles_per_row;
+    col_tile = tile % tiles_per_row;
+    far_step = run == 1 ? index_step * blocks : run * blocks - run + index_step;
+    far_rows = far_step / tiles_per_row;
+    far_cols = far_step % tiles_per_row;
+  }
+  __device__ void next() {
+    if constexpr (kRuns) {
+      in_run += index_step;
+      if (in_run >= run_end) {  // (run 1: every step)
+        in_run -= run_end;
+        tile += far_step;
+        row += far_rows;
+        col_tile += far_cols;
+      } else {
+        tile += index_step;
+        col_tile += index_step;
+      }
+      while (col_tile >= tiles_per_row) {  // at most twice (index_step <= 2, far_cols < tiles_per_row)
+        col_tile -= tiles_per_row;
+        ++row;
+      }
+    } else {
+      tile += far_step;
+      row += far_rows;
+      col_tile += far_cols;
+      if (col_tile >= tiles_per_row) {
+        col_tile -= tiles_per_row;
+        ++row;
+      }
     }
     stage += index_step;
     if (stage >= stages) {
@@ -241,11 +275,11 @@ __device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s
 struct NoPace {
   __device__ void operator()(int32_t) const {}
 };
-template <class Pace = NoPace>
-__device__ __forceinline__ void fill_x_stages(TileWalk w, int32_t positions, const StreamParams& p, const CUtensorMap* x_map,
-                                              unsigned char* x_stages, uint64_t* full, uint64_t* empty,
-                                              Pace pace = {}) {
-  for (int32_t i = 0; w.tile < p.tiles; ++i, w.next(1)) {
+template <bool kRuns, class Pace = NoPace>
+__device__ __forceinline__ void fill_x_stages(TileWalk<kRuns> w, int32_t positions, const StreamParams& p,
+                                              const CUtensorMap* x_map, unsigned char* x_stages, uint64_t* full,
+                                              uint64_t* empty, Pace pace = {}) {
+  for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
     if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
     pace(i);
     hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);

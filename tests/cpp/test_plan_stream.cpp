@@ -178,6 +178,69 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
     }
 }
 
+// Tiles in runs of 4 (perf-log step 92): TF32 all-phase tilings and channel-group phase blocks whose
+// blocks walk enough tiles; the kernels compile runs for exactly those (launch_runs, launch_groups).
+TEST(StreamPlan, TileRunsWhereMeasuredFaster) {
+  auto run_of = [](convt1d_problem p, int32_t dtype, int32_t math) {
+    p.dtype = dtype;
+    p.math = math;
+    const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+    EXPECT_EQ(plan.kernel, KernelKind::WgmmaStream);
+    return plan.stream.tile_run;
+  };
+  const int32_t tf32 = CONVT1D_MATH_TF32, ieee = CONVT1D_MATH_IEEE;
+  EXPECT_EQ(run_of(kb74(), CONVT1D_FLOAT32, tf32), convt1d::detail::kStreamTileRun);  // 248 tiles per block
+  EXPECT_EQ(run_of(kb74(), CONVT1D_FLOAT32, ieee), 1);
+  EXPECT_EQ(run_of(kb74(), CONVT1D_BFLOAT16, tf32), 1);
+  EXPECT_EQ(run_of(kb74(), CONVT1D_FLOAT16, tf32), 1);
+  convt1d_problem t8 = convt1d_problem_init(16, 128, 128, 32768, 4);  // Oobleck's up4 in training
+  t8.stride = 2;
+  t8.padding = 1;
+  t8.has_bias = 1;
+  t8.device = CONVT1D_DEVICE_CUDA;
+  EXPECT_EQ(run_of(t8, CONVT1D_FLOAT32, tf32), 1) << "124 tiles per channel-group block: 5 % slower in runs";
+  EXPECT_EQ(run_of(t8, CONVT1D_FLOAT32, ieee), 1) << "IEEE: 13 % slower in runs";
+  EXPECT_EQ(run_of(t8, CONVT1D_BFLOAT16, tf32), convt1d::detail::kStreamTileRun);
+  EXPECT_EQ(run_of(t8, CONVT1D_FLOAT16, tf32), convt1d::detail::kStreamTileRun);
+  convt1d_problem x1 = t8;
+  x1.in_length = 1048576;
+  EXPECT_EQ(run_of(x1, CONVT1D_FLOAT32, tf32), convt1d::detail::kStreamTileRun);
+  convt1d_problem t4 = convt1d_problem_init(16, 48, 24, 32768, 4);  // 31 tiles per block
+  t4.stride = 2;
+  t4.padding = 1;
+  t4.device = CONVT1D_DEVICE_CUDA;
+  EXPECT_EQ(run_of(t4, CONVT1D_FLOAT32, tf32), 1);
+  // Over many lengths and batches: runs only where the kernels have them compiled, and only where
+  // every block gets at least a few runs.
+  t1d::Rng rng(92);
+  int in_runs = 0, phase_blocks_in_runs = 0;
+  for (int i = 0; i < 300; ++i) {
+    convt1d_problem p = i % 2 ? kb74() : t8;
+    p.batch = t1d::rand_int(rng, 1, 64);
+    p.in_length = t1d::rand_int(rng, 1000, 1 << 20);
+    p.dtype = std::vector<int32_t>{CONVT1D_FLOAT32, CONVT1D_BFLOAT16, CONVT1D_FLOAT16}[t1d::rand_int(rng, 0, 2)];
+    p.math = t1d::rand_int(rng, 0, 1) ? tf32 : ieee;
+    SCOPED_TRACE("B " + std::to_string(p.batch) + " L " + std::to_string(p.in_length) + " dtype " +
+                 std::to_string(p.dtype) + " math " + std::to_string(p.math));
+    const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+    if (plan.kernel != KernelKind::WgmmaStream || plan.stream.tile_run == 1) continue;
+    const StreamTiling& t = plan.stream;
+    EXPECT_EQ(t.tile_run, convt1d::detail::kStreamTileRun);
+    EXPECT_FALSE(t.ieee);
+    ++in_runs;
+    phase_blocks_in_runs += t.phase_blocks;
+    if (t.phase_blocks) {
+      EXPECT_GT(t.block_phases, 1);
+      EXPECT_GE(t.tiles, 2 * t.tile_run * (t.grid / t.groups));
+    } else {
+      EXPECT_TRUE(p.dtype == CONVT1D_FLOAT32 && p.math == tf32);
+      EXPECT_GE(t.tiles, 2 * t.tile_run * t.grid);
+    }
+  }
+  EXPECT_GT(phase_blocks_in_runs, 4);
+  EXPECT_GT(in_runs - phase_blocks_in_runs, 2);
+}
+
 // Random layers the kernel takes: the window holds every column any tap of any phase of the tile
 // reads, starts 16-byte aligned in x, and spreads a fragment's 4 channel rows over distinct banks.
 TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
