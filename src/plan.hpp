@@ -259,8 +259,8 @@ constexpr int kStreamDeepRingTilesPerBlock = 16;
 // +5 % at T8's 124, 16-bit T8 -15 % (124 tiles per block; neutral on longer rows), IEEE +13 % on T8
 // (neutral to -5 % on rows 4-32x longer); T4 (31 tiles per block) +1..2 %. So: TF32 and 16-bit only.
 constexpr int kStreamTileRun = 4;
-constexpr int64_t kStreamTileRunMinTilesFp32 = 192;  // TF32 streaming, fp32 phase blocks
-constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit phase blocks
+constexpr int64_t kStreamTileRunMinTilesFp32 = 192;  // TF32: every-phase tilings, channel groups
+constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit channel groups
 constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
 constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
 // AUTO takes phase blocks for 16-bit layers whose y stays in Hopper's 50 MB L2 (so that every phase's
@@ -301,8 +301,8 @@ struct StreamTiling {
   int64_t q_first = 0;  // the first tile's q: padding / stride (q*stride - padding is its first output)
   int64_t tiles_per_row = 0, tiles = 0, grid = 0;  // phase blocks: grid is a multiple of the block
                                                    // kinds (the stride, or the channel groups)
-  int32_t tile_run = 1;  // all-phase blocks: a block's runs of consecutive tiles (its two consumers'
-                         // stagings then hold neighbouring outputs)
+  int32_t tile_run = 1;  // a block's runs of consecutive tiles (kStreamTileRun where measured faster; the
+                         // kernels compile runs for TF32 every-phase tilings and channel-group blocks)
   int32_t cluster = 1;  // phase blocks: CTAs per cluster, the stride where paced (kPhaseBlockLead), else 1
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one

@@ -191,11 +191,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       auto pace = [&](int32_t i) {
         if (paced && i >= kLead) ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
       };
-      fill_x_stages(TileWalk<kRuns>(first, step, 0, 1, p.tile_run, p), kPositions, p, &x_map, x_stages, full, empty, pace);
+      fill_x_stages(TileWalk<kRuns>(first, step, 0, 1, p.tile_run, p), kPositions, p, &x_map, x_stages, full, empty,
+                    pace);
     }
   } else {
-    consume_tiles<M, N, S, kRuns>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done, bias_s,
-                           y);
+    consume_tiles<M, N, S, kRuns>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done,
+                                  bias_s, y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
 #else

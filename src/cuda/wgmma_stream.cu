@@ -150,7 +150,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      fill_x_stages(TileWalk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p), kStreamPositions, p, &x_map, x_stages, full, empty);
+      fill_x_stages(TileWalk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p), kStreamPositions, p, &x_map,
+                    x_stages, full, empty);
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
       TileWalk<kRuns> w(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p);
@@ -275,10 +276,11 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  opt_in_smem<wgmma_stream_kernel<M, N, kPhased, kRuns>>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
+  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns>;
+  opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
-  launch_dependent(plan.stream.overlap_packing, wgmma_stream_kernel<M, N, kPhased, kRuns>, plan.stream.grid, kThreads, smem,
+  launch_dependent(plan.stream.overlap_packing, kKernel, plan.stream.grid, kThreads, smem,
                    static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", x_map, p,
                    static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
