@@ -256,8 +256,8 @@ constexpr int kStreamDeepRingTilesPerBlock = 16;
 // that one SM writes 4 neighbouring tiles' outputs of each y row within a few tiles' time. Measured
 // on H100s against runs of 1 (perf-log step 92): KB74 tf32 -6 % (248 tiles per block; 16-bit +5 %,
 // IEEE +1 %); channel-group phase blocks: tf32 -5..20 % from ~500 tiles per block (X1 -20 %) but
-// +5 % at T8's 124, 16-bit T8 -15 % (124 tiles per block; neutral on longer rows), IEEE +13 % on T8
-// (neutral to -5 % on rows 4-32x longer); T4 (31 tiles per block) +1..2 %. So: TF32 and 16-bit only.
+// +5 % at T8's 124, 16-bit -15..19 % at 124-500 tiles per block (T8; neutral from ~1000), IEEE +13 %
+// on T8 (neutral to -5 % on rows 4-32x longer); T4 (31 tiles per block) +1..2 %. So: TF32 and 16-bit.
 constexpr int kStreamTileRun = 4;
 constexpr int64_t kStreamTileRunMinTilesFp32 = 192;  // TF32: every-phase tilings, channel groups
 constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit channel groups
