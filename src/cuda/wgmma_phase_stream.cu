@@ -66,7 +66,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   AGroup<M> a0, a1;
   int32_t i = h;  // this block's tile index
-  for (TileWalk<kRuns> w(first, step, h, 2, p.tile_run, p); w.tile < p.tiles; w.next(), i += 2) {
+  for (auto w = tile_walk<kRuns>(first, step, h, 2, p); w.tile < p.tiles; w.next(), i += 2) {
     const int s = w.stage;
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
@@ -191,7 +191,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       auto pace = [&](int32_t i) {
         if (paced && i >= kLead) ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
       };
-      fill_x_stages(TileWalk<kRuns>(first, step, 0, 1, p.tile_run, p), kPositions, p, &x_map, x_stages, full, empty,
+      fill_x_stages(tile_walk<kRuns>(first, step, 0, 1, p), kPositions, p, &x_map, x_stages, full, empty,
                     pace);
     }
   } else {

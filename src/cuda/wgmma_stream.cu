@@ -150,11 +150,11 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (wg == 0) {  // producer
     if (tid == 0) {
-      fill_x_stages(TileWalk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p), kStreamPositions, p, &x_map,
+      fill_x_stages(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), kStreamPositions, p, &x_map,
                     x_stages, full, empty);
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
-      TileWalk<kRuns> w(blockIdx.x, gridDim.x, 0, 1, p.tile_run, p);
+      auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p);
       for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
         const int h = i & 1;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
   AGroup<M> a0, a1;
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
-  for (TileWalk<kRuns> w(blockIdx.x, gridDim.x, h, 2, p.tile_run, p); w.tile < p.tiles; w.next(), ++n_tile) {
+  for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
     const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;

@@ -12,6 +12,7 @@
 #include "cuda/hopper.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
+#include "tile_walk.hpp"
 
 namespace convt1d::detail::stream {
 
@@ -40,66 +41,12 @@ struct StreamParams {
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
 };
 
-// A persistent block's walk over its tiles: the batch row, the tile within it, and the x stage with
-// its barrier parity, all stepped without divisions. Block `block` of `blocks` takes runs of `run`
-// consecutive tiles: its i-th tile is run * block + i % run + (i / run) * run * blocks (run 1: block,
-// + blocks, ...). A walker visits every `index_step`-th of them (1, or 2 for one consumer of two),
-// from the block's tile `first_index`; run is 1 or at least index_step. Kernels compile runs only
-// where the plan takes them (kRuns): without, the walk is one constant step (measured: the general
-// walk cost KB74 16-bit 4 % even at run 1, perf-log step 92).
+// Block `block` of `blocks` walking p's tiles (tile_walk.hpp), every index_step-th from first_index.
 template <bool kRuns>
-struct TileWalk {
-  int32_t tile, row, col_tile, stage;
-  uint32_t parity;
-  int32_t index_step, stages, tiles_per_row;
-  int32_t far_step, far_rows, far_cols;  // the step to the block's next run (without runs: every step)
-  int32_t in_run, run_end;               // (kRuns) where in its run the walk is
-  __device__ TileWalk(int32_t block, int32_t blocks, int32_t first_index, int32_t index_step_, int32_t run,
-                      const StreamParams& p)
-      : stage(first_index % p.stages), parity(static_cast<uint32_t>(first_index / p.stages) & 1),
-        index_step(index_step_), stages(p.stages), tiles_per_row(p.tiles_per_row) {
-    if constexpr (!kRuns) run = 1;
-    in_run = first_index % run;
-    run_end = run == 1 ? index_step : run;
-    tile = run * block + in_run + first_index / run * run * blocks;
-    row = tile / tiles_per_row;
-    col_tile = tile % tiles_per_row;
-    far_step = run == 1 ? index_step * blocks : run * blocks - run + index_step;
-    far_rows = far_step / tiles_per_row;
-    far_cols = far_step % tiles_per_row;
-  }
-  __device__ void next() {
-    if constexpr (kRuns) {
-      in_run += index_step;
-      if (in_run >= run_end) {  // (run 1: every step)
-        in_run -= run_end;
-        tile += far_step;
-        row += far_rows;
-        col_tile += far_cols;
-      } else {
-        tile += index_step;
-        col_tile += index_step;
-      }
-      while (col_tile >= tiles_per_row) {  // at most twice (index_step <= 2, far_cols < tiles_per_row)
-        col_tile -= tiles_per_row;
-        ++row;
-      }
-    } else {
-      tile += far_step;
-      row += far_rows;
-      col_tile += far_cols;
-      if (col_tile >= tiles_per_row) {
-        col_tile -= tiles_per_row;
-        ++row;
-      }
-    }
-    stage += index_step;
-    if (stage >= stages) {
-      stage -= stages;
-      parity ^= 1;
-    }
-  }
-};
+__device__ __forceinline__ TileWalk<kRuns> tile_walk(int32_t block, int32_t blocks, int32_t first_index,
+                                                     int32_t index_step, const StreamParams& p) {
+  return TileWalk<kRuns>(block, blocks, first_index, index_step, p.tile_run, p.stages, p.tiles_per_row);
+}
 
 // The math of one k-step, per element type and precision: the reduction per wgmma (kStep), where a
 // thread's fragment rows start (kRowsPerQ), its A registers (kRegs), the fragment loads, and the
