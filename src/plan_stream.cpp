@@ -150,8 +150,9 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
   const auto phases = static_cast<int32_t>(s.stride);
   const auto all_channels = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   auto channel_groups = [&](std::string& reason) {
-    reason = phases == 1 ? "stride 1: a block of its one phase has every phase"
-                         : "needs stride <= " + std::to_string(kPhaseBlockMaxN / kStreamRowStep) + " for channel groups";
+    reason = phases == 1
+                 ? "stride 1: a block of its one phase has every phase"
+                 : "needs stride <= " + std::to_string(kPhaseBlockMaxN / kStreamRowStep) + " for channel groups";
     for (int32_t width = std::min<int32_t>(all_channels, kPhaseBlockMaxN / phases / kStreamRowStep * kStreamRowStep);
          width >= kStreamRowStep && phases > 1; width -= kStreamRowStep)
       if (fit_phase_blocks(s, dev, elem, phases, width, t, reason)) return true;

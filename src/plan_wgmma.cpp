@@ -175,8 +175,9 @@ int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t 
 void plan_shift_add(const Shape& s, WgmmaTiling& t) {
   // A row's outputs: a whole row in one window, else an interior window's share.
   const int64_t outputs = t.windows == 1 ? s.out_length : (t.window - t.halo) * s.stride;
-  t.shift_add_groups = shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride,
-                                        t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads);
+  const int32_t threads = t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads;
+  t.shift_add_groups =
+      shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride, threads);
 }
 
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {

@@ -189,7 +189,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (wg == 0) {  // producer
     if (tid == 0) {
       auto pace = [&](int32_t i) {
-        if (paced && i >= kLead) ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
+        if (paced && i >= kLead)
+          ptx::mbar_wait(&done[(i - kLead) % kRing], static_cast<uint32_t>((i - kLead) / kRing) & 1);
       };
       fill_x_stages(tile_walk<kRuns>(first, step, 0, 1, p), kPositions, p, &x_map, x_stages, full, empty,
                     pace);

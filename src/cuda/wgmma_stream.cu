@@ -260,7 +260,8 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
                           ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k])
                           : 0.0f;
   const int32_t byte = i * static_cast<int32_t>(sizeof(T));
-  T* dst = image + (idx - at + c * per_chunk + row * kPerRow) + ((((byte >> 4) ^ (row & 7)) << 4) + (byte & 15)) / sizeof(T);
+  T* dst = image + (idx - at + c * per_chunk + row * kPerRow) +
+           ((((byte >> 4) ^ (row & 7)) << 4) + (byte & 15)) / sizeof(T);
   if constexpr (sizeof(T) == 4) {
     const float big = __uint_as_float(ptx::to_tf32(value));
     *dst = big;
