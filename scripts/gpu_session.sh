@@ -58,6 +58,10 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R3 --mode bf16,fp16 --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
+  # IEEE sums in segments (WgmmaTiling::segment_sums): raw weights (R8), packed W^T tiles (R9)
+  step memcheck_ieee_segments compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
+    --suite bench/sanitizer_layers.csv --case R8,R9 --mode ieee --algo wgmma --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
   # GEMM + col2im (K 10000; 16-bit through fp32 copies), and the TF32 wgmma kernel on a few-channel layer (32-row tiles)
   step memcheck_col2im compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case P3 --mode tf32,ieee,bf16 \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
@@ -76,6 +80,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --case S1 --mode tf32,ieee --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_wgmma_persistent compute-sanitizer --tool racecheck --error-exitcode 1 $cli \
     bench --suite bench/sanitizer_layers.csv --case R3 --mode bf16 --algo wgmma --quick --repeats 1 --warmup 0 \
+    --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_ieee_segments compute-sanitizer --tool racecheck --error-exitcode 1 $cli \
+    bench --suite bench/sanitizer_layers.csv --case R8,R9 --mode ieee --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R2 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \

@@ -72,7 +72,6 @@ constexpr int64_t kMinStages = 2;  // pipeline stages (x window, + raw weights w
 constexpr int64_t kMaxStages = 3;  // where they fit
 constexpr int64_t kVectorBytes = 16;        // cp.async / global store width
 constexpr int64_t kReservedSmemPerBlock = 1024;
-constexpr int64_t kIeeeMaxChain = 1024;  // reduction terms per HMMA accumulation chain in IEEE mode
 constexpr int64_t kPackMinReuse = 4;     // streams of each weight chunk that repay packing it (a guess: unmeasured)
 constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
@@ -104,16 +103,15 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
   return best;
 }
 
-// IEEE (3xTF32) accuracy: the tensor cores' fp32 accumulation loses bits over long reductions (rel.
-// error 2-3e-5 after 3000-4000 terms, measured on KB-suite layers), so a streamed reduction is cut
-// into split-K units of at most kIeeeMaxChain terms per output, whose partial sums meet in exact fp32
-// atomics (rel. error < 1e-5 measured up to 1024).
+// IEEE (3xTF32) accuracy: the tensor cores truncate their fp32 accumulation at every add
+// (kIeeeMaxChainTerms), so a streamed reduction is cut into split-K units of at most that many terms
+// per output, whose partial sums meet in fp32 atomics (rounded to nearest).
 void limit_ieee_chain(Plan& plan, const DeviceInfo& dev) {
   GemmTiling& t = plan.gemm;
   if (!t.stream_w) return;  // resident reductions are short: they fit in shared memory
   int64_t taps = 1;
   for (const PhaseTaps& ph : plan.poly.taps) taps = std::max<int64_t>(taps, ph.count);
-  const int64_t cap = std::max<int64_t>(1, kIeeeMaxChain / (t.ci_chunk * taps));
+  const int64_t cap = std::max<int64_t>(1, kIeeeMaxChainTerms / (t.ci_chunk * taps));
   if (t.chunks_per_split <= cap) return;
   t.chunks_per_split = static_cast<int32_t>(cap);
   t.splits = static_cast<int32_t>((t.chunks + cap - 1) / cap);
@@ -125,7 +123,7 @@ int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
 }
 
 bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev,
-                        GemmTiling& t, std::string& why) {
+                        GemmTiling& t, std::string& why, int64_t max_chain) {
   if (dev.cc_major < 8) { why = "tensor-core kernel needs sm_80 or newer"; return false; }
   if (dtype == CONVT1D_FLOAT64) { why = "no fp64 tensor-core path"; return false; }
   if (s.stride > kMaxPhases) { why = "stride > " + std::to_string(kMaxPhases); return false; }
@@ -142,9 +140,13 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
 
   // Whole reduction resident first (weights loaded once per block, in fragment order); else the
   // reduction runs in chunks whose raw weight rows stream through the pipeline with the x window.
-  std::vector<int64_t> chunk_sizes{ci_all};
-  for (int64_t c : {64, 32, 16, 8})
-    if (c < ci_all && c % t.k_step == 0) chunk_sizes.push_back(c);
+  int64_t taps = 1;
+  for (const PhaseTaps& ph : poly.taps) taps = std::max<int64_t>(taps, ph.count);
+  std::vector<int64_t> chunk_sizes;
+  for (int64_t c : {ci_all, int64_t{64}, int64_t{32}, int64_t{16}, int64_t{8}})
+    if ((c == ci_all || (c < ci_all && c % t.k_step == 0)) &&
+        (max_chain <= 0 || c * taps <= max_chain || c == t.k_step))
+      chunk_sizes.push_back(c);
   const int64_t w_pitch = raw_weight_pitch(s.kernel_size, t.block_co, elem);
   auto smem_for = [&](int64_t cc, int64_t q, int64_t stages, GemmTiling& c) -> bool {
     const int64_t chunks = (s.in_per_group + cc - 1) / cc;
@@ -350,8 +352,10 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const Shape& s = plan.shape;
   plan.poly = make_polyphase(s.stride, s.dilation, s.padding, s.kernel_size);
   std::string why;
-  const bool gemm_ok = s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why);
-  if (gemm_ok && p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE) limit_ieee_chain(plan, dev);
+  const bool ieee = p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE;
+  const bool gemm_ok =
+      s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why, ieee ? kIeeeMaxChainTerms : 0);
+  if (gemm_ok && ieee) limit_ieee_chain(plan, dev);
   std::string wgmma_why;
   const bool fp32 = p.dtype == CONVT1D_FLOAT32;  // TF32, or IEEE as 3xTF32
   const bool wgmma_ok =

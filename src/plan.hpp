@@ -115,18 +115,23 @@ struct WgmmaTiling {
   // passes per chunk: W big x x big, W small x x big, W big x x small (the small x small term is below
   // fp32's rounding). The kernels only move their TMA columns (wgmma_common.cuh, packed_columns).
   bool ieee = false;
-  // ieee with in_channels > kIeeeOneChainChannels, or with raw_weights: the small-part products add into
-  // accumulators of their own (tf32_columns only, tiles of at most kWgmmaSmallAccumulatorsMaxN
-  // columns, kRawWeightsIeeeMaxN with raw weights, one block per SM),
-  // so the fp32 accumulator of the big parts takes C_in/8 wgmma adds instead of 3*C_in/8. Each
-  // add truncates it to fp32 (about 2e-8 of its magnitude, measured: rel. error 1.1e-5 at C_in 1536
-  // with one accumulator, perf-log step 67), while the small sums stay ~2^-11 of the result.
-  bool small_accumulators = false;
+  // IEEE accuracy. Tensor cores truncate their fp32 accumulator at every add, so on one-signed data
+  // (tests/cpp/test_cuda_parity.cpp, OneSignedInputsDeepReductions; perf-log step 94) the error grows
+  // by ~5e-8 per add into a sum near the result's size: 1.34e-5 over 2048 channels with the big parts
+  // in a chain of their own (C_in/8 adds), 8.5e-6 over 768 channels with all three passes in one.
+  // Two remedies. One chain (in_channels <= kIeeeOneChainChannels, packed W^T): the small parts' passes
+  // of every chunk run first, then the big parts', so only the big parts' adds count
+  // (wgmma_common.cuh, packed_columns). segment_sums (deeper, or raw_weights): every segment of
+  // segment_chunks chunks (kIeeeSegmentChannels) starts a fresh chain, its passes chunk by chunk,
+  // folded into a second register set (`total`) by fp32 FADDs (tf32_columns only, tiles of at most
+  // kWgmmaSegmentSumsMaxN columns, kRawWeightsIeeeMaxN with raw weights, one block per SM).
+  bool segment_sums = false;
+  int32_t segment_chunks = 0;  // IEEE with segment_sums: chunks per segment (else all of them)
   // tf32_columns tiles of few row tiles (kRawWeights*MaxRowTiles: B = 1 layers, where the weights
   // outweigh x): W read as stored by TMA, each consumer loading its wgmma A fragments from shared
   // memory and rounding (IEEE: splitting) them in registers, so no W^T is packed
   // (src/cuda/wgmma_raw_weights.cu). co_per_half*K is then a multiple of 4 (TMA box starts),
-  // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and small_accumulators).
+  // k_chunks counts chunks (IEEE: each stage holds x^T's big and small parts, and segment_sums).
   bool raw_weights = false;
   // tf32: x first transposed into a workspace x^T [B][L][ci_pitch] (rounded to tf32), so that both
   // wgmma operands come from shared memory K-major (but for raw_weights): no fragment loads.
@@ -171,12 +176,14 @@ constexpr int64_t kWgmmaMediumMaxPositions = 262144;
 constexpr int64_t kWgmmaShallowMaxPositions = 65536;  // below kWgmmaMediumChannels: B*L_in up to this,
 constexpr int kWgmmaNarrowOutChannels = 16;          // or at most this many output channels per group
 constexpr int kIeeePasses = 3;                       // TF32 wgmma passes per chunk in IEEE mode
-constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling::small_accumulators
-constexpr int kWgmmaSmallAccumulatorsMaxN = 128;     // two accumulator sets of N/2 registers each
+constexpr int kIeeeOneChainChannels = 1024;          // IEEE: above, WgmmaTiling::segment_sums
+constexpr int kIeeeSegmentChannels = 384;            // channels per segment_sums chain (a multiple of a chunk)
+constexpr int kWgmmaSegmentSumsMaxN = 128;           // two accumulator sets of N/2 registers each
 constexpr int kRawWeightsMaxN = 128;                 // raw_weights tiles: accumulators + two fragment sets
 constexpr int kRawWeightsIeeeMaxN = 64;              // (IEEE: two accumulator sets, big and small fragments)
-// AUTO reads raw weights up to this many row tiles: TF32, IEEE, and IEEE beyond kIeeeOneChainChannels
-// (where the packed alternative is narrower tiles with small accumulators). Perf-log step 70.
+// AUTO reads raw weights up to this many row tiles: TF32, IEEE, and IEEE beyond kRawWeightsDeepIeeeChannels
+// (where the packed alternative is narrower tiles with segment sums). Perf-log step 70.
+constexpr int kRawWeightsDeepIeeeChannels = 1024;
 constexpr int kRawWeightsMaxRowTiles = 4;
 constexpr int kRawWeightsIeeeMaxRowTiles = 8;
 constexpr int kRawWeightsDeepIeeeMaxRowTiles = 64;
@@ -379,10 +386,19 @@ struct Plan {
   NarrowTiling narrow;
 };
 
+// IEEE (3xTF32) on the mma.sync kernel: reduction terms (taps x channels) per accumulation chain. On
+// one-signed data its rel. error grows by ~2e-8 per term (perf-log step 94: 1.03e-5 at 512 terms,
+// 5.2e-6 at 256).
+constexpr int64_t kIeeeMaxChainTerms = 256;
+// IEEE on the streaming kernels: a phase's reduction at most this many terms (one chain; ~1.6e-8 per
+// term on one-signed data: 9.1e-6 at 576, 7.6e-6 at 512).
+constexpr int64_t kStreamIeeeMaxTerms = 384;
+
 // Can the implicit-GEMM kernel run this problem on this device? Fills `tiling` when it can;
-// otherwise returns false and says why in `why`.
+// otherwise returns false and says why in `why`. With max_chain > 0 (IEEE: kIeeeMaxChainTerms) no
+// resident reduction or streamed chunk holds more terms per phase than that, where chunks allow.
 bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev,
-                        GemmTiling& tiling, std::string& why);
+                        GemmTiling& tiling, std::string& why, int64_t max_chain = 0);
 
 // Row pitch (elements) of streamed raw weight rows: 16-byte multiple, fewest bank conflicts.
 int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem);

@@ -275,7 +275,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   if (chunks > kMaxPackGridY) return no("needs in_channels <= " + std::to_string(kMaxPackGridY * kWgmmaTf32Chunk));
   const int64_t parts = ieee ? 2 : 1;  // IEEE: big and small parts
   c.ieee = ieee;
-  const bool small_accumulators = ieee && s.in_channels > kIeeeOneChainChannels;
+  const bool segment_sums = ieee && s.in_channels > kIeeeOneChainChannels;
   c.k_chunks = static_cast<int32_t>(chunks * (ieee ? kIeeePasses : 1));
   c.ci_pitch = static_cast<int32_t>(chunks * kWgmmaTf32Chunk * parts);
   int64_t z_pitch = kWgmmaTf32Positions;  // Z[m][position]: rows padded to 4 (mod 32) words, so that a
@@ -303,8 +303,8 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     const int64_t reach = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
     const int64_t co_per_half = kWgmmaRows / s.kernel_size;
     WindowSearch q{reach, kWgmmaTf32ColumnStep, co_per_half, ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks};
-    if (small_accumulators) {
-      q.max_n = kWgmmaSmallAccumulatorsMaxN;
+    if (segment_sums) {
+      q.max_n = kWgmmaSegmentSumsMaxN;
       q.shared = false;
     }
     WgmmaTiling w = search_windows(s, dev, q);
@@ -313,19 +313,19 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.
     const auto work = [](const WgmmaTiling& t, int64_t rows) { return t.co_tiles * rows * t.row_tiles * t.n(); };
     // A searched x^T-as-B tiling takes the place of c, with the fields the search does not set.
-    const auto adopt_columns = [&](WgmmaTiling w, bool raw_weights, bool small) {
+    const auto adopt_columns = [&](WgmmaTiling w, bool raw_weights, bool segments) {
       w.tf32 = w.tf32_columns = w.x_transposed = true;
       w.raw_weights = raw_weights;
       w.ieee = ieee;
-      w.small_accumulators = small;
+      w.segment_sums = segments;
       w.ci_pitch = c.ci_pitch;
       w.x_pitch = s.in_length;
       w.rows_fastest = c.rows_fastest;
       c = w;
     };
     if (w.window > 0 && w.tiles <= kInt32Max &&
-        (small_accumulators || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)))
-      adopt_columns(w, false, small_accumulators);
+        (segment_sums || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)))
+      adopt_columns(w, false, segment_sums);
     // Raw weights (WgmmaTiling::raw_weights): a warpgroup's rows start 16-byte aligned in W's rows.
     const int64_t raw_co_per_half = aligned_co_per_half(s.kernel_size, kAlign32);
     if (c.tf32_columns && raw_co_per_half > 0 && s.out_channels * s.kernel_size % kAlign32 == 0) {
@@ -335,17 +335,19 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       r.shared = false;
       r.column_bytes = kStageColumnBytes * parts;
       WgmmaTiling raw = search_windows(s, dev, r);
-      const int64_t max_row_tiles = !ieee                ? kRawWeightsMaxRowTiles
-                                    : small_accumulators ? kRawWeightsDeepIeeeMaxRowTiles
-                                                         : kRawWeightsIeeeMaxRowTiles;
+      const int64_t max_row_tiles = !ieee ? kRawWeightsMaxRowTiles
+                                    : s.in_channels > kRawWeightsDeepIeeeChannels ? kRawWeightsDeepIeeeMaxRowTiles
+                                                                                  : kRawWeightsIeeeMaxRowTiles;
       if (raw.window > 0 && raw.row_tiles <= max_row_tiles && raw.tiles <= kInt32Max)
-        adopt_columns(raw, true, ieee);  // (IEEE raw tiles always keep the small-part sums apart)
+        adopt_columns(raw, true, ieee);  // (IEEE raw tiles always sum in segments)
     }
   }
-  if (small_accumulators && !c.small_accumulators)
+  if (segment_sums && !c.segment_sums)
     return no("IEEE mode with in_channels > " + std::to_string(kIeeeOneChainChannels) +
-              " needs x^T tiles of at most " + std::to_string(kWgmmaSmallAccumulatorsMaxN) +
+              " needs x^T tiles of at most " + std::to_string(kWgmmaSegmentSumsMaxN) +
               " positions and kernel_size <= 64");
+  static_assert(kIeeeSegmentChannels % kWgmmaTf32Chunk == 0, "segments of whole chunks");
+  c.segment_chunks = static_cast<int32_t>(c.segment_sums ? kIeeeSegmentChannels / kWgmmaTf32Chunk : chunks);
   plan_shift_add(s, c);
   t = c;
   return true;

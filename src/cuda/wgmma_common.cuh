@@ -35,20 +35,29 @@ struct WgmmaParams {
   int32_t tiles;  // a persistent kernel's tiles (blockIdx.x, + gridDim.x, ...)
   int32_t tap_step, shift_step;
   int32_t shift_add_groups;  // WgmmaTiling::shift_add_groups
+  int32_t segment_chunks;    // WgmmaTiling::segment_chunks
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
 
 // The packed W^T and x^T columns that TF32 pipeline step kc reads (32 channels each). IEEE
-// (WgmmaTiling::ieee): chunk c's big parts sit at columns 64c, its small parts at 64c + 32, and its
-// three passes read W big x x big, W small x x big, W big x x small.
+// (WgmmaTiling::ieee): chunk c's big parts sit at columns 64c, its small parts at 64c + 32. ORDERED
+// (one accumulation chain, no segment_sums): the n chunks take 3n steps, W small x x big and W big x
+// x small for each chunk, then W big x x big for each, so the big products' chain starts from the
+// small sums (WgmmaTiling::segment_sums says why); else each chunk's three passes in turn, W big x
+// x big, W small x x big, W big x x small (segments are short enough without the order).
 struct PackedColumns {
   int32_t w, x;
 };
+template <bool ORDERED>
 __device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, int kc) {
   if (!p.ieee) return {kc * kWgmmaTf32Chunk, kc * kWgmmaTf32Chunk};
-  const int32_t chunk = kc / kIeeePasses, pass = kc % kIeeePasses;
-  return {(2 * chunk + (pass == 1)) * kWgmmaTf32Chunk, (2 * chunk + (pass == 2)) * kWgmmaTf32Chunk};
+  const int32_t n = p.k_chunks / kIeeePasses;
+  const bool small_pass = ORDERED ? kc < 2 * n : kc % kIeeePasses != 0;
+  const int32_t chunk = ORDERED ? (small_pass ? kc / 2 : kc - 2 * n) : kc / kIeeePasses;
+  const bool w_small = small_pass && (ORDERED ? kc % 2 == 0 : kc % kIeeePasses == 1);
+  const bool x_small = small_pass && !w_small;
+  return {(2 * chunk + w_small) * kWgmmaTf32Chunk, (2 * chunk + x_small) * kWgmmaTf32Chunk};
 }
 
 // A wgmma kernel's stage ring: `stages` buffers of stage_bytes from the 1024-byte aligned base of the
@@ -79,27 +88,41 @@ __device__ __forceinline__ StageRing open_stage_ring(unsigned char* smem_raw, in
   return r;
 }
 
-// Fences a consumer's accumulators (and with SMALL its small-part ones) around the asynchronous wgmmas.
-template <int N, bool SMALL>
-__device__ __forceinline__ void fence_accumulators(float* acc, float* small) {
+// Fences a consumer's accumulators (and with TOTAL the IEEE segment sums) around the asynchronous wgmmas.
+template <int N, bool TOTAL>
+__device__ __forceinline__ void fence_accumulators(float* acc, float* total) {
 #pragma unroll
   for (int i = 0; i < N / 2; ++i) hopper::fence_operand(acc[i]);
-  if constexpr (SMALL) {
+  if constexpr (TOTAL) {
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(small[i]);
+    for (int i = 0; i < N / 2; ++i) hopper::fence_operand(total[i]);
   }
 }
 
-// The end of a consumer's main loop: its last wgmma group retired, the small-part sums (SMALL) added
-// into acc, and the wgmma operand reads (async proxy) ordered before the generic Z stores that
-// overlay the stage buffers (after the block barrier that follows).
-template <int N, bool SMALL>
-__device__ __forceinline__ void retire_accumulators(float* acc, float* small) {
+// The end of an IEEE segment (WgmmaTiling::segment_sums): its chain retired, added into `total` by FADD
+// (rounded to nearest), and acc zeroed so that the next wgmma starts a fresh chain.
+template <int N>
+__device__ __forceinline__ void fold_segment(float* acc, float* total) {
   hopper::wgmma_wait<0>();
-  fence_accumulators<N, SMALL>(acc, small);
-  if constexpr (SMALL) {
+  fence_accumulators<N, true>(acc, total);
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) acc[i] += small[i];
+  for (int i = 0; i < N / 2; ++i) {
+    total[i] += acc[i];
+    acc[i] = 0.0f;
+  }
+  fence_accumulators<N, true>(acc, total);
+}
+
+// The end of a consumer's main loop: its last wgmma group retired, the earlier segments' sums (TOTAL)
+// added into acc, and the wgmma operand reads (async proxy) ordered before the generic Z stores that
+// overlay the stage buffers (after the block barrier that follows).
+template <int N, bool TOTAL>
+__device__ __forceinline__ void retire_accumulators(float* acc, float* total) {
+  hopper::wgmma_wait<0>();
+  fence_accumulators<N, TOTAL>(acc, total);
+  if constexpr (TOTAL) {
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) acc[i] += total[i];
   }
   hopper::fence_proxy_async();
 }
@@ -346,6 +369,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.ieee = t.ieee ? 1 : 0;
   p.tiles = static_cast<int32_t>(t.tiles);
   p.shift_add_groups = t.shift_add_groups;
+  p.segment_chunks = t.segment_chunks;
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }

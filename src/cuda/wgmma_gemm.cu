@@ -82,13 +82,13 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
 }
 
 // Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers), except
-// with SMALL (IEEE, WgmmaTiling::small_accumulators): the small-part passes (kc % 3 != 0) accumulate
-// into `small`, added to the big parts' sums once the main loop is done. PERSISTENT
+// with SEGMENTS (IEEE, WgmmaTiling::segment_sums): after every segment_chunks chunks (their three passes
+// each) the accumulators are folded into `total` and start a fresh chain. PERSISTENT
 // (WgmmaTiling::persistent): the block walks tiles blockIdx.x, + gridDim.x, ...; pipeline step g counts
 // over all of them, Z has its own buffer, and the consumers run each shift-add between named barriers
 // while the producer fills the next tile's stages.
-template <class T, int N, bool SMALL, bool PERSISTENT>
-__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !PERSISTENT ? 2 : 1)
+template <class T, int N, bool SEGMENTS, bool PERSISTENT>
+__global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS && !PERSISTENT ? 2 : 1)
     wgmma_gemm_kernel(const __grid_constant__ CUtensorMap w_map, const __grid_constant__ CUtensorMap x_map,
                       const __grid_constant__ WgmmaParams p, const T* __restrict__ bias, T* __restrict__ y) {
 #ifdef CONVT1D_SM90A_DEVICE
@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
   const auto next_tile = [&](int64_t& tile) { return PERSISTENT && (tile += gridDim.x) < p.tiles; };
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
-  float small[SMALL ? N / 2 : 1];
+  float total[SEGMENTS ? N / 2 : 1];
   if (wg == 0) {  // producer
     if (tid == 0) {
       const int atoms_per_window = p.window / p.n_atom;
@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
           unsigned char* a_s = smem + size_t(s) * stage_bytes;
           unsigned char* b_s = a_s + 2 * kABoxBytes;
           if constexpr (kTf32<T>) {  // packed W^T rows and x^T positions, 32 channels each
-            const PackedColumns col = packed_columns(p, kc);
+            const PackedColumns col = packed_columns<!SEGMENTS>(p, kc);
             for (int h = 0; h < 2; ++h)
               hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, col.w, (o.co0 + h * p.co_per_half) * p.kernel_size,
                                   &full[s]);
@@ -152,13 +152,13 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
     int g = 0;  // this tile's first pipeline step (0 without PERSISTENT)
-    // One pipeline step (chunk kc of this tile) into `sums` (acc, or with SMALL a small-part pass's `small`).
-    auto step = [&](int kc, float* sums) {
+    // One pipeline step: chunk kc of this tile (IEEE: pass kc % 3 of chunk kc / 3) into acc.
+    auto step = [&](int kc) {
       const int s = (g + kc) % p.stages;
       ptx::mbar_wait(&full[s], ((g + kc) / p.stages) & 1);
       const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
       const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
-      fence_accumulators<N, SMALL>(acc, small);
+      fence_accumulators<N, SEGMENTS>(acc, total);
       hopper::wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < kKSteps; ++kk) {
@@ -167,18 +167,18 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
                                                  hopper::Swizzle::B128);
           const uint64_t b = hopper::matrix_desc(b_addr + kk * kTf32K * 4, 16, kCoreRows * kTf32RowBytes,
                                                  hopper::Swizzle::B128);
-          mma_columns<T, N>(sums, a, b);
+          mma_columns<T, N>(acc, a, b);
         } else {
           const uint64_t a = hopper::matrix_desc(a_addr + kk * kMmaK * kARowBytes, kABoxBytes, kCoreRows * kARowBytes,
                                                  hopper::Swizzle::B128);
           const uint64_t b =
               hopper::matrix_desc(b_addr + kk * kMmaK * b_row, kWgmmaChunk * b_row, kCoreRows * b_row, b_swizzle);
-          mma_columns<T, N>(sums, a, b);
+          mma_columns<T, N>(acc, a, b);
         }
       }
       hopper::wgmma_commit();
       hopper::wgmma_wait<1>();
-      fence_accumulators<N, SMALL>(acc, small);
+      fence_accumulators<N, SEGMENTS>(acc, total);
       if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(g + kc - 1) % p.stages]);
       __syncwarp();
     };
@@ -187,19 +187,17 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
 #pragma unroll
       for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
 #pragma unroll
-      for (int i = 0; i < (SMALL ? N / 2 : 1); ++i) small[i] = 0.0f;
-      if constexpr (SMALL) {
-        // The passes unrolled, so that each wgmma's accumulators are fixed at compile time (a runtime
-        // choice puts the wgmmas on divergent paths, which ptxas serialises: C7520).
-        for (int kc = 0; kc < p.k_chunks; kc += kIeeePasses) {
-          step(kc, acc);
-          step(kc + 1, small);
-          step(kc + 2, small);
-        }
-      } else {
-        for (int kc = 0; kc < p.k_chunks; ++kc) step(kc, acc);
+      for (int i = 0; i < (SEGMENTS ? N / 2 : 1); ++i) total[i] = 0.0f;
+      int segment_left = p.segment_chunks * kIeeePasses;  // steps to this segment's end (SEGMENTS)
+      for (int kc = 0; kc < p.k_chunks; ++kc) {
+        step(kc);
+        if constexpr (SEGMENTS)
+          if (--segment_left == 0 && kc + 1 < p.k_chunks) {
+            fold_segment<N>(acc, total);
+            segment_left = p.segment_chunks * kIeeePasses;
+          }
       }
-      retire_accumulators<N, SMALL>(acc, small);
+      retire_accumulators<N, SEGMENTS>(acc, total);
       if constexpr (PERSISTENT) {
         // The tile's last stage is free once its group has retired; Z and the bias once both
         // consumers are done with the previous tile's.
@@ -229,14 +227,14 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SMALL && !
 #endif
 }
 
-template <class T, int N, bool SMALL = false>
+template <class T, int N, bool SEGMENTS = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, const CUtensorMap& x_map) {
-  if constexpr (kTf32<T> && N <= kWgmmaSmallAccumulatorsMaxN && !SMALL) {
-    if (plan.wgmma.small_accumulators) return launch_n<T, N, true>(plan, a, w_map, x_map);
+  if constexpr (kTf32<T> && N <= kWgmmaSegmentSumsMaxN && !SEGMENTS) {
+    if (plan.wgmma.segment_sums) return launch_n<T, N, true>(plan, a, w_map, x_map);
   }
-  if (plan.wgmma.small_accumulators != SMALL)
+  if (plan.wgmma.segment_sums != SEGMENTS)
     fail(CONVT1D_INTERNAL_ERROR,
-         "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with small accumulators");
+         "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with segment sums");
   // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail
   // (every grid: perf-log step 90).
   const bool dependent = kTf32<T>;
@@ -247,7 +245,7 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   }
   if (plan.wgmma.persistent)
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: persistent wgmma tile of " + std::to_string(N) + " columns not compiled");
-  launch_tiles<wgmma_gemm_kernel<T, N, SMALL, false>, T>(plan, a, w_map, x_map, dependent,
+  launch_tiles<wgmma_gemm_kernel<T, N, SEGMENTS, false>, T>(plan, a, w_map, x_map, dependent,
                                                          "cudaFuncSetAttribute(wgmma_gemm_kernel)",
                                                          "wgmma_gemm_kernel launch");
 }

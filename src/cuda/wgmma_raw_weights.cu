@@ -19,10 +19,10 @@
 //
 // Pipeline: warpgroup 0's first thread issues a stage's TMA boxes once the consumers have released
 // it. Consumer warpgroups 1-2 wait on "full", load and round their fragments, issue the stage's
-// wgmmas (IEEE: W big x x big into acc, W small x x big and W big x x small into `small`, which keeps
-// the big sums' fp32 chain to C_in/8 adds), commit, and release the previous stage once its group has
-// retired; its fragments (the other of two register sets) are then free. Then Z and the shift-add, as
-// in the 16-bit kernel.
+// wgmmas (IEEE: W small x x big, W big x x small, W big x x big, folded into `total` every
+// segment_chunks stages: WgmmaTiling::segment_sums), commit, and release the previous stage once its
+// group has retired; its fragments (the other of two register sets) are then free. Then Z and the
+// shift-add, as in the 16-bit kernel.
 #include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
 #include "cuda/tf32_transpose.cuh"
@@ -93,7 +93,7 @@ __device__ __forceinline__ void split(float v, uint32_t& big, uint32_t& small) {
 template <int N, bool IEEE>
 __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned char* smem, uint64_t* full,
                                               uint64_t* empty, uint32_t stage_bytes, int kc, int h, float* acc,
-                                              float* small, Fragments& f, Fragments& f_prev) {
+                                              float* total, Fragments& f, Fragments& f_prev) {
   const int s = kc % p.stages;
   ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
   const unsigned char* ws = smem + size_t(s) * stage_bytes;
@@ -109,22 +109,22 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
   }
   const uint32_t xb = hopper::smem_addr(ws + kWBytes);
   const uint32_t xs = xb + uint32_t(N) * kRowBytes;  // IEEE: the small parts
-  fence_accumulators<N, IEEE>(acc, small);
+  fence_accumulators<N, IEEE>(acc, total);
   fence_fragments<IEEE>(f);
   hopper::wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < kKSteps; ++kk) {
     const uint64_t b = hopper::matrix_desc(xb + kk * kK8 * 4, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-    mma_columns<N>(acc, f.big[kk], b);
     if constexpr (IEEE) {
       const uint64_t bs = hopper::matrix_desc(xs + kk * kK8 * 4, 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-      mma_columns<N>(small, f.small[kk], b);
-      mma_columns<N>(small, f.big[kk], bs);
+      mma_columns<N>(acc, f.small[kk], b);
+      mma_columns<N>(acc, f.big[kk], bs);
     }
+    mma_columns<N>(acc, f.big[kk], b);
   }
   hopper::wgmma_commit();
   hopper::wgmma_wait<1>();
-  fence_accumulators<N, IEEE>(acc, small);
+  fence_accumulators<N, IEEE>(acc, total);
   fence_fragments<IEEE>(f_prev);
   if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
   __syncwarp();
@@ -147,7 +147,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[N / 2];
-  float small[IEEE ? N / 2 : 1];
+  float total[IEEE ? N / 2 : 1];  // IEEE: the earlier segments' sums (WgmmaTiling::segment_sums)
   if (wg == 0) {  // producer
     if (tid == 0) {
       for (int kc = 0; kc < p.k_chunks; ++kc) {
@@ -175,15 +175,21 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
 #pragma unroll
-    for (int i = 0; i < (IEEE ? N / 2 : 1); ++i) small[i] = 0.0f;
+    for (int i = 0; i < (IEEE ? N / 2 : 1); ++i) total[i] = 0.0f;
     Fragments f_even, f_odd;
+    int segment_left = p.segment_chunks;  // stages to this IEEE segment's end
     for (int kc = 0; kc < p.k_chunks; ++kc) {
       if (kc % 2 == 0)
-        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, small, f_even, f_odd);
+        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, total, f_even, f_odd);
       else
-        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, small, f_odd, f_even);
+        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, total, f_odd, f_even);
+      if constexpr (IEEE)
+        if (--segment_left == 0 && kc + 1 < p.k_chunks) {
+          fold_segment<N>(acc, total);
+          segment_left = p.segment_chunks;
+        }
     }
-    retire_accumulators<N, IEEE>(acc, small);
+    retire_accumulators<N, IEEE>(acc, total);
   }
   __syncthreads();
   if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);

@@ -167,7 +167,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* xs = smem + size_t(s) * stage_bytes;
-        const PackedColumns col = packed_columns(p, kc);  // (IEEE runs with XT only)
+        const PackedColumns col = packed_columns<true>(p, kc);  // (IEEE runs with XT only, in one chain)
         if constexpr (XT) {
           for (int sg = 0; sg < p.segments; ++sg)
             hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, col.x, start, b0 + sg, &full[s]);

@@ -382,7 +382,7 @@ TEST_F(CudaParity, WgmmaLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(906);
-  int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, small_accumulators = 0;
+  int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
@@ -404,7 +404,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       multi_window += plan.wgmma.windows > 1;
       raw_weights += plan.wgmma.raw_weights;
       packed_columns += plan.wgmma.tf32_columns && !plan.wgmma.raw_weights;
-      small_accumulators += plan.wgmma.small_accumulators && !plan.wgmma.raw_weights;
+      segment_sums += plan.wgmma.segment_sums && !plan.wgmma.raw_weights;
       persistent += plan.wgmma.persistent;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
@@ -416,7 +416,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GT(multi_window, 0) << "no layer cut a row into windows";
   EXPECT_GT(raw_weights, 0) << "no fp32 layer read its weights as stored";
   EXPECT_GT(packed_columns, 0) << "no fp32 layer ran on packed W^T tiles";
-  EXPECT_GT(small_accumulators, 0) << "no IEEE layer on packed W^T had small-part accumulators";
+  EXPECT_GT(segment_sums, 0) << "no IEEE layer on packed W^T summed its reduction in segments";
   EXPECT_GE(persistent, 2) << "the persistent kernel did not run in fp16 and bf16";
 }
 
@@ -567,6 +567,77 @@ TEST_F(CudaParity, WgmmaStreamMisalignedOperands) {
   const std::string m = convt1d_last_error();
   EXPECT_TRUE(t1d::contains(m, "aligned")) << m;
   EXPECT_TRUE(t1d::contains_word(m, "x")) << m;
+}
+
+// Deep reductions on inputs of one sign (x and W in (0, 1)), every tensor-core family that takes each
+// layer. Tensor cores round their fp32 accumulation toward zero: on zero-mean data those errors
+// cancel, on one-signed data they all point one way and grow with the accumulation chain, so IEEE's
+// 1e-5 bar is tested where it is tightest (reductions of 768-2048 channels, as in T3, T5, T7, L1).
+TEST_F(CudaParity, OneSignedInputsDeepReductions) {
+  const auto dev = current_device_info();
+  if (dev.cc_major < 8) GTEST_SKIP() << "tensor-core kernels need sm_80 or newer";
+  const Layer layers[] = {
+      {1, 2048, 32, 40, 16, 8, 4, 1, 0},   // Oobleck's depth (T7, L1): raw weights, segment sums
+      {1, 1536, 64, 64, 8, 4, 2, 1, 0},    // BigVGAN up0's depth (T3)
+      {2, 768, 96, 64, 16, 8, 4, 1, 0},    // DAC up1's depth (T5): packed W^T, one pass-ordered chain
+      {1, 1000, 48, 60, 16, 8, 1, 1, 0},   // a channel count that is no power of two
+      {2, 1056, 8, 200, 8, 4, 2, 1, 0},    // raw weights over 33 chunks: segment sums
+      {4, 1056, 8, 600, 8, 4, 2, 1, 0},    // many row tiles: packed W^T, segment sums
+      {1, 32, 64, 10000, 5, 1, 0, 3, 0},   // KB74's taps on the streaming kernel
+      {1, 128, 128, 2048, 4, 2, 1, 1, 0},  // T8's channels: phase blocks
+      {1, 32, 8, 6000, 16, 1, 0, 1, 0},    // the streaming kernel's deepest reductions (16 taps)
+      {1, 48, 8, 4000, 12, 1, 0, 2, 0},
+      {1, 1000, 1, 20, 1000, 100, 0, 1, 0},  // P3's channels: GEMM then col2im
+  };
+  constexpr int32_t kFamilies[] = {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_IMPLICIT_GEMM, CONVT1D_ALGO_WGMMA,
+                                   CONVT1D_ALGO_WGMMA_STREAM};
+  t1d::Rng rng(2026);
+  int ran = 0, ieee_deep = 0, packed_segments = 0, raw_segments = 0, one_chain = 0;
+  double worst_ieee = 0;
+  std::string worst_what;
+  for (const Layer& l : layers)
+    for (const Mode& m : kModes) {
+      if (m.dtype == CONVT1D_FLOAT64) continue;
+      convt1d_problem p = l.problem();
+      p.has_bias = 1;
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const Inputs in = t1d::random_inputs(rng, p, m.dtype, /*positive=*/true);
+      const std::vector<double> ref = t1d::reference_of(p, in);
+      DeviceProblem d(p, in);
+      for (int32_t algo : kFamilies) {
+        p.algorithm = algo;
+        if (algo != CONVT1D_ALGO_AUTO && !gemm_plannable(p, dev, algo)) continue;
+        const std::string what = std::string(m.name) + " " + t1d::algo_str(algo) + " " + describe(p);
+        d.y.fill_bytes(0xFF);
+        ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
+        ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+        const std::vector<double> got = d.download(m.dtype);
+        expect_close(m, got, ref, what);
+        if (HasFatalFailure()) return;
+        ++ran;
+        if (m.math == CONVT1D_MATH_IEEE && m.dtype == CONVT1D_FLOAT32) {
+          const double e = t1d::compare(got, ref).rel_error;
+          if (e > worst_ieee) worst_ieee = e, worst_what = what;
+          ieee_deep += l.c_in >= 768;
+          if (algo == CONVT1D_ALGO_WGMMA) {
+            const auto plan = convt1d::detail::make_plan(p, dev);
+            packed_segments += plan.wgmma.segment_sums && !plan.wgmma.raw_weights;
+            raw_segments += plan.wgmma.segment_sums && plan.wgmma.raw_weights;
+            one_chain += !plan.wgmma.segment_sums && l.c_in > convt1d::detail::kIeeeSegmentChannels;
+          }
+        }
+      }
+    }
+  std::cout << "[ info ] worst IEEE relative error " << worst_ieee << " (" << worst_what << "), " << ran
+            << " runs\n";
+  EXPECT_GE(ran, 40);
+  EXPECT_GE(ieee_deep, 8) << "too few deep IEEE runs";
+  if (dev.wgmma) {
+    EXPECT_GT(packed_segments, 0) << "no IEEE wgmma run summed packed W^T tiles in segments";
+    EXPECT_GT(raw_segments, 0) << "no IEEE wgmma run summed raw-weight tiles in segments";
+    EXPECT_GT(one_chain, 0) << "no deep IEEE wgmma run took one pass-ordered chain";
+  }
 }
 
 // TMA reads x and the weights in place only from 16-byte aligned addresses. A layer AUTO sends to the

@@ -267,8 +267,8 @@ TEST(ImplicitGemmPlan, FewTilesSplitTheReduction) {
   }
 }
 
-// IEEE mode keeps every tensor-core accumulation chain <= 1024 terms (BigVGAN up0 train: 1536
-// channels x 2 taps per phase would be 3072) by splitting the reduction; TF32 does not need to.
+// IEEE mode keeps every tensor-core accumulation chain <= kIeeeMaxChainTerms terms (BigVGAN up0 train:
+// 1536 channels x 2 taps per phase would be 3072) by splitting the reduction; TF32 does not need to.
 TEST(MakePlan, IeeeSplitsLongStreamedReductions) {
   convt1d_problem p = cuda_problem(16, 1536, 768, 256, 8, 4);
   p.padding = 2;
@@ -277,11 +277,28 @@ TEST(MakePlan, IeeeSplitsLongStreamedReductions) {
   const auto ieee = convt1d::detail::make_plan(p, kH100);
   ASSERT_EQ(ieee.kernel, KernelKind::ImplicitGemm);
   ASSERT_TRUE(ieee.gemm.stream_w);
-  EXPECT_LE(static_cast<int64_t>(ieee.gemm.chunks_per_split) * ieee.gemm.ci_chunk * 2, 1024);
+  EXPECT_LE(static_cast<int64_t>(ieee.gemm.chunks_per_split) * ieee.gemm.ci_chunk * 2,
+            convt1d::detail::kIeeeMaxChainTerms);
   EXPECT_GT(ieee.gemm.splits, 1);
   check_tiling(p, CONVT1D_FLOAT32, kH100, ieee.gemm);
   p.math = CONVT1D_MATH_TF32;
   EXPECT_EQ(convt1d::detail::make_plan(p, kH100).gemm.splits, 1);
+}
+
+// Reductions that would fit in shared memory are streamed too in IEEE mode when one chain would exceed
+// kIeeeMaxChainTerms (K 16 at stride 1 over 32 channels: 512 terms per output), and split.
+TEST(MakePlan, IeeeBoundsResidentChainsToo) {
+  convt1d_problem p = cuda_problem(1, 32, 8, 6000, 16, 1);
+  p.dtype = CONVT1D_FLOAT32;
+  p.algorithm = CONVT1D_ALGO_IMPLICIT_GEMM;
+  const auto tf32 = convt1d::detail::make_plan(p, kH100);
+  EXPECT_FALSE(tf32.gemm.stream_w) << "TF32 keeps the reduction resident";
+  p.math = CONVT1D_MATH_IEEE;
+  const auto ieee = convt1d::detail::make_plan(p, kH100);
+  ASSERT_EQ(ieee.kernel, KernelKind::ImplicitGemm);
+  EXPECT_TRUE(ieee.gemm.stream_w);
+  EXPECT_LE(int64_t{ieee.gemm.chunks_per_split} * ieee.gemm.ci_chunk * 16, convt1d::detail::kIeeeMaxChainTerms);
+  check_tiling(p, CONVT1D_FLOAT32, kH100, ieee.gemm);
 }
 
 // Streamed weights are packed when each chunk is streamed often (a training batch), and stream raw

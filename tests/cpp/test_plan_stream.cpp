@@ -57,6 +57,7 @@ TEST(StreamPlan, RefusesWithAReason) {
       {[](convt1d_problem& p) { p.in_length = 131068; p.dtype = CONVT1D_BFLOAT16; }, "multiple of 8"},
       {[](convt1d_problem& p) { p.dilation = 50; }, "dilation"},             // reach 200
       {[](convt1d_problem& p) { p.in_channels = 257; }, "in_channels <= 256"},
+      {[](convt1d_problem& p) { p.in_channels = 80; p.math = CONVT1D_MATH_IEEE; }, "IEEE mode needs"},  // 400 terms
   };
   for (const Case& c : cases) {
     convt1d_problem p = ok;

@@ -132,12 +132,12 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
 
 // fp32 on the suite's deep layers (perf-log steps 67-70): W read as stored where few row tiles share
 // it (TF32 up to 4, IEEE up to 8, IEEE beyond 1024 input channels up to 64), else packed W^T; IEEE
-// beyond 1024 input channels always keeps the small-part sums apart.
+// beyond 1024 input channels always sums its reduction in segments.
 TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
   struct Case {
     const char* name;
     convt1d_problem p;
-    bool raw_tf32, raw_ieee, small_ieee;
+    bool raw_tf32, raw_ieee, segmented_ieee;
   };
   const Case cases[] = {
       {"S5", layer(1, 1536, 768, 94, 8, 4, 2), true, true, true},
@@ -154,13 +154,13 @@ TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
     const convt1d::detail::Plan tf32 = convt1d::detail::make_plan(p, hopper(true));
     ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
     EXPECT_EQ(tf32.wgmma.raw_weights, c.raw_tf32);
-    EXPECT_FALSE(tf32.wgmma.ieee || tf32.wgmma.small_accumulators);
+    EXPECT_FALSE(tf32.wgmma.ieee || tf32.wgmma.segment_sums);
     p.math = CONVT1D_MATH_IEEE;
     const convt1d::detail::Plan ieee = convt1d::detail::make_plan(p, hopper(true));
     ASSERT_EQ(ieee.kernel, KernelKind::Wgmma);
     EXPECT_TRUE(ieee.wgmma.ieee);
     EXPECT_EQ(ieee.wgmma.raw_weights, c.raw_ieee);
-    EXPECT_EQ(ieee.wgmma.small_accumulators, c.small_ieee);
+    EXPECT_EQ(ieee.wgmma.segment_sums, c.segmented_ieee);
   }
 }
 
@@ -468,16 +468,18 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
     EXPECT_EQ(e.x_pitch, s.in_length);
     if (e.raw_weights) {
       EXPECT_LE(e.n(), convt1d::detail::kRawWeightsIeeeMaxN);
-      EXPECT_LE(e.row_tiles, s.in_channels > convt1d::detail::kIeeeOneChainChannels
+      EXPECT_LE(e.row_tiles, s.in_channels > convt1d::detail::kRawWeightsDeepIeeeChannels
                                  ? convt1d::detail::kRawWeightsDeepIeeeMaxRowTiles
                                  : convt1d::detail::kRawWeightsIeeeMaxRowTiles);
     }
-    // beyond kIeeeOneChainChannels, and with raw weights, the small parts' own accumulators: narrower
-    // x^T tiles, one block per SM
-    EXPECT_EQ(e.small_accumulators, e.raw_weights || s.in_channels > convt1d::detail::kIeeeOneChainChannels);
-    if (e.small_accumulators) {
+    // beyond kIeeeOneChainChannels, and with raw weights, sums in segments of kIeeeSegmentChannels:
+    // narrower x^T tiles, one block per SM; else one pass-ordered segment
+    EXPECT_EQ(e.segment_sums, e.raw_weights || s.in_channels > convt1d::detail::kIeeeOneChainChannels);
+    EXPECT_EQ(e.segment_chunks,
+              e.segment_sums ? convt1d::detail::kIeeeSegmentChannels / convt1d::detail::kWgmmaTf32Chunk : chunks);
+    if (e.segment_sums) {
       EXPECT_TRUE(e.tf32_columns);
-      EXPECT_LE(e.n(), convt1d::detail::kWgmmaSmallAccumulatorsMaxN);
+      EXPECT_LE(e.n(), convt1d::detail::kWgmmaSegmentSumsMaxN);
       EXPECT_EQ(e.blocks_per_sm, 1);
     } else if (t.x_transposed && !t.raw_weights) {
       EXPECT_EQ(e.tf32_columns, t.tf32_columns);

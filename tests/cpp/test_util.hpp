@@ -148,9 +148,10 @@ inline double round_to(int32_t dtype, double v) {
   return convt1d::detail::load_as_double(dtype, tmp, 0);
 }
 
-// n values uniform in (-1, 1), each exactly representable in `dtype`, never zero.
-inline std::vector<double> random_values(Rng& rng, int64_t n, int32_t dtype) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
+// n values uniform in (-1, 1), or in (0, 1) when `positive`, each exactly representable in `dtype`,
+// never zero.
+inline std::vector<double> random_values(Rng& rng, int64_t n, int32_t dtype, bool positive = false) {
+  std::uniform_real_distribution<double> u(positive ? 0.0 : -1.0, 1.0);
   std::vector<double> v(static_cast<std::size_t>(n));
   for (auto& e : v) {
     do {
@@ -277,11 +278,13 @@ struct Inputs {
   std::vector<double> x, w, bias;
   const double* bias_ptr() const { return bias.empty() ? nullptr : bias.data(); }
 };
-inline Inputs random_inputs(Rng& rng, const convt1d_problem& p, int32_t dtype) {
+// Zero-mean inputs by default; `positive` ones (post-ReLU activations, say) make every product of a
+// sum one-signed, so rounding that always truncates adds up instead of cancelling.
+inline Inputs random_inputs(Rng& rng, const convt1d_problem& p, int32_t dtype, bool positive = false) {
   Inputs in;
-  in.x = random_values(rng, x_count(p), dtype);
-  in.w = random_values(rng, w_count(p), dtype);
-  if (p.has_bias) in.bias = random_values(rng, p.out_channels, dtype);
+  in.x = random_values(rng, x_count(p), dtype, positive);
+  in.w = random_values(rng, w_count(p), dtype, positive);
+  if (p.has_bias) in.bias = random_values(rng, p.out_channels, dtype, positive);
   return in;
 }
 
