@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
@@ -219,6 +220,20 @@ __device__ __forceinline__ void edge_outputs(const float* zrow, T* yp, int32_t c
   }
 }
 
+// Calls f with the tap count as a compile-time constant (std::integral_constant) for the usual counts
+// 1-4, so that the tap loops unroll and their loads issue back to back; else with 0 (a run-time loop
+// over `taps`).
+template <class F>
+__device__ __forceinline__ void with_tap_count(int taps, F&& f) {
+  switch (taps) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    default: return f(std::integral_constant<int, 0>{});
+  }
+}
+
 // Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`
 // (group >= groups: none).
 struct EpilogueThreads {
@@ -276,22 +291,14 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
         z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch + sg * p.window;
     T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
     if (interior) {
-      switch (taps) {  // the usual tap counts unrolled: loads issue back to back
-        case 1: interior_outputs<1>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-        case 2: interior_outputs<2>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-        case 3: interior_outputs<3>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-        case 4: interior_outputs<4>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v); break;
-        default: interior_outputs<0>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v);
-      }
+      with_tap_count(taps, [&](auto n) {
+        interior_outputs<decltype(n)::value>(zrow + col0, yp, count, active, col_step, tap_delta, taps, bias_v);
+      });
     } else {
-      const int32_t shift = p.shift_step, w = p.window;
-      switch (taps) {
-        case 1: edge_outputs<1>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
-        case 2: edge_outputs<2>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
-        case 3: edge_outputs<3>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
-        case 4: edge_outputs<4>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v); break;
-        default: edge_outputs<0>(zrow, yp, count, col0, active, col_step, tap_rows, shift, w, taps, bias_v);
-      }
+      with_tap_count(taps, [&](auto n) {
+        edge_outputs<decltype(n)::value>(zrow, yp, count, col0, active, col_step, tap_rows, p.shift_step, p.window,
+                                         taps, bias_v);
+      });
     }
   }
 }

@@ -286,18 +286,18 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
                    static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 
-// Tiles in runs (StreamTiling::tile_run): compiled for TF32 only, where the plan takes them.
+// The instance the tiling asks for at width N: phases compiled in (stride > 1) or folded out, tiles in
+// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them.
 template <class M, int N>
-void launch_runs(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
-                 const void* image) {
-  if constexpr (std::is_same_v<M, Tf32Math>) {
-    if (plan.poly.phases > 1)
-      launch_n<M, N, true, true>(plan, a, x_map, p, image);
-    else
-      launch_n<M, N, false, true>(plan, a, x_map, p, image);
-  } else {
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream tile runs are compiled for TF32 only");
-  }
+void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+                  const void* image) {
+  const bool phased = plan.poly.phases > 1;
+  if (plan.stream.tile_run == 1)
+    return phased ? launch_n<M, N, true>(plan, a, x_map, p, image) : launch_n<M, N, false>(plan, a, x_map, p, image);
+  if constexpr (std::is_same_v<M, Tf32Math>)
+    return phased ? launch_n<M, N, true, true>(plan, a, x_map, p, image)
+                  : launch_n<M, N, false, true>(plan, a, x_map, p, image);
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream tile runs are compiled for TF32 only");
 }
 
 template <class M>
@@ -363,17 +363,12 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   p.image_bytes = static_cast<uint32_t>(t.image_bytes / M::kImages);
-  const bool phased = poly.phases > 1;
   if (t.phase_blocks)
     launch_phase_blocks<M>(plan, a, x_map, p, image);
-  else if (t.tile_run > 1 && t.n == 64)
-    launch_runs<M, 64>(plan, a, x_map, p, image);
-  else if (t.tile_run > 1 && t.n == 32)
-    launch_runs<M, 32>(plan, a, x_map, p, image);
   else if (t.n == 64)
-    phased ? launch_n<M, 64, true>(plan, a, x_map, p, image) : launch_n<M, 64, false>(plan, a, x_map, p, image);
+    launch_width<M, 64>(plan, a, x_map, p, image);
   else if (t.n == 32)
-    phased ? launch_n<M, 32, true>(plan, a, x_map, p, image) : launch_n<M, 32, false>(plan, a, x_map, p, image);
+    launch_width<M, 32>(plan, a, x_map, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   image_buffer.release();
