@@ -275,7 +275,7 @@ bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const Stream
   if (t.block_phases > 1) {
     const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
     if (p.dtype == CONVT1D_FLOAT32) return tiles_per_block >= kChannelGroupMinTiles;
-    return t.n >= kChannelGroupMinN16 && y_bytes <= kChannelGroupMaxOutputBytes16 &&
+    return t.n >= kChannelGroupMinN16 && (t.rotation != 0 || y_bytes <= kChannelGroupMaxOutputBytes16) &&
            tiles_per_block >= kChannelGroupMinTiles;
   }
   return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && y_bytes <= kPhaseBlockMaxOutputBytes &&

@@ -275,7 +275,8 @@ constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
 constexpr int kPhaseBlockAutoMaxN = 96;
 // ... and phase blocks of channel groups (every phase per block) where their blocks walk many tiles,
-// in 16-bit only at the width and the y sizes measured faster (plan.cpp, prefers_phase_blocks).
+// in 16-bit only at the width and the y sizes measured faster (plan.cpp, prefers_phase_blocks); with
+// rotated phases (StreamTiling::rotation) at any y size (X1 bf16: 11.5 ms, the implicit GEMM 14.6).
 constexpr int64_t kChannelGroupMinTiles = 32;
 constexpr int kChannelGroupMinN16 = 64;
 constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
@@ -292,6 +293,12 @@ struct StreamTiling {
   int32_t block_phases = 1;   // phase blocks: phases per block, 1 (one phase, every channel) or the stride
                               // (every phase, one channel group)
   int32_t groups = 1;         // phase blocks: channel groups of n channels (block_phases == stride)
+  // 16-bit channel groups at stride 2 with an odd padding (HiFi-GAN-style K 4, padding 1): the phases
+  // rotated by this much (1), so a thread's two outputs of one row start on an even index and leave as
+  // one 4-byte store (perf-log step 97: T8 16-bit -12 %; fp32 lost 5 % to it, so stays in order).
+  // Output slot k of row q holds phase (k + rotation) % stride, one position left (q - 1) for
+  // k < stride - rotation: outputs q*stride + k - (padding - rotation + stride). 0: phases in order.
+  int32_t rotation = 0;
   int32_t positions = kStreamPositions;  // q per tile
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep (channel groups: the group width)
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap

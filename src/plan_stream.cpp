@@ -30,9 +30,10 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1) / m)) * m; }
 
 // The x window of a tile of `positions` q: its start relative to the tile (16-byte aligned in x) and
-// its width. False when the taps reach too far for one TMA box.
-bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, StreamTiling& t) {
-  const int64_t base = floor_to(t.q_first - poly.max_shift, align) - t.q_first;
+// its width, `extra_left` positions left of the farthest tap (rotated phases). False when the taps
+// reach too far for one TMA box.
+bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, StreamTiling& t, int64_t extra_left = 0) {
+  const int64_t base = floor_to(t.q_first - poly.max_shift - extra_left, align) - t.q_first;
   const int64_t need = positions - base;  // through the tile's last q (shift 0)
   // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
   int64_t cols = round_up(need, 16) + 8;
@@ -131,38 +132,51 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
     why = "needs out_channels <= " + std::to_string(kPhaseBlockMaxN) + ", got " + std::to_string(s.out_channels);
     return false;
   }
-  if (!plan_window(poly, align, kPhaseBlockPositions, t)) {
-    why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~180 (one 256-position window), got " +
-          std::to_string(poly.max_shift);
-    return false;
-  }
+  // The window and the tiles of phases in order, or rotated (StreamTiling::rotation): one more x
+  // column on the left, and the outputs stride - rotation further left, so maybe one more tile.
+  auto lay_out_tiles = [&](int32_t rotation) {
+    if (!plan_window(poly, align, kPhaseBlockPositions, t, rotation ? 1 : 0)) {
+      why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~180 (one 256-position window), got " +
+            std::to_string(poly.max_shift);
+      return false;
+    }
+    t.rotation = rotation;
+    t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
+    t.zero_bytes = kStepBytes * t.x_cols;
+    const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
+    const int64_t q_end = (last + s.stride - 1) / s.stride;
+    t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
+    t.tiles = s.batch * t.tiles_per_row;
+    if (t.tiles > std::numeric_limits<int32_t>::max()) {
+      why = "more than 2^31 tiles";
+      return false;
+    }
+    return true;
+  };
+  if (!lay_out_tiles(0)) return false;
   t.phase_blocks = true;
   t.staging_bytes = 0;
-  t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
-  t.zero_bytes = kStepBytes * t.x_cols;
-  const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;
-  t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
-  t.tiles = s.batch * t.tiles_per_row;
-  if (t.tiles > std::numeric_limits<int32_t>::max()) {
-    why = "more than 2^31 tiles";
-    return false;
-  }
   const auto phases = static_cast<int32_t>(s.stride);
+  const auto group_rotation = static_cast<int32_t>(elem == 2 && phases == 2 ? s.padding % 2 : 0);
   const auto all_channels = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   auto channel_groups = [&](std::string& reason) {
     reason = phases == 1
                  ? "stride 1: a block of its one phase has every phase"
                  : "needs stride <= " + std::to_string(kPhaseBlockMaxN / kStreamRowStep) + " for channel groups";
+    if (phases > 1 && !lay_out_tiles(group_rotation) && !lay_out_tiles(0)) return false;
     for (int32_t width = std::min<int32_t>(all_channels, kPhaseBlockMaxN / phases / kStreamRowStep * kStreamRowStep);
          width >= kStreamRowStep && phases > 1; width -= kStreamRowStep)
       if (fit_phase_blocks(s, dev, elem, phases, width, t, reason)) return true;
     return false;
   };
+  auto one_phase = [&](std::string& reason) {
+    return lay_out_tiles(0) && fit_phase_blocks(s, dev, elem, 1, all_channels, t, reason);
+  };
   std::string group_why, phase_why;
   if (elem == 4 || s.y_elements() * elem > kPhaseBlockMaxOutputBytes) {
-    if (channel_groups(group_why) || fit_phase_blocks(s, dev, elem, 1, all_channels, t, phase_why)) return true;
+    if (channel_groups(group_why) || one_phase(phase_why)) return true;
   } else {
-    if (fit_phase_blocks(s, dev, elem, 1, all_channels, t, phase_why) || channel_groups(group_why)) return true;
+    if (one_phase(phase_why) || channel_groups(group_why)) return true;
   }
   why = "per phase: " + phase_why + "; per channel group: " + group_why;
   return false;

@@ -31,6 +31,8 @@
 // phase): each consumer, after storing its i-th tile, arrives on done[i % ring] of every peer, and
 // the producer starts loading tile i only once done[(i - lead) % ring] shows every peer has stored
 // tile i - lead. While one consumer stores, the other runs its wgmmas.
+#include <type_traits>
+
 #include "cuda/cluster_launch.cuh"
 #include "cuda/opt_in_smem.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
@@ -46,15 +48,27 @@ constexpr int kRing = kPhaseBlockPaceRing;
 static_assert(kRing >= 2 * kLead && (kRing & (kRing - 1)) == 0,
               "a producer waits on done[j] before any peer can complete that barrier's phase after next");
 
+// Accumulator `i` of a thread's S output slots as one vector of S elements at `dst` (aligned to it).
+template <int S, class T, int NA>
+__device__ __forceinline__ void store_slots(T* dst, const float (&acc)[S][NA], int i) {
+  constexpr int kBytes = S * sizeof(T);
+  using Vec = std::conditional_t<kBytes == 4, uint32_t, std::conditional_t<kBytes == 8, uint2, uint4>>;
+  alignas(kBytes) T e[S];
+#pragma unroll
+  for (int rr = 0; rr < S; ++rr) e[rr] = from_float<T>(acc[rr][i]);
+  *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(e);
+}
+
 // The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
 // D_r = x^T W_r^T over the block's N channels from co_first, stored to y.
-template <class M, int N, int S, bool kRuns>
+template <class M, int N, int S, bool kRuns, bool kRotated>
 __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r0, int32_t co_first,
                                               uint32_t block_bytes, const StreamParams& p, unsigned char* wt,
                                               unsigned char* x_stages, unsigned char* zeros, uint64_t* full,
                                               uint64_t* empty, uint64_t* done, const float* bias_s,
                                               typename M::T* __restrict__ y) {
   using T = typename M::T;
+  static_assert(!kRotated || S == 2, "rotated phases: stride 2 (StreamTiling::rotation)");
   const int32_t phases = p.phases;
   const int tid = threadIdx.x;
   const int h = tid / 128 - 1;
@@ -80,10 +94,12 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
     ptx::mbar_wait(&full[s], w.parity);
 #pragma unroll
     for (int rr = 0; rr < S; ++rr) {
-      const int32_t r = r0 + rr;
+      // Output slot rr: phase r at this row's q, or (kRotated: StreamTiling::rotation 1) phase 1 at q - 1.
+      const int32_t r = kRotated ? (rr + 1) % S : r0 + rr;
+      const int32_t left = kRotated && rr == 0;
       const int32_t c_base = p.phase_chunk[r] - p.phase_chunk[r0], chunks = p.phase_chunk[r + 1] - p.phase_chunk[r];
       const int32_t steps = p.phase_steps[r];
-      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
+      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base - left;  // first tap, channels 0..kStep-1
       for (int c2 = 0; c2 < chunks; c2 += 2) {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
@@ -132,6 +148,12 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
 #pragma unroll
         for (int j = 0; j < 2; ++j) {
           if (co_first + nb * 8 + 2 * q + j >= p.out_channels) continue;
+          if constexpr ((S == 2 || S == 4) && sizeof(T) == 2) {  // (fp32: 3 % slower with the branch, T8)
+            if (p.vec_slots && live == (1u << S) - 1) {  // the row's S outputs: one aligned vector
+              store_slots<S>(dst + j * ld, acc, nb * 4 + hi * 2 + j);
+              continue;
+            }
+          }
 #pragma unroll
           for (int rr = 0; rr < S; ++rr)
             if (live >> rr & 1) dst[j * ld + rr] = from_float<T>(acc[rr][nb * 4 + hi * 2 + j]);
@@ -145,7 +167,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   }
 }
 
-template <class M, int N, int S, bool kRuns>
+template <class M, int N, int S, bool kRuns, bool kRotated>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                               const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
@@ -196,8 +218,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                     pace);
     }
   } else {
-    consume_tiles<M, N, S, kRuns>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full, empty, done,
-                                  bias_s, y);
+    consume_tiles<M, N, S, kRuns, kRotated>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full,
+                                            empty, done, bias_s, y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
 #else
@@ -205,12 +227,12 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <class M, int N, int S = 1, bool kRuns = false>
+template <class M, int N, int S = 1, bool kRuns = false, bool kRotated = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S, kRuns>;
+  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S, kRuns, kRotated>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
   const auto* wt = static_cast<const uint4*>(image);
   const auto* bias = static_cast<const T*>(a.bias);
@@ -226,14 +248,19 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
   cuda_check_launch("wgmma_phase_stream_kernel launch");
 }
 
-// Channel-group blocks, with tiles in runs where the plan takes them.
+// Channel-group blocks, with tiles in runs and (16-bit, stride 2) phases rotated where the plan takes them.
 template <class M, int N, int S>
 void launch_groups(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
                    const void* image) {
-  if (plan.stream.tile_run > 1)
-    launch_n<M, N, S, true>(plan, a, x_map, p, image);
-  else
-    launch_n<M, N, S, false>(plan, a, x_map, p, image);
+  const bool runs = plan.stream.tile_run > 1;
+  if constexpr (S == 2 && sizeof(typename M::T) == 2) {
+    if (plan.stream.rotation != 0)
+      return runs ? launch_n<M, N, S, true, true>(plan, a, x_map, p, image)
+                  : launch_n<M, N, S, false, true>(plan, a, x_map, p, image);
+  }
+  if (plan.stream.rotation != 0)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: rotated phases are compiled for 16-bit stride 2 only");
+  runs ? launch_n<M, N, S, true>(plan, a, x_map, p, image) : launch_n<M, N, S, false>(plan, a, x_map, p, image);
 }
 
 }  // namespace

@@ -342,7 +342,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.phases = poly.phases;
   p.shift_step = poly.shift_step;
   p.q_first = static_cast<int32_t>(t.q_first);
-  p.out_offset = static_cast<int32_t>(t.q_first * s.stride - s.padding);
+  p.out_offset = static_cast<int32_t>(t.q_first * s.stride - s.padding + (t.rotation ? t.rotation - s.stride : 0));
   for (int r = 0; r <= poly.phases; ++r) p.phase_chunk[r] = t.phase_chunk[r];
   for (int r = 0; r < poly.phases; ++r) {
     p.phase_steps[r] = t.phase_steps[r];
@@ -354,6 +354,13 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   // a lane stores starts aligned.
   p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&
                reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
+  // 16-bit channel groups at stride 2 or 4 whose slots start on multiples of the stride (padding a
+  // multiple of it, or rotated): with rows of whole strides a thread's outputs of a row leave as one
+  // vector.
+  const int64_t slot_bytes = kElem * s.stride;
+  p.vec_slots = kElem == 2 && t.phase_blocks && t.block_phases > 1 && (s.stride == 2 || s.stride == 4) &&
+                p.out_offset % s.stride == 0 && s.out_length % s.stride == 0 &&
+                reinterpret_cast<uintptr_t>(a.y) % slot_bytes == 0;
   p.paced = t.cluster > 1;
   p.groups = t.groups;
   p.tile_run = t.tile_run;

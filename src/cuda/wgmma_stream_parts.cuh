@@ -31,7 +31,8 @@ struct StreamParams {
   int32_t tiles, tiles_per_row, out_length, out_channels;
   int32_t ci_pad, x_cols, x_base, stages, phases, shift_step;
   int32_t q_first;     // tile j's q0 = q_first + 128 j; its first output q0 * phases - padding
-  int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0])
+  int32_t out_offset;  // = q_first * phases - padding (in (-phases, 0]); with rotation, that + rotation - phases
+  int32_t vec_slots;   // channel-group phase blocks: a thread's `phases` outputs of a row leave as one vector
   int32_t vec_rows;    // every tile's y rows start aligned to a lane's 4 elements
   int32_t paced;       // phase blocks: launched as clusters of `phases` blocks kept in step
   int32_t groups;      // phase blocks of every phase: channel groups of N

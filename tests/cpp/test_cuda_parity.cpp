@@ -473,6 +473,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {1, 16, 65, 512, 2, 4, 0, 1, 0},      // phases without taps
       {3, 64, 96, 16384, 4, 2, 1, 1, 0},    // ~12 tiles per block: 16-bit in clusters of 2 paced blocks
       {2, 8, 96, 180000, 4, 2, 1, 1, 0},    // 16-bit y past 64 MiB: channel groups of 64 (the second half empty)
+      {1, 16, 128, 131072, 4, 2, 1, 1, 1},  // 16-bit y past 64 MiB, phases rotated, odd L_out: element stores
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -491,6 +492,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   }
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
+  int rotated = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -514,6 +516,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       paced += plan.stream.phase_blocks && plan.stream.cluster > 1;
       grouped += plan.stream.phase_blocks && plan.stream.block_phases > 1;
       grouped16 += plan.stream.phase_blocks && plan.stream.block_phases > 1 && m.dtype != CONVT1D_FLOAT32;
+      rotated += plan.stream.rotation != 0;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -527,6 +530,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(paced, 2) << "the paced layer did not run in clusters in 16-bit";
   EXPECT_GE(grouped, 8) << "too few layers ran on channel-group phase blocks";
   EXPECT_GE(grouped16, 2) << "the 16-bit channel-group layer did not run on them";
+  EXPECT_GE(rotated, 4) << "too few 16-bit channel-group layers ran with rotated phases";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

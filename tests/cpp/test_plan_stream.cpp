@@ -132,8 +132,8 @@ TEST(StreamPlan, Kb74Tiling) {
 // Phase blocks under AUTO. One phase per block (perf-log steps 76, 78): 16-bit layers whose y stays in
 // L2 (DAC's last upsampler at B 1 and 16: S11, T6), paced in clusters where blocks walk many tiles
 // (T6). Channel groups, every phase per block (step 79): TF32 layers whose blocks walk many tiles (T6,
-// T8, X1; not S11), 16-bit ones with groups of 64 channels and y up to 1 GiB (T8; not L2's groups of
-// 32, nor X1's 8.6 GB). Never with too few tiles.
+// T8, X1; not S11), 16-bit ones with groups of 64 channels and y up to 1 GiB, or beyond with rotated
+// phases (T8, X1 at stride 2 and padding 1, step 97; not L2's groups of 32). Never with too few tiles.
 TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
   struct Case {
     const char* id;
@@ -143,7 +143,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
   const Case cases[] = {
       {"S11", 1, 192, 96, 4, 2, 1, 22272, 1, 0},   {"T6", 16, 192, 96, 4, 2, 1, 8448, 1, 2},
       {"T8", 16, 128, 128, 4, 2, 1, 32768, 2, 2},  {"L2", 1, 256, 128, 8, 4, 2, 262144, 0, 0},
-      {"X1", 16, 128, 128, 4, 2, 1, 1048576, 0, 2}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, 0, 0},
+      {"X1", 16, 128, 128, 4, 2, 1, 1048576, 2, 2}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, 0, 0},
   };
   for (const Case& c : cases)
     for (const int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
@@ -270,7 +270,8 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_EQ((t.q_first + t.x_base) % 4, 0);  // the window's first x position
     EXPECT_EQ(t.x_cols % 16, 8);
     EXPECT_LE(t.x_cols, convt1d::detail::kStreamMaxBox);
-    EXPECT_GE(-poly.max_shift - t.x_base, 0);                          // q0, the farthest tap
+    const int64_t left = t.rotation ? 1 : 0;                           // rotated slots read q - 1
+    EXPECT_GE(-poly.max_shift - t.x_base - left, 0);                   // q0, the farthest tap
     EXPECT_LT(t.positions - 1 - t.x_base, t.x_cols);                   // the tile's last q, shift 0
     EXPECT_EQ(t.positions, t.phase_blocks ? convt1d::detail::kPhaseBlockPositions : convt1d::detail::kStreamPositions);
     int64_t steps = 0;
@@ -288,9 +289,20 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     const bool deep = p.dtype == CONVT1D_FLOAT32 && t.tiles >= convt1d::detail::kStreamDeepRingTilesPerBlock * t.grid;
     EXPECT_LE(t.stages, deep && !t.phase_blocks ? convt1d::detail::kStreamMaxStagesFp32 : convt1d::detail::kStreamMaxStages);
     EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
-    // The tiles' outputs, q * stride - padding for q in [q_first, q_first + positions * tiles), cover [0, L_out).
-    EXPECT_LE(t.q_first * s.stride - s.padding, 0);
-    EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding, s.out_length);
+    // The tiles' outputs, q * stride - padding for q in [q_first, q_first + positions * tiles) (rotated: stride -
+    // rotation further left), cover [0, L_out).
+    const int64_t rotated_left = t.rotation ? s.stride - t.rotation : 0;
+    EXPECT_LE(t.q_first * s.stride - s.padding - rotated_left, 0);
+    EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding - rotated_left, s.out_length);
+    const bool wide = p.dtype == CONVT1D_FLOAT32;
+    if (t.rotation != 0) {  // 16-bit channel groups at stride 2 with an odd padding
+      EXPECT_TRUE(t.phase_blocks && t.block_phases == s.stride);
+      EXPECT_TRUE(s.stride == 2 && !wide);
+      EXPECT_EQ(t.rotation, 1);
+      EXPECT_EQ(s.padding % 2, 1);
+    } else if (t.phase_blocks && t.block_phases > 1 && s.stride == 2 && !wide) {
+      EXPECT_EQ(s.padding % 2, 0) << "an unrotated 16-bit channel-group tiling whose slots are not aligned";
+    }
     EXPECT_EQ(t.tiles, s.batch * t.tiles_per_row);
     const int64_t images = t.ieee ? 2 : 1;
     EXPECT_EQ(t.image_bytes, int64_t{t.chunks} * t.n * 128 * images * t.groups);
@@ -340,9 +352,10 @@ TEST(StreamPlan, ClusterGridKeepsResidentClusters) {
 }
 
 // What the kernel computes, in fp64: per tile of `positions` q (q0 = q_first + positions * j), one window of x (zero
-// outside the row and past C_in) starting at q0 + x_base; for each phase r, D_r[m][co] = sum over the
-// phase's steps (its tap n, k_step channels) of window[ci][m - shift_n - x_base] * W[ci][co][k_n],
-// stored at output t = (q0 + m) * stride + r - padding when that lies in [0, L_out).
+// outside the row and past C_in) starting at q0 + x_base; for each output slot k, its phase r = (k + rotation) %
+// stride, one position left (`left`) for rotated slots k < stride - rotation, D_k[m][co] = sum over the phase's steps
+// (its tap n, k_step channels) of window[ci][m - left - shift_n - x_base] * W[ci][co][k_n], stored at output
+// t = (q0 + m) * stride + k - padding (rotated: - (padding - rotation + stride)) when that lies in [0, L_out).
 std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1d::Inputs& in) {
   const convt1d::detail::Shape s = convt1d::detail::shape_of(p);
   const StreamTiling& t = plan.stream;
@@ -357,10 +370,12 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
       if (ci >= s.in_channels || l < 0 || l >= s.in_length) return 0.0;
       return in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
     };
-    for (int64_t r = 0; r < s.stride; ++r) {
+    const int64_t rot = t.rotation;
+    for (int64_t k_slot = 0; k_slot < s.stride; ++k_slot) {
+      const int64_t r = (k_slot + rot) % s.stride, left = rot != 0 && k_slot < s.stride - rot;
       const convt1d::detail::PhaseTaps& ph = poly.taps[static_cast<size_t>(r)];
       for (int64_t m = 0; m < t.positions; ++m) {
-        const int64_t out = (q0 + m) * s.stride + r - s.padding;
+        const int64_t out = (q0 + m) * s.stride + k_slot - (rot ? s.padding - rot + s.stride : s.padding);
         if (out < 0 || out >= s.out_length) continue;
         for (int64_t co = 0; co < s.out_channels; ++co) {
           double acc = p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0;
@@ -370,7 +385,7 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
             for (int64_t ci = v0 % t.ci_pad; ci < v0 % t.ci_pad + t.k_step; ++ci) {
               const double w =
                   ci < s.in_channels ? in.w[static_cast<size_t>((ci * s.out_channels + co) * s.kernel_size + k)] : 0.0;
-              acc += window(ci, m - shift - t.x_base) * w;
+              acc += window(ci, m - left - shift - t.x_base) * w;
             }
           }
           y[static_cast<size_t>((b * s.out_channels + co) * s.out_length + out)] = acc;
@@ -410,6 +425,25 @@ TEST(StreamPlan, EmulationMatchesTheReference) {
     ++ran;
   }
   EXPECT_EQ(ran, 2 * kFixed);
+  // 16-bit channel groups (one phase's W^T for every channel does not fit) with rotated phases
+  // (StreamTiling::rotation): padding 1, and padding 3 with an odd L_out.
+  const convt1d_problem rotated[] = {
+      [] { convt1d_problem p = convt1d_problem_init(1, 192, 128, 136, 8); p.stride = 2; p.padding = 1; p.has_bias = 1; return p; }(),
+      [] { convt1d_problem p = convt1d_problem_init(2, 192, 100, 136, 8); p.stride = 2; p.padding = 3; p.output_padding = 1; return p; }(),
+  };
+  for (convt1d_problem p : rotated) {
+    p.dtype = CONVT1D_BFLOAT16;
+    p.device = CONVT1D_DEVICE_CUDA;
+    p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+    ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << convt1d_last_error();
+    const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+    EXPECT_TRUE(plan.stream.phase_blocks && plan.stream.block_phases == 2) << t1d::describe(p);
+    EXPECT_EQ(plan.stream.rotation, 1) << t1d::describe(p);
+    const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
+    const std::vector<double> ref = t1d::reference_of(p, in), got = emulate(p, plan, in);
+    ASSERT_EQ(got.size(), ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-9 * (1 + std::fabs(ref[i]))) << t1d::describe(p) << " at " << i;
+  }
 }
 
 }  // namespace
