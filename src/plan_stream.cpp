@@ -229,8 +229,9 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   t.ieee = ieee;
   for (int64_t r = 0; r < s.stride; ++r)
     if (ieee && int64_t{t.phase_steps[r]} * t.k_step > kStreamIeeeMaxTerms)
-      return no("IEEE mode needs each phase's reduction (taps x in_channels) <= " + std::to_string(kStreamIeeeMaxTerms) +
-                " terms for its accuracy, got " + std::to_string(int64_t{t.phase_steps[r]} * t.k_step));
+      return no("IEEE mode needs each phase's reduction (taps x in_channels) <= " +
+                std::to_string(kStreamIeeeMaxTerms) + " terms for its accuracy, got " +
+                std::to_string(int64_t{t.phase_steps[r]} * t.k_step));
   lay_out_chunks(s.stride, 1, t);
   // The whole W^T resident and 128-position tiles of every phase where they fit; else phase blocks.
   std::string all_phases_why;
