@@ -301,6 +301,80 @@ TEST(MakePlan, IeeeBoundsResidentChainsToo) {
   check_tiling(p, CONVT1D_FLOAT32, kH100, ieee.gemm);
 }
 
+// IEEE accuracy, on every plan: no tensor-core accumulation chain longer than the one-signed GPU test
+// (CudaParity.OneSignedInputsDeepReductions) measured within 1e-5 (perf-log step 94). mma.sync: at
+// most kIeeeMaxChainTerms terms per split unit (unless a chunk of the smallest size alone is longer);
+// wgmma: one pass-ordered chain up to kIeeeOneChainChannels, else segments of kIeeeSegmentChannels;
+// streaming kernels: phases of at most kStreamIeeeMaxTerms terms. AUTO and every forced kernel.
+TEST(MakePlan, IeeeAccumulationChainsStayShort) {
+  namespace d = convt1d::detail;
+  DeviceInfo hopper = kH100;
+  hopper.wgmma = true;
+  const DeviceInfo devices[] = {hopper, kA100, kRtx4090};
+  t1d::ProblemRanges r;
+  r.device = CONVT1D_DEVICE_CUDA;
+  r.min_batch = 1;
+  r.max_in_per_group = 2100;
+  r.max_out_per_group = 160;
+  r.max_groups = 2;
+  r.max_in_length = 4000;
+  r.max_stride = 8;
+  r.max_work = int64_t{1} << 50;  // (no reference is computed)
+  t1d::Rng rng(94);
+  int checked[3] = {};  // implicit_gemm, wgmma (and its GEMM for col2im), streaming
+  auto check_wgmma = [&](const d::WgmmaTiling& w, int64_t in_channels, const std::string& what) {
+    if (w.segment_sums)
+      EXPECT_EQ(int64_t{w.segment_chunks} * d::kWgmmaTf32Chunk, d::kIeeeSegmentChannels) << what;
+    else
+      EXPECT_LE(in_channels, d::kIeeeOneChainChannels) << what;
+    EXPECT_TRUE(w.segment_sums || !w.raw_weights) << what << ": raw weights interleave their passes";
+    ++checked[1];
+  };
+  for (int i = 0; i < 800; ++i) {
+    convt1d_problem p = t1d::random_problem(rng, r, CONVT1D_FLOAT32);
+    p.math = CONVT1D_MATH_IEEE;
+    if (i % 2 == 0) {  // where the streaming kernel runs: TMA rows, groups 1, at most 128 output channels
+      p.in_length = (p.in_length + 7) / 8 * 8;
+      p.groups = 1;
+      p.in_channels = t1d::rand_int(rng, 1, 96);
+      p.out_channels = t1d::rand_int(rng, 1, 128);
+    }
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;
+    for (const int32_t algo : {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_IMPLICIT_GEMM, CONVT1D_ALGO_WGMMA,
+                               CONVT1D_ALGO_WGMMA_STREAM})
+      for (const DeviceInfo& dev : devices) {
+        p.algorithm = algo;
+        Plan plan;
+        try {
+          plan = d::make_plan(p, dev);
+        } catch (const ApiError&) {
+          continue;  // forced kernels refuse some problems
+        }
+        const std::string what = describe(p) + " on sm_" + std::to_string(dev.cc_major * 10 + dev.cc_minor);
+        int64_t taps = 1;
+        for (const d::PhaseTaps& ph : plan.poly.taps) taps = std::max<int64_t>(taps, ph.count);
+        if (plan.kernel == KernelKind::ImplicitGemm) {
+          const GemmTiling& g = plan.gemm;
+          const int64_t chain = int64_t{g.chunks_per_split} * g.ci_chunk * taps;
+          EXPECT_TRUE(chain <= d::kIeeeMaxChainTerms || (g.ci_chunk == g.k_step && g.chunks_per_split == 1))
+              << what << ": chain of " << chain << " terms";
+          ++checked[0];
+        } else if (plan.kernel == KernelKind::Wgmma) {
+          check_wgmma(plan.wgmma, p.in_channels, what);
+        } else if (plan.kernel == KernelKind::GemmCol2im) {
+          check_wgmma(d::make_plan(d::col2im_gemm_problem(p), dev).wgmma, p.in_channels, what + " (its GEMM)");
+        } else if (plan.kernel == KernelKind::WgmmaStream) {
+          for (int64_t ph = 0; ph < plan.poly.phases; ++ph)
+            EXPECT_LE(int64_t{plan.stream.phase_steps[ph]} * plan.stream.k_step, d::kStreamIeeeMaxTerms) << what;
+          ++checked[2];
+        }
+      }
+  }
+  EXPECT_GE(checked[0], 300);
+  EXPECT_GE(checked[1], 100);
+  EXPECT_GE(checked[2], 10);
+}
+
 // Streamed weights are packed when each chunk is streamed often (a training batch), and stream raw
 // when it is read about once (a B=1 layer), where the extra pass would not pay.
 TEST(ImplicitGemmPlan, PackedWeightsWhereChunksAreReused) {
