@@ -75,6 +75,13 @@ constexpr int64_t kReservedSmemPerBlock = 1024;
 constexpr int64_t kPackMinReuse = 4;     // streams of each weight chunk that repay packing it (a guess: unmeasured)
 constexpr int64_t kBarrierBytes = 32;  // the kernel's two mbarriers, 8-byte aligned after the staging buffer
 
+// The most taps any phase has: a phase's reduction is taps x channels.
+int64_t most_phase_taps(const Polyphase& poly) {
+  int64_t taps = 1;
+  for (const PhaseTaps& ph : poly.taps) taps = std::max<int64_t>(taps, ph.count);
+  return taps;
+}
+
 }  // namespace
 
 // Raw weight rows hold 64 channels x K taps (co-major, as in global memory). Warp lane (tq, gq)
@@ -108,9 +115,8 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
 // per output, whose partial sums meet in fp32 atomics (rounded to nearest).
 void limit_ieee_chain(Plan& plan, const DeviceInfo& dev) {
   GemmTiling& t = plan.gemm;
-  if (!t.stream_w) return;  // resident reductions are short: they fit in shared memory
-  int64_t taps = 1;
-  for (const PhaseTaps& ph : plan.poly.taps) taps = std::max<int64_t>(taps, ph.count);
+  if (!t.stream_w) return;  // resident reductions: plan_implicit_gemm kept them within the bound
+  const int64_t taps = most_phase_taps(plan.poly);
   const int64_t cap = std::max<int64_t>(1, kIeeeMaxChainTerms / (t.ci_chunk * taps));
   if (t.chunks_per_split <= cap) return;
   t.chunks_per_split = static_cast<int32_t>(cap);
@@ -140,8 +146,7 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
 
   // Whole reduction resident first (weights loaded once per block, in fragment order); else the
   // reduction runs in chunks whose raw weight rows stream through the pipeline with the x window.
-  int64_t taps = 1;
-  for (const PhaseTaps& ph : poly.taps) taps = std::max<int64_t>(taps, ph.count);
+  const int64_t taps = most_phase_taps(poly);
   std::vector<int64_t> chunk_sizes;
   for (int64_t c : {ci_all, int64_t{64}, int64_t{32}, int64_t{16}, int64_t{8}})
     if ((c == ci_all || (c < ci_all && c % t.k_step == 0)) &&

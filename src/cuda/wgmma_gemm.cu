@@ -246,8 +246,8 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   if (plan.wgmma.persistent)
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: persistent wgmma tile of " + std::to_string(N) + " columns not compiled");
   launch_tiles<wgmma_gemm_kernel<T, N, SEGMENTS, false>, T>(plan, a, w_map, x_map, dependent,
-                                                         "cudaFuncSetAttribute(wgmma_gemm_kernel)",
-                                                         "wgmma_gemm_kernel launch");
+                                                            "cudaFuncSetAttribute(wgmma_gemm_kernel)",
+                                                            "wgmma_gemm_kernel launch");
 }
 
 // Tile widths: multiples of 32 (the 16-bit swizzle atoms), of kWgmmaTf32ColumnStep in TF32.
