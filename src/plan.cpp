@@ -110,19 +110,6 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem) {
   return best;
 }
 
-// IEEE (3xTF32) accuracy: the tensor cores truncate their fp32 accumulation at every add
-// (kIeeeMaxChainTerms), so a streamed reduction is cut into split-K units of at most that many terms
-// per output, whose partial sums meet in fp32 atomics (rounded to nearest).
-void limit_ieee_chain(Plan& plan, const DeviceInfo& dev) {
-  GemmTiling& t = plan.gemm;
-  if (!t.stream_w) return;  // resident reductions: plan_implicit_gemm kept them within the bound
-  const int64_t taps = most_phase_taps(plan.poly);
-  const int64_t cap = std::max<int64_t>(1, kIeeeMaxChainTerms / (t.ci_chunk * taps));
-  if (t.chunks_per_split <= cap) return;
-  t.chunks_per_split = static_cast<int32_t>(cap);
-  t.splits = static_cast<int32_t>((t.chunks + cap - 1) / cap);
-  t.grid = std::min<int64_t>(t.tiles * t.splits, dev.sm_count);
-}
 
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes) {
   return std::max<int64_t>(1, dev.smem_per_sm / (smem_bytes + kReservedSmemPerBlock));
@@ -235,6 +222,16 @@ bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, co
       } else {
         t.chunks_per_split = t.chunks;
       }
+    }
+  }
+  // max_chain (IEEE: the tensor cores truncate their fp32 sums at every add): a streamed reduction is
+  // cut into split-K units of at most that many terms per output, whose partial sums meet in fp32
+  // atomics (rounded to nearest); resident ones were kept within it by the chunk sizes above.
+  if (max_chain > 0 && t.stream_w) {
+    const int64_t cap = std::max<int64_t>(1, max_chain / (t.ci_chunk * taps));
+    if (t.chunks_per_split > cap) {
+      t.chunks_per_split = static_cast<int32_t>(cap);
+      t.splits = static_cast<int32_t>((t.chunks + cap - 1) / cap);
     }
   }
   // The kernel runs 12 warps of up to 168 registers: one persistent block per SM.
@@ -360,7 +357,6 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   const bool ieee = p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_IEEE;
   const bool gemm_ok =
       s.batch > 0 && plan_implicit_gemm(s, p.dtype, plan.poly, dev, plan.gemm, why, ieee ? kIeeeMaxChainTerms : 0);
-  if (gemm_ok && ieee) limit_ieee_chain(plan, dev);
   std::string wgmma_why;
   const bool fp32 = p.dtype == CONVT1D_FLOAT32;  // TF32, or IEEE as 3xTF32
   const bool wgmma_ok =

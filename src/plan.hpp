@@ -403,7 +403,8 @@ constexpr int64_t kStreamIeeeMaxTerms = 384;
 
 // Can the implicit-GEMM kernel run this problem on this device? Fills `tiling` when it can;
 // otherwise returns false and says why in `why`. With max_chain > 0 (IEEE: kIeeeMaxChainTerms) no
-// resident reduction or streamed chunk holds more terms per phase than that, where chunks allow.
+// accumulation chain holds more terms per phase than that, where chunks allow: resident reductions
+// by their chunk size, streamed ones also by split-K.
 bool plan_implicit_gemm(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev,
                         GemmTiling& tiling, std::string& why, int64_t max_chain = 0);
 
@@ -412,10 +413,6 @@ int64_t raw_weight_pitch(int64_t kernel_size, int64_t block_co, int64_t elem);
 
 // Blocks of `smem_bytes` that fit on one SM (the runtime reserves 1 KB per block).
 int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes);
-
-// IEEE fp32 (3xTF32): splits streamed reductions so that no accumulation chain exceeds the length
-// at which the tensor cores' fp32 accumulation stays within 1e-5.
-void limit_ieee_chain(Plan& plan, const DeviceInfo& dev);
 
 // The whole plan for a validated problem. Throws ApiError(UNSUPPORTED) when a forced algorithm
 // cannot run the problem.
