@@ -4,9 +4,11 @@
 //
 // Why: from Python the same steps (the signature lookup, the cuDNN TF32 switch, the current device and
 // stream, torch.empty_like, four data_ptr() calls, a ctypes call that converts six arguments) cost
-// ~5 us per call on the H100 host; here they are one pybind11 call. Validation stays in Python
-// (ops._check, where every message is written): `call` answers None for a signature it has not been
-// told about, and ops.py then validates and `remember`s it. The library entry points come from the
+// ~5 us per call on the H100 host; here they are one pybind11 call, which also makes the eager path's
+// own checks (exact tensor types, int parameters, gradients, tracing; ~0.5 us as Python bytecode).
+// Validation stays in Python (ops._check, where every message is written): `call` answers None for
+// anything but a plain eager call of a signature it has been told about, and ops.py then decides,
+// validates and `remember`s it. The library entry points come from the
 // libconvt1d that ctypes loaded (bind), so both paths run one copy of the library. Built by
 // scripts/build_torch_ext.py for the torch it is compiled against.
 #include <array>
@@ -20,9 +22,12 @@
 
 #include <ATen/Context.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
+#include <torch/csrc/autograd/python_variable.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/utils/pybind.h>
 #include <torch/version.h>
 
@@ -149,15 +154,44 @@ at::Tensor run(const convt1d_problem& problem, const at::Tensor& x, const at::Te
   return y;
 }
 
-// The eager call of ops.conv_transpose1d for a remembered signature; None for any other (ops.py then
-// validates it, and remembers it if it is valid).
-std::optional<at::Tensor> call(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
-                               int64_t stride, int64_t padding, int64_t output_padding, int64_t groups,
-                               int64_t dilation) {
-  const std::optional<Key> key = make_key(x, weight, bias, {stride, padding, output_padding, groups, dilation});
-  if (!key) return std::nullopt;
+// An int parameter as the eager path takes it: a Python int (not bool, not int-like), in range.
+bool exact_int(pybind11::handle h, int64_t& value) {
+  if (!PyLong_CheckExact(h.ptr())) return false;
+  int overflow = 0;
+  value = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow != 0 || (value == -1 && PyErr_Occurred())) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+// The eager call of ops.conv_transpose1d, tried first: the output, or None where ops.py must look
+// itself. None unless x, weight and bias are plain tensors (torch.Tensor or Parameter: subclasses
+// such as FakeTensor have no real memory), the five parameters Python ints, no input needs a gradient
+// where grad mode is on, no TorchScript trace is recording, and the signature was remembered.
+pybind11::object call(pybind11::handle x_obj, pybind11::handle weight_obj, pybind11::handle bias_obj,
+                      pybind11::handle stride, pybind11::handle padding, pybind11::handle output_padding,
+                      pybind11::handle groups, pybind11::handle dilation) {
+  const bool has_bias = !bias_obj.is_none();
+  if (!THPVariable_CheckExact(x_obj.ptr()) || !THPVariable_CheckExact(weight_obj.ptr()) ||
+      (has_bias && !THPVariable_CheckExact(bias_obj.ptr())))
+    return pybind11::none();
+  std::array<int64_t, 5> params;
+  const std::array<pybind11::handle, 5> param_objs = {stride, padding, output_padding, groups, dilation};
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!exact_int(param_objs[i], params[i])) return pybind11::none();
+  const at::Tensor& x = THPVariable_Unpack(x_obj.ptr());
+  const at::Tensor& weight = THPVariable_Unpack(weight_obj.ptr());
+  std::optional<at::Tensor> bias;
+  if (has_bias) bias = THPVariable_Unpack(bias_obj.ptr());
+  if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (has_bias && bias->requires_grad())))
+    return pybind11::none();
+  if (torch::jit::tracer::isTracing()) return pybind11::none();
+  const std::optional<Key> key = make_key(x, weight, bias, params);
+  if (!key) return pybind11::none();
   const auto it = g_known.find(*key);
-  if (it == g_known.end()) return std::nullopt;
+  if (it == g_known.end()) return pybind11::none();
   // Copied: run() releases the GIL for CPU problems, and with it this table to other threads.
   const Known known = it->second;
   const convt1d_problem& ieee = known.problems[CONVT1D_MATH_IEEE];
@@ -174,7 +208,8 @@ std::optional<at::Tensor> call(const at::Tensor& x, const at::Tensor& weight, co
     auto* stream = static_cast<CUstream_st*>(cuda.getStream(x.device()).native_handle());
     y = run(known.problems[math], x3, weight, bias, known.out_length, stream);
   }
-  return unbatched ? y.squeeze(0) : y;
+  if (unbatched) y = y.squeeze(0);
+  return pybind11::reinterpret_steal<pybind11::object>(THPVariable_Wrap(std::move(y)));
 }
 
 // Called by ops.py once it has validated a signature: the problems (ops._Signature.problems, copied)

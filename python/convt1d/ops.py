@@ -450,6 +450,11 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
             length below 1.
         RuntimeError: the library refused or failed; the message is the library's.
     """
+    # A repeated plain eager call goes to the C++ launcher whole; it answers None for anything else.
+    if _fast_call is not None and not _is_compiling():
+        y = _fast_call(x, weight, bias, stride, padding, output_padding, groups, dilation)
+        if y is not None:
+            return y
     plain = (
         type(x) in _PLAIN_TENSOR_TYPES
         and type(weight) in _PLAIN_TENSOR_TYPES
@@ -464,11 +469,6 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         needs_grad = _is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         )
-        if not needs_grad and _fast_call is not None:
-            # The C++ launcher's own lookup of signatures validated before: the whole call in C++.
-            y = _fast_call(x, weight, bias, stride, padding, output_padding, groups, dilation)
-            if y is not None:
-                return y
         signature = _signature(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = not signature.meta
         if eager and not needs_grad:

@@ -104,3 +104,59 @@ def test_threads_share_the_remembered_signatures():
     for t in threads:
         t.join()
     assert failures == []
+
+
+class _Marked(torch.Tensor):
+    """A tensor subclass: no real memory guaranteed, so never the launcher's."""
+
+
+@needs_launcher
+@pytest.mark.parametrize("entry", ["functional", "module"])
+def test_remembered_signature_defers_what_it_must(entry):
+    """Once a signature is remembered, the launcher answers its plain eager calls itself; every other
+    call with the same shapes (gradients, tracing, subclasses, int-like parameters) must still take the
+    Python path that handles it."""
+    ops._forget_signatures()
+    torch.manual_seed(1)
+    module = convt1d.nn.ConvTranspose1d(5, 4, 3, stride=2, padding=1).double()
+    ref = torch.nn.ConvTranspose1d(5, 4, 3, stride=2, padding=1).double()
+    ref.load_state_dict(module.state_dict())
+    w, b = module.weight, module.bias
+
+    def ours(x, stride=2, padding=1):
+        if entry == "module":
+            return module(x)
+        return convt1d.conv_transpose1d(x, w, b, stride=stride, padding=padding)
+
+    x = torch.randn(2, 5, 12, dtype=torch.float64)
+    with torch.no_grad():
+        first = ours(x)
+        assert _launcher.module.known_count() == 1
+        again = ours(x)  # the launcher's own answer
+        assert torch.equal(first, again) and again.grad_fn is None
+    # gradients: the autograd path
+    xg = x.clone().requires_grad_(True)
+    y = ours(xg)
+    assert y.grad_fn is not None
+    y.square().sum().backward()
+    xr = x.clone().requires_grad_(True)
+    ref(xr).square().sum().backward()
+    torch.testing.assert_close(xg.grad, xr.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(w.grad, ref.weight.grad, rtol=1e-12, atol=1e-12)
+    # a TorchScript trace must record the op, not a launcher result it cannot see
+    with torch.no_grad():
+        x2 = torch.randn(2, 5, 12, dtype=torch.float64)
+        if entry == "module":
+            traced = torch.jit.trace(module, x, check_trace=False)
+            torch.testing.assert_close(traced(x2), ref(x2), rtol=1e-12, atol=1e-12)
+        else:
+            traced = torch.jit.trace(lambda a, ww, bb: convt1d.conv_transpose1d(a, ww, bb, stride=2, padding=1),
+                                     (x, w.detach(), b.detach()), check_trace=False)
+            torch.testing.assert_close(traced(x2, w.detach(), b.detach()), ref(x2), rtol=1e-12, atol=1e-12)
+        # a subclass goes through the op; the values are the same
+        torch.testing.assert_close(ours(x2.as_subclass(_Marked)).as_subclass(torch.Tensor), ref(x2),
+                                   rtol=1e-12, atol=1e-12)
+        if entry == "functional":  # parameters as 1-tuples: the checked path, same result
+            torch.testing.assert_close(ours(x2, stride=(2,), padding=(1,)), ref(x2), rtol=1e-12, atol=1e-12)
+            with pytest.raises(TypeError):
+                ours(x2, stride=True)
