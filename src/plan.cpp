@@ -287,7 +287,9 @@ bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const Stream
 bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   if (t.phase_blocks) return prefers_phase_blocks(p, s, t, dev);
   if (p.dtype == CONVT1D_FLOAT32) return t.tiles >= kStreamMinTilesFp32;
-  return t.tiles >= int64_t{kStreamMinWaves16} * dev.sm_count;
+  const bool vector_rows = stream_out_offset(s, t) % kStreamLaneOutputs == 0 && s.out_length % kStreamLaneOutputs == 0;
+  if (vector_rows && s.stride == 1) return t.tiles >= kStreamMinTiles16OnePhase;
+  return t.tiles >= int64_t{vector_rows ? kStreamMinWaves16Vector : kStreamMinWaves16} * dev.sm_count;
 }
 
 }  // namespace

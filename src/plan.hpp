@@ -250,6 +250,7 @@ constexpr int kStreamMaxPhases = 8;   // stride
 constexpr int kStreamPositions = 128;   // q per tile: two m64 blocks of one consumer warpgroup
 constexpr int kPhaseBlockPositions = 64;  // q per tile of the phase-block variant: one m64 block
 constexpr int kStreamRowStep = 32;      // N rounds up to whole m64n32 wgmmas
+constexpr int kStreamLaneOutputs = kStreamPositions / 32;  // a store-warp lane's vector of outputs
 constexpr int kStreamMaxN = 64;         // output channels (the accumulators of 128 positions: 64 registers)
 constexpr int kPhaseBlockMaxN = 128;    // (the accumulators of 64 positions: 64 registers)
 constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, channel rows)
@@ -268,8 +269,18 @@ constexpr int kStreamDeepRingTilesPerBlock = 16;
 constexpr int kStreamTileRun = 4;
 constexpr int64_t kStreamTileRunMinTilesFp32 = 192;  // TF32: every-phase tilings, channel groups
 constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit channel groups
-constexpr int kStreamMinTilesFp32 = 32;  // AUTO: fp32 layers of at least this many tiles stream,
-constexpr int kStreamMinWaves16 = 4;     // 16-bit ones from this many tiles per SM (perf-log step 39)
+// AUTO: fp32 layers of at least kStreamMinTilesFp32 tiles stream; 16-bit ones from kStreamMinWaves16
+// tiles per SM (perf-log step 39), or where every tile's rows leave as vectors from 2 per SM, and at
+// stride 1 (one phase: the other kernels' shift-add over every tap) from kStreamMinTiles16OnePhase
+// tiles (step 100: one row of KB74's channels in bf16 1.3-3.7x faster streamed at 65-513 tiles,
+// 14 % slower at 33).
+constexpr int kStreamMinTilesFp32 = 32;
+constexpr int kStreamMinWaves16 = 4;
+constexpr int kStreamMinWaves16Vector = 2;
+constexpr int kStreamMinTiles16OnePhase = 64;
+// Every-phase tiles rotate their phases (StreamTiling::rotation) in 16-bit and IEEE; TF32 only where
+// blocks walk this many tiles (perf-log step 100: T4 -2 %, while one-tile blocks lost 1-3 %).
+constexpr int64_t kStreamRotateMinTilesPerBlockTf32 = 16;
 // AUTO takes phase blocks for 16-bit layers whose y stays in Hopper's 50 MB L2 (so that every phase's
 // part of a 32-byte sector arrives before the sector goes back to DRAM), at the widths measured (N <= 96).
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
@@ -293,9 +304,11 @@ struct StreamTiling {
   int32_t block_phases = 1;   // phase blocks: phases per block, 1 (one phase, every channel) or the stride
                               // (every phase, one channel group)
   int32_t groups = 1;         // phase blocks: channel groups of n channels (block_phases == stride)
-  // 16-bit channel groups at stride 2 with an odd padding (HiFi-GAN-style K 4, padding 1): the phases
-  // rotated by this much (1), so a thread's two outputs of one row start on an even index and leave as
-  // one 4-byte store (perf-log step 97: T8 16-bit -12 %; fp32 lost 5 % to it, so stays in order).
+  // Phases rotated by this much, so that stores start aligned: 16-bit channel groups at stride 2 with
+  // an odd padding (HiFi-GAN-style K 4, padding 1) rotate by 1, so that a thread's two outputs of one
+  // row start on an even index and leave as one 4-byte store (perf-log step 97: T8 16-bit -12 %; fp32
+  // lost 5 % to it, so stays in order); every-phase tiles rotate by padding % stride (with q_first one
+  // further on), so that every tile's outputs start at a multiple of 128 * stride (step 100).
   // Output slot k of row q holds phase (k + rotation) % stride, one position left (q - 1) for
   // k < stride - rotation: outputs q*stride + k - (padding - rotation + stride). 0: phases in order.
   int32_t rotation = 0;
@@ -333,6 +346,10 @@ constexpr int64_t kStreamOverlapMaxTilesPerBlock = 4;
 // Can the streaming kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
                        StreamTiling& t, std::string& why);
+
+// The first output of the streaming kernel's first tile of a row, from q_first and the rotation (see
+// StreamTiling::rotation): in (-stride, 0] with phases in order, 0 for rotated every-phase tiles.
+int64_t stream_out_offset(const Shape& s, const StreamTiling& t);
 
 // Phase blocks run as clusters of t.cluster CTAs: the planned grid cut to whole clusters the device
 // holds at once (`resident`, its occupancy query for the kernel), so that no cluster waits for another

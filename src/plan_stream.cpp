@@ -184,6 +184,10 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
 
 }  // namespace
 
+int64_t stream_out_offset(const Shape& s, const StreamTiling& t) {
+  return t.q_first * s.stride - s.padding + (t.rotation ? t.rotation - s.stride : 0);
+}
+
 int64_t resident_cluster_grid(int64_t grid, int32_t cluster, int64_t resident) {
   const int64_t clusters = std::max<int64_t>(1, std::min(grid / cluster, resident));
   return clusters * cluster;
@@ -222,7 +226,15 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   if (t.ci_pad > kStreamMaxBox)
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
   // Tile j covers q in [q0, q0 + positions), q0 = q_first + positions * j, and reads x from q0 - max_shift on.
-  t.q_first = s.padding / s.stride;
+  // Every-phase tiles rotate their phases where the padding is not a multiple of the stride
+  // (StreamTiling::rotation), one q further on: tile j's outputs then start at 128 * stride * j, so
+  // the store warps write whole vectors (perf-log step 100).
+  const int64_t tile_outputs = kStreamPositions * s.stride;
+  const int64_t rotated_tiles = s.batch * ((s.out_length + tile_outputs - 1) / tile_outputs);
+  const bool rotate = s.padding % s.stride != 0 && s.out_length % kStreamLaneOutputs == 0 &&
+                      (!fp32 || ieee || rotated_tiles >= kStreamRotateMinTilesPerBlockTf32 * dev.sm_count);
+  const auto rotation = static_cast<int32_t>(rotate ? s.padding % s.stride : 0);
+  t.q_first = s.padding / s.stride + (rotation ? 1 : 0);
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   for (int64_t r = 0; r < s.stride; ++r)
     t.phase_steps[r] = static_cast<int32_t>(poly.taps[static_cast<size_t>(r)].count * t.ci_pad / t.k_step);
@@ -237,7 +249,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   std::string all_phases_why;
   if (s.out_channels > kStreamMaxN)
     all_phases_why = "needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels);
-  else if (!plan_window(poly, align, kStreamPositions, t))
+  else if (!plan_window(poly, align, kStreamPositions, t, rotation ? 1 : 0))
     all_phases_why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
                      std::to_string(poly.max_shift);
   if (all_phases_why.empty()) {
@@ -247,7 +259,9 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
     const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
                           kStagingBarrierBytes + kBiasBytes;
-    const int64_t q_end = (s.out_length + s.padding + s.stride - 1) / s.stride;  // past the last output's q
+    t.rotation = rotation;
+    const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
+    const int64_t q_end = (last + s.stride - 1) / s.stride;
     t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
     t.tiles = s.batch * t.tiles_per_row;
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
@@ -267,6 +281,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
                      std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
   }
   std::string phase_why;
+  t.q_first = s.padding / s.stride;  // (phase blocks rotate on their own terms)
   if (plan_phase_blocks(s, poly, dev, elem, align, t, phase_why)) return true;
   return no(all_phases_why + "; phase blocks " + phase_why);
 }

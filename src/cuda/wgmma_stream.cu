@@ -3,8 +3,11 @@
 // fp32 (TF32, or IEEE as 3xTF32), fp16 and bf16 in and out, fp32 accumulation.
 //
 // Tile: 128 consecutive input positions q0.. of one batch row x every phase r < stride x all C_out
-// channels (N = C_out rounded up to 32), i.e. the outputs u = q*stride + r - padding. Per phase the
-// tile is one GEMM over that phase's taps n (plan.hpp, Polyphase):
+// channels (N = C_out rounded up to 32), i.e. the outputs u = q*stride + r - padding. Where the padding
+// is not a multiple of the stride, the plan rotates the phases (StreamTiling::rotation): phases
+// r >= rotation are computed one position left (one more tap shift) and stored rotation slots earlier,
+// so that every tile's outputs start on a multiple of 128*stride and its rows leave as whole vectors.
+// Per phase the tile is one GEMM over that phase's taps n (plan.hpp, Polyphase):
 //   D_r[m, co] = sum over n, ci of x[ci, q0 + m - shift_n] * W[ci, co, k_n],
 // reduction index v = n*ci_pad + ci (tap-major), one wgmma m64nN per k_step channels of one tap.
 //   A = x^T from registers: tap n's fragment is the x window read at column offset
@@ -53,15 +56,16 @@ __device__ __forceinline__ uint32_t staging_offset(int co, int pos) {
   return (pos / kBoxPositions) * N * kRowBytes + co * kRowBytes + (((byte >> 4) ^ (co & 7)) << 4) + (byte & 15);
 }
 
-// One phase's accumulators D[q][co] into the staging at outputs q * phases + r.
+// One phase's accumulators D[q][co] into the staging at outputs q * phases + slot (the phase, or
+// where phases are rotated its rotated place).
 template <class T, int N>
 __device__ __forceinline__ void stage_outputs(unsigned char* out, const float (&acc)[2][N / 2], int warp, int g, int q,
-                                              int32_t phases, int32_t r) {
+                                              int32_t phases, int32_t slot) {
 #pragma unroll
   for (int mb = 0; mb < 2; ++mb)
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
-      const int pos = (kBlockM * mb + 16 * warp + 8 * hi + g) * phases + r;
+      const int pos = (kBlockM * mb + 16 * warp + 8 * hi + g) * phases + slot;
 #pragma unroll
       for (int nb = 0; nb < N / 8; ++nb)
 #pragma unroll
@@ -81,7 +85,7 @@ template <class T, int N, bool kUnrolled>
 __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t phases,
                                            const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
-  constexpr int kPer = kStreamPositions / 32;  // outputs per lane and piece
+  constexpr int kPer = kStreamLaneOutputs;  // outputs per lane and piece
   using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
   const int32_t outputs = kStreamPositions * phases;
   const int64_t row_step = int64_t(kWarpRows) * p.out_length;
@@ -219,7 +223,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       // D[q][co] of phase r into the staging at output q * phases + r, once the store warps have
       // taken the staging's previous tile.
       if (r == 0 && n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
-      stage_outputs<T, N>(out, acc, warp, g, q, phases, r);
+      const int32_t slot = !kPhased ? 0 : r >= p.rotation ? r - p.rotation : r + phases - p.rotation;
+      stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
     }
     ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
@@ -342,14 +347,17 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.phases = poly.phases;
   p.shift_step = poly.shift_step;
   p.q_first = static_cast<int32_t>(t.q_first);
-  p.out_offset = static_cast<int32_t>(t.q_first * s.stride - s.padding + (t.rotation ? t.rotation - s.stride : 0));
+  p.out_offset = static_cast<int32_t>(stream_out_offset(s, t));
   for (int r = 0; r <= poly.phases; ++r) p.phase_chunk[r] = t.phase_chunk[r];
+  // Every-phase tiles with rotated phases compute phases r >= rotation one position left (q - 1): one
+  // more x column back, as if their taps shifted one further. (Phase blocks rotate in their kernel.)
+  p.rotation = t.phase_blocks ? 0 : t.rotation;
   for (int r = 0; r < poly.phases; ++r) {
     p.phase_steps[r] = t.phase_steps[r];
-    p.phase_shift[r] = poly.taps[static_cast<size_t>(r)].first_shift;
+    p.phase_shift[r] = poly.taps[static_cast<size_t>(r)].first_shift + (p.rotation != 0 && r >= p.rotation ? 1 : 0);
   }
-  constexpr int64_t kVecBytes = kElem * kStreamPositions / 32;  // a lane's 4 outputs
-  constexpr int64_t kVecElems = kStreamPositions / 32;
+  constexpr int64_t kVecBytes = kElem * kStreamLaneOutputs;  // a lane's 4 outputs
+  constexpr int64_t kVecElems = kStreamLaneOutputs;
   // Tile starts are out_offset + 128*stride*j: with rows and that offset multiples of 4, every piece
   // a lane stores starts aligned.
   p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&

@@ -40,6 +40,7 @@ struct StreamParams {
   int32_t phase_chunk[kStreamMaxPhases + 1], phase_steps[kStreamMaxPhases], phase_shift[kStreamMaxPhases];
   uint32_t x_box_bytes, stage_bytes, weight_bytes, zero_bytes, staging_bytes;
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
+  int32_t rotation;      // every-phase tiles: phase r's outputs in slot (r - rotation) mod phases (StreamTiling)
 };
 
 // Block `block` of `blocks` walking p's tiles (tile_walk.hpp), every index_step-th from first_index.

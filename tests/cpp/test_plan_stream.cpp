@@ -112,20 +112,25 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_FALSE(t.ieee);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
-  // Short rows: fp32 streams from 32 tiles; 16-bit, where the other kernels move half the bytes,
-  // only from 4 tiles per SM.
+  // Short rows: fp32 streams from 32 tiles, 16-bit at stride 1 where the rows leave as vectors (KB74's
+  // do) from 64; 16-bit rows stored element by element only from 4 tiles per SM.
   convt1d_problem shorter = kb74();
   shorter.batch = 1;
-  shorter.in_length = 4096;  // 33 tiles
-  const Plan short_plan = convt1d::detail::make_plan(shorter, t1d::hopper_info());
-  EXPECT_EQ(short_plan.kernel, KernelKind::WgmmaStream);
-  EXPECT_TRUE(short_plan.stream.overlap_packing) << "one tile per block: set up during the packing";
-  shorter.in_length = 2048;  // 17 tiles
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16}) {
+    shorter.dtype = dtype;
+    const bool fp32 = dtype == CONVT1D_FLOAT32;
+    shorter.in_length = fp32 ? 4096 : 8192;  // 33 / 65 tiles
+    const Plan short_plan = convt1d::detail::make_plan(shorter, t1d::hopper_info());
+    EXPECT_EQ(short_plan.kernel, KernelKind::WgmmaStream);
+    EXPECT_TRUE(short_plan.stream.overlap_packing) << "one tile per block: set up during the packing";
+    shorter.in_length = fp32 ? 2048 : 4096;  // 17 / 33 tiles
+    EXPECT_NE(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
+  }
+  shorter.in_length = 32768;
+  shorter.output_padding = 1;  // rows of 32781: stored element by element
+  shorter.batch = 2;           // 514 tiles: 3.9 per SM
   EXPECT_NE(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
-  shorter.in_length = 65536;  // 513 tiles: 3.9 per SM
-  shorter.dtype = CONVT1D_BFLOAT16;
-  EXPECT_NE(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
-  shorter.batch = 2;
+  shorter.batch = 4;
   EXPECT_EQ(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
 }
 
@@ -246,7 +251,7 @@ TEST(StreamPlan, TileRunsWhereMeasuredFaster) {
 // reads, starts 16-byte aligned in x, and spreads a fragment's 4 channel rows over distinct banks.
 TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   t1d::Rng rng(2024);
-  int planned = 0, strided = 0, phase_blocks = 0, paced = 0, grouped_blocks = 0;
+  int planned = 0, strided = 0, phase_blocks = 0, paced = 0, grouped_blocks = 0, rotated_tiles = 0;
   for (int i = 0; i < 8000 && planned < 200; ++i) {
     convt1d_problem p = convt1d_problem_init(t1d::rand_int(rng, 1, 4), t1d::rand_int(rng, 1, 256),
                                              t1d::rand_int(rng, 1, 128), 4 * t1d::rand_int(rng, 1, 3000),
@@ -295,12 +300,23 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_LE(t.q_first * s.stride - s.padding - rotated_left, 0);
     EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding - rotated_left, s.out_length);
     const bool wide = p.dtype == CONVT1D_FLOAT32;
-    if (t.rotation != 0) {  // 16-bit channel groups at stride 2 with an odd padding
-      EXPECT_TRUE(t.phase_blocks && t.block_phases == s.stride);
+    if (!t.phase_blocks) {  // every-phase tiles: rotated wherever that lets every tile start at 128 * stride * j
+      const bool aligned_rows = s.out_length % convt1d::detail::kStreamLaneOutputs == 0;
+      const bool tf32 = wide && !t.ieee;
+      const int64_t tiles_per_block = t.tiles / t.grid;
+      const bool wanted = aligned_rows && (!tf32 || tiles_per_block >= convt1d::detail::kStreamRotateMinTilesPerBlockTf32);
+      EXPECT_EQ(t.rotation, wanted ? s.padding % s.stride : 0);
+      EXPECT_EQ(convt1d::detail::stream_out_offset(s, t), t.q_first * s.stride - s.padding - rotated_left);
+      if (t.rotation != 0) {
+        EXPECT_EQ(t.q_first * s.stride - s.padding - rotated_left, 0) << "the first tile's outputs start at 0";
+        rotated_tiles++;
+      }
+    } else if (t.rotation != 0) {  // 16-bit channel groups at stride 2 with an odd padding
+      EXPECT_TRUE(t.block_phases == s.stride);
       EXPECT_TRUE(s.stride == 2 && !wide);
       EXPECT_EQ(t.rotation, 1);
       EXPECT_EQ(s.padding % 2, 1);
-    } else if (t.phase_blocks && t.block_phases > 1 && s.stride == 2 && !wide) {
+    } else if (t.block_phases > 1 && s.stride == 2 && !wide) {
       EXPECT_EQ(s.padding % 2, 0) << "an unrotated 16-bit channel-group tiling whose slots are not aligned";
     }
     EXPECT_EQ(t.tiles, s.batch * t.tiles_per_row);
@@ -339,6 +355,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
   EXPECT_GE(paced, 5);
   EXPECT_GE(grouped_blocks, 10);
   EXPECT_GE(phase_blocks - grouped_blocks, 10);
+  EXPECT_GE(rotated_tiles, 2);
 }
 
 // Clustered launches keep only the clusters the device holds at once, and at least one.
