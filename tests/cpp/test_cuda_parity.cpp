@@ -466,6 +466,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {4, 64, 32, 1000, 5, 2, 4, 3, 1},     // stride and dilation (X2)
       {1, 16, 8, 1024, 8, 4, 2, 1, 0},      // 4 phases of 2 taps (HiFi-GAN-like)
       {1, 16, 16, 512, 2, 4, 0, 1, 0},      // stride > K: phases without taps (bias only)
+      {9, 48, 24, 32768, 4, 2, 1, 1, 0},    // T4's channels, 2304 tiles: phases rotated in TF32 as well
       // Phase blocks (one phase, or one channel group, per block): C_out past 64, or W^T too large to keep whole.
       {2, 128, 128, 4096, 4, 2, 1, 1, 0},   // Oobleck's last upsampler (T8), shortened
       {2, 96, 100, 3000, 4, 2, 1, 1, 0},    // partial channel tile (N 128)
@@ -492,7 +493,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   }
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
-  int rotated = 0;
+  int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -516,7 +517,10 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       paced += plan.stream.phase_blocks && plan.stream.cluster > 1;
       grouped += plan.stream.phase_blocks && plan.stream.block_phases > 1;
       grouped16 += plan.stream.phase_blocks && plan.stream.block_phases > 1 && m.dtype != CONVT1D_FLOAT32;
-      rotated += plan.stream.rotation != 0;
+      rotated += plan.stream.phase_blocks && plan.stream.rotation != 0;
+      rotated_tiles += !plan.stream.phase_blocks && plan.stream.rotation != 0;
+      rotated_tf32 += !plan.stream.phase_blocks && plan.stream.rotation != 0 && m.dtype == CONVT1D_FLOAT32 &&
+                      m.math == CONVT1D_MATH_TF32;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma_stream " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -531,6 +535,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(grouped, 8) << "too few layers ran on channel-group phase blocks";
   EXPECT_GE(grouped16, 2) << "the 16-bit channel-group layer did not run on them";
   EXPECT_GE(rotated, 4) << "too few 16-bit channel-group layers ran with rotated phases";
+  EXPECT_GE(rotated_tiles, 8) << "too few every-phase tilings ran with rotated phases";
+  EXPECT_GE(rotated_tf32, 1) << "no TF32 tiling ran with rotated phases";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write
