@@ -2,6 +2,7 @@
 // each tile reads, and the pipeline depth that fits next to the resident weights.
 #include <algorithm>
 #include <limits>
+#include <numeric>
 
 #include "plan.hpp"
 
@@ -43,6 +44,40 @@ bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, Stream
   t.x_cols = static_cast<int32_t>(cols);
   t.positions = static_cast<int32_t>(positions);
   return true;
+}
+
+// The window (plan_window) and the tiles of one row, for tiles of `positions` q with the phases in order
+// (q_first = padding / stride) or rotated by `rotation` (StreamTiling::rotation). Rotated tiles read
+// one more x column on the left, and their q_first is one of the two nearest values that put the first
+// tile's first output, stride * (q_first - q0 - 1) with q0 = padding / stride, on a multiple of
+// kStreamLaneOutputs at or before 0, so that vector stores start aligned: the one with fewer tiles,
+// then the narrower window, or (`narrow_first`) the other way round. Measured (perf-log step 101):
+// every-phase tiles lose to an extra tile per row (T2 16-bit +8 %), 64-position phase blocks gain from
+// their 72-column window over 88 (T8 16-bit). False when the taps reach too far for one window.
+bool lay_out_row(const Shape& s, const Polyphase& poly, int64_t align, int64_t positions, int32_t rotation,
+                 bool narrow_first, StreamTiling& t) {
+  const int64_t in_order = s.padding / s.stride;
+  const int64_t step = kStreamLaneOutputs / std::gcd<int64_t>(s.stride, kStreamLaneOutputs);
+  const int64_t candidates[2] = {rotation ? in_order + 1 : in_order, rotation ? in_order + 1 - step : in_order};
+  const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
+  const int64_t q_end = (last + s.stride - 1) / s.stride;
+  bool found = false;
+  StreamTiling best;
+  for (const int64_t q_first : candidates) {
+    StreamTiling c = t;
+    c.q_first = q_first;
+    c.rotation = rotation;
+    if (!plan_window(poly, align, positions, c, rotation ? 1 : 0)) continue;
+    c.tiles_per_row = (q_end - q_first + positions - 1) / positions;
+    c.tiles = s.batch * c.tiles_per_row;
+    const bool narrower = c.x_cols < best.x_cols, fewer = c.tiles < best.tiles;
+    if (!found || (narrow_first ? narrower || (c.x_cols == best.x_cols && fewer)
+                                : fewer || (c.tiles == best.tiles && narrower)))
+      best = c;
+    found = true;
+  }
+  if (found) t = best;
+  return found;
 }
 
 // Where each phase's rows of packed W^T start (t.phase_chunk), their total (t.chunks) and the image
@@ -132,21 +167,15 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
     why = "needs out_channels <= " + std::to_string(kPhaseBlockMaxN) + ", got " + std::to_string(s.out_channels);
     return false;
   }
-  // The window and the tiles of phases in order, or rotated (StreamTiling::rotation): one more x
-  // column on the left, and the outputs stride - rotation further left, so maybe one more tile.
+  // The window and the tiles of phases in order, or rotated (StreamTiling::rotation).
   auto lay_out_tiles = [&](int32_t rotation) {
-    if (!plan_window(poly, align, kPhaseBlockPositions, t, rotation ? 1 : 0)) {
+    if (!lay_out_row(s, poly, align, kPhaseBlockPositions, rotation, true, t)) {
       why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~180 (one 256-position window), got " +
             std::to_string(poly.max_shift);
       return false;
     }
-    t.rotation = rotation;
     t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
     t.zero_bytes = kStepBytes * t.x_cols;
-    const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
-    const int64_t q_end = (last + s.stride - 1) / s.stride;
-    t.tiles_per_row = (q_end - t.q_first + kPhaseBlockPositions - 1) / kPhaseBlockPositions;
-    t.tiles = s.batch * t.tiles_per_row;
     if (t.tiles > std::numeric_limits<int32_t>::max()) {
       why = "more than 2^31 tiles";
       return false;
@@ -227,14 +256,13 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
   // Tile j covers q in [q0, q0 + positions), q0 = q_first + positions * j, and reads x from q0 - max_shift on.
   // Every-phase tiles rotate their phases where the padding is not a multiple of the stride
-  // (StreamTiling::rotation), one q further on: tile j's outputs then start at 128 * stride * j, so
-  // the store warps write whole vectors (perf-log step 100).
+  // (StreamTiling::rotation): every tile's outputs then start on a multiple of 4, so the store warps
+  // write whole vectors (perf-log step 100).
   const int64_t tile_outputs = kStreamPositions * s.stride;
   const int64_t rotated_tiles = s.batch * ((s.out_length + tile_outputs - 1) / tile_outputs);
   const bool rotate = s.padding % s.stride != 0 && s.out_length % kStreamLaneOutputs == 0 &&
                       (!fp32 || ieee || rotated_tiles >= kStreamRotateMinTilesPerBlockTf32 * dev.sm_count);
   const auto rotation = static_cast<int32_t>(rotate ? s.padding % s.stride : 0);
-  t.q_first = s.padding / s.stride + (rotation ? 1 : 0);
   t.n = static_cast<int32_t>(round_up(s.out_channels, kStreamRowStep));
   for (int64_t r = 0; r < s.stride; ++r)
     t.phase_steps[r] = static_cast<int32_t>(poly.taps[static_cast<size_t>(r)].count * t.ci_pad / t.k_step);
@@ -249,7 +277,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   std::string all_phases_why;
   if (s.out_channels > kStreamMaxN)
     all_phases_why = "needs out_channels <= " + std::to_string(kStreamMaxN) + ", got " + std::to_string(s.out_channels);
-  else if (!plan_window(poly, align, kStreamPositions, t, rotation ? 1 : 0))
+  else if (!lay_out_row(s, poly, align, kStreamPositions, rotation, false, t))
     all_phases_why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
                      std::to_string(poly.max_shift);
   if (all_phases_why.empty()) {
@@ -259,11 +287,6 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
     const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
                           kStagingBarrierBytes + kBiasBytes;
-    t.rotation = rotation;
-    const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
-    const int64_t q_end = (last + s.stride - 1) / s.stride;
-    t.tiles_per_row = (q_end - t.q_first + kStreamPositions - 1) / kStreamPositions;
-    t.tiles = s.batch * t.tiles_per_row;
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
     t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
     const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
@@ -281,7 +304,6 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
                      std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
   }
   std::string phase_why;
-  t.q_first = s.padding / s.stride;  // (phase blocks rotate on their own terms)
   if (plan_phase_blocks(s, poly, dev, elem, align, t, phase_why)) return true;
   return no(all_phases_why + "; phase blocks " + phase_why);
 }

@@ -59,6 +59,44 @@ __device__ __forceinline__ void store_slots(T* dst, const float (&acc)[S][NA], i
   *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(e);
 }
 
+// Two 16-bit values as one word, the first in the low half (the lower address).
+template <class T>
+__device__ __forceinline__ uint32_t pack_pair(float first, float second) {
+  alignas(4) const T e[2] = {from_float<T>(first), from_float<T>(second)};
+  return *reinterpret_cast<const uint32_t*>(e);
+}
+
+// 16-bit channel groups at stride 2 (StreamParams::vec_pairs): lanes g and g + 1 (lane ^ 4) hold
+// neighbouring positions of the same two channels. They swap one channel's slot pair, so that the
+// even lane holds channel 2q's four outputs of both positions and the odd lane channel 2q + 1's: one
+// 8-byte store each instead of two 4-byte ones. `u` is this lane's first output (its position's);
+// every lane runs the exchange, so no lane may leave before it.
+template <class T, int N>
+__device__ __forceinline__ void store_pairs(T* y_row, int64_t ld, int64_t row_step, int32_t u, int g, int q, int hi,
+                                            int32_t co_first, const float (&acc)[2][N / 2], const StreamParams& p) {
+  const int odd = g & 1;
+  const int32_t u0 = u - 2 * odd;  // the even position's first output: a multiple of 4
+  const bool whole = u0 >= 0 && u0 + 4 <= p.out_length;
+  const int32_t co = co_first + 2 * q + odd;
+  T* dst = y_row + odd * ld + u0;
+#pragma unroll
+  for (int nb = 0; nb < N / 8; ++nb, dst += row_step) {
+    const int i = nb * 4 + hi * 2;
+    const uint32_t c0 = pack_pair<T>(acc[0][i], acc[1][i]), c1 = pack_pair<T>(acc[0][i + 1], acc[1][i + 1]);
+    const uint32_t got = __shfl_xor_sync(0xffffffffu, odd ? c0 : c1, 4);
+    const uint2 v = odd ? make_uint2(got, c1) : make_uint2(c0, got);
+    if (co + nb * 8 >= p.out_channels) continue;
+    if (whole) {
+      *reinterpret_cast<uint2*>(dst) = v;
+      continue;
+    }
+    const T* e = reinterpret_cast<const T*>(&v);
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      if (u0 + k >= 0 && u0 + k < p.out_length) dst[k] = e[k];
+  }
+}
+
 // The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
 // D_r = x^T W_r^T over the block's N channels from co_first, stored to y.
 template <class M, int N, int S, bool kRuns, bool kRotated>
@@ -138,6 +176,12 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
       const int32_t u = (w.col_tile * kPositions + 16 * warp + 8 * hi + g) * phases + p.out_offset + r0;
+      if constexpr (S == 2 && sizeof(T) == 2) {
+        if (p.vec_pairs) {
+          store_pairs<T, N>(y_row, ld, row_step, u, g, q, hi, co_first, acc, p);
+          continue;
+        }
+      }
       uint32_t live = 0;  // bit rr: output u + rr lies in the row
 #pragma unroll
       for (int rr = 0; rr < S; ++rr) live |= uint32_t(u + rr >= 0 && u + rr < p.out_length) << rr;

@@ -369,6 +369,10 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.vec_slots = kElem == 2 && t.phase_blocks && t.block_phases > 1 && (s.stride == 2 || s.stride == 4) &&
                 p.out_offset % s.stride == 0 && s.out_length % s.stride == 0 &&
                 reinterpret_cast<uintptr_t>(a.y) % slot_bytes == 0;
+  // At stride 2 with slots on multiples of 4 (rotated tilings place them so), neighbouring lanes swap
+  // a channel's slot pair and store two positions' four outputs as one 8-byte vector.
+  p.vec_pairs = p.vec_slots && s.stride == 2 && p.out_offset % (2 * s.stride) == 0 &&
+                s.out_length % (2 * s.stride) == 0 && reinterpret_cast<uintptr_t>(a.y) % (2 * slot_bytes) == 0;
   p.paced = t.cluster > 1;
   p.groups = t.groups;
   p.tile_run = t.tile_run;
