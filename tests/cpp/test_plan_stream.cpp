@@ -300,6 +300,11 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_LE(t.q_first * s.stride - s.padding - rotated_left, 0);
     EXPECT_GE((t.q_first + t.positions * t.tiles_per_row) * s.stride - s.padding - rotated_left, s.out_length);
     const bool wide = p.dtype == CONVT1D_FLOAT32;
+    if (t.rotation != 0) {  // every tile's outputs start on a lane vector, the first one at or before 0
+      const int64_t offset = convt1d::detail::stream_out_offset(s, t);
+      EXPECT_EQ(offset % convt1d::detail::kStreamLaneOutputs, 0);
+      EXPECT_GT(offset, -int64_t{t.positions} * s.stride) << "a tile entirely before the row";
+    }
     if (!t.phase_blocks) {  // every-phase tiles: rotated wherever that lets every tile start at 128 * stride * j
       const bool aligned_rows = s.out_length % convt1d::detail::kStreamLaneOutputs == 0;
       const bool tf32 = wide && !t.ieee;
@@ -307,10 +312,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
       const bool wanted = aligned_rows && (!tf32 || tiles_per_block >= convt1d::detail::kStreamRotateMinTilesPerBlockTf32);
       EXPECT_EQ(t.rotation, wanted ? s.padding % s.stride : 0);
       EXPECT_EQ(convt1d::detail::stream_out_offset(s, t), t.q_first * s.stride - s.padding - rotated_left);
-      if (t.rotation != 0) {
-        EXPECT_EQ(t.q_first * s.stride - s.padding - rotated_left, 0) << "the first tile's outputs start at 0";
-        rotated_tiles++;
-      }
+      rotated_tiles += t.rotation != 0;
     } else if (t.rotation != 0) {  // 16-bit channel groups at stride 2 with an odd padding
       EXPECT_TRUE(t.block_phases == s.stride);
       EXPECT_TRUE(s.stride == 2 && !wide);
