@@ -304,11 +304,12 @@ struct StreamTiling {
   int32_t block_phases = 1;   // phase blocks: phases per block, 1 (one phase, every channel) or the stride
                               // (every phase, one channel group)
   int32_t groups = 1;         // phase blocks: channel groups of n channels (block_phases == stride)
-  // Phases rotated by this much, so that stores start aligned: 16-bit channel groups at stride 2 with
-  // an odd padding (HiFi-GAN-style K 4, padding 1) rotate by 1, so that a thread's two outputs of one
-  // row start on an even index and leave as one 4-byte store (perf-log step 97: T8 16-bit -12 %; fp32
-  // lost 5 % to it, so stays in order); every-phase tiles rotate by padding % stride (with q_first one
-  // further on), so that every tile's outputs start at a multiple of 128 * stride (step 100).
+  // Phases rotated by this much, so that stores start aligned (q_first then puts every tile's first
+  // output on a multiple of kStreamLaneOutputs, see lay_out_row in plan_stream.cpp): 16-bit channel
+  // groups at stride 2 with an odd padding (HiFi-GAN-style K 4, padding 1) rotate by 1, so that a
+  // thread's outputs of two neighbouring positions leave as one 8-byte store (perf-log steps 97, 101:
+  // T8 16-bit -12 %, then -5 %; fp32 lost 5-6 % to it, so stays in order); every-phase tiles rotate by
+  // padding % stride, so that the store warps write whole vectors (step 100).
   // Output slot k of row q holds phase (k + rotation) % stride, one position left (q - 1) for
   // k < stride - rotation: outputs q*stride + k - (padding - rotation + stride). 0: phases in order.
   int32_t rotation = 0;
@@ -348,7 +349,8 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
                        StreamTiling& t, std::string& why);
 
 // The first output of the streaming kernel's first tile of a row, from q_first and the rotation (see
-// StreamTiling::rotation): in (-stride, 0] with phases in order, 0 for rotated every-phase tiles.
+// StreamTiling::rotation): in (-stride, 0] with phases in order; rotated, a multiple of
+// kStreamLaneOutputs at or before 0.
 int64_t stream_out_offset(const Shape& s, const StreamTiling& t);
 
 // Phase blocks run as clusters of t.cluster CTAs: the planned grid cut to whole clusters the device

@@ -6,7 +6,7 @@
 // channels (N = C_out rounded up to 32), i.e. the outputs u = q*stride + r - padding. Where the padding
 // is not a multiple of the stride, the plan rotates the phases (StreamTiling::rotation): phases
 // r >= rotation are computed one position left (one more tap shift) and stored rotation slots earlier,
-// so that every tile's outputs start on a multiple of 128*stride and its rows leave as whole vectors.
+// so that every tile's outputs start on a multiple of a store lane's 4 and its rows leave as vectors.
 // Per phase the tile is one GEMM over that phase's taps n (plan.hpp, Polyphase):
 //   D_r[m, co] = sum over n, ci of x[ci, q0 + m - shift_n] * W[ci, co, k_n],
 // reduction index v = n*ci_pad + ci (tap-major), one wgmma m64nN per k_step channels of one tap.
