@@ -116,6 +116,22 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
   }
 }
 
+// The commit groups of the every-phase kernel: 16-bit ones of two k-steps (half a W^T chunk), so that a
+// chunk whose second half lies past the reduction (KB74's 10 steps in 3 chunks of 4, T4's 6 in 2) skips
+// it instead of running wgmmas on zeros; the other maths as they are.
+template <class M>
+struct GroupMath {
+  using type = M;
+};
+template <class T16>
+struct HalfChunkMath16 : Math16<T16> {
+  static constexpr int kGroupSteps = 2;
+};
+template <class T16>
+struct GroupMath<Math16<T16>> {
+  using type = HalfChunkMath16<T16>;
+};
+
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
 // kRuns: tiles taken in runs (StreamTiling::tile_run).
 template <class M, int N, bool kPhased, bool kRuns>
@@ -126,6 +142,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 #ifdef CONVT1D_SM90A_DEVICE
   using T = typename M::T;
   const int32_t phases = kPhased ? p.phases : 1;
+  using G = typename GroupMath<M>::type;  // the commit groups' math (16-bit: half chunks, see GroupMath)
+  constexpr bool kHalfChunks = !std::is_same_v<G, M>;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
@@ -181,7 +199,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   // W^T's descriptor; a step's is this one plus its byte offset / 16 (the start-address field, which
   // holds any shared-memory address without carrying into the next field).
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
-  AGroup<M> a0, a1;
+  AGroup<G> a0, a1;
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
@@ -205,12 +223,13 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
         for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);
 #pragma unroll
-        for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+        for (int g0 = 0; g0 < kStepsPerGroup; g0 += G::kGroupSteps) {
+          if (kHalfChunks && g0 > 0 && step0 + g0 >= steps) break;  // the chunk's rest lies past the reduction
           const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-          mma_group<M, N>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small);
-          fence_group<M>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-          mma_group<M, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small);
-          fence_group<M>(a0);
+          mma_group<G, N>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small);
+          fence_group<G>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
+          mma_group<G, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small);
+          fence_group<G>(a0);
         }
       }
       hopper::wgmma_wait<0>();
