@@ -58,12 +58,14 @@ bool lay_out_row(const Shape& s, const Polyphase& poly, int64_t align, int64_t p
                  bool narrow_first, StreamTiling& t) {
   const int64_t in_order = s.padding / s.stride;
   const int64_t step = kStreamLaneOutputs / std::gcd<int64_t>(s.stride, kStreamLaneOutputs);
-  const int64_t candidates[2] = {rotation ? in_order + 1 : in_order, rotation ? in_order + 1 - step : in_order};
+  const int64_t candidates[2] = {rotation ? in_order + 1 : in_order, in_order + 1 - step};
+  const int count = rotation ? 2 : 1;  // phases in order: q_first is fixed
   const int64_t last = s.out_length + s.padding + (rotation ? s.stride - rotation : 0);  // past the last output
   const int64_t q_end = (last + s.stride - 1) / s.stride;
   bool found = false;
   StreamTiling best;
-  for (const int64_t q_first : candidates) {
+  for (int i = 0; i < count; ++i) {
+    const int64_t q_first = candidates[i];
     StreamTiling c = t;
     c.q_first = q_first;
     c.rotation = rotation;
