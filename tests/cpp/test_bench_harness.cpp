@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -461,6 +464,24 @@ TEST(BenchNcu, ExplainsCounterPermissionAndNoTable) {
   EXPECT_FALSE(parse_ncu_csv(denied).error.empty());
   EXPECT_TRUE(contains(ncu_failure("==WARNING== No kernels were profiled.\n"), "no kernel"));
   EXPECT_TRUE(contains(ncu_failure("==ERROR== something broke\n"), "something broke"));
+}
+
+// `convt1d profile` filters ncu by kernel name: every __global__ kernel in src/cuda must match, or
+// profiling the layers it runs reports "no kernel" (the narrow kernel once did).
+TEST(BenchNcu, KernelFilterMatchesEveryKernelOfOurs) {
+  const std::regex filter(std::string(kOurKernelsRegex).substr(std::string("regex:").size()));
+  const std::regex declaration(R"(__global__\s+void\s+(?:__launch_bounds__\((?:[^()]|\([^()]*\))*\)\s*)?(\w+)\s*\()");
+  int kernels = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CONVT1D_SOURCE_DIR) + "/src/cuda")) {
+    if (entry.path().extension() != ".cu" && entry.path().extension() != ".cuh") continue;
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator m(text.begin(), text.end(), declaration), end; m != end; ++m, ++kernels) {
+      const std::string name = (*m)[1];
+      EXPECT_TRUE(std::regex_search(name, filter)) << name << " in " << entry.path() << " escapes " << kOurKernelsRegex;
+    }
+  }
+  EXPECT_GE(kernels, 10) << "found too few __global__ kernels under " << CONVT1D_SOURCE_DIR << "/src/cuda";
 }
 
 // ---------------------------------------------------------------- end to end

@@ -61,8 +61,8 @@ std::string ncu_failure(const std::string& output) {
            "https://developer.nvidia.com/ERR_NVGPUCTRPERM";
   }
   if (output.find("No kernels were profiled") != std::string::npos) {
-    return "ncu profiled no kernel: none of ours matched -k regex:convt1d|implicit|direct|wgmma|col2im (did the case run on "
-           "the GPU?)";
+    return std::string("ncu profiled no kernel: none of ours matched -k ") + kOurKernelsRegex +
+           " (did the case run on the GPU?)";
   }
   std::istringstream in(output);
   std::string line, errors;

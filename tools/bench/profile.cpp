@@ -113,7 +113,7 @@ int run_profile(int argc, char** argv) {
     return 1;
   }
   const std::string cmd = shell_quote(ncu) + " --clock-control none --csv --metrics " + kMetrics +
-                          " -k " + shell_quote("regex:convt1d|implicit|direct|wgmma|col2im") + " " + shell_quote(self_path()) +
+                          " -k " + shell_quote(bench::kOurKernelsRegex) + " " + shell_quote(self_path()) +
                           " bench --case " + shell_quote(case_id) + " --mode " + bench::mode_short(modes[0]) +
                           " --repeats 1 --warmup 0 --quick --no-baseline --no-roofline 2>&1";
   std::fprintf(stderr, "running: %s\n", cmd.c_str());
