@@ -38,6 +38,7 @@ void launch_wgmma(const Plan& plan, const ForwardArgs& args);           // cuda/
 void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& args);      // cuda/wgmma_tf32.cu
 void launch_wgmma_stream(const Plan& plan, const ForwardArgs& args);    // cuda/wgmma_stream.cu
 void launch_narrow(const Plan& plan, const ForwardArgs& args);          // cuda/narrow.cu
+void launch_narrow_mma(const Plan& plan, const ForwardArgs& args);      // cuda/narrow_mma.cu
 // GemmCol2im: `gemm` is the plan of col2im_gemm_problem(problem), run into a workspace first.
 void launch_gemm_col2im(const Plan& plan, const Plan& gemm, const ForwardArgs& args);  // cuda/col2im.cu
 

@@ -367,7 +367,7 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   std::string stream_why;
   const bool stream_ok = s.batch > 0 && plan_wgmma_stream(s, p.dtype, p.math, plan.poly, dev, plan.stream, stream_why);
   std::string narrow_why;
-  const bool narrow_ok = s.batch > 0 && plan_narrow(s, p.dtype, plan.poly, dev, plan.narrow, narrow_why);
+  const bool narrow_ok = s.batch > 0 && plan_narrow(s, p.dtype, p.math, plan.poly, dev, plan.narrow, narrow_why);
   // A forced algorithm runs where its planner accepted the problem, else the call fails saying why.
   auto force = [&plan](KernelKind kind, bool ok, const char* name, const std::string& refusal) {
     if (!ok)

@@ -364,9 +364,15 @@ int64_t resident_cluster_grid(int64_t grid, int32_t cluster, int64_t resident);
 // computes Z[m][l] = sum_ci W[ci][m] x[ci][l] (m = co*K + k) in registers, the reduction shared out
 // among `slices` thread groups; the slices' partial Z meet in shared memory, where each output sums
 // its taps (the shift-add). Windows overlap by `halo` positions (the taps' reach) so that each owns
-// the outputs of its last `owned` positions q. groups 1, C_out*K <= 32, fp32 (exact: IEEE and TF32
-// alike), fp16, bf16.
+// the outputs of its last `owned` positions q. groups 1, fp32, fp16, bf16. Two ways to reduce:
+// - FMA (IEEE, exact fp32; C_out*K <= 32): thread (slice, j) sums its columns over its slice's channels;
+// - mma (TF32 and 16-bit, C_out*K <= 64, src/cuda/narrow_mma.cu): warp w computes columns 8w..8w+7 of
+//   every row over all channels with mma.sync m16n8 (one m-tile per 16 rows), then columns
+//   64 + 8w.. in a second pass where the taps' reach needs wider windows: a tenth of the FMA
+//   kernel's instructions, which left it latency-bound at 30 % of the copy floor (perf-log step 105).
 struct NarrowTiling {
+  bool mma = false;          // the mma.sync reduction (slices 1, positions 0, cols = warps x 8)
+  int32_t k_steps = 0;       // mma: channel steps of 8 (TF32) or 16 (16-bit) covering C_in
   int32_t rows = 0;          // Z rows per position: C_out*K rounded up to a power of two >= kNarrowMinRows
   int32_t positions = 0;     // positions per thread: narrow_positions(rows)
   int32_t slices = 1;        // thread groups sharing out the reduction (a power of two)
@@ -389,12 +395,21 @@ constexpr int kNarrowMaxSlices = 16;     // 16 threads per slice: 64 bytes of fp
 constexpr int kNarrowAccumulators = 64;
 constexpr int narrow_positions(int rows) { return rows >= kNarrowAccumulators ? 1 : kNarrowAccumulators / rows; }
 constexpr int narrow_blocks_per_sm(int) { return 2; }
+constexpr int kNarrowMmaRowTile = 16;       // mma.sync m16: rows per m-tile
+constexpr int kNarrowMmaMaxRows = 64;       // mma: up to 4 m-tiles
+constexpr int kNarrowMmaStepTf32 = 8;       // channels per m16n8k8 (tf32)
+constexpr int kNarrowMmaStep16 = 16;        // channels per m16n8k16 (fp16, bf16)
+constexpr int kNarrowMmaFragmentBytes = 512;  // one A fragment: 32 lanes x 4 words
+constexpr int kNarrowMmaWarpColumns = 8;    // mma: one n-tile of positions per warp
+constexpr int kNarrowMmaCols = kNarrowThreads / 32 * kNarrowMmaWarpColumns;  // a pass: 64 positions
+constexpr int kNarrowMmaMaxPasses = 8;  // windows of up to 8 passes (512 positions) for long tap reaches
 constexpr int kNarrowAutoMaxRows = 16;     // AUTO: C_out*K up to this (perf-log step 42),
 constexpr int kNarrowMaxOutChannels = 16;  // and at most this many output channels
 
 // Can the narrow kernel run this problem on this device? Fills `t` when it can; else says why.
-bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev, NarrowTiling& t,
-                 std::string& why);
+// The mma reduction for TF32 and 16-bit, the FMA one for IEEE.
+bool plan_narrow(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
+                 NarrowTiling& t, std::string& why);
 
 struct Plan {
   Shape shape;

@@ -19,10 +19,52 @@ int64_t pow2_at_least(int64_t v, int64_t lo) {
   return p;
 }
 
+// The mma reduction's window: 64 positions, every channel in each warp; W^T in fragment order.
+bool plan_narrow_mma(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev, NarrowTiling& t,
+                     std::string& why) {
+  auto no = [&](const std::string& reason) {
+    why = reason;
+    return false;
+  };
+  const int64_t m = s.out_channels * s.kernel_size;
+  if (m > kNarrowMmaMaxRows)
+    return no("needs out_channels*kernel_size <= " + std::to_string(kNarrowMmaMaxRows) + ", got " + std::to_string(m));
+  t.mma = true;
+  t.rows = static_cast<int32_t>(round_up(m, kNarrowMmaRowTile));
+  t.positions = 0;
+  t.slices = 1;
+  t.ci_per_slice = static_cast<int32_t>(s.in_channels);
+  t.halo = poly.max_shift;
+  int32_t passes = 1;  // the fewest that let a window own at least its halo
+  while (passes < kNarrowMmaMaxPasses && kNarrowMmaCols * passes < 2 * t.halo) passes *= 2;
+  t.cols = kNarrowMmaCols * passes;
+  if (t.cols - t.halo < t.halo)
+    return no("needs the taps' reach, dilation*(kernel_size-1)/stride, <= " + std::to_string(t.cols / 2) +
+              " for these channels, got " + std::to_string(t.halo));
+  t.owned = t.cols - t.halo;
+  t.slice_pitch = t.rows * t.cols;
+  t.q_first = s.padding / s.stride;
+  const int64_t q_end = (s.padding + s.out_length + s.stride - 1) / s.stride;
+  t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
+  t.tiles = s.batch * t.tiles_per_row;
+  const int64_t k_step = dtype == CONVT1D_FLOAT32 ? kNarrowMmaStepTf32 : kNarrowMmaStep16;
+  t.k_steps = static_cast<int32_t>((s.in_channels + k_step - 1) / k_step);
+  const int64_t fragment_bytes = int64_t{t.k_steps} * (t.rows / kNarrowMmaRowTile) * kNarrowMmaFragmentBytes;
+  const int64_t z_bytes = int64_t{t.rows} * t.cols * 4;
+  const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);
+  t.smem_bytes = fragment_bytes + z_bytes + bias_bytes;
+  if (t.smem_bytes > dev.smem_per_block_optin)
+    return no("the weights (" + std::to_string(fragment_bytes) + " bytes in fragment order) and the window do not fit in " +
+              std::to_string(dev.smem_per_block_optin) + " bytes of shared memory");
+  t.grid = std::min<int64_t>(
+      t.tiles, std::min<int64_t>(narrow_blocks_per_sm(t.rows), blocks_per_sm(dev, t.smem_bytes)) * dev.sm_count);
+  return true;
+}
+
 }  // namespace
 
-bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const DeviceInfo& dev, NarrowTiling& t,
-                 std::string& why) {
+bool plan_narrow(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,
+                 NarrowTiling& t, std::string& why) {
   auto no = [&](const std::string& reason) {
     why = reason;
     return false;
@@ -35,6 +77,7 @@ bool plan_narrow(const Shape& s, int32_t dtype, const Polyphase& poly, const Dev
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.in_length > kInt32Max || s.padding > kInt32Max || s.in_channels > kInt32Max)
     return no("a dimension exceeds the kernel's 32-bit coordinates");
+  if (dtype != CONVT1D_FLOAT32 || math != CONVT1D_MATH_IEEE) return plan_narrow_mma(s, dtype, poly, dev, t, why);
   const int64_t m = s.out_channels * s.kernel_size;
   if (m > kNarrowMaxRows)
     return no("needs out_channels*kernel_size <= " + std::to_string(kNarrowMaxRows) + ", got " + std::to_string(m));

@@ -22,22 +22,17 @@
 #include "backend.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/dtype_traits.cuh"
-#include "cuda/gemm_params.cuh"
+#include "cuda/narrow_common.cuh"
 #include "cuda/opt_in_smem.cuh"
 
 namespace convt1d::detail {
 
 namespace {
 
+using narrow::NarrowParams;
+
 constexpr int kLoadsInFlight = 8;  // x loads per thread before their FMAs: UNROLL * POSITIONS
 
-struct NarrowParams {
-  int64_t out_length, q_first, tiles_per_row, tiles;
-  int32_t in_channels, out_channels, in_length, kernel_size, stride, padding, m;
-  int32_t slices, ci_per_slice, cols, halo, owned, slice_pitch;
-  int32_t tap_step, shift_step;
-  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
-};
 
 template <class T, int ROWS>
 __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
@@ -61,9 +56,6 @@ __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
   const int slice = tid / per_slice, j = tid % per_slice;
   const int ci0 = min(slice * p.ci_per_slice, p.in_channels);
   const int ci1 = min(ci0 + p.ci_per_slice, p.in_channels);
-  // Shift-add: thread `tid` < active takes outputs t_lo + tid + n*active, all of one phase.
-  const int active = kNarrowThreads - kNarrowThreads % p.stride;
-  const int col_step = active / p.stride;
 
   for (int64_t tile = blockIdx.x; tile < p.tiles; tile += gridDim.x) {
     const int64_t b = tile / p.tiles_per_row;
@@ -130,63 +122,17 @@ __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
       for (int i = 0; i < P; ++i) zs[m * p.cols + i * per_slice] = acc[i][m];
     __syncthreads();
 
-    // y[b, co, t] = bias + sum over the taps k of phase r (u = t + padding = q*stride + r) of
-    // Z[co*K + k][q - shift_k - start], each Z the sum of the slices' parts.
-    const int64_t t_lo = std::max<int64_t>(q_lo * p.stride - p.padding, 0);
-    const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * p.stride - p.padding, p.out_length);
-    if (tid >= active || t_lo + tid >= t_hi) continue;
-    const int64_t u0 = t_lo + tid + p.padding;
-    const int64_t q0 = u0 / p.stride;
-    const int r = static_cast<int>(u0 - q0 * p.stride);
-    const int taps = p.tap_count[r];
-    const int col0 = static_cast<int>(q0 - start) - p.first_shift[r];
-    const int count = static_cast<int>((t_hi - 1 - (t_lo + tid)) / active) + 1;
-    const int tap_delta = p.tap_step * p.cols - p.shift_step;  // Z offset from one tap to the next
-    for (int co = 0; co < p.out_channels; ++co) {
-      const float* zc = z_s + (co * p.kernel_size + p.first_tap[r]) * p.cols + col0;
-      T* yp = y + (b * p.out_channels + co) * p.out_length + t_lo + tid;
-      const float bias_v = bias_s[co];
-      for (int n = 0; n < count; ++n, zc += col_step, yp += active) {
-        float v = bias_v;
-        for (int k = 0; k < taps; ++k)
-          for (int sl = 0; sl < p.slices; ++sl) v += zc[sl * p.slice_pitch + k * tap_delta];
-        *yp = Elem<T>::store(v);
-      }
-    }
+    narrow::shift_add<T>(p, z_s, bias_s, y, b, q_lo, start, tid);
   }
 }
 
-NarrowParams make_params(const Plan& plan) {
-  const Shape& s = plan.shape;
-  const NarrowTiling& t = plan.narrow;
-  NarrowParams p{};
-  p.out_length = s.out_length;
-  p.q_first = t.q_first;
-  p.tiles_per_row = t.tiles_per_row;
-  p.tiles = t.tiles;
-  p.in_channels = static_cast<int32_t>(s.in_channels);
-  p.out_channels = static_cast<int32_t>(s.out_channels);
-  p.in_length = static_cast<int32_t>(s.in_length);
-  p.kernel_size = static_cast<int32_t>(s.kernel_size);
-  p.stride = static_cast<int32_t>(s.stride);
-  p.padding = static_cast<int32_t>(s.padding);
-  p.m = static_cast<int32_t>(s.out_channels * s.kernel_size);
-  p.slices = t.slices;
-  p.ci_per_slice = t.ci_per_slice;
-  p.cols = t.cols;
-  p.halo = t.halo;
-  p.owned = t.owned;
-  p.slice_pitch = t.slice_pitch;
-  gemm::fill_phase_taps(plan.poly, p);
-  return p;
-}
 
 template <class T, int ROWS>
 void launch_rows(const Plan& plan, const ForwardArgs& a) {
   const auto smem = static_cast<size_t>(plan.narrow.smem_bytes);
   opt_in_smem<narrow_kernel<T, ROWS>>(plan.narrow.smem_bytes, a.device, "cudaFuncSetAttribute(narrow_kernel)");
   narrow_kernel<T, ROWS><<<static_cast<unsigned>(plan.narrow.grid), kNarrowThreads, smem, static_cast<cudaStream_t>(a.stream)>>>(
-      make_params(plan), static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias),
+      narrow::make_params(plan), static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias),
       static_cast<T*>(a.y));
   cuda_check_launch("narrow_kernel launch");
 }
@@ -204,12 +150,9 @@ void launch_typed(const Plan& plan, const ForwardArgs& a) {
 }  // namespace
 
 void launch_narrow(const Plan& plan, const ForwardArgs& args) {
-  switch (plan.dtype) {
-    case CONVT1D_FLOAT32: return launch_typed<float>(plan, args);
-    case CONVT1D_FLOAT16: return launch_typed<__half>(plan, args);
-    case CONVT1D_BFLOAT16: return launch_typed<__nv_bfloat16>(plan, args);
-  }
-  fail(CONVT1D_INTERNAL_ERROR, "convt1d: narrow kernel planned for dtype " + std::to_string(plan.dtype));
+  if (plan.narrow.mma) return launch_narrow_mma(plan, args);
+  if (plan.dtype == CONVT1D_FLOAT32) return launch_typed<float>(plan, args);  // IEEE: the FMA reduction
+  fail(CONVT1D_INTERNAL_ERROR, "convt1d: narrow FMA kernel planned for dtype " + std::to_string(plan.dtype));
 }
 
 }  // namespace convt1d::detail

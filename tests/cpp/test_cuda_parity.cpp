@@ -655,8 +655,9 @@ TEST_F(CudaParity, OneSignedInputsDeepReductions) {
 // back to the kernel it would otherwise run); forcing wgmma then fails with a message naming x.
 // The narrow kernel forced on fixed layers (Conv-TasNet's decoder and HTDemucs' last layer, shortened;
 // odd rows, so x and y at every alignment; padding, dilation, output_padding, strides beyond K with
-// phases without taps; C_in not a multiple of the slices; one row of one position) and random layers
-// it accepts, in fp32 (IEEE and TF32: both exact fp32 here), fp16 and bf16.
+// phases without taps; C_in not a multiple of the slices nor of the mma channel steps; one row of one
+// position; 64 rows, which only the mma reduction takes) and random layers it accepts, in fp32 (IEEE:
+// the exact FMA reduction; TF32: mma.sync), fp16 and bf16 (mma.sync).
 TEST_F(CudaParity, NarrowLayers) {
   const auto dev = current_device_info();
   const std::vector<Layer> fixed = {
@@ -667,6 +668,9 @@ TEST_F(CudaParity, NarrowLayers) {
       {2, 9, 4, 2500, 4, 1, 40, 2, 0},      // padding beyond the reach
       {1, 6, 4, 1, 7, 3, 0, 1, 2},          // a single position
       {2, 200, 8, 3000, 2, 2, 1, 1, 0},     // 16 rows: AUTO's widest
+      {1, 48, 8, 3001, 8, 4, 0, 1, 0},      // HTDemucs tdec0 (L5), shortened: 64 rows, mma only
+      {2, 21, 3, 999, 5, 3, 4, 2, 1},       // 15 rows, C_in 21: partial channel steps
+      {1, 30, 2, 2000, 8, 1, 3, 6, 0},      // reach 42: mma windows of two passes
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(4242);
@@ -684,7 +688,7 @@ TEST_F(CudaParity, NarrowLayers) {
     layers.push_back(l);
   }
   t1d::Rng rng(4243);
-  int ran = 0, sliced = 0, random_ran = 0;
+  int ran = 0, sliced = 0, random_ran = 0, mma = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -696,10 +700,17 @@ TEST_F(CudaParity, NarrowLayers) {
       p.dtype = m.dtype;
       p.math = m.math;
       const bool plannable = gemm_plannable(p, dev, CONVT1D_ALGO_NARROW);
+      const bool fma = m.dtype == CONVT1D_FLOAT32 && m.math == CONVT1D_MATH_IEEE;
+      if (fma && l.c_out * l.k > convt1d::detail::kNarrowMaxRows) {
+        EXPECT_FALSE(plannable) << describe(p);
+        continue;
+      }
       ASSERT_TRUE(plannable) << "refused: " << m.name << " " << describe(p);
       const auto plan = convt1d::detail::make_plan(p, dev);
       ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::Narrow) << describe(p);
+      EXPECT_EQ(plan.narrow.mma, !fma);
       sliced += plan.narrow.slices > 1;
+      mma += plan.narrow.mma;
       random_ran += random;
       expect_matches_reference(p, m, rng, std::string(m.name) + " narrow " + describe(p));
       if (HasFatalFailure()) return;
@@ -709,6 +720,7 @@ TEST_F(CudaParity, NarrowLayers) {
   EXPECT_GE(ran, 40);
   EXPECT_GE(random_ran, 12);
   EXPECT_GT(sliced, 0);
+  EXPECT_GE(mma, 20);
 }
 
 TEST_F(CudaParity, WgmmaMisalignedOperandsFallBack) {

@@ -1,7 +1,8 @@
-// The narrow kernel's planning (src/plan_narrow.cpp), on the CPU: which problems it takes and why it
-// refuses the others, AUTO's choice on the suite's few-channel layers, its tiling invariants on random
-// layers, and an fp64 emulation of exactly what the kernel computes per window (each thread's columns,
-// each slice's channels, the shift-add's phase walk) against the scatter reference.
+// The narrow kernels' planning (src/plan_narrow.cpp), on the CPU: which problems they take and why they
+// refuse the others, AUTO's choice on the suite's few-channel layers, the tiling invariants on random
+// layers, and an fp64 emulation of exactly what the kernels compute per window (the FMA kernel's
+// columns per thread and channels per slice, the mma kernel's whole columns; the shift-add's phase
+// walk) against the scatter reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,31 +54,57 @@ TEST(NarrowPlan, RefusesWithAReason) {
       {[](convt1d_problem& p) { p.dtype = CONVT1D_FLOAT64; }, "float64 runs on the direct kernel"},
       {[](convt1d_problem& p) { p.groups = 2; p.out_channels = 2; }, "groups == 1"},
       {[](convt1d_problem& p) { p.stride = 33; }, "stride <= 32"},
-      {[](convt1d_problem& p) { p.out_channels = 5; }, "out_channels*kernel_size <= 32, got 80"},
+      {[](convt1d_problem& p) { p.out_channels = 5; }, "out_channels*kernel_size <= "},
       {[](convt1d_problem& p) { p.kernel_size = 2; p.dilation = 2000; p.stride = 1; }, "reach"},
       {[](convt1d_problem& p) { p.in_channels = 20000; }, "shared memory"},
       {[](convt1d_problem& p) { p.batch = 1; p.in_length = int64_t{1} << 31; }, "32-bit"},
   };
-  for (const Case& c : cases) {
-    convt1d_problem p = ok;
-    c.change(p);
-    ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << convt1d_last_error();
-    const std::string why = refusal(p);
-    EXPECT_TRUE(t1d::contains(why, c.says)) << "expected '" << c.says << "' in: " << why;
-    EXPECT_TRUE(t1d::contains(why, "narrow")) << why;
-  }
+  for (int32_t math : {CONVT1D_MATH_TF32, CONVT1D_MATH_IEEE})  // the mma and the FMA reductions
+    for (const Case& c : cases) {
+      convt1d_problem p = ok;
+      p.math = math;
+      c.change(p);
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << convt1d_last_error();
+      const std::string why = refusal(p);
+      EXPECT_TRUE(t1d::contains(why, c.says)) << "expected '" << c.says << "' in: " << why;
+      EXPECT_TRUE(t1d::contains(why, "narrow")) << why;
+    }
+  // 64 rows: the mma reduction takes them, the FMA one (32 at most) does not.
+  convt1d_problem rows64 = ok;
+  rows64.out_channels = 4;
+  EXPECT_EQ(refusal(rows64), "");
+  rows64.math = CONVT1D_MATH_IEEE;
+  EXPECT_TRUE(t1d::contains(refusal(rows64), "out_channels*kernel_size <= 32, got 64")) << refusal(rows64);
   convt1d_problem p = ok;
   p.device = CONVT1D_DEVICE_CPU;
   EXPECT_TRUE(t1d::contains(refusal(p), "CUDA only")) << refusal(p);
 }
 
 TEST(NarrowPlan, ConvTasNetTiling) {
+  // TF32 and 16-bit: the mma reduction, every channel in each warp, 8 warps x 8 columns.
   for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16}) {
     convt1d_problem p = conv_tasnet();
     p.dtype = dtype;
     const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
     EXPECT_EQ(plan.kernel, KernelKind::Narrow) << plan.reason;
     const NarrowTiling& t = plan.narrow;
+    EXPECT_TRUE(t.mma);
+    EXPECT_EQ(t.rows, 16);
+    EXPECT_EQ(t.slices, 1);
+    EXPECT_EQ(t.cols, 64);
+    EXPECT_EQ(t.owned, 63);
+    EXPECT_EQ(t.tiles, 4 * 64);
+    EXPECT_EQ(t.k_steps, dtype == CONVT1D_FLOAT32 ? 64 : 32);
+    EXPECT_EQ(t.grid, 4 * 64);
+  }
+  // IEEE: the FMA reduction.
+  {
+    convt1d_problem p = conv_tasnet();
+    p.math = CONVT1D_MATH_IEEE;
+    const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+    EXPECT_EQ(plan.kernel, KernelKind::Narrow) << plan.reason;
+    const NarrowTiling& t = plan.narrow;
+    EXPECT_FALSE(t.mma);
     EXPECT_EQ(t.rows, 16);
     EXPECT_EQ(t.positions, 4);
     EXPECT_EQ(t.halo, 1);
@@ -138,23 +165,42 @@ convt1d_problem random_narrow_problem(t1d::Rng& rng) {
 // in shared memory, and together own every output exactly once.
 TEST(NarrowPlan, WindowsOwnEveryOutputOnce) {
   t1d::Rng rng(4001);
-  int planned = 0, sliced = 0;
+  int planned = 0, sliced = 0, mma = 0, wide = 0;
   for (int i = 0; i < 20000 && planned < 300; ++i) {
-    const convt1d_problem p = random_narrow_problem(rng);
+    convt1d_problem p = random_narrow_problem(rng);
+    p.dtype = i % 3 == 0 ? CONVT1D_FLOAT32 : i % 3 == 1 ? CONVT1D_FLOAT16 : CONVT1D_BFLOAT16;
+    p.math = i % 2 ? CONVT1D_MATH_IEEE : CONVT1D_MATH_TF32;
     if (convt1d_validate(&p) != CONVT1D_OK) continue;
     const convt1d::detail::Shape s = convt1d::detail::shape_of(p);
     const convt1d::detail::Polyphase poly =
         convt1d::detail::make_polyphase(s.stride, s.dilation, s.padding, s.kernel_size);
     NarrowTiling t;
     std::string why;
-    if (!convt1d::detail::plan_narrow(s, p.dtype, poly, t1d::hopper_info(), t, why)) continue;
+    if (!convt1d::detail::plan_narrow(s, p.dtype, p.math, poly, t1d::hopper_info(), t, why)) continue;
     ++planned;
     sliced += t.slices > 1;
+    mma += t.mma;
     SCOPED_TRACE(t1d::describe(p));
+    EXPECT_EQ(t.mma, p.dtype != CONVT1D_FLOAT32 || p.math != CONVT1D_MATH_IEEE);
     EXPECT_GE(t.rows, s.out_channels * s.kernel_size);
-    EXPECT_EQ(t.positions, convt1d::detail::narrow_positions(t.rows));
-    EXPECT_GE(t.rows * t.positions, convt1d::detail::kNarrowAccumulators);
-    EXPECT_EQ(t.cols, convt1d::detail::kNarrowThreads / t.slices * t.positions);
+    if (t.mma) {  // whole columns per warp, m-tiles of 16 rows, channel steps covering C_in
+      const int64_t step = p.dtype == CONVT1D_FLOAT32 ? 8 : 16;
+      EXPECT_EQ(t.rows % 16, 0);
+      EXPECT_LT(t.rows - 16, s.out_channels * s.kernel_size);
+      EXPECT_EQ(t.slices, 1);
+      // passes of 64 columns, the fewest (a power of two) whose window owns at least its halo
+      const int64_t passes = t.cols / convt1d::detail::kNarrowMmaCols;
+      EXPECT_EQ(t.cols % convt1d::detail::kNarrowMmaCols, 0);
+      EXPECT_EQ(passes & (passes - 1), 0);
+      EXPECT_TRUE(passes == 1 || t.cols / 2 < 2 * t.halo) << t.cols << " columns for halo " << t.halo;
+      wide += passes > 1;
+      EXPECT_GE(t.k_steps * step, s.in_channels);
+      EXPECT_LT((t.k_steps - 1) * step, s.in_channels);
+    } else {
+      EXPECT_EQ(t.positions, convt1d::detail::narrow_positions(t.rows));
+      EXPECT_GE(t.rows * t.positions, convt1d::detail::kNarrowAccumulators);
+      EXPECT_EQ(t.cols, convt1d::detail::kNarrowThreads / t.slices * t.positions);
+    }
     EXPECT_GE(int64_t{t.slices} * t.ci_per_slice, s.in_channels);
     EXPECT_GE(t.owned, t.halo);
     EXPECT_EQ(t.owned + t.halo, t.cols);
@@ -176,6 +222,8 @@ TEST(NarrowPlan, WindowsOwnEveryOutputOnce) {
   }
   EXPECT_EQ(planned, 300);
   EXPECT_GE(sliced, 30);
+  EXPECT_GE(mma, 100);
+  EXPECT_GE(wide, 5);
 }
 
 // What the kernel computes, in fp64, following its loops: per window, each thread (slice, j) sums
@@ -195,7 +243,19 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
     const int64_t q_lo = t.q_first + tile % t.tiles_per_row * t.owned;
     const int64_t start = q_lo - t.halo;
     std::fill(z.begin(), z.end(), std::nan(""));
-    for (int tid = 0; tid < kNarrowThreads; ++tid) {
+    if (t.mma) {  // every row of every column, over all channels
+      for (int64_t c = 0; c < t.cols; ++c)
+        for (int64_t m = 0; m < t.rows; ++m) {
+          double acc = 0.0;
+          const int64_t l = start + c;
+          for (int64_t ci = 0; ci < s.in_channels && m < m_all; ++ci)
+            if (l >= 0 && l < s.in_length)
+              acc += in.w[static_cast<size_t>(ci * m_all + m)] *
+                     in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
+          z[static_cast<size_t>(m * t.cols + c)] = acc;
+        }
+    }
+    for (int tid = 0; tid < kNarrowThreads && !t.mma; ++tid) {
       const int slice = tid / per_slice, j = tid % per_slice;
       const int64_t ci0 = std::min<int64_t>(int64_t{slice} * t.ci_per_slice, s.in_channels);
       const int64_t ci1 = std::min<int64_t>(ci0 + t.ci_per_slice, s.in_channels);
@@ -236,12 +296,13 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
 
 TEST(NarrowPlan, EmulationMatchesTheReference) {
   t1d::Rng rng(8);
-  int ran = 0, sliced = 0;
+  int ran = 0, sliced = 0, mma = 0;
   for (int i = 0; i < 4000 && ran < 40; ++i) {
     convt1d_problem p = random_narrow_problem(rng);
     p.in_channels = t1d::rand_int(rng, 1, 40);
     p.in_length = t1d::rand_int(rng, 1, 700);
     p.has_bias = i % 2;
+    p.math = i % 4 < 2 ? CONVT1D_MATH_IEEE : CONVT1D_MATH_TF32;  // the FMA and the mma reductions
     if (convt1d_validate(&p) != CONVT1D_OK || !refusal(p).empty()) continue;
     const Plan plan = [&] {
       convt1d_problem f = p;
@@ -255,9 +316,11 @@ TEST(NarrowPlan, EmulationMatchesTheReference) {
       ASSERT_NEAR(got[k], ref[k], 1e-9 * (1 + std::fabs(ref[k]))) << t1d::describe(p) << " at " << k;
     ++ran;
     sliced += plan.narrow.slices > 1;
+    mma += plan.narrow.mma;
   }
   EXPECT_EQ(ran, 40);
-  EXPECT_GE(sliced, 10);
+  EXPECT_GE(sliced, 5);
+  EXPECT_GE(mma, 10);
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+// What the narrow kernels (FMA: narrow.cu, mma.sync: narrow_mma.cu) share: their parameters and the
+// shift-add that turns a window's Z (shared memory) into its outputs.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/dtype_traits.cuh"
+#include "cuda/gemm_params.cuh"
+#include "plan.hpp"
+
+namespace convt1d::detail::narrow {
+
+struct NarrowParams {
+  int64_t out_length, q_first, tiles_per_row, tiles;
+  int32_t in_channels, out_channels, in_length, kernel_size, stride, padding, m;
+  int32_t slices, ci_per_slice, cols, halo, owned, slice_pitch, k_steps;
+  int32_t tap_step, shift_step;
+  int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
+};
+
+inline NarrowParams make_params(const Plan& plan) {
+  const Shape& s = plan.shape;
+  const NarrowTiling& t = plan.narrow;
+  NarrowParams p{};
+  p.out_length = s.out_length;
+  p.q_first = t.q_first;
+  p.tiles_per_row = t.tiles_per_row;
+  p.tiles = t.tiles;
+  p.in_channels = static_cast<int32_t>(s.in_channels);
+  p.out_channels = static_cast<int32_t>(s.out_channels);
+  p.in_length = static_cast<int32_t>(s.in_length);
+  p.kernel_size = static_cast<int32_t>(s.kernel_size);
+  p.stride = static_cast<int32_t>(s.stride);
+  p.padding = static_cast<int32_t>(s.padding);
+  p.m = static_cast<int32_t>(s.out_channels * s.kernel_size);
+  p.slices = t.slices;
+  p.ci_per_slice = t.ci_per_slice;
+  p.cols = t.cols;
+  p.halo = t.halo;
+  p.owned = t.owned;
+  p.slice_pitch = t.slice_pitch;
+  p.k_steps = t.k_steps;
+  gemm::fill_phase_taps(plan.poly, p);
+  return p;
+}
+
+// The outputs window (b, q_lo) owns, y[b, co, t] = bias + sum over the taps k of phase r
+// (u = t + padding = q*stride + r) of Z[co*K + k][q - shift_k - start], each Z the sum of the
+// slices' parts. Thread `tid` < active takes outputs t_lo + tid + n*active, all of one phase, so
+// consecutive threads store to consecutive addresses.
+template <class T>
+__device__ __forceinline__ void shift_add(const NarrowParams& p, const float* z_s, const float* bias_s,
+                                          T* __restrict__ y, int64_t b, int64_t q_lo, int64_t start, int tid) {
+  const int active = kNarrowThreads - kNarrowThreads % p.stride;
+  const int col_step = active / p.stride;
+  const int64_t t_lo = std::max<int64_t>(q_lo * p.stride - p.padding, 0);
+  const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * p.stride - p.padding, p.out_length);
+  if (tid >= active || t_lo + tid >= t_hi) return;
+  const int64_t u0 = t_lo + tid + p.padding;
+  const int64_t q0 = u0 / p.stride;
+  const int r = static_cast<int>(u0 - q0 * p.stride);
+  const int taps = p.tap_count[r];
+  const int col0 = static_cast<int>(q0 - start) - p.first_shift[r];
+  const int count = static_cast<int>((t_hi - 1 - (t_lo + tid)) / active) + 1;
+  const int tap_delta = p.tap_step * p.cols - p.shift_step;  // Z offset from one tap to the next
+  for (int co = 0; co < p.out_channels; ++co) {
+    const float* zc = z_s + (co * p.kernel_size + p.first_tap[r]) * p.cols + col0;
+    T* yp = y + (b * p.out_channels + co) * p.out_length + t_lo + tid;
+    const float bias_v = bias_s[co];
+    for (int n = 0; n < count; ++n, zc += col_step, yp += active) {
+      float v = bias_v;
+      for (int k = 0; k < taps; ++k)
+        for (int sl = 0; sl < p.slices; ++sl) v += zc[sl * p.slice_pitch + k * tap_delta];
+      *yp = Elem<T>::store(v);
+    }
+  }
+}
+
+}  // namespace convt1d::detail::narrow
