@@ -400,7 +400,9 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
         plan.kernel = KernelKind::Direct;
         plan.reason = gemm_ok ? "too little reduction for tensor cores" : why;
       }
-      if (narrow_ok && s.out_channels <= kNarrowMaxOutChannels && plan.narrow.rows <= kNarrowAutoMaxRows) {
+      const int64_t narrow_auto_rows =
+          p.dtype == CONVT1D_FLOAT32 && p.math == CONVT1D_MATH_TF32 ? kNarrowAutoMaxRowsTf32 : kNarrowAutoMaxRows;
+      if (narrow_ok && s.out_channels <= kNarrowMaxOutChannels && plan.narrow.rows <= narrow_auto_rows) {
         plan.kernel = KernelKind::Narrow;
         plan.reason = "few output channels x taps: a memory-bound reduction, plain FMA";
       } else if (stream_ok && prefers_stream(p, s, plan.stream, dev)) {

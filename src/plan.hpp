@@ -400,9 +400,13 @@ constexpr int kNarrowMmaMaxRows = 64;       // mma: up to 4 m-tiles
 constexpr int kNarrowMmaStepTf32 = 8;       // channels per m16n8k8 (tf32)
 constexpr int kNarrowMmaStep16 = 16;        // channels per m16n8k16 (fp16, bf16)
 constexpr int kNarrowMmaFragmentBytes = 512;  // one A fragment: 32 lanes x 4 words
+// x loads per lane issued before their MMAs: 16 TF32 or 8 16-bit channel steps, 128 channels, a batch.
+constexpr int kNarrowMmaLoadsInFlight = 32;
+constexpr int kNarrowMmaBatchChannels = 128;
 constexpr int kNarrowMmaWarpColumns = 8;    // mma: one n-tile of positions per warp
 constexpr int kNarrowMmaCols = kNarrowThreads / 32 * kNarrowMmaWarpColumns;  // a pass: 64 positions
 constexpr int kNarrowMmaMaxPasses = 8;  // windows of up to 8 passes (512 positions) for long tap reaches
+constexpr int kNarrowAutoMaxRowsTf32 = 64;  // AUTO, TF32: C_out*K up to this (L5, perf-log step 107)
 constexpr int kNarrowAutoMaxRows = 16;     // AUTO: C_out*K up to this (perf-log step 42),
 constexpr int kNarrowMaxOutChannels = 16;  // and at most this many output channels
 

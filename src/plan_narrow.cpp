@@ -35,24 +35,35 @@ bool plan_narrow_mma(const Shape& s, int32_t dtype, const Polyphase& poly, const
   t.slices = 1;
   t.ci_per_slice = static_cast<int32_t>(s.in_channels);
   t.halo = poly.max_shift;
-  int32_t passes = 1;  // the fewest that let a window own at least its halo
+  t.q_first = s.padding / s.stride;
+  const int64_t q_end = (s.padding + s.out_length + s.stride - 1) / s.stride;
+  const int64_t k_step = dtype == CONVT1D_FLOAT32 ? kNarrowMmaStepTf32 : kNarrowMmaStep16;
+  t.k_steps = static_cast<int32_t>((s.in_channels + k_step - 1) / k_step);
+  const int64_t fragment_bytes = int64_t{t.k_steps} * (t.rows / kNarrowMmaRowTile) * kNarrowMmaFragmentBytes;
+  const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);
+  auto windows = [&](int64_t cols) { return s.batch * ((q_end - t.q_first + (cols - t.halo) - 1) / (cols - t.halo)); };
+  auto smem = [&](int64_t cols) { return fragment_bytes + int64_t{t.rows} * cols * 4 + bias_bytes; };
+  // Passes: the fewest whose window owns at least its halo; then, where the reduction is one batch of
+  // loads, wider while every block slot still gets two windows, so fewer windows pay the barriers and
+  // the shift-add's set-up (L5: 5 per block). Longer reductions lost with wider windows (step 107).
+  const int64_t slots = int64_t{narrow_blocks_per_sm(t.rows)} * dev.sm_count;
+  int32_t passes = 1;
   while (passes < kNarrowMmaMaxPasses && kNarrowMmaCols * passes < 2 * t.halo) passes *= 2;
+  while (s.in_channels <= kNarrowMmaBatchChannels && passes < kNarrowMmaMaxPasses &&
+         windows(kNarrowMmaCols * passes * 2) >= 2 * slots &&
+         blocks_per_sm(dev, smem(kNarrowMmaCols * passes * 2)) >= narrow_blocks_per_sm(t.rows))
+    passes *= 2;
   t.cols = kNarrowMmaCols * passes;
   if (t.cols - t.halo < t.halo)
     return no("needs the taps' reach, dilation*(kernel_size-1)/stride, <= " + std::to_string(t.cols / 2) +
               " for these channels, got " + std::to_string(t.halo));
   t.owned = t.cols - t.halo;
   t.slice_pitch = t.rows * t.cols;
-  t.q_first = s.padding / s.stride;
-  const int64_t q_end = (s.padding + s.out_length + s.stride - 1) / s.stride;
   t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
   t.tiles = s.batch * t.tiles_per_row;
-  const int64_t k_step = dtype == CONVT1D_FLOAT32 ? kNarrowMmaStepTf32 : kNarrowMmaStep16;
-  t.k_steps = static_cast<int32_t>((s.in_channels + k_step - 1) / k_step);
-  const int64_t fragment_bytes = int64_t{t.k_steps} * (t.rows / kNarrowMmaRowTile) * kNarrowMmaFragmentBytes;
-  const int64_t z_bytes = int64_t{t.rows} * t.cols * 4;
-  const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);
-  t.smem_bytes = fragment_bytes + z_bytes + bias_bytes;
+  if (t.tiles > std::numeric_limits<int32_t>::max())
+    return no("needs fewer than 2^31 windows, got " + std::to_string(t.tiles));
+  t.smem_bytes = smem(t.cols);
   if (t.smem_bytes > dev.smem_per_block_optin)
     return no("the weights (" + std::to_string(fragment_bytes) + " bytes in fragment order) and the window do not fit in " +
               std::to_string(dev.smem_per_block_optin) + " bytes of shared memory");
@@ -111,6 +122,8 @@ bool plan_narrow(const Shape& s, int32_t dtype, int32_t math, const Polyphase& p
   t.slice_pitch = static_cast<int32_t>(int64_t{t.rows} * t.cols + (per_slice < kBankWords ? per_slice : 0));
   t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
   t.tiles = s.batch * t.tiles_per_row;
+  if (t.tiles > std::numeric_limits<int32_t>::max())
+    return no("needs fewer than 2^31 windows, got " + std::to_string(t.tiles));
   const int64_t weight_bytes = s.in_channels * t.rows * 4;
   const int64_t z_bytes = int64_t{t.slices} * t.slice_pitch * 4;
   const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);

@@ -58,9 +58,8 @@ __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
   const int ci1 = min(ci0 + p.ci_per_slice, p.in_channels);
 
   for (int64_t tile = blockIdx.x; tile < p.tiles; tile += gridDim.x) {
-    const int64_t b = tile / p.tiles_per_row;
-    const int64_t q_lo = p.q_first + (tile % p.tiles_per_row) * p.owned;
-    const int64_t start = q_lo - p.halo;  // the window's first position (column 0)
+    const narrow::Window win = narrow::window_of(p, tile);
+    const int64_t b = win.b, q_lo = win.q_lo, start = win.start;  // start: the window's column 0
 
     float acc[P][ROWS];
 #pragma unroll

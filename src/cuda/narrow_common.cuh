@@ -45,6 +45,18 @@ inline NarrowParams make_params(const Plan& plan) {
   return p;
 }
 
+// Window `tile` of a kernel's walk: its batch row, its first owned q, its first position (column 0).
+// The plan keeps tiles below 2^31, so the walk divides in 32 bits.
+struct Window {
+  int64_t b, q_lo, start;
+};
+__device__ __forceinline__ Window window_of(const NarrowParams& p, int64_t tile) {
+  const uint32_t per_row = static_cast<uint32_t>(p.tiles_per_row);
+  const uint32_t b = static_cast<uint32_t>(tile) / per_row;
+  const int64_t q_lo = p.q_first + int64_t(static_cast<uint32_t>(tile) - b * per_row) * p.owned;
+  return {b, q_lo, q_lo - p.halo};
+}
+
 // The outputs window (b, q_lo) owns, y[b, co, t] = bias + sum over the taps k of phase r
 // (u = t + padding = q*stride + r) of Z[co*K + k][q - shift_k - start], each Z the sum of the
 // slices' parts. Thread `tid` < active takes outputs t_lo + tid + n*active, all of one phase, so
@@ -57,12 +69,12 @@ __device__ __forceinline__ void shift_add(const NarrowParams& p, const float* z_
   const int64_t t_lo = std::max<int64_t>(q_lo * p.stride - p.padding, 0);
   const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * p.stride - p.padding, p.out_length);
   if (tid >= active || t_lo + tid >= t_hi) return;
-  const int64_t u0 = t_lo + tid + p.padding;
-  const int64_t q0 = u0 / p.stride;
-  const int r = static_cast<int>(u0 - q0 * p.stride);
+  // u = t + padding = q*stride + r, taken from the window's first q: d is under (owned + 1) * stride.
+  const int d = static_cast<int>(t_lo + p.padding - q_lo * p.stride) + tid;
+  const int dq = d / p.stride, r = d - dq * p.stride;
   const int taps = p.tap_count[r];
-  const int col0 = static_cast<int>(q0 - start) - p.first_shift[r];
-  const int count = static_cast<int>((t_hi - 1 - (t_lo + tid)) / active) + 1;
+  const int col0 = dq + static_cast<int>(q_lo - start) - p.first_shift[r];
+  const int count = (static_cast<int>(t_hi - t_lo) - 1 - tid) / active + 1;
   const int tap_delta = p.tap_step * p.cols - p.shift_step;  // Z offset from one tap to the next
   for (int co = 0; co < p.out_channels; ++co) {
     const float* zc = z_s + (co * p.kernel_size + p.first_tap[r]) * p.cols + col0;

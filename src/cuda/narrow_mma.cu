@@ -32,13 +32,14 @@ namespace {
 
 using narrow::NarrowParams;
 
-constexpr int kLoadsInFlight = 32;  // x loads per lane issued before their MMAs
+constexpr int kLoadsInFlight = kNarrowMmaLoadsInFlight;
 
 template <class T>
 struct StepTraits {
   static constexpr bool kTf32 = sizeof(T) == 4;
   static constexpr int kStep = kTf32 ? kNarrowMmaStepTf32 : kNarrowMmaStep16;  // channels per step
   static constexpr int kLoads = kTf32 ? 2 : 4;  // B values per lane and step
+  static_assert(kNarrowMmaLoadsInFlight / kLoads * kStep == kNarrowMmaBatchChannels);
   // Channel of a lane's load j within a step (B fragment rows): t, t+4 | 2t, 2t+1, 2t+8, 2t+9.
   static __device__ __forceinline__ int channel(int t, int j) {
     return kTf32 ? t + 4 * j : 2 * t + (j & 1) + 8 * (j >> 1);
@@ -160,9 +161,8 @@ __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(MT * kNar
   const int passes = p.cols / kNarrowMmaCols;
 
   for (int64_t tile = blockIdx.x; tile < p.tiles; tile += gridDim.x) {
-    const int64_t b = tile / p.tiles_per_row;
-    const int64_t q_lo = p.q_first + (tile % p.tiles_per_row) * p.owned;
-    const int64_t start = q_lo - p.halo;  // the window's first position (column 0)
+    const narrow::Window win = narrow::window_of(p, tile);
+    const int64_t b = win.b, q_lo = win.q_lo, start = win.start;  // start: the window's column 0
     const T* xb = x + b * p.in_channels * int64_t(p.in_length);
     for (int pass = 0; pass < passes; ++pass) {
       const int col_lo = pass * kNarrowMmaCols + warp * kNarrowMmaWarpColumns;  // this warp's first column
