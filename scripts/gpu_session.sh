@@ -67,9 +67,12 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
   step memcheck_wgmma_rows32 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32 \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
-  # the narrow kernel (Conv-TasNet's decoder: 16 slices, odd rows)
-  step memcheck_narrow compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32,bf16 \
+  # the narrow kernels: mma reduction (Conv-TasNet's decoder, odd rows; HTDemucs' tdec0, 64 rows in
+  # windows of two passes) and the FMA one (IEEE: 16 slices)
+  step memcheck_narrow compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L7 --mode tf32,ieee,bf16 \
     --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
+  step memcheck_narrow_rows64 compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case L5 --mode tf32,fp16 \
+    --algo narrow --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
 fi
 if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the suite and the PyTorch level
   [ -x "$cli" ] || step build bash scripts/build.sh
@@ -97,7 +100,9 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     --suite bench/sanitizer_layers.csv --case R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_narrow compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
-    --case L7 --mode bf16 --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+    --case L7,L5 --mode bf16 --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+  [ "$mode" = quick ] || step racecheck_narrow_fma compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
+    --case L7 --mode ieee --algo narrow --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   step bench_kb74 $cli bench --json "$out/kb74.json"
   if [ "$mode" != quick ]; then
     step profile $cli profile --case KB74 --mode tf32
