@@ -1,6 +1,9 @@
-// Tiling of the narrow kernel (plan.hpp, NarrowTiling): which problems it takes, how many thread
-// groups share out the reduction so that every SM gets windows, and the shared memory that takes.
+// Tiling of the narrow kernels (plan.hpp, NarrowTiling): which problems they take; for the FMA
+// reduction (IEEE) how many thread groups share it out so that every SM gets windows, for the mma
+// reduction (TF32, 16-bit) how many 64-column passes a window takes; and the shared memory either needs.
+#include <algorithm>
 #include <limits>
+#include <string>
 
 #include "plan.hpp"
 
@@ -17,6 +20,27 @@ int64_t pow2_at_least(int64_t v, int64_t lo) {
   int64_t p = lo;
   while (p < v) p *= 2;
   return p;
+}
+
+// What both reductions end with, once a window's width (owned) and shared memory are set: the windows
+// along every row (the kernels walk them with 32-bit divisions), whether the weights (`weights`, for
+// the message) and the window fit, and the persistent grid.
+bool place_windows(const Shape& s, const DeviceInfo& dev, int64_t q_end, const std::string& weights, NarrowTiling& t,
+                   std::string& why) {
+  t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
+  t.tiles = s.batch * t.tiles_per_row;
+  if (t.tiles > std::numeric_limits<int32_t>::max()) {
+    why = "needs fewer than 2^31 windows, got " + std::to_string(t.tiles);
+    return false;
+  }
+  if (t.smem_bytes > dev.smem_per_block_optin) {
+    why = "the weights (" + weights + ") and the window do not fit in " + std::to_string(dev.smem_per_block_optin) +
+          " bytes of shared memory";
+    return false;
+  }
+  t.grid = std::min<int64_t>(
+      t.tiles, std::min<int64_t>(narrow_blocks_per_sm(t.rows), blocks_per_sm(dev, t.smem_bytes)) * dev.sm_count);
+  return true;
 }
 
 // The mma reduction's window: 64 positions, every channel in each warp; W^T in fragment order.
@@ -59,17 +83,8 @@ bool plan_narrow_mma(const Shape& s, int32_t dtype, const Polyphase& poly, const
               " for these channels, got " + std::to_string(t.halo));
   t.owned = t.cols - t.halo;
   t.slice_pitch = t.rows * t.cols;
-  t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
-  t.tiles = s.batch * t.tiles_per_row;
-  if (t.tiles > std::numeric_limits<int32_t>::max())
-    return no("needs fewer than 2^31 windows, got " + std::to_string(t.tiles));
   t.smem_bytes = smem(t.cols);
-  if (t.smem_bytes > dev.smem_per_block_optin)
-    return no("the weights (" + std::to_string(fragment_bytes) + " bytes in fragment order) and the window do not fit in " +
-              std::to_string(dev.smem_per_block_optin) + " bytes of shared memory");
-  t.grid = std::min<int64_t>(
-      t.tiles, std::min<int64_t>(narrow_blocks_per_sm(t.rows), blocks_per_sm(dev, t.smem_bytes)) * dev.sm_count);
-  return true;
+  return place_windows(s, dev, q_end, std::to_string(fragment_bytes) + " bytes in fragment order", t, why);
 }
 
 }  // namespace
@@ -120,20 +135,11 @@ bool plan_narrow(const Shape& s, int32_t dtype, int32_t math, const Polyphase& p
   t.owned = t.cols - t.halo;
   // Slices narrower than a warp share its stores: offset them by half the banks.
   t.slice_pitch = static_cast<int32_t>(int64_t{t.rows} * t.cols + (per_slice < kBankWords ? per_slice : 0));
-  t.tiles_per_row = (q_end - t.q_first + t.owned - 1) / t.owned;
-  t.tiles = s.batch * t.tiles_per_row;
-  if (t.tiles > std::numeric_limits<int32_t>::max())
-    return no("needs fewer than 2^31 windows, got " + std::to_string(t.tiles));
   const int64_t weight_bytes = s.in_channels * t.rows * 4;
   const int64_t z_bytes = int64_t{t.slices} * t.slice_pitch * 4;
   const int64_t bias_bytes = round_up(s.out_channels * 4, kVectorBytes);
   t.smem_bytes = weight_bytes + z_bytes + bias_bytes;
-  if (t.smem_bytes > dev.smem_per_block_optin)
-    return no("the weights (" + std::to_string(weight_bytes) + " bytes) and the window do not fit in " +
-              std::to_string(dev.smem_per_block_optin) + " bytes of shared memory");
-  t.grid = std::min<int64_t>(
-      t.tiles, std::min<int64_t>(narrow_blocks_per_sm(t.rows), blocks_per_sm(dev, t.smem_bytes)) * dev.sm_count);
-  return true;
+  return place_windows(s, dev, q_end, std::to_string(weight_bytes) + " bytes", t, why);
 }
 
 }  // namespace convt1d::detail
