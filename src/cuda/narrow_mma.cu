@@ -1,19 +1,21 @@
 // Narrow kernel, mma.sync reduction: few output channels x taps (C_out*K <= 64: Conv-TasNet's decoder,
 // HTDemucs' last layers), TF32 for fp32 and fp32-accumulated fp16 / bf16. The layer is bound by
-// reading x once; the FMA kernel (narrow.cu) ran ten times the instructions and waited out a memory
-// latency per round (30 % of L7's copy floor, perf-log step 105).
+// reading x once; the FMA kernel (narrow.cu, kept for IEEE) issues an FFMA per weight and column where
+// one mma.sync does 16 rows x 8 columns x 8 or 16 channels, and held L7 at 30 % of its copy floor
+// (perf-log step 105).
 //
 // Tile: one window of cols = 64 x passes input positions l = start + c of one batch row (plan.hpp,
 // NarrowTiling), Z[m][c] = sum over every channel ci of W[ci][m] x[ci][start + c], m = co*K + k.
-// In pass n warp w computes columns 64n + 8w.. + 7 of all MT m-tiles of 16 rows: per channel step one B fragment
-// (lane: column g = lane / 4, channels t, t + 4 (TF32) or 2t, 2t + 1, 2t + 8, 2t + 9 (16-bit), t =
-// lane % 4), loaded straight from global memory, and one mma.sync m16n8 per m-tile.
+// In pass n warp w computes columns 64n + 8w .. 64n + 8w + 7 of all MT m-tiles of 16 rows: per
+// channel step one B fragment (lane: column g = lane / 4, channels t, t + 4 (TF32) or 2t, 2t + 1,
+// 2t + 8, 2t + 9 (16-bit), t = lane % 4), loaded straight from global memory, and one mma.sync m16n8
+// per m-tile.
 //
 // Shared memory: W^T fragments [k_steps][MT][32 lanes] x 16 B (A of m16n8k8 / m16n8k16, TF32-rounded
 // or packed pairs, zeros past C_in and C_out*K; built once per block) | Z[MT * 16][cols] fp32 |
 // bias[C_out] fp32.
 //
-// Pipeline: each lane issues the loads of kLoadsInFlight / (loads per step) channel steps before
+// Pipeline: each lane issues the loads of kNarrowMmaLoadsInFlight / (loads per step) channel steps before
 // their MMAs (32 loads in flight per lane, 64 KB per SM at two blocks); no barrier in the reduction.
 // Persistent blocks walk the windows; per window: reduce, barrier, Z to shared memory, barrier,
 // shift-add (narrow_common.cuh).
@@ -31,8 +33,6 @@ namespace convt1d::detail {
 namespace {
 
 using narrow::NarrowParams;
-
-constexpr int kLoadsInFlight = kNarrowMmaLoadsInFlight;
 
 template <class T>
 struct StepTraits {
@@ -55,7 +55,8 @@ __device__ __forceinline__ uint16_t bits16(T v) {
 // (TF32: l%4, +4; 16-bit: pairs 2(l%4), +8), in mma.sync's register order. kStageItems fragments'
 // weights are loaded before any is stored, so that a block's start waits out few L2 round trips.
 template <class T, int MT>
-__device__ __forceinline__ void stage_fragments(const NarrowParams& p, const T* __restrict__ w, uint4* frag_s, int tid) {
+__device__ __forceinline__ void stage_fragments(const NarrowParams& p, const T* __restrict__ w, uint4* frag_s,
+                                                int tid) {
   using S = StepTraits<T>;
   constexpr int kStageItems = 4;
   constexpr int kValues = S::kTf32 ? 4 : 8;  // weights per fragment lane
@@ -95,7 +96,7 @@ __device__ __forceinline__ void reduce_columns(const NarrowParams& p, const T* _
                                                const uint4* frag_s, const int64_t (&offset)[StepTraits<T>::kLoads],
                                                int lane, float (&acc)[MT][4]) {
   using S = StepTraits<T>;
-  constexpr int U = kLoadsInFlight / S::kLoads;  // channel steps per batch of loads
+  constexpr int U = kNarrowMmaLoadsInFlight / S::kLoads;  // channel steps per batch of loads
   const int t = lane % 4;
   const bool inside = pos >= 0 && pos < p.in_length;
   const T* xp = xb + (inside ? pos : 0);
