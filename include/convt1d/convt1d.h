@@ -64,7 +64,8 @@ typedef enum convt1d_algorithm {
   CONVT1D_ALGO_IMPLICIT_GEMM = 2, /* tensor-core polyphase implicit GEMM */
   CONVT1D_ALGO_WGMMA = 3,         /* Hopper tap-major GEMM (wgmma + TMA): sm_90, groups 1 */
   CONVT1D_ALGO_WGMMA_STREAM = 4,  /* Hopper streaming kernel: sm_90, groups 1, C_out <= 128, stride <= 8 */
-  CONVT1D_ALGO_NARROW = 5         /* FMA kernel for few output channels: groups 1, C_out*K <= 32, no fp64 */
+  CONVT1D_ALGO_NARROW = 5         /* few output channels, groups 1, no fp64: mma.sync (TF32, 16-bit; C_out*K <= 64)
+                                     or FMA (IEEE; C_out*K <= 32) */
 } convt1d_algorithm;
 
 typedef struct convt1d_problem {

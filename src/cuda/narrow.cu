@@ -1,6 +1,7 @@
-// Narrow kernel: few output channels x taps (C_out*K <= 32), where a tensor-core tile would run nearly
-// empty and the layer is bound by reading x once. Plain FFMA with fp32 accumulation (exact fp32, so
-// it serves IEEE and TF32 alike), every dtype but fp64, any stride, dilation and padding.
+// Narrow kernel, FMA reduction: few output channels x taps (C_out*K <= 32), where a tensor-core tile
+// would run nearly empty and the layer is bound by reading x once. Plain FFMA with fp32 accumulation:
+// exact fp32, so it serves IEEE (TF32 and 16-bit take the mma reduction, narrow_mma.cu); any stride,
+// dilation and padding.
 //
 // Tile: one window of `cols` input positions l = start + c of one batch row (plan.hpp, NarrowTiling).
 // Thread (slice, j) keeps Z[m][c] for its POSITIONS columns c = j + i * threads_per_slice and every row
