@@ -34,7 +34,6 @@ using narrow::NarrowParams;
 
 constexpr int kLoadsInFlight = 8;  // x loads per thread before their FMAs: UNROLL * POSITIONS
 
-
 template <class T, int ROWS>
 __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
     narrow_kernel(const __grid_constant__ NarrowParams p, const T* __restrict__ x, const T* __restrict__ w,
@@ -125,7 +124,6 @@ __global__ void __launch_bounds__(kNarrowThreads, narrow_blocks_per_sm(ROWS))
     narrow::shift_add<T>(p, z_s, bias_s, y, b, q_lo, start, tid);
   }
 }
-
 
 template <class T, int ROWS>
 void launch_rows(const Plan& plan, const ForwardArgs& a) {
