@@ -46,11 +46,6 @@ struct StepTraits {
   }
 };
 
-template <class T>
-__device__ __forceinline__ uint16_t bits16(T v) {
-  return *reinterpret_cast<const uint16_t*>(&v);
-}
-
 // W^T as A fragments: fragment (s, mt) lane l holds rows mt*16 + l/4 (+8) and the step's channels
 // (TF32: l%4, +4; 16-bit: pairs 2(l%4), +8), in mma.sync's register order. kStageItems fragments'
 // weights are loaded before any is stored, so that a block's start waits out few L2 round trips.
@@ -83,7 +78,7 @@ __device__ __forceinline__ void stage_fragments(const NarrowParams& p, const T* 
       uint32_t r[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q)
-        r[q] = S::kTf32 ? ptx::to_tf32(float(v[n][q])) : gemm::pack(bits16(v[n][2 * q]), bits16(v[n][2 * q + 1]));
+        r[q] = S::kTf32 ? ptx::to_tf32(float(v[n][q])) : gemm::pack(gemm::bits16(v[n][2 * q]), gemm::bits16(v[n][2 * q + 1]));
       frag_s[i] = make_uint4(r[0], r[1], r[2], r[3]);
     }
   }
@@ -123,8 +118,8 @@ __device__ __forceinline__ void reduce_columns(const NarrowParams& p, const T* _
         bf[0] = ptx::to_tf32(raw[u][0]);
         bf[1] = ptx::to_tf32(raw[u][1]);
       } else {
-        bf[0] = gemm::pack(bits16(raw[u][0]), bits16(raw[u][1]));
-        bf[1] = gemm::pack(bits16(raw[u][2]), bits16(raw[u][3]));
+        bf[0] = gemm::pack(gemm::bits16(raw[u][0]), gemm::bits16(raw[u][1]));
+        bf[1] = gemm::pack(gemm::bits16(raw[u][2]), gemm::bits16(raw[u][3]));
       }
       const uint4* a = frag_s + (s0 + u) * MT * 32 + lane;
 #pragma unroll
