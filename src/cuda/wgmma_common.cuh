@@ -15,6 +15,7 @@
 #include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
 #include "cuda/opt_in_smem.cuh"
+#include "cuda/pad_rows.cuh"
 #include "cuda/stream_buffer.cuh"
 #include "cuda/gemm_params.cuh"
 
@@ -393,24 +394,23 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
                    x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 
-// x as TMA reads it: in place when its rows are 16-byte multiples, else copied into a stream-ordered
-// workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements. The pad is never
+// x as TMA reads it: in place when its rows are 16-byte multiples, else copied by pad_rows into a
+// stream-ordered workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements;
+// the kernel after it then launches as pad_rows' programmatic dependent (padded()). The pad is never
 // read: the map's row length stays L_in, so TMA zero-fills past it.
 class TmaInput {
  public:
   TmaInput(const Plan& plan, const ForwardArgs& a, size_t elem) {
     const Shape& s = plan.shape;
     ptr_ = a.x;
-    if (plan.wgmma.x_pitch == s.in_length) return;
+    if (!padded(plan)) return;
     const auto stream = static_cast<cudaStream_t>(a.stream);
-    const size_t rows = static_cast<size_t>(s.batch * s.in_channels);
-    padded_.emplace(rows * static_cast<size_t>(plan.wgmma.x_pitch) * elem, stream, "padded x");
-    cuda_check(cudaMemcpy2DAsync(padded_->as<void>(), static_cast<size_t>(plan.wgmma.x_pitch) * elem, a.x,
-                                 static_cast<size_t>(s.in_length) * elem, static_cast<size_t>(s.in_length) * elem, rows,
-                                 cudaMemcpyDeviceToDevice, stream),
-               "cudaMemcpy2DAsync(padded x)");
+    const int64_t rows = s.batch * s.in_channels;
+    padded_.emplace(static_cast<size_t>(rows * plan.wgmma.x_pitch) * elem, stream, "padded x");
+    pad_rows(a.x, padded_->as<void>(), rows, s.in_length, plan.wgmma.x_pitch, elem, stream);
     ptr_ = padded_->as<void>();
   }
+  static bool padded(const Plan& plan) { return plan.wgmma.x_pitch != plan.shape.in_length; }
   void finish() {  // after the kernel launch: the copy goes back to the pool in stream order
     if (padded_) padded_->release();
   }

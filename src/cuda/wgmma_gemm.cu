@@ -235,9 +235,9 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   if (plan.wgmma.segment_sums != SEGMENTS)
     fail(CONVT1D_INTERNAL_ERROR,
          "convt1d: wgmma tile of " + std::to_string(N) + " columns planned with segment sums");
-  // TF32 runs right after the packing kernel (W^T, x^T): its set-up may overlap that kernel's tail
-  // (every grid: perf-log step 90).
-  const bool dependent = kTf32<T>;
+  // TF32 runs right after the packing kernel (W^T, x^T), 16-bit after pad_rows where x's rows are
+  // padded: its set-up may overlap that kernel's tail (every grid: perf-log steps 90, 108).
+  const bool dependent = kTf32<T> || TmaInput::padded(plan);
   if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentMaxN) {
     if (plan.wgmma.persistent)
       return launch_tiles<wgmma_gemm_kernel<T, N, false, true>, T>(

@@ -1,0 +1,19 @@
+// x copied into rows of a wider pitch, for TMA maps whose row pitch must be a 16-byte multiple
+// (wgmma_common.cuh, TmaInput). A kernel rather than cudaMemcpy2DAsync so that the wgmma kernel after
+// it can be its programmatic dependent (dependent_launch.cuh): its set-up then overlaps the copy, where
+// a copy-engine transfer leaves a launch gap before it (perf-log step 108).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace convt1d::detail {
+
+// dst[r * pitch + c] = src[r * length + c] for r < rows, c < length; elements of `elem` bytes (2 or 4).
+// The pad columns [length, pitch) are left as they are. Calls allow_dependent_launch() at its start.
+void pad_rows(const void* src, void* dst, int64_t rows, int64_t length, int64_t pitch, size_t elem,
+              cudaStream_t stream);
+
+}  // namespace convt1d::detail
