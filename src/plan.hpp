@@ -338,11 +338,14 @@ struct StreamTiling {
   int64_t stage_bytes = 0, staging_bytes = 0, smem_bytes = 0;
   int64_t zero_bytes = 0;  // a zero block the fragment loads of steps past the reduction read
   // Launched as a programmatic dependent of the W^T packing kernel, its set-up overlapping the
-  // packing: tilings of every phase whose blocks walk at most kStreamOverlapMaxTilesPerBlock tiles
-  // (perf-log step 91: small fp32 layers 4-8 % faster that way, KB74 3-5 % slower).
+  // packing: tilings of every phase whose blocks walk at most kStreamOverlapMaxTilesPerBlock tiles,
+  // phase blocks outside clusters up to kPhaseBlockOverlapMaxTilesPerBlock (perf-log step 91: small
+  // fp32 layers 4-8 % faster that way, KB74 3-5 % slower; step 110: T4 (31 tiles per block) 1-2 %
+  // and S11 16-bit phase blocks (5.3) 4 % faster, KB74 16-bit 13-20 % slower).
   bool overlap_packing = false;
 };
-constexpr int64_t kStreamOverlapMaxTilesPerBlock = 4;
+constexpr int64_t kStreamOverlapMaxTilesPerBlock = 32;
+constexpr int64_t kPhaseBlockOverlapMaxTilesPerBlock = 8;
 
 // Can the streaming kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyphase& poly, const DeviceInfo& dev,

@@ -155,6 +155,7 @@ bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32
   t.cluster = block_phases == 1 && s.stride > 1 && tiles_per_block >= kPhaseBlockPaceMinTiles
                   ? static_cast<int32_t>(s.stride)
                   : 1;
+  t.overlap_packing = t.cluster == 1 && tiles_per_block <= kPhaseBlockOverlapMaxTilesPerBlock;
   return true;
 }
 

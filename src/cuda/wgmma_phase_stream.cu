@@ -244,6 +244,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int i = 0; i < kRing && paced; ++i) ptx::mbar_init(&done[i], phases - 1);  // one arrival per peer
     hopper::fence_barrier_init();
   }
+  wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
   for (int img = 0; img < M::kImages; ++img) {
     const uint4* src = wt_image + (img * p.image_bytes + group_offset + uint32_t(chunk0) * N * kRowBytes) / 16;
     uint4* dst = reinterpret_cast<uint4*>(wt + img * block_bytes);
@@ -285,11 +286,10 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
   if (plan.stream.cluster > 1) {
     launch_clusters<kKernel>(plan.stream.grid, plan.stream.cluster, kThreads, smem, stream, a.device,
                              "wgmma_phase_stream_kernel launch", x_map, p, wt, bias, y);
-  } else {
-    kKernel<<<static_cast<unsigned>(plan.stream.grid), kThreads, static_cast<size_t>(smem), stream>>>(x_map, p, wt,
-                                                                                                      bias, y);
+  } else {  // with overlap_packing a programmatic dependent of the packing kernel
+    launch_dependent(plan.stream.overlap_packing, kKernel, plan.stream.grid, kThreads, smem, stream,
+                     "wgmma_phase_stream_kernel launch", x_map, p, wt, bias, y);
   }
-  cuda_check_launch("wgmma_phase_stream_kernel launch");
 }
 
 // Channel-group blocks, with tiles in runs and (16-bit, stride 2) phases rotated where the plan takes them.

@@ -186,6 +186,42 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
 
 // Tiles in runs of 4 (perf-log step 92): TF32 all-phase tilings and channel-group phase blocks whose
 // blocks walk enough tiles; the kernels compile runs for exactly those (launch_runs, launch_groups).
+// The streaming kernels start as programmatic dependents of the packing kernel where their blocks walk
+// few tiles (perf-log steps 91, 110): every-phase tilings up to 32 tiles per block (T4's 31 gained,
+// KB74's 248 lost), phase blocks outside clusters up to 8 (S11's 5.3 in 16-bit gained).
+TEST(StreamPlan, OverlapsThePackingWhereMeasuredFaster) {
+  auto plan_of = [](int64_t batch, int64_t c_in, int64_t c_out, int64_t length, int64_t k, int64_t stride,
+                    int64_t padding, int32_t dtype) {
+    convt1d_problem p = convt1d_problem_init(batch, c_in, c_out, length, k);
+    p.stride = stride;
+    p.padding = padding;
+    p.has_bias = 1;
+    p.device = CONVT1D_DEVICE_CUDA;
+    p.dtype = dtype;
+    p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+    return convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
+  };
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16}) {
+    const StreamTiling t4 = plan_of(16, 48, 24, 32768, 4, 2, 1, dtype);  // 31 tiles per block
+    EXPECT_FALSE(t4.phase_blocks);
+    EXPECT_TRUE(t4.overlap_packing);
+    convt1d_problem kb = kb74();
+    kb.dtype = dtype;
+    EXPECT_FALSE(convt1d::detail::make_plan(kb, t1d::hopper_info()).stream.overlap_packing);  // 248
+  }
+  const StreamTiling s11 = plan_of(1, 192, 96, 22272, 4, 2, 1, CONVT1D_BFLOAT16);  // 5.3 tiles per block
+  EXPECT_TRUE(s11.phase_blocks);
+  EXPECT_EQ(s11.cluster, 1);
+  EXPECT_TRUE(s11.overlap_packing);
+  const StreamTiling t6 = plan_of(16, 192, 96, 8448, 4, 2, 1, CONVT1D_BFLOAT16);  // paced clusters
+  EXPECT_TRUE(t6.phase_blocks);
+  EXPECT_GT(t6.cluster, 1);
+  EXPECT_FALSE(t6.overlap_packing);
+  const StreamTiling t8 = plan_of(16, 128, 128, 32768, 4, 2, 1, CONVT1D_BFLOAT16);  // 124 tiles per block
+  EXPECT_TRUE(t8.phase_blocks);
+  EXPECT_FALSE(t8.overlap_packing);
+}
+
 TEST(StreamPlan, TileRunsWhereMeasuredFaster) {
   auto run_of = [](convt1d_problem p, int32_t dtype, int32_t math) {
     p.dtype = dtype;
