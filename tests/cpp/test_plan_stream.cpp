@@ -184,8 +184,6 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
     }
 }
 
-// Tiles in runs of 4 (perf-log step 92): TF32 all-phase tilings and channel-group phase blocks whose
-// blocks walk enough tiles; the kernels compile runs for exactly those (launch_runs, launch_groups).
 // The streaming kernels start as programmatic dependents of the packing kernel where their blocks walk
 // few tiles (perf-log steps 91, 110): every-phase tilings up to 32 tiles per block (T4's 31 gained,
 // KB74's 248 lost), phase blocks outside clusters up to 8 (S11's 5.3 in 16-bit gained).
@@ -222,6 +220,8 @@ TEST(StreamPlan, OverlapsThePackingWhereMeasuredFaster) {
   EXPECT_FALSE(t8.overlap_packing);
 }
 
+// Tiles in runs of 4 (perf-log step 92): TF32 all-phase tilings and channel-group phase blocks whose
+// blocks walk enough tiles; the kernels compile runs for exactly those (launch_runs, launch_groups).
 TEST(StreamPlan, TileRunsWhereMeasuredFaster) {
   auto run_of = [](convt1d_problem p, int32_t dtype, int32_t math) {
     p.dtype = dtype;
