@@ -343,6 +343,11 @@ struct StreamTiling {
   // fp32 layers 4-8 % faster that way, KB74 3-5 % slower; step 110: T4 (31 tiles per block) 1-2 %
   // and S11 16-bit phase blocks (5.3) 4 % faster, KB74 16-bit 13-20 % slower).
   bool overlap_packing = false;
+  // TMA brings x's windows into L2 in 256-byte promotions instead of 128 (every-phase tilings: a
+  // window's rows are 300-odd bytes from no particular alignment, and the neighbouring tiles, which
+  // other blocks read at about the same time, continue them; perf-log step 114: KB74 16-bit -3 %,
+  // fp32 unchanged, phase blocks (T8 16-bit) +15 %, so not those).
+  bool wide_x_fetch = false;
 };
 constexpr int64_t kStreamOverlapMaxTilesPerBlock = 32;
 constexpr int64_t kPhaseBlockOverlapMaxTilesPerBlock = 8;

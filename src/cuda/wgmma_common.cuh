@@ -330,16 +330,18 @@ inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
 }
 
-// A TMA map of a row-major tensor: dims[0] innermost; pitches[i] = bytes between steps of dims[i+1].
+// A TMA map of a row-major tensor: dims[0] innermost; pitches[i] = bytes between steps of dims[i+1];
+// `promotion`: how much L2 fetches around each line a box touches.
 template <int kRank>
 inline CUtensorMap tensor_map(CUtensorMapDataType type, const void* base, const cuuint64_t (&dims)[kRank],
                        const cuuint64_t (&pitches)[kRank - 1], const cuuint32_t (&box)[kRank],
-                       CUtensorMapSwizzle swizzle, const char* what) {
+                       CUtensorMapSwizzle swizzle, const char* what,
+                       CUtensorMapL2promotion promotion = CU_TENSOR_MAP_L2_PROMOTION_L2_128B) {
   CUtensorMap map;
   cuuint32_t unit[kRank];
   for (int i = 0; i < kRank; ++i) unit[i] = 1;
   const CUresult r = tensor_map_encoder()(&map, type, kRank, const_cast<void*>(base), dims, pitches, box, unit,
-                                          CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                                          CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, promotion,
                                           CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     fail(CONVT1D_CUDA_ERROR, std::string("convt1d: cuTensorMapEncodeTiled(") + what + ") failed with CUresult " +

@@ -220,6 +220,29 @@ TEST(StreamPlan, OverlapsThePackingWhereMeasuredFaster) {
   EXPECT_FALSE(t8.overlap_packing);
 }
 
+// x's windows come through L2 in 256-byte promotions in every-phase tilings (perf-log step 114: KB74
+// 16-bit faster), 128-byte ones in phase blocks (T8 16-bit was 15 % slower with 256).
+TEST(StreamPlan, WideXFetchesForEveryPhaseTilingsOnly) {
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16, CONVT1D_FLOAT16}) {
+    SCOPED_TRACE("dtype " + std::to_string(dtype));
+    convt1d_problem kb = kb74();
+    kb.dtype = dtype;
+    kb.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+    const StreamTiling k = convt1d::detail::make_plan(kb, t1d::hopper_info()).stream;
+    EXPECT_FALSE(k.phase_blocks);
+    EXPECT_TRUE(k.wide_x_fetch);
+    convt1d_problem t8 = convt1d_problem_init(16, 128, 128, 32768, 4);
+    t8.stride = 2;
+    t8.padding = 1;
+    t8.device = CONVT1D_DEVICE_CUDA;
+    t8.dtype = dtype;
+    t8.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+    const StreamTiling b = convt1d::detail::make_plan(t8, t1d::hopper_info()).stream;
+    EXPECT_TRUE(b.phase_blocks);
+    EXPECT_FALSE(b.wide_x_fetch);
+  }
+}
+
 // Tiles in runs of 4 (perf-log step 92): TF32 all-phase tilings and channel-group phase blocks whose
 // blocks walk enough tiles; the kernels compile runs for exactly those (launch_runs, launch_groups).
 TEST(StreamPlan, TileRunsWhereMeasuredFaster) {
