@@ -345,7 +345,7 @@ struct StreamTiling {
   bool overlap_packing = false;
   // TMA brings x's windows into L2 in 256-byte promotions instead of 128 (every-phase tilings: a
   // window's rows are 300-odd bytes from no particular alignment, and the neighbouring tiles, which
-  // other blocks read at about the same time, continue them; perf-log step 114: KB74 16-bit -3 %,
+  // other blocks read at about the same time, continue them; perf-log step 114: KB74 16-bit -2 %,
   // fp32 unchanged, phase blocks (T8 16-bit) +15 %, so not those).
   bool wide_x_fetch = false;
 };
