@@ -347,7 +347,7 @@ struct StreamTiling {
   // window's rows are 300-odd bytes from no particular alignment, and the neighbouring tiles, which
   // other blocks read at about the same time, continue them; perf-log step 114: KB74 16-bit -2 %,
   // fp32 unchanged, phase blocks (T8 16-bit) +15 %, so not those).
-  bool wide_x_fetch = false;
+  bool wide_x_fetch() const { return !phase_blocks; }
 };
 constexpr int64_t kStreamOverlapMaxTilesPerBlock = 32;
 constexpr int64_t kPhaseBlockOverlapMaxTilesPerBlock = 8;

@@ -300,7 +300,6 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
       t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
       t.tile_run = fp32 && !ieee && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
-      t.wide_x_fetch = true;
       if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
       return true;
     }

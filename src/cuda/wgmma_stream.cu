@@ -354,7 +354,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const CUtensorMap x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
                                           {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad), 1},
                                           CU_TENSOR_MAP_SWIZZLE_NONE, "x",
-                                          t.wide_x_fetch ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B
+                                          t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B
                                                          : CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
   StreamParams p{};
   p.tiles = static_cast<int32_t>(t.tiles);

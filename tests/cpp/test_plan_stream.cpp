@@ -230,7 +230,7 @@ TEST(StreamPlan, WideXFetchesForEveryPhaseTilingsOnly) {
     kb.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
     const StreamTiling k = convt1d::detail::make_plan(kb, t1d::hopper_info()).stream;
     EXPECT_FALSE(k.phase_blocks);
-    EXPECT_TRUE(k.wide_x_fetch);
+    EXPECT_TRUE(k.wide_x_fetch());
     convt1d_problem t8 = convt1d_problem_init(16, 128, 128, 32768, 4);
     t8.stride = 2;
     t8.padding = 1;
@@ -239,7 +239,7 @@ TEST(StreamPlan, WideXFetchesForEveryPhaseTilingsOnly) {
     t8.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
     const StreamTiling b = convt1d::detail::make_plan(t8, t1d::hopper_info()).stream;
     EXPECT_TRUE(b.phase_blocks);
-    EXPECT_FALSE(b.wide_x_fetch);
+    EXPECT_FALSE(b.wide_x_fetch());
   }
 }
 
