@@ -143,6 +143,11 @@ struct WgmmaTiling {
   // The shift-add's thread groups (shift_add_groups below): the block's threads, or with persistent
   // the consumers', as this many groups.
   int32_t shift_add_groups = 1;
+  // The shift-add from the consumers' accumulators instead of Z in shared memory
+  // (src/cuda/register_shift_add.cuh): stride kRegisterEpilogueStride, kernel_size twice that,
+  // dilation 1, on the tap-major kernel (16-bit, TF32 tf32_columns without raw_weights).
+  // register_epilogue_fits says when.
+  bool register_epilogue = false;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -187,6 +192,13 @@ constexpr int kRawWeightsDeepIeeeChannels = 1024;
 constexpr int kRawWeightsMaxRowTiles = 4;
 constexpr int kRawWeightsIeeeMaxRowTiles = 8;
 constexpr int kRawWeightsDeepIeeeMaxRowTiles = 64;
+
+// Can every output of tiling `t` be summed from the accumulators (WgmmaTiling::register_epilogue)?
+// Two taps per output one position apart (kernel_size = 2 * stride, dilation 1) whose rows one lane
+// holds (stride 8: a channel's 16 rows are one warp's), and no output owned by the last window
+// further right than one column past it.
+constexpr int kRegisterEpilogueStride = 8;
+bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t);
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);

@@ -180,6 +180,17 @@ void plan_shift_add(const Shape& s, WgmmaTiling& t) {
       shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride, threads);
 }
 
+bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t) {
+  if (t.window == 0 || (t.tf32 && !t.tf32_columns) || t.raw_weights) return false;  // (other kernels)
+  if (s.dilation != 1 || s.stride != kRegisterEpilogueStride || s.kernel_size != 2 * s.stride) return false;
+  if (int64_t{t.co_per_half} * s.kernel_size != kWgmmaRows) return false;  // (a warp's 16 rows per channel)
+  // The last output's input position, and the last window's first: the window's columns reach it or
+  // stop one short (that output's first tap is then past the row).
+  const int64_t q_last = (s.out_length - 1 + s.padding) / s.stride;
+  const int64_t last_start = int64_t{t.windows - 1} * (t.window - t.halo);
+  return q_last <= last_start + t.window;
+}
+
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why) {
   auto no = [&](const std::string& reason) {
     why = reason;
@@ -223,6 +234,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   plan_shift_add(s, best);
+  best.register_epilogue = register_epilogue_fits(s, best);
   t = best;
   return true;
 }
@@ -349,6 +361,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   static_assert(kIeeeSegmentChannels % kWgmmaTf32Chunk == 0, "segments of whole chunks");
   c.segment_chunks = static_cast<int32_t>(c.segment_sums ? kIeeeSegmentChannels / kWgmmaTf32Chunk : chunks);
   plan_shift_add(s, c);
+  c.register_epilogue = register_epilogue_fits(s, c);
   t = c;
   return true;
 }

@@ -38,6 +38,7 @@ struct WgmmaParams {
   int32_t tap_step, shift_step;
   int32_t shift_add_groups;  // WgmmaTiling::shift_add_groups
   int32_t segment_chunks;    // WgmmaTiling::segment_chunks
+  int32_t register_epilogue;  // WgmmaTiling::register_epilogue (register_shift_add.cuh)
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
@@ -380,6 +381,7 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.tiles = static_cast<int32_t>(t.tiles);
   p.shift_add_groups = t.shift_add_groups;
   p.segment_chunks = t.segment_chunks;
+  p.register_epilogue = t.register_epilogue ? 1 : 0;
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }

@@ -5,7 +5,9 @@
 // W in its own layout viewed as [C_in][C_out*K] and x as [B][C_in][L_in] are both "MN-major"
 // operands, which wgmma reads with its transpose flags, so TMA copies them unchanged. Consumer
 // warpgroup h (0, 1) computes the 64 rows m from (co0 + h*co_per_half)*K (rows past its channels are
-// computed and ignored). Epilogue, the shift-add (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z.
+// computed and ignored). Epilogue, the shift-add (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z;
+// stride-8 layers of kernel_size 16 sum theirs from the accumulators instead (WgmmaTiling::register_epilogue,
+// register_shift_add.cuh), with no Z and no block barrier.
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   stage[stages]: A[2][64 ci][64 m]      128B swizzle, one TMA box per consumer warpgroup
@@ -37,6 +39,7 @@
 
 #include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
+#include "cuda/register_shift_add.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
 
@@ -203,24 +206,33 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
         // consumers are done with the previous tile's.
         if (tid % 32 == 0) ptx::mbar_arrive(&empty[(g + p.k_chunks - 1) % p.stages]);
         const TileOrigin o = tile_origin(p, tile, tile_channels);
-        __syncwarp();  // (bar.sync is warp-aligned: reconverge after the shift-add's early exits)
-        ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);
-        if (bias != nullptr)
-          for (int i = tid - kProducerThreads; i < tile_channels; i += kEpilogueThreads)
-            ring.bias[i] = o.co0 + i < p.out_channels ? to_float(bias[o.co0 + i]) : 0.0f;
-        accumulators_to_z<N>(acc, z, h, p.z_pitch);
-        ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
-        shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,
-                  epilogue_threads(p, tid - kProducerThreads, kEpilogueThreads));
+        if (p.register_epilogue) {
+          register_shift_add<N>(acc, p, o.b0, o.j, o.start, o.co0, h, bias, y);
+        } else {
+          __syncwarp();  // (bar.sync is warp-aligned: reconverge after the shift-add's early exits)
+          ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);
+          if (bias != nullptr)
+            for (int i = tid - kProducerThreads; i < tile_channels; i += kEpilogueThreads)
+              ring.bias[i] = o.co0 + i < p.out_channels ? to_float(bias[o.co0 + i]) : 0.0f;
+          accumulators_to_z<N>(acc, z, h, p.z_pitch);
+          ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
+          shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,
+                    epilogue_threads(p, tid - kProducerThreads, kEpilogueThreads));
+        }
       }
       g += p.k_chunks;
     } while (next_tile(tile));
   }
   if constexpr (!PERSISTENT) {
-    __syncthreads();
-    if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
-    __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-    shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y, epilogue_threads(p, threadIdx.x, kThreads));
+    if (p.register_epilogue) {
+      if (wg > 0) register_shift_add<N>(acc, p, first.b0, first.j, first.start, first.co0, wg - 1, bias, y);
+    } else {
+      __syncthreads();
+      if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
+      __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
+      shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y,
+                epilogue_threads(p, threadIdx.x, kThreads));
+    }
   }
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)

@@ -500,6 +500,149 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
   }
 }
 
+// What register_shift_add (src/cuda/register_shift_add.cuh) writes, lane by lane: every tile's two
+// consumer warpgroups' accumulators as wgmma lays them out (lane l of warp w: rows 16w + l/4 and + 8,
+// columns 8j + 2(l%4) and + 1), the kernel's shuffle as a lane-array lookup, and its stores, each
+// output counted once.
+std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Plan& plan, const t1d::Inputs& in) {
+  const convt1d::detail::Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  const int64_t K = s.kernel_size, C_out = s.out_channels, st = s.stride, n = t.n();
+  std::vector<double> y(static_cast<size_t>(s.y_elements()), 0.0);
+  std::vector<int> owners(y.size(), 0);
+  std::vector<double> z(static_cast<size_t>(64 * n));
+  for (int64_t tile = 0; tile < t.tiles; ++tile) {
+    const int64_t co_tile = t.rows_fastest ? tile / t.row_tiles : tile % t.co_tiles;
+    const int64_t row_tile = t.rows_fastest ? tile % t.row_tiles : tile / t.co_tiles;
+    const int64_t b0 = row_tile / t.windows * t.segments, j = row_tile % t.windows;
+    const int64_t start = j * (t.window - t.halo), co0 = co_tile * t.tile_channels();
+    int64_t first = 0, last = 0;
+    convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
+    for (int64_t h = 0; h < 2; ++h) {
+      for (int64_t row = 0; row < 64; ++row)  // this warpgroup's 64 rows of Z
+        for (int64_t col = 0; col < n; ++col) {
+          const int64_t co = co0 + h * t.co_per_half + row / K, k = row % K;
+          const int64_t b = b0 + col / t.window, l = start + col % t.window;
+          double acc = 0.0;
+          if (co < C_out && b < s.batch && l < s.in_length)
+            for (int64_t ci = 0; ci < s.in_channels; ++ci)
+              acc += in.w[static_cast<size_t>((ci * C_out + co) * K + k)] *
+                     in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
+          z[static_cast<size_t>(row * n + col)] = acc;
+        }
+      for (int64_t w = 0; w < 4; ++w) {
+        double carry[32] = {}, a[32][4];
+        for (int64_t c8 = 0; c8 < n / 8; ++c8) {
+          for (int l = 0; l < 32; ++l)
+            for (int i = 0; i < 4; ++i)
+              a[l][i] = z[static_cast<size_t>((16 * w + l / 4 + (i >= 2 ? 8 : 0)) * n + 8 * c8 + 2 * (l % 4) + i % 2)];
+          for (int l = 0; l < 32; ++l) {
+            const double from_left = a[l % 4 == 0 ? l + 3 : l - 1][3];
+            const double left_raw = l % 4 == 0 ? carry[l] : from_left;
+            carry[l] = from_left;
+            const int64_t column = 8 * c8 + 2 * (l % 4), sg = column / t.window, col = column % t.window;
+            const double left = col == 0 ? 0.0 : left_raw;
+            const int64_t co = co0 + h * t.co_per_half + w, r = l / 4, b = b0 + sg;
+            if (co >= C_out || b >= s.batch) continue;
+            const double v[3] = {a[l][0] + left, a[l][1] + a[l][2], a[l][3]};
+            for (int e = 0; e < 3; ++e) {
+              if (e == 2 && col + 2 != t.window) break;
+              const int64_t o = (start + col) * st + r - s.padding + e * st;
+              if (o < first || o >= last) continue;
+              const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
+              y[idx] = v[e] + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
+              ++owners[idx];
+            }
+          }
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < owners.size(); ++i)
+    if (owners[i] != 1) {
+      ADD_FAILURE() << "output " << i << " written " << owners[i] << " times";
+      break;
+    }
+  return y;
+}
+
+// Stride-8 upsamplers of kernel_size 16 (any padding and output_padding, short and long rows,
+// fp16/bf16 and TF32 tiles) take the register epilogue, and what it writes is the reference.
+TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
+  t1d::Rng rng(2626);
+  const DeviceInfo dev = hopper(true);
+  int emulated = 0, multi_window = 0, multi_segment = 0, tf32 = 0, past_last_column = 0;
+  // Training batches of short rows, more tiles than SMs: several rows per tile (segments).
+  const convt1d_problem batches[] = {layer(160, 3, 16, 24, 16, 8, 4), layer(200, 2, 8, 30, 16, 8, 2),
+                                     layer(140, 4, 32, 13, 16, 8, 0)};
+  for (int i = 0; i < 600 && emulated < 80; ++i) {
+    // Short rows share tiles; rows of whole 32-position atoms often end on a window's last column.
+    const int64_t length = i % 4 == 1 ? 32 * t1d::rand_int(rng, 1, 20) : t1d::rand_int(rng, 1, i % 2 ? 700 : 64);
+    convt1d_problem p = layer(t1d::rand_int(rng, 1, 6), t1d::rand_int(rng, 1, 5), 8 * t1d::rand_int(rng, 1, 5),
+                              length, 16, 8, t1d::rand_int(rng, 0, 8));
+    p.output_padding = t1d::rand_int(rng, 0, 7);
+    if (i < 6) p = batches[i % 3];
+    p.has_bias = i % 2;
+    p.algorithm = CONVT1D_ALGO_WGMMA;
+    if (i % 3 == 0) p.dtype = CONVT1D_FLOAT32;
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;
+    SCOPED_TRACE(t1d::describe(p));
+    const Plan plan = convt1d::detail::make_plan(p, dev);
+    ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+    if (plan.wgmma.raw_weights) continue;  // (its own kernel, with Z)
+    const WgmmaTiling& t = plan.wgmma;
+    const int64_t q_last = (plan.shape.out_length - 1 + p.padding) / p.stride;
+    const int64_t reach = int64_t{t.windows - 1} * (t.window - t.halo) + t.window;
+    EXPECT_EQ(t.register_epilogue, (!t.tf32 || t.tf32_columns) && q_last <= reach);
+    if (!t.register_epilogue) continue;
+    const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
+    const t1d::Comparison c = t1d::compare(emulate_register_epilogue(p, plan, in), t1d::reference_of(p, in));
+    EXPECT_LE(c.rel_error, 1e-12) << c.str();
+    ++emulated;
+    multi_window += t.windows > 1;
+    multi_segment += t.segments > 1;
+    tf32 += t.tf32;
+    past_last_column += q_last == reach;
+  }
+  EXPECT_GE(emulated, 80);
+  EXPECT_GE(multi_window, 10) << "too few problems cut rows into windows";
+  EXPECT_GE(multi_segment, 4) << "too few problems put several rows in one tile";
+  EXPECT_GE(tf32, 10) << "too few problems took the TF32 tiles";
+  EXPECT_GE(past_last_column, 5) << "too few problems had an output one column past the last window";
+}
+
+// Only stride-8 upsamplers of kernel_size 16, on the kernels that keep the accumulators in this
+// layout, and only where the last window reaches the last output.
+TEST(WgmmaPlan, RegisterEpilogueOnlyWhereItFits) {
+  const DeviceInfo dev = hopper(true);
+  const auto planned = [&](convt1d_problem p) { return convt1d::detail::make_plan(p, dev); };
+  EXPECT_TRUE(planned(layer(1, 1024, 512, 2, 16, 8, 0)).wgmma.register_epilogue);  // Mimi up0 (S22)
+  convt1d_problem tf32 = layer(16, 768, 384, 264, 16, 8, 4);                       // DAC44 up1 (T5)
+  tf32.dtype = CONVT1D_FLOAT32;
+  EXPECT_TRUE(planned(tf32).wgmma.register_epilogue);
+  EXPECT_FALSE(planned(layer(16, 1536, 768, 256, 8, 4, 2)).wgmma.register_epilogue);  // stride 4 (T3)
+  EXPECT_FALSE(planned(layer(1, 512, 256, 80, 12, 6, 3)).wgmma.register_epilogue);    // stride 6
+  EXPECT_FALSE(planned(layer(1, 256, 128, 600, 8, 8, 0)).wgmma.register_epilogue);    // one tap per output
+  convt1d_problem dilated = layer(2, 256, 64, 300, 16, 8, 4);
+  dilated.dilation = 2;
+  EXPECT_FALSE(planned(dilated).wgmma.register_epilogue);  // taps not one position apart
+  convt1d_problem raw = layer(1, 512, 256, 87, 16, 8, 4);  // HiFi-GAN up0 in TF32: raw weights
+  raw.dtype = CONVT1D_FLOAT32;
+  const Plan raw_plan = planned(raw);
+  ASSERT_TRUE(raw_plan.wgmma.raw_weights);
+  EXPECT_FALSE(raw_plan.wgmma.register_epilogue);
+  // L_in 64: the last output's position q is (63 * 8 + 16 - 1) / 8 = 64. A one-window tiling of 64
+  // columns (0-63) reaches it (one column past its last); one of 32 columns would not.
+  const convt1d_problem short_row = layer(1, 64, 64, 64, 16, 8, 0);
+  const convt1d::detail::Shape shape = convt1d::detail::shape_of(short_row);
+  WgmmaTiling t = planned(short_row).wgmma;
+  t.windows = 1;
+  t.window = 64;
+  EXPECT_TRUE(convt1d::detail::register_epilogue_fits(shape, t));
+  t.window = 32;
+  EXPECT_FALSE(convt1d::detail::register_epilogue_fits(shape, t));
+}
+
 TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {
   t1d::Rng rng(4242);
   const DeviceInfo dev = hopper(true);

@@ -1,0 +1,63 @@
+// The tap-major kernels' shift-add straight from the wgmma accumulators, for the stride-8 upsamplers
+// of most vocoders (HiFi-GAN, DAC, Oobleck, Mimi): kernel_size 16, dilation 1
+// (WgmmaTiling::register_epilogue).
+//
+// Output t (u = t + padding = 8q + r) then sums exactly two taps of its phase r: k = r at input
+// position q and k = r + 8 at q - 1, i.e. Z rows (co, r) and (co, r + 8) at columns q and q - 1. In a
+// consumer warpgroup's m64 x N accumulators (4 channels of 16 rows), lane l of warp w holds channel w's
+// rows l/4 (registers 4j, 4j+1) and l/4 + 8 (4j+2, 4j+3) at columns 8j + 2(l%4) and the next: both
+// taps of phase l/4 at the lane's two columns. The second tap's column q - 1 of the lane's first
+// column comes from its left neighbour (one shuffle; a row group's first lane carries it over from
+// the previous 8 columns). No Z in shared memory and no block barrier: the layers this serves
+// (perf-log step 121) ran 2-10 % faster. With kernel_size 8 or 4 the two taps' rows sit in different
+// lanes, and the two more shuffles per 8 columns made the epilogue slower than the Z path.
+// A window's last column also feeds the output one column to its right (its first tap's position is
+// past the row, a zero), which its lane writes as well; the plan guarantees that no owned output lies
+// further right (register_epilogue_fits).
+#pragma once
+
+#include "cuda/wgmma_common.cuh"
+
+namespace convt1d::detail::wgmma {
+
+template <int N, class T>
+__device__ __forceinline__ void register_shift_add(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
+                                                   int32_t start, int32_t co0, int h, const T* __restrict__ bias,
+                                                   T* __restrict__ y) {
+  constexpr int32_t s = kRegisterEpilogueStride;
+  const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
+  const int32_t co = co0 + h * p.co_per_half + warp;
+  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
+  if (j > 0) first = min(max((start + p.halo) * s - p.padding, 0), last);
+  if (j < p.windows - 1) last = min(max((start + p.window) * s - p.padding, 0), last);
+  const bool live = co < p.out_channels;
+  const float bias_v = live && bias != nullptr ? to_float(bias[co]) : 0.0f;
+  const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first
+  float carry = 0.0f;  // the second tap at column 8j - 1 (quad 0 lanes), from the previous 8 columns
+  int32_t sg = 0, col = 2 * quad;  // this lane's first column of the 8: segment and column in it
+#pragma unroll
+  for (int c8 = 0; c8 < N / 8; ++c8, col += 8) {
+    if (col >= p.window) {  // (windows are whole multiples of 8 columns)
+      col -= p.window;
+      ++sg;
+    }
+    const float* a = acc + 4 * c8;  // first tap at col, col + 1; second tap at col, col + 1
+    const float from_left = __shfl_sync(0xffffffffu, a[3], left_lane);
+    float left = quad == 0 ? carry : from_left;
+    carry = from_left;
+    if (col == 0) left = 0.0f;  // column -1: an input position before the row (or another segment's)
+    const int32_t b = b0 + sg;
+    if (!live || b >= p.batch) continue;
+    T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
+    const int32_t t0 = (start + col) * s + r - p.padding;
+    const float v[3] = {a[0] + left, a[1] + a[2], a[3]};
+#pragma unroll
+    for (int e = 0; e < 3; ++e) {
+      if (e == 2 && col + 2 != p.window) break;  // only a window's last column feeds one more output
+      const int32_t t = t0 + e * s;
+      if (t >= first && t < last) yrow[t] = from_float<T>(v[e] + bias_v);
+    }
+  }
+}
+
+}  // namespace convt1d::detail::wgmma
