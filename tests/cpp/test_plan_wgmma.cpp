@@ -311,6 +311,26 @@ TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
     }
 }
 
+// Z[m = co*K + k][position l] of batch row b in fp64: sum over ci of W[ci][m] x[b][ci][l] (zero outside
+// the row).
+double z_of(const convt1d::detail::Shape& s, const t1d::Inputs& in, int64_t b, int64_t m, int64_t l) {
+  double acc = 0.0;
+  if (l >= 0 && l < s.in_length)
+    for (int64_t ci = 0; ci < s.in_channels; ++ci)
+      acc += in.w[static_cast<size_t>(ci * s.out_channels * s.kernel_size + m)] *
+             in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
+  return acc;
+}
+
+// An emulation's outputs must each have been written by exactly one window (or lane).
+void expect_each_written_once(const std::vector<int>& writes) {
+  for (size_t i = 0; i < writes.size(); ++i)
+    if (writes[i] != 1) {
+      ADD_FAILURE() << "output " << i << " written " << writes[i] << " times";
+      break;
+    }
+}
+
 // The kernel's arithmetic in fp64: per (row block, window), Z over the window's positions (zero outside
 // the row), then every owned output summed from its taps' rows of Z. Each output must be owned by
 // exactly one window, and the result must match the scatter reference.
@@ -325,14 +345,7 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
     for (int64_t j = 0; j < t.windows; ++j) {
       const int64_t start = j * (t.window - t.halo);
       for (int64_t m = 0; m < C_out * K; ++m)
-        for (int64_t c = 0; c < t.window; ++c) {
-          const int64_t l = start + c;
-          double acc = 0.0;
-          if (l >= 0 && l < s.in_length)
-            for (int64_t ci = 0; ci < s.in_channels; ++ci)
-              acc += in.w[static_cast<size_t>(ci * C_out * K + m)] * in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
-          z[static_cast<size_t>(m * t.window + c)] = acc;
-        }
+        for (int64_t c = 0; c < t.window; ++c) z[static_cast<size_t>(m * t.window + c)] = z_of(s, in, b, m, start + c);
       int64_t first = 0, last = 0;
       convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
       for (int64_t co = 0; co < C_out; ++co)
@@ -350,11 +363,7 @@ std::vector<double> emulate(const convt1d_problem& p, const Plan& plan, const t1
           ++owners[idx];
         }
     }
-  for (size_t i = 0; i < owners.size(); ++i)
-    if (owners[i] != 1) {
-      ADD_FAILURE() << "output " << i << " owned by " << owners[i] << " windows";
-      break;
-    }
+  expect_each_written_once(owners);
   return y;
 }
 
@@ -521,14 +530,9 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
     for (int64_t h = 0; h < 2; ++h) {
       for (int64_t row = 0; row < 64; ++row)  // this warpgroup's 64 rows of Z
         for (int64_t col = 0; col < n; ++col) {
-          const int64_t co = co0 + h * t.co_per_half + row / K, k = row % K;
-          const int64_t b = b0 + col / t.window, l = start + col % t.window;
-          double acc = 0.0;
-          if (co < C_out && b < s.batch && l < s.in_length)
-            for (int64_t ci = 0; ci < s.in_channels; ++ci)
-              acc += in.w[static_cast<size_t>((ci * C_out + co) * K + k)] *
-                     in.x[static_cast<size_t>((b * s.in_channels + ci) * s.in_length + l)];
-          z[static_cast<size_t>(row * n + col)] = acc;
+          const int64_t co = co0 + h * t.co_per_half + row / K, b = b0 + col / t.window;
+          z[static_cast<size_t>(row * n + col)] =
+              co < C_out && b < s.batch ? z_of(s, in, b, co * K + row % K, start + col % t.window) : 0.0;
         }
       for (int64_t w = 0; w < 4; ++w) {
         double carry[32] = {}, a[32][4];
@@ -558,11 +562,7 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
       }
     }
   }
-  for (size_t i = 0; i < owners.size(); ++i)
-    if (owners[i] != 1) {
-      ADD_FAILURE() << "output " << i << " written " << owners[i] << " times";
-      break;
-    }
+  expect_each_written_once(owners);
   return y;
 }
 
