@@ -145,7 +145,7 @@ struct WgmmaTiling {
   int32_t shift_add_groups = 1;
   // The shift-add from the consumers' accumulators instead of Z in shared memory
   // (src/cuda/register_shift_add.cuh): stride kRegisterEpilogueStride, kernel_size twice that,
-  // dilation 1, on the tap-major kernel (16-bit, TF32 tf32_columns without raw_weights).
+  // dilation 1, on the tap-major kernels (16-bit, TF32 and IEEE tf32_columns, raw_weights included).
   // register_epilogue_fits says when.
   bool register_epilogue = false;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
@@ -175,6 +175,9 @@ constexpr double kWgmmaPersistentMinWidth = 0.85;
 constexpr double kWgmmaPersistentMaxSlots = 1.05;
 constexpr int kWgmmaPersistentColumnStep = 64;
 constexpr int kWgmmaPersistentMaxN = 192;
+// Persistent tiles with the register epilogue (WgmmaTiling::register_epilogue) keep no Z: the stages
+// have all of shared memory, and tiles may be as wide as wgmma's N.
+constexpr int kWgmmaPersistentRegisterMaxN = 256;
 constexpr int kWgmmaDeepChannels = 256;    // AUTO picks wgmma (where it runs) from this C_in up,
 constexpr int kWgmmaMediumChannels = 96;   // or from this one when B*L_in is at most
 constexpr int64_t kWgmmaMediumMaxPositions = 262144;

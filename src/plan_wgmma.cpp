@@ -64,10 +64,12 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
   // Shared memory of a tile N columns wide: stages of weights + x, with Z over them in the epilogue
   // (persistent: Z after them, as the next tile's loads fill the stages during the epilogue).
   const bool persistent = q.persistent;
-  auto fit = [&](int64_t n, int64_t blocks, WgmmaTiling& c) {
+  // z_free: a persistent tile that sums its outputs from the accumulators (register_epilogue_fits)
+  // has no Z.
+  auto fit = [&](int64_t n, int64_t blocks, bool z_free, WgmmaTiling& c) {
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
     while (z_pitch % 32 != 8) ++z_pitch;
-    const int64_t z_bytes = 2 * kWgmmaRows * z_pitch * 4;
+    const int64_t z_bytes = z_free ? 0 : 2 * kWgmmaRows * z_pitch * 4;
     const int64_t stage_bytes = kStageWeightBytes + n * q.column_bytes;
     const int64_t room = std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) -
                          kAlignSlack - kBiasBytes - (persistent ? z_bytes : 0);
@@ -91,22 +93,25 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
     const int64_t max_segments = windows == 1 ? std::min<int64_t>(q.max_n / window, s.batch) : 1;
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
-      if (persistent && (n % kWgmmaPersistentColumnStep != 0 || n > kWgmmaPersistentMaxN)) continue;
+      WgmmaTiling c;
+      c.window = static_cast<int32_t>(window);
+      c.windows = static_cast<int32_t>(windows);
+      c.halo = static_cast<int32_t>(q.halo);
+      c.co_per_half = static_cast<int32_t>(q.co_per_half);
+      const bool z_free = persistent && register_epilogue_fits(s, c);
+      if (persistent && (n % kWgmmaPersistentColumnStep != 0 ||
+                         n > (z_free ? kWgmmaPersistentRegisterMaxN : kWgmmaPersistentMaxN)))
+        continue;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
         if (blocks > 1 && (n > kWgmmaMaxSharedN || !q.shared || persistent)) continue;
-        WgmmaTiling c;
-        if (!fit(n, blocks, c)) continue;
+        if (!fit(n, blocks, z_free, c)) continue;
         const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
         const int64_t tiles = q.co_tiles * row_tiles;
         const int64_t overhead = persistent ? kPersistentTileOverhead : kTileOverhead;
         const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * n * blocks + overhead);
         if (cost >= best_cost) continue;
-        c.co_per_half = static_cast<int32_t>(q.co_per_half);
-        c.window = static_cast<int32_t>(window);
         c.segments = static_cast<int32_t>(segments);
         c.n_atom = window % 64 == 0 ? 64 : 32;  // (the 16-bit kernel's swizzle atoms)
-        c.halo = static_cast<int32_t>(q.halo);
-        c.windows = static_cast<int32_t>(windows);
         c.blocks_per_sm = static_cast<int32_t>(blocks);
         c.co_tiles = q.co_tiles;
         c.row_tiles = row_tiles;
@@ -181,7 +186,7 @@ void plan_shift_add(const Shape& s, WgmmaTiling& t) {
 }
 
 bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t) {
-  if (t.window == 0 || (t.tf32 && !t.tf32_columns) || t.raw_weights) return false;  // (other kernels)
+  if (t.window == 0 || (t.tf32 && !t.tf32_columns)) return false;  // (the x^T-as-A kernel's accumulators)
   if (s.dilation != 1 || s.stride != kRegisterEpilogueStride || s.kernel_size != 2 * s.stride) return false;
   if (int64_t{t.co_per_half} * s.kernel_size != kWgmmaRows) return false;  // (a warp's 16 rows per channel)
   // The last output's input position, and the last window's first: the window's columns reach it or

@@ -27,9 +27,7 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
   constexpr int32_t s = kRegisterEpilogueStride;
   const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
   const int32_t co = co0 + h * p.co_per_half + warp;
-  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
-  if (j > 0) first = min(max((start + p.halo) * s - p.padding, 0), last);
-  if (j < p.windows - 1) last = min(max((start + p.window) * s - p.padding, 0), last);
+  const auto [first, last] = owned_outputs(p, j, start, s);
   const bool live = co < p.out_channels;
   const float bias_v = live && bias != nullptr ? to_float(bias[co]) : 0.0f;
   const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first

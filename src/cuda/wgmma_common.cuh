@@ -237,6 +237,19 @@ __device__ __forceinline__ void with_tap_count(int taps, F&& f) {
 }
 
 // Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`
+// The outputs [first, last) that window j (first input position `start`) owns: those whose taps all
+// lie inside it (the halo covers their reach); the first and last windows also own everything to
+// their left and right (the host's wgmma_owned_outputs).
+struct OwnedOutputs {
+  int32_t first, last;
+};
+__device__ __forceinline__ OwnedOutputs owned_outputs(const WgmmaParams& p, int32_t j, int32_t start, int32_t stride) {
+  OwnedOutputs o{0, static_cast<int32_t>(p.out_length)};
+  if (j > 0) o.first = min(max((start + p.halo) * stride - p.padding, 0), o.last);
+  if (j < p.windows - 1) o.last = min(max((start + p.window) * stride - p.padding, 0), o.last);
+  return o;
+}
+
 // (group >= groups: none).
 struct EpilogueThreads {
   int lane, lanes, group, groups;
@@ -263,9 +276,7 @@ template <class T>
 __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
                                           int32_t co0, const float* bias_s, T* __restrict__ y,
                                           EpilogueThreads th) {
-  int32_t first = 0, last = static_cast<int32_t>(p.out_length);  // the outputs this window owns
-  if (j > 0) first = min(max((start + p.halo) * p.stride - p.padding, 0), last);
-  if (j < p.windows - 1) last = min(max((start + p.window) * p.stride - p.padding, 0), last);
+  const auto [first, last] = owned_outputs(p, j, start, p.stride);
   // (and not moved left by a padding wider than the windows before it)
   const bool interior = j > 0 && j < p.windows - 1 && (start + p.halo) * p.stride - p.padding >= 0;
   const int lane = th.lane;

@@ -16,8 +16,9 @@
 //   Z[2][64][z_pitch] fp32                  epilogue staging, over the stage buffers once they are spent
 //                                           (persistent: after the tile's bias)
 // Tiles of N <= kWgmmaMaxSharedN columns run two blocks per SM (one's epilogue behind the other's MMAs).
-// Persistent 16-bit tilings (WgmmaTiling::persistent) put Z after the stages instead, and one block per
-// SM walks many tiles: the producer fills the next tile's stages during this one's shift-add.
+// Persistent 16-bit tilings (WgmmaTiling::persistent) put Z after the stages instead (or keep none,
+// with the register epilogue), and one block per SM walks many tiles: the producer fills the next
+// tile's stages during this one's shift-add.
 // x rows that are not 16-byte multiples are read from a padded copy (launch_wgmma).
 //
 // TF32 (T = float, WgmmaTiling::tf32_columns): wgmma reads tf32 operands K-major only, so both come
@@ -110,7 +111,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
   // The block's first tile; without PERSISTENT its only one, and the tile loops below (do ... while
   // (next_tile(tile))) run once, with no loop-carried state.
   const TileOrigin first = tile_origin(p, blockIdx.x, tile_channels);
-  const float* bias_s = PERSISTENT ? nullptr : stage_bias(p, first.co0, bias, ring.bias);
+  // (the register epilogue reads the bias itself; the persistent kernel stages each tile's in its epilogue)
+  const float* bias_s = PERSISTENT || p.register_epilogue ? nullptr : stage_bias(p, first.co0, bias, ring.bias);
   const auto next_tile = [&](int64_t& tile) { return PERSISTENT && (tile += gridDim.x) < p.tiles; };
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
@@ -250,7 +252,7 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   // TF32 runs right after the packing kernel (W^T, x^T), 16-bit after pad_rows where x's rows are
   // padded: its set-up may overlap that kernel's tail (every grid: perf-log steps 90, 108).
   const bool dependent = kTf32<T> || TmaInput::padded(plan);
-  if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentMaxN) {
+  if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentRegisterMaxN) {
     if (plan.wgmma.persistent)
       return launch_tiles<wgmma_gemm_kernel<T, N, false, true>, T>(
           plan, a, w_map, x_map, dependent, "cudaFuncSetAttribute(wgmma_gemm_kernel)", "wgmma_gemm_kernel launch");

@@ -268,8 +268,9 @@ TEST(WgmmaPlan, RealLayersTileWell) {
 }
 
 // Long 16-bit reductions over several waves (WgmmaTiling::persistent): one block per SM walks the
-// tiles, with Z after the stages, where its tiles are as wide as the one-tile plan's; not in TF32, not
-// short reductions (perf-log step 72).
+// tiles, with Z after the stages (none with the register epilogue, whose tiles may then be 256 wide),
+// where its tiles are as wide as the one-tile plan's; not in TF32, not short reductions (perf-log
+// steps 72, 122).
 TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
   struct Case {
     const char* name;
@@ -278,7 +279,8 @@ TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
   };
   const Case cases[] = {
       {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true},  {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false},
-      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false},   {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), false},
+      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false},   {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), true},
+      {"L1 at stride 4", layer(1, 2048, 1024, 1024, 8, 4, 2), true},
       {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false},    {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false},
       {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false},
   };
@@ -302,12 +304,18 @@ TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
       EXPECT_EQ(t.grid, dev.sm_count);
       EXPECT_EQ(t.blocks_per_sm, 1);
       EXPECT_EQ(t.n() % convt1d::detail::kWgmmaPersistentColumnStep, 0);
-      EXPECT_LE(t.n(), convt1d::detail::kWgmmaPersistentMaxN);
+      EXPECT_EQ(t.register_epilogue, c.p.stride == 8);
+      EXPECT_LE(t.n(), t.register_epilogue ? convt1d::detail::kWgmmaPersistentRegisterMaxN
+                                           : convt1d::detail::kWgmmaPersistentMaxN);
       EXPECT_GE(t.stages, 2);
       // Stages (two warpgroups' 64 weight rows and N columns of 128 bytes each) and Z, side by side.
       const int64_t stage = 2 * 64 * 128 + int64_t{t.n()} * 128;
-      EXPECT_GE(t.smem_bytes, t.stages * stage + 2 * 64 * int64_t{t.z_pitch} * 4);
+      const int64_t z = t.register_epilogue ? 0 : 2 * 64 * int64_t{t.z_pitch} * 4;
+      EXPECT_GE(t.smem_bytes, t.stages * stage + z);
       EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+      // Without Z the stages take its room: more than would fit beside it.
+      if (t.register_epilogue)
+        EXPECT_GT((t.stages + 1) * stage + 2 * 64 * int64_t{t.z_pitch} * 4, dev.smem_per_block_optin);
     }
 }
 
@@ -571,11 +579,11 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
 TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
   t1d::Rng rng(2626);
   const DeviceInfo dev = hopper(true);
-  int emulated = 0, multi_window = 0, multi_segment = 0, tf32 = 0, past_last_column = 0;
+  int emulated = 0, multi_window = 0, multi_segment = 0, tf32 = 0, raw_weights = 0, past_last_column = 0;
   // Training batches of short rows, more tiles than SMs: several rows per tile (segments).
   const convt1d_problem batches[] = {layer(160, 3, 16, 24, 16, 8, 4), layer(200, 2, 8, 30, 16, 8, 2),
                                      layer(140, 4, 32, 13, 16, 8, 0)};
-  for (int i = 0; i < 600 && emulated < 80; ++i) {
+  for (int i = 0; i < 800 && emulated < 110; ++i) {
     // Short rows share tiles; rows of whole 32-position atoms often end on a window's last column.
     const int64_t length = i % 4 == 1 ? 32 * t1d::rand_int(rng, 1, 20) : t1d::rand_int(rng, 1, i % 2 ? 700 : 64);
     convt1d_problem p = layer(t1d::rand_int(rng, 1, 6), t1d::rand_int(rng, 1, 5), 8 * t1d::rand_int(rng, 1, 5),
@@ -589,7 +597,6 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     SCOPED_TRACE(t1d::describe(p));
     const Plan plan = convt1d::detail::make_plan(p, dev);
     ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
-    if (plan.wgmma.raw_weights) continue;  // (its own kernel, with Z)
     const WgmmaTiling& t = plan.wgmma;
     const int64_t q_last = (plan.shape.out_length - 1 + p.padding) / p.stride;
     const int64_t reach = int64_t{t.windows - 1} * (t.window - t.halo) + t.window;
@@ -602,12 +609,14 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     multi_window += t.windows > 1;
     multi_segment += t.segments > 1;
     tf32 += t.tf32;
+    raw_weights += t.raw_weights;
     past_last_column += q_last == reach;
   }
-  EXPECT_GE(emulated, 80);
+  EXPECT_GE(emulated, 110);
   EXPECT_GE(multi_window, 10) << "too few problems cut rows into windows";
   EXPECT_GE(multi_segment, 4) << "too few problems put several rows in one tile";
   EXPECT_GE(tf32, 10) << "too few problems took the TF32 tiles";
+  EXPECT_GE(raw_weights, 5) << "too few TF32 problems read their weights as stored";
   EXPECT_GE(past_last_column, 5) << "too few problems had an output one column past the last window";
 }
 
@@ -626,11 +635,14 @@ TEST(WgmmaPlan, RegisterEpilogueOnlyWhereItFits) {
   convt1d_problem dilated = layer(2, 256, 64, 300, 16, 8, 4);
   dilated.dilation = 2;
   EXPECT_FALSE(planned(dilated).wgmma.register_epilogue);  // taps not one position apart
-  convt1d_problem raw = layer(1, 512, 256, 87, 16, 8, 4);  // HiFi-GAN up0 in TF32: raw weights
-  raw.dtype = CONVT1D_FLOAT32;
-  const Plan raw_plan = planned(raw);
-  ASSERT_TRUE(raw_plan.wgmma.raw_weights);
-  EXPECT_FALSE(raw_plan.wgmma.register_epilogue);
+  convt1d_problem raw = layer(1, 512, 256, 87, 16, 8, 4);  // HiFi-GAN up0 in TF32 and IEEE: raw weights
+  for (int32_t math : {CONVT1D_MATH_TF32, CONVT1D_MATH_IEEE}) {
+    raw.dtype = CONVT1D_FLOAT32;
+    raw.math = math;
+    const Plan raw_plan = planned(raw);
+    ASSERT_TRUE(raw_plan.wgmma.raw_weights);
+    EXPECT_TRUE(raw_plan.wgmma.register_epilogue);
+  }
   // L_in 64: the last output's position q is (63 * 8 + 16 - 1) / 8 = 64. A one-window tiling of 64
   // columns (0-63) reaches it (one column past its last); one of 32 columns would not.
   const convt1d_problem short_row = layer(1, 64, 64, 64, 16, 8, 0);
