@@ -96,10 +96,11 @@ struct WgmmaTiling {
   int32_t k_chunks = 0;      // ceil(C_in / kWgmmaChunk)
   int32_t z_pitch = 0;       // fp32 row pitch of the Z staging (epilogue)
   int32_t blocks_per_sm = 1; // 2 for tiles up to kWgmmaMaxSharedN columns (smem sized to fit two)
-  // 16-bit tiles (src/cuda/wgmma_gemm.cu): one block per SM walks tiles blockIdx.x, + grid, ..., with
-  // Z in its own buffer after the stages, so that the producer fills the next tile's stages while the
-  // consumers run this one's shift-add (with one tile per block, every tile starts on a cold
-  // pipeline). AUTO: kWgmmaPersistent* below.
+  // 16-bit and TF32 packed-W^T tiles (src/cuda/wgmma_gemm.cu): one block per SM walks tiles
+  // blockIdx.x, + grid, ..., with Z in its own buffer after the stages (or none, with the register
+  // epilogue), so that the producer fills the next tile's stages while the consumers run this one's
+  // shift-add (with one tile per block, every tile starts on a cold pipeline). AUTO: kWgmmaPersistent*
+  // below.
   bool persistent = false;
   int64_t grid = 0;          // blocks launched: persistent, min(tiles, SMs); else one per tile
   int64_t x_pitch = 0;       // x row pitch TMA reads (elements, 16-byte multiple); > L_in: x is first
@@ -163,18 +164,27 @@ constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
-// WgmmaTiling::persistent, where AUTO takes it (perf-log step 72): fp16/bf16 reductions of at least
-// kWgmmaPersistentMinChunks pipeline steps over more than one wave of tiles, where the persistent
-// tiles (multiples of kWgmmaPersistentColumnStep columns, fewer kernel instances, up to
+// WgmmaTiling::persistent, where AUTO takes it (perf-log steps 72, 122, 123): fp16/bf16 reductions of
+// at least kWgmmaPersistentMinChunks pipeline steps over more than one wave of tiles, where the
+// persistent tiles (multiples of kWgmmaPersistentColumnStep columns, fewer kernel instances, up to
 // kWgmmaPersistentMaxN: Z and two stages fit in shared memory) are about as wide as the one-tile
 // ones (kWgmmaPersistentMinWidth) and take about as many column slots per SM
-// (kWgmmaPersistentMaxSlots). Short reductions lost at one block per SM (N <= 192 instead of 256)
-// and at two (N 64); TF32 lost on the one layer it qualified for (L1: 3 stages of 32 channels).
-constexpr int kWgmmaPersistentMinChunks = 16;
+// (kWgmmaPersistentMaxSlots; kWgmmaPersistentRegisterMaxSlots for tiles without Z, whose epilogue
+// is short: DAC's S9 in 16-bit 17 % faster on 192 columns than on 160 at 1.2x the slots). Short
+// reductions lost at one block per SM (N <= 192 instead of 256) and at two (N 64).
+// TF32 (packed W^T columns): only tiles without Z, in steps of kWgmmaTf32PersistentColumnStep from
+// kWgmmaTf32PersistentMinN, and only where they are kWgmmaTf32PersistentMinWiden x as wide as the
+// one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4.5 % faster; the same width
+// persistent lost 1 % on L1 and S9, and tiles with Z lost on L1 in step 72).
+constexpr int kWgmmaPersistentMinChunks = 8;
 constexpr double kWgmmaPersistentMinWidth = 0.85;
 constexpr double kWgmmaPersistentMaxSlots = 1.05;
+constexpr double kWgmmaPersistentRegisterMaxSlots = 1.25;
 constexpr int kWgmmaPersistentColumnStep = 64;
 constexpr int kWgmmaPersistentMaxN = 192;
+constexpr int kWgmmaTf32PersistentColumnStep = 16;
+constexpr int kWgmmaTf32PersistentMinN = 128;
+constexpr double kWgmmaTf32PersistentMinWiden = 1.25;
 // Persistent tiles with the register epilogue (WgmmaTiling::register_epilogue) keep no Z: the stages
 // have all of shared memory, and tiles may be as wide as wgmma's N.
 constexpr int kWgmmaPersistentRegisterMaxN = 256;

@@ -57,6 +57,9 @@ struct WindowSearch {
   bool shared = true;                     // two blocks per SM allowed (tiles up to kWgmmaMaxSharedN)
   int64_t column_bytes = kStageColumnBytes;
   bool persistent = false;                // WgmmaTiling::persistent tilings only
+  // Persistent tiles: widths in these steps from this one, and (TF32) only those without Z.
+  int64_t persistent_step = kWgmmaPersistentColumnStep, persistent_min_n = kWgmmaPersistentColumnStep;
+  bool persistent_z_free_only = false;
 };
 
 // The tiling that the cost model finds cheapest; window 0 when none fits.
@@ -99,7 +102,7 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
       c.halo = static_cast<int32_t>(q.halo);
       c.co_per_half = static_cast<int32_t>(q.co_per_half);
       const bool z_free = persistent && register_epilogue_fits(s, c);
-      if (persistent && (n % kWgmmaPersistentColumnStep != 0 ||
+      if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n || (q.persistent_z_free_only && !z_free) ||
                          n > (z_free ? kWgmmaPersistentRegisterMaxN : kWgmmaPersistentMaxN)))
         continue;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
@@ -128,18 +131,29 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
 }
 
 // The persistent tiling instead of the one-tile-per-block `t` (from search_windows with `q`) where
-// AUTO takes it (WgmmaTiling::persistent, kWgmmaPersistent* in plan.hpp): fp16/bf16 only.
-void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t) {
-  if (t.window == 0 || t.k_chunks < kWgmmaPersistentMinChunks || t.tiles <= dev.sm_count * t.blocks_per_sm)
-    return;  // (one wave: nothing to overlap)
+// AUTO takes it (WgmmaTiling::persistent, kWgmmaPersistent* in plan.hpp).
+void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t, bool tf32) {
+  if (t.window == 0 || t.tiles <= dev.sm_count * t.blocks_per_sm) return;  // (one wave: nothing to overlap)
+  if (!tf32 && t.k_chunks < kWgmmaPersistentMinChunks) return;
   q.persistent = true;
+  if (tf32) {
+    q.persistent_step = kWgmmaTf32PersistentColumnStep;
+    q.persistent_min_n = kWgmmaTf32PersistentMinN;
+    q.persistent_z_free_only = true;
+  }
   const WgmmaTiling p = search_windows(s, dev, q);
   if (p.window == 0) return;
+  if (tf32) {
+    if (p.n() >= kWgmmaTf32PersistentMinWiden * t.n()) t = p;
+    return;
+  }
   // Column slots per SM: waves of tiles x their columns (the last wave counts whole).
   const auto slots = [&](const WgmmaTiling& c) {
     return static_cast<double>(ceil_div(c.tiles, dev.sm_count * c.blocks_per_sm) * c.n() * c.blocks_per_sm);
   };
-  if (p.n() >= kWgmmaPersistentMinWidth * t.n() && slots(p) <= kWgmmaPersistentMaxSlots * slots(t)) t = p;
+  const bool z_free = register_epilogue_fits(s, p);
+  const double max_slots = z_free ? kWgmmaPersistentRegisterMaxSlots : kWgmmaPersistentMaxSlots;
+  if (p.n() >= kWgmmaPersistentMinWidth * t.n() && slots(p) <= max_slots * slots(t)) t = p;
 }
 
 }  // namespace
@@ -230,7 +244,7 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
 
   const WindowSearch q{halo, kWindowStep, co_per_half, co_tiles, k_chunks};
   WgmmaTiling best = search_windows(s, dev, q);
-  prefer_persistent(s, dev, q, best);
+  prefer_persistent(s, dev, q, best, false);
   if (best.window == 0)
     return no("no window of positions holds the taps' reach (" + std::to_string(halo) + ") and fits in shared memory");
   if (best.tiles > std::numeric_limits<int32_t>::max())
@@ -325,6 +339,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       q.shared = false;
     }
     WgmmaTiling w = search_windows(s, dev, q);
+    if (!segment_sums) prefer_persistent(s, dev, q, w, true);
     // Its tiles are 2*co_per_half channels whatever C_out, so it may compute more MMA rows x columns
     // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.

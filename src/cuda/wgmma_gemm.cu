@@ -252,7 +252,9 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_map, 
   // TF32 runs right after the packing kernel (W^T, x^T), 16-bit after pad_rows where x's rows are
   // padded: its set-up may overlap that kernel's tail (every grid: perf-log steps 90, 108).
   const bool dependent = kTf32<T> || TmaInput::padded(plan);
-  if constexpr (!kTf32<T> && N % kWgmmaPersistentColumnStep == 0 && N <= kWgmmaPersistentRegisterMaxN) {
+  constexpr bool kPersistentWidth = kTf32<T> ? N % kWgmmaTf32PersistentColumnStep == 0 && N >= kWgmmaTf32PersistentMinN
+                                             : N % kWgmmaPersistentColumnStep == 0;
+  if constexpr (!SEGMENTS && kPersistentWidth && N <= kWgmmaPersistentRegisterMaxN) {
     if (plan.wgmma.persistent)
       return launch_tiles<wgmma_gemm_kernel<T, N, false, true>, T>(
           plan, a, w_map, x_map, dependent, "cudaFuncSetAttribute(wgmma_gemm_kernel)", "wgmma_gemm_kernel launch");

@@ -364,8 +364,8 @@ TEST_F(CudaParity, WgmmaLayers) {
       {1, 128, 16, 1000, 8, 4, 1100, 1, 0}, // padding wider than the first windows: they own nothing
       {2, 2048, 32, 40, 16, 8, 4, 1, 0},    // Oobleck-deep reduction: IEEE's longest accumulation chains
       {8, 1056, 8, 600, 8, 4, 2, 1, 0},     // deep, many row tiles: IEEE small-part sums on packed W^T
-      {12, 1000, 48, 300, 16, 8, 1, 1, 0},  // 16-bit: long reduction over > 1 wave: persistent blocks
-                                            // (stride 8: the register epilogue, no Z)
+      {12, 1000, 48, 300, 16, 8, 1, 1, 0},  // long reduction over > 1 wave: persistent blocks in 16-bit
+                                            // and TF32 (stride 8: the register epilogue, no Z)
       {12, 1024, 64, 512, 8, 4, 2, 1, 0},   // persistent blocks at stride 4: Z after the stages
       {64, 96, 64, 256, 16, 8, 4, 1, 0},    // K 16, stride 8, rows of whole 256-position windows:
                                             // the register epilogue's output one column past the window
@@ -387,7 +387,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   }
   t1d::Rng rng(906);
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
-  int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0;
+  int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -413,6 +413,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       register_epilogue += plan.wgmma.register_epilogue;
       register_persistent += plan.wgmma.register_epilogue && plan.wgmma.persistent;
       register_raw += plan.wgmma.register_epilogue && plan.wgmma.raw_weights;
+      persistent_tf32 += plan.wgmma.persistent && plan.wgmma.tf32;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -429,6 +430,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(register_persistent, 2) << "no persistent tiles summed their outputs from the accumulators";
   EXPECT_GE(persistent, register_persistent + 2) << "no persistent tiles in fp16 and bf16 went through Z";
   EXPECT_GE(register_raw, 2) << "no raw-weights tiles summed their outputs from the accumulators";
+  EXPECT_GE(persistent_tf32, 1) << "no fp32 layer ran on persistent packed-W^T tiles";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

@@ -267,34 +267,40 @@ TEST(WgmmaPlan, RealLayersTileWell) {
   EXPECT_GT(t.segments, 1);
 }
 
-// Long 16-bit reductions over several waves (WgmmaTiling::persistent): one block per SM walks the
-// tiles, with Z after the stages (none with the register epilogue, whose tiles may then be 256 wide),
-// where its tiles are as wide as the one-tile plan's; not in TF32, not short reductions (perf-log
-// steps 72, 122).
-TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
+// Reductions over several waves (WgmmaTiling::persistent): one block per SM walks the tiles, with Z
+// after the stages or none (register epilogue, tiles up to 256 wide). 16-bit: reductions of 8+ steps
+// whose tiles are as wide as the one-tile plan's (perf-log steps 72, 122, 123); TF32: tiles without Z,
+// 1.25x wider than the one-tile plan's; not short reductions.
+TEST(WgmmaPlan, LongReductionsArePersistent) {
   struct Case {
     const char* name;
     convt1d_problem p;
-    bool persistent;
+    bool half, tf32;  // persistent in 16-bit, in TF32
   };
   const Case cases[] = {
-      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true},  {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false},
-      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false},   {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), true},
-      {"L1 at stride 4", layer(1, 2048, 1024, 1024, 8, 4, 2), true},
-      {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false},    {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false},
-      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false},
+      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true, false},
+      {"L1 at stride 4", layer(1, 2048, 1024, 1024, 8, 4, 2), true, false},
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false, false},
+      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false, true},
+      {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), true, false},
+      {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false, false},
+      {"S9", layer(1, 768, 384, 696, 16, 8, 4), true, false},
+      {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, false},
+      {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false, false},
+      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false, false},
   };
   const DeviceInfo dev = hopper(true);
   for (const Case& c : cases)
     for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
       SCOPED_TRACE(std::string(c.name) + " dtype " + std::to_string(dtype));
       const convt1d::detail::Shape s = convt1d::detail::shape_of(c.p);
+      const bool tf32 = dtype == CONVT1D_FLOAT32;
       WgmmaTiling t;
       std::string why;
-      ASSERT_TRUE(dtype == CONVT1D_FLOAT32 ? convt1d::detail::plan_wgmma_tf32(s, dev, t, why)
-                                           : convt1d::detail::plan_wgmma(s, dtype, dev, t, why))
+      ASSERT_TRUE(tf32 ? convt1d::detail::plan_wgmma_tf32(s, dev, t, why)
+                       : convt1d::detail::plan_wgmma(s, dtype, dev, t, why))
           << why;
-      EXPECT_EQ(t.persistent, c.persistent && dtype != CONVT1D_FLOAT32);
+      EXPECT_EQ(t.persistent, tf32 ? c.tf32 : c.half);
       if (!t.persistent) {
         EXPECT_EQ(t.grid, t.tiles);
         continue;
@@ -303,8 +309,14 @@ TEST(WgmmaPlan, LongHalfPrecisionReductionsArePersistent) {
       EXPECT_GT(t.tiles, dev.sm_count);
       EXPECT_EQ(t.grid, dev.sm_count);
       EXPECT_EQ(t.blocks_per_sm, 1);
-      EXPECT_EQ(t.n() % convt1d::detail::kWgmmaPersistentColumnStep, 0);
       EXPECT_EQ(t.register_epilogue, c.p.stride == 8);
+      if (tf32) {
+        EXPECT_TRUE(t.tf32_columns && t.register_epilogue && !t.raw_weights && !t.segment_sums);
+        EXPECT_EQ(t.n() % convt1d::detail::kWgmmaTf32PersistentColumnStep, 0);
+        EXPECT_GE(t.n(), convt1d::detail::kWgmmaTf32PersistentMinN);
+      } else {
+        EXPECT_EQ(t.n() % convt1d::detail::kWgmmaPersistentColumnStep, 0);
+      }
       EXPECT_LE(t.n(), t.register_epilogue ? convt1d::detail::kWgmmaPersistentRegisterMaxN
                                            : convt1d::detail::kWgmmaPersistentMaxN);
       EXPECT_GE(t.stages, 2);
