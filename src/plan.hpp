@@ -174,7 +174,7 @@ constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per
 // reductions lost at one block per SM (N <= 192 instead of 256) and at two (N 64).
 // TF32 (packed W^T columns): only tiles without Z, in steps of kWgmmaTf32PersistentColumnStep from
 // kWgmmaTf32PersistentMinN, and only where they are kWgmmaTf32PersistentMinWiden x as wide as the
-// one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4.5 % faster; the same width
+// one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4 % faster; the same width
 // persistent lost 1 % on L1 and S9, and tiles with Z lost on L1 in step 72).
 constexpr int kWgmmaPersistentMinChunks = 8;
 constexpr double kWgmmaPersistentMinWidth = 0.85;

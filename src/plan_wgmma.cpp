@@ -102,7 +102,8 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
       c.halo = static_cast<int32_t>(q.halo);
       c.co_per_half = static_cast<int32_t>(q.co_per_half);
       const bool z_free = persistent && register_epilogue_fits(s, c);
-      if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n || (q.persistent_z_free_only && !z_free) ||
+      if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n ||
+                         (q.persistent_z_free_only && !z_free) ||
                          n > (z_free ? kWgmmaPersistentRegisterMaxN : kWgmmaPersistentMaxN)))
         continue;
       for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {

@@ -236,7 +236,6 @@ __device__ __forceinline__ void with_tap_count(int taps, F&& f) {
   }
 }
 
-// Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`
 // The outputs [first, last) that window j (first input position `start`) owns: those whose taps all
 // lie inside it (the halo covers their reach); the first and last windows also own everything to
 // their left and right (the host's wgmma_owned_outputs).
@@ -250,6 +249,7 @@ __device__ __forceinline__ OwnedOutputs owned_outputs(const WgmmaParams& p, int3
   return o;
 }
 
+// Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`
 // (group >= groups: none).
 struct EpilogueThreads {
   int lane, lanes, group, groups;

@@ -16,9 +16,9 @@
 //   Z[2][64][z_pitch] fp32                  epilogue staging, over the stage buffers once they are spent
 //                                           (persistent: after the tile's bias)
 // Tiles of N <= kWgmmaMaxSharedN columns run two blocks per SM (one's epilogue behind the other's MMAs).
-// Persistent 16-bit tilings (WgmmaTiling::persistent) put Z after the stages instead (or keep none,
-// with the register epilogue), and one block per SM walks many tiles: the producer fills the next
-// tile's stages during this one's shift-add.
+// Persistent tilings (WgmmaTiling::persistent: 16-bit, and TF32 without Z) put Z after the stages
+// instead (or keep none, with the register epilogue), and one block per SM walks many tiles: the
+// producer fills the next tile's stages during this one's shift-add.
 // x rows that are not 16-byte multiples are read from a padded copy (launch_wgmma).
 //
 // TF32 (T = float, WgmmaTiling::tf32_columns): wgmma reads tf32 operands K-major only, so both come
