@@ -58,4 +58,22 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
   }
 }
 
+// The epilogue of a block that computes one tile (the non-persistent tap-major kernels): the register
+// shift-add by the two consumer warpgroups where the plan chose it, else their accumulators into Z over
+// the spent stages and the shift-add by all three warpgroups. `bias_s`: stage_bias's copy (Z path).
+template <int N, class T>
+__device__ __forceinline__ void one_tile_epilogue(const float* acc, float* z, const WgmmaParams& p, int32_t b0,
+                                                  int32_t j, int32_t start, int32_t co0, const float* bias_s,
+                                                  const T* __restrict__ bias, T* __restrict__ y) {
+  const int wg = threadIdx.x / 128;
+  if (p.register_epilogue) {
+    if (wg > 0) register_shift_add<N>(acc, p, b0, j, start, co0, wg - 1, bias, y);
+    return;
+  }
+  __syncthreads();
+  if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
+  __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
+  shift_add(p, z, b0, j, start, co0, bias_s, y, epilogue_threads(p, threadIdx.x, kThreads));
+}
+
 }  // namespace convt1d::detail::wgmma

@@ -165,12 +165,13 @@ constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues
 constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
 
 // The tile's bias in shared memory, staged by the producer warpgroup's idle warps while the main loop
-// runs, so that the shift-add reads it next to Z. Returns nullptr without bias. Visible to the
-// shift-add after the block barrier that precedes the Z stores.
+// runs, so that the shift-add reads it next to Z. Returns nullptr without bias, or with the register
+// epilogue (which reads its channel's bias itself). Visible to the shift-add after the block barrier
+// that precedes the Z stores.
 template <class T>
 __device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t co0, const T* __restrict__ bias,
                                                    float* bias_s) {
-  if (bias == nullptr) return nullptr;
+  if (bias == nullptr || p.register_epilogue) return nullptr;
   if (threadIdx.x >= kTmaThreads && threadIdx.x < kProducerThreads)
     for (int i = threadIdx.x - kTmaThreads; i < p.tile_channels; i += kProducerThreads - kTmaThreads)
       bias_s[i] = co0 + i < p.out_channels ? to_float(bias[co0 + i]) : 0.0f;

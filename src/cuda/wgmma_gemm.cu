@@ -111,8 +111,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
   // The block's first tile; without PERSISTENT its only one, and the tile loops below (do ... while
   // (next_tile(tile))) run once, with no loop-carried state.
   const TileOrigin first = tile_origin(p, blockIdx.x, tile_channels);
-  // (the register epilogue reads the bias itself; the persistent kernel stages each tile's in its epilogue)
-  const float* bias_s = PERSISTENT || p.register_epilogue ? nullptr : stage_bias(p, first.co0, bias, ring.bias);
+  // (the persistent kernel stages each tile's bias in its epilogue)
+  const float* bias_s = PERSISTENT ? nullptr : stage_bias(p, first.co0, bias, ring.bias);
   const auto next_tile = [&](int64_t& tile) { return PERSISTENT && (tile += gridDim.x) < p.tiles; };
 
   float acc[N / 2];  // the consumers' accumulators (64 rows x N columns per warpgroup)
@@ -225,17 +225,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
       g += p.k_chunks;
     } while (next_tile(tile));
   }
-  if constexpr (!PERSISTENT) {
-    if (p.register_epilogue) {
-      if (wg > 0) register_shift_add<N>(acc, p, first.b0, first.j, first.start, first.co0, wg - 1, bias, y);
-    } else {
-      __syncthreads();
-      if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
-      __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-      shift_add(p, z, first.b0, first.j, first.start, first.co0, bias_s, y,
-                epilogue_threads(p, threadIdx.x, kThreads));
-    }
-  }
+  if constexpr (!PERSISTENT) one_tile_epilogue<N>(acc, z, p, first.b0, first.j, first.start, first.co0, bias_s, bias, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif

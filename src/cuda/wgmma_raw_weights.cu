@@ -145,7 +145,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int wg = tid / 128;
 
   const auto [b0, j, start, co0] = tile_origin(p, blockIdx.x, 2 * p.co_per_half);
-  const float* bias_s = p.register_epilogue ? nullptr : stage_bias(p, co0, bias, bias_smem);
+  const float* bias_s = stage_bias(p, co0, bias, bias_smem);
 
   float acc[N / 2];
   float total[IEEE ? N / 2 : 1];  // IEEE: the earlier segments' sums (WgmmaTiling::segment_sums)
@@ -192,15 +192,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     retire_accumulators<N, IEEE>(acc, total);
   }
-  if (p.register_epilogue) {  // (stride 8, kernel_size 16: register_shift_add.cuh)
-    if (wg > 0) register_shift_add<N>(acc, p, b0, j, start, co0, wg - 1, bias, y);
-  } else {
-    __syncthreads();
-    if (wg > 0) accumulators_to_z<N>(acc, reinterpret_cast<float*>(smem), wg - 1, p.z_pitch);
-    __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-    shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y,
-              epilogue_threads(p, threadIdx.x, kThreads));
-  }
+  one_tile_epilogue<N>(acc, reinterpret_cast<float*>(smem), p, b0, j, start, co0, bias_s, bias, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif
