@@ -164,20 +164,21 @@ constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
-// WgmmaTiling::persistent, where AUTO takes it (perf-log steps 72, 122, 123): fp16/bf16 reductions of
-// at least kWgmmaPersistentMinChunks pipeline steps over more than one wave of tiles, where the
-// persistent tiles (multiples of kWgmmaPersistentColumnStep columns, fewer kernel instances, up to
-// kWgmmaPersistentMaxN: Z and two stages fit in shared memory) are about as wide as the one-tile
-// ones (kWgmmaPersistentMinWidth) and take about as many column slots per SM
-// (kWgmmaPersistentMaxSlots; kWgmmaPersistentRegisterMaxSlots for tiles without Z, whose epilogue
-// is short: DAC's S9 in 16-bit 17 % faster on 192 columns than on 160 at 1.2x the slots). Short
-// reductions lost at one block per SM (N <= 192 instead of 256) and at two (N 64).
+// WgmmaTiling::persistent, where AUTO takes it (perf-log steps 72, 122, 123, 126): fp16/bf16 tilings
+// of more than one wave of tiles, where the persistent tiles (multiples of kWgmmaPersistentColumnStep
+// columns, fewer kernel instances, up to kWgmmaPersistentMaxN: Z and two stages fit in shared memory)
+// are about as wide as the one-tile ones (kWgmmaPersistentMinWidth: Oobleck's L2 runs 192 columns
+// instead of 256, 10 % faster) and take about as many column slots per SM (kWgmmaPersistentMaxSlots;
+// kWgmmaPersistentRegisterMaxSlots for tiles without Z, whose epilogue is short: DAC's S9 in 16-bit
+// 17 % faster on 192 columns than on 160 at 1.2x the slots). The slots rule is what keeps short
+// reductions on one-tile blocks where that packs the waves better (L6: 2 waves of 256 columns against
+// 3 of 192, 2.6 % slower persistent), and at two blocks per SM (N 64) persistent tiles lost.
 // TF32 (packed W^T columns): only tiles without Z, in steps of kWgmmaTf32PersistentColumnStep from
 // kWgmmaTf32PersistentMinN, and only where they are kWgmmaTf32PersistentMinWiden x as wide as the
 // one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4 % faster; the same width
-// persistent lost 1 % on L1 and S9, and tiles with Z lost on L1 in step 72).
-constexpr int kWgmmaPersistentMinChunks = 8;
-constexpr double kWgmmaPersistentMinWidth = 0.85;
+// persistent lost 1 % on L1 and S9, and tiles with Z lost on L1 in step 72, on L2, S10 and L6 by 5-20 %
+// in step 126).
+constexpr double kWgmmaPersistentMinWidth = 0.75;
 constexpr double kWgmmaPersistentMaxSlots = 1.05;
 constexpr double kWgmmaPersistentRegisterMaxSlots = 1.25;
 constexpr int kWgmmaPersistentColumnStep = 64;

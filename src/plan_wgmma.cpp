@@ -135,7 +135,6 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
 // AUTO takes it (WgmmaTiling::persistent, kWgmmaPersistent* in plan.hpp).
 void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t, bool tf32) {
   if (t.window == 0 || t.tiles <= dev.sm_count * t.blocks_per_sm) return;  // (one wave: nothing to overlap)
-  if (!tf32 && t.k_chunks < kWgmmaPersistentMinChunks) return;
   q.persistent = true;
   if (tf32) {
     q.persistent_step = kWgmmaTf32PersistentColumnStep;

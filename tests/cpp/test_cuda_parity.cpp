@@ -369,6 +369,8 @@ TEST_F(CudaParity, WgmmaLayers) {
       {12, 1024, 64, 512, 8, 4, 2, 1, 0},   // persistent blocks at stride 4: Z after the stages
       {64, 96, 64, 256, 16, 8, 4, 1, 0},    // K 16, stride 8, rows of whole 256-position windows:
                                             // the register epilogue's output one column past the window
+      {3, 40, 24, 30000, 4, 2, 1, 1, 0},    // a one-chunk reduction over many waves: persistent 16-bit
+                                            // tiles whose stage ring wraps every tile or two
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -388,6 +390,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   t1d::Rng rng(906);
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
+  int short_persistent = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -414,6 +417,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       register_persistent += plan.wgmma.register_epilogue && plan.wgmma.persistent;
       register_raw += plan.wgmma.register_epilogue && plan.wgmma.raw_weights;
       persistent_tf32 += plan.wgmma.persistent && plan.wgmma.tf32;
+      short_persistent += plan.wgmma.persistent && plan.wgmma.k_chunks < plan.wgmma.stages;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -431,6 +435,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(persistent, register_persistent + 2) << "no persistent tiles in fp16 and bf16 went through Z";
   EXPECT_GE(register_raw, 2) << "no raw-weights tiles summed their outputs from the accumulators";
   EXPECT_GE(persistent_tf32, 1) << "no fp32 layer ran on persistent packed-W^T tiles";
+  EXPECT_GE(short_persistent, 2) << "no persistent tiles in fp16 and bf16 had fewer chunks than stages";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a
