@@ -171,8 +171,8 @@ constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per
 // instead of 256, 10 % faster) and take about as many column slots per SM (kWgmmaPersistentMaxSlots;
 // kWgmmaPersistentRegisterMaxSlots for tiles without Z, whose epilogue is short: DAC's S9 in 16-bit
 // 17 % faster on 192 columns than on 160 at 1.2x the slots). The slots rule is what keeps short
-// reductions on one-tile blocks where that packs the waves better (L6: 2 waves of 256 columns against
-// 3 of 192, 2.6 % slower persistent), and at two blocks per SM (N 64) persistent tiles lost.
+// reductions on one-tile blocks where those pack the waves better (L6: 2 waves of 256 columns against
+// 3 of 192, 2.6 % slower persistent). Persistent tiles run one block per SM: at two (N 64) they lost.
 // TF32 (packed W^T columns): only tiles without Z, in steps of kWgmmaTf32PersistentColumnStep from
 // kWgmmaTf32PersistentMinN, and only where they are kWgmmaTf32PersistentMinWiden x as wide as the
 // one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4 % faster; the same width
