@@ -100,16 +100,30 @@ int32_t lay_out_chunks(int64_t phases, int64_t multiple, StreamTiling& t) {
 }
 
 // The stage count that fits next to `fixed` bytes: the most (even, see below) up to `most`.
-int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t budget) {
+int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t budget,
+                   int64_t barrier_bytes = kBarrierBytesPerStage) {
   // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
   // on by one warpgroup, phase after phase. With an odd count the consumers share stages, and one can
   // wait on a stage's next phase while that stage's previous fill (for the other consumer) is still in
   // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three
   // stages crashed on 32 rows of 131072 positions (perf-log step 58).
   int64_t stages = most;
-  while (stages >= kMinStages && fixed + stages * (stage_bytes + kBarrierBytesPerStage) > budget)
+  while (stages >= kMinStages && fixed + stages * (stage_bytes + barrier_bytes) > budget)
     stages -= kConsumerGroups;
   return stages;
+}
+
+// Phase blocks' x windows in two channel halves (StreamTiling::x_halves) where every chunk of W^T lies
+// in one tap and one half, and each phase's chunks of one half pair up (the kernel runs them two at a
+// time); compiled for fp32 channel groups of stride 2.
+int32_t x_halves_for(const StreamTiling& t, int64_t phases, int64_t elem) {
+  if (elem != kPhaseBlockHalvesElem || t.block_phases != kPhaseBlockHalvesPhases) return 1;
+  const int64_t steps_per_tap = t.ci_pad / t.k_step;
+  if (steps_per_tap % (2 * kStepsPerRow) != 0) return 1;
+  const int64_t half_chunks = steps_per_tap / (2 * kStepsPerRow);  // a tap's chunks in one half
+  for (int64_t r = 0; r < phases; ++r)
+    if (t.phase_steps[r] / steps_per_tap * half_chunks % kPhaseBlockChunkPair != 0) return 1;
+  return kPhaseBlockXHalves;
 }
 
 // Phase blocks (plan.hpp) with W^T's rows for `block_phases` phases (1, or all) and `width` channels
@@ -127,7 +141,9 @@ bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32
   t.image_bytes *= t.groups;  // [group][chunk][width][128 B] per image
   t.weight_bytes = int64_t{block_phases == 1 ? most_chunks : t.chunks} * t.n * kSwizzleRowBytes * images;
   const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kPaceBarrierBytes + kBiasBytesPhase;
-  const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin);
+  t.x_halves = x_halves_for(t, s.stride, elem);
+  const int64_t barrier_bytes = kBarrierBytesPerStage * t.x_halves;
+  const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin, barrier_bytes);
   if (stages < kMinStages) {
     why = std::string(block_phases == 1 ? "one phase's" : "a channel group's") + " weights (" +
           std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
@@ -135,7 +151,7 @@ bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32
     return false;
   }
   t.stages = static_cast<int32_t>(stages);
-  t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+  t.smem_bytes = fixed + stages * (t.stage_bytes + barrier_bytes);
   if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) {
     why = "one block does not fit on an SM";
     return false;

@@ -42,6 +42,7 @@ struct StreamParams {
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
   int32_t rotation;      // every-phase tiles: phase r's outputs in slot (r - rotation) mod phases (StreamTiling)
   int32_t vec_pairs;     // vec_slots at stride 2 with slots on multiples of 4: two positions' outputs per vector
+  int32_t x_halves;      // boxes (and barrier pairs) per x window: StreamTiling::x_halves
 };
 
 // Block `block` of `blocks` walking p's tiles (tile_walk.hpp), every index_step-th from first_index.
@@ -219,9 +220,10 @@ __device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s
   __syncthreads();
 }
 
-// The producer: one TMA box of x per tile of the walk `w` (tiles of `positions` q), into the tile's
-// stage once its consumer has released the stage's previous tile and `pace(i)` (for this block's i-th
-// tile) has returned.
+// The producer: x_halves TMA boxes of x per tile of the walk `w` (tiles of `positions` q; box h holds
+// channel rows h * ci_pad / x_halves on, with barriers full/empty[stage * x_halves + h]), each into the
+// tile's stage once its consumer has released that part of the stage's previous tile and, before the
+// first, `pace(i)` (for this block's i-th tile) has returned.
 struct NoPace {
   __device__ void operator()(int32_t) const {}
 };
@@ -229,12 +231,17 @@ template <bool kRuns, class Pace = NoPace>
 __device__ __forceinline__ void fill_x_stages(TileWalk<kRuns> w, int32_t positions, const StreamParams& p,
                                               const CUtensorMap* x_map, unsigned char* x_stages, uint64_t* full,
                                               uint64_t* empty, Pace pace = {}) {
+  const int32_t box_rows = p.ci_pad / p.x_halves;
   for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
-    if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
-    pace(i);
-    hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes);
     const int32_t q0 = p.q_first + w.col_tile * positions;
-    hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes, x_map, q0 + p.x_base, 0, w.row, &full[w.stage]);
+    for (int32_t h = 0; h < p.x_halves; ++h) {
+      const int32_t b = w.stage * p.x_halves + h;
+      if (i >= p.stages) ptx::mbar_wait(&empty[b], w.parity ^ 1);
+      if (h == 0) pace(i);
+      hopper::mbar_arrive_expect_tx(&full[b], p.x_box_bytes);
+      hopper::tma_load_3d(x_stages + size_t(w.stage) * p.stage_bytes + size_t(h) * p.x_box_bytes, x_map,
+                          q0 + p.x_base, h * box_rows, w.row, &full[b]);
+    }
   }
 }
 
