@@ -325,9 +325,8 @@ constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
 constexpr int kPhaseBlockLead = 2;
 constexpr int kPhaseBlockPaceRing = 2 * kPhaseBlockLead;  // mbarriers; >= 2 x lead (parities alias)
 constexpr int64_t kPhaseBlockPaceMinTiles = 8;
-constexpr int kPhaseBlockXHalves = 2;       // StreamTiling::x_halves where the chunks allow it,
-constexpr int kPhaseBlockHalvesPhases = 2;  // for channel groups of this many phases
-constexpr int kPhaseBlockHalvesElem = 4;    // in fp32 (TF32 and IEEE)
+constexpr int kPhaseBlockXParts = 2;       // StreamTiling::x_parts where the chunks allow it,
+constexpr int kPhaseBlockPartsPhases = 2;  // for IEEE channel groups of this many phases
 struct StreamTiling {
   bool phase_blocks = false;  // the phase-block variant (64-position tiles, stores from the accumulators)
   int32_t block_phases = 1;   // phase blocks: phases per block, 1 (one phase, every channel) or the stride
@@ -361,13 +360,14 @@ struct StreamTiling {
   int32_t tile_run = 1;  // a block's runs of consecutive tiles (kStreamTileRun where measured faster; the
                          // kernels compile runs for TF32 every-phase tilings and channel-group blocks)
   int32_t cluster = 1;  // phase blocks: CTAs per cluster, the stride where paced (kPhaseBlockLead), else 1
-  // Phase blocks: each x window arrives as x_halves boxes of ci_pad / x_halves channels, each with its
-  // own barriers, and the consumers reduce over the first half (every phase and tap) before the second,
-  // releasing it meanwhile: the producer refills half a window while the consumer still computes. Each
-  // consumer holds its tile's window until its tile ends, and next to fp32 W^T only two windows fit
-  // (T8 TF32: 29 % of the stall samples on the x barrier, perf-log step 79). Measured (step 131):
-  // T8 TF32 -19 %, IEEE -16 %, T6 TF32 -17 %, X1 TF32 -6 %; 16-bit, with four windows, +4-5 %. 1: one box.
-  int32_t x_halves = 1;
+  // Phase blocks: each x window arrives as x_parts boxes of ci_pad / x_parts channels, each with its
+  // own barriers, and the consumers reduce over the first part (every phase and tap) before the next,
+  // releasing it meanwhile: the producer refills part of a window while the consumer still computes.
+  // Each consumer holds its tile's window until its tile ends, and next to fp32 W^T only two windows
+  // fit (T8: 29 % of the stall samples on the x barrier, perf-log step 79). IEEE only (steps 131-132):
+  // two parts made T8 IEEE 16 % faster on both the H100 and the H200, but TF32 14 % slower on the
+  // H100 (19 % faster on the H200), 16-bit (four windows) 4-5 % slower, four parts slower than two. 1: one box.
+  int32_t x_parts = 1;
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one
                              // phase's rows, or one channel group's)

@@ -113,17 +113,17 @@ int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t bud
   return stages;
 }
 
-// Phase blocks' x windows in two channel halves (StreamTiling::x_halves) where every chunk of W^T lies
-// in one tap and one half, and each phase's chunks of one half pair up (the kernel runs them two at a
-// time); compiled for fp32 channel groups of stride 2.
-int32_t x_halves_for(const StreamTiling& t, int64_t phases, int64_t elem) {
-  if (elem != kPhaseBlockHalvesElem || t.block_phases != kPhaseBlockHalvesPhases) return 1;
+// Phase blocks' x windows in channel parts (StreamTiling::x_parts) where every chunk of W^T lies in one
+// tap and one part, and each phase's chunks of one part pair up (the kernel runs them two at a time);
+// compiled for IEEE channel groups of stride 2.
+int32_t x_parts_for(const StreamTiling& t, int64_t phases) {
+  if (!t.ieee || t.block_phases != kPhaseBlockPartsPhases) return 1;
   const int64_t steps_per_tap = t.ci_pad / t.k_step;
-  if (steps_per_tap % (2 * kStepsPerRow) != 0) return 1;
-  const int64_t half_chunks = steps_per_tap / (2 * kStepsPerRow);  // a tap's chunks in one half
+  if (steps_per_tap % (kPhaseBlockXParts * kStepsPerRow) != 0) return 1;
+  const int64_t part_chunks = steps_per_tap / (kPhaseBlockXParts * kStepsPerRow);  // a tap's chunks in one part
   for (int64_t r = 0; r < phases; ++r)
-    if (t.phase_steps[r] / steps_per_tap * half_chunks % kPhaseBlockChunkPair != 0) return 1;
-  return kPhaseBlockXHalves;
+    if (t.phase_steps[r] / steps_per_tap * part_chunks % kPhaseBlockChunkPair != 0) return 1;
+  return kPhaseBlockXParts;
 }
 
 // Phase blocks (plan.hpp) with W^T's rows for `block_phases` phases (1, or all) and `width` channels
@@ -141,8 +141,8 @@ bool fit_phase_blocks(const Shape& s, const DeviceInfo& dev, int64_t elem, int32
   t.image_bytes *= t.groups;  // [group][chunk][width][128 B] per image
   t.weight_bytes = int64_t{block_phases == 1 ? most_chunks : t.chunks} * t.n * kSwizzleRowBytes * images;
   const int64_t fixed = kAlignSlack + t.weight_bytes + t.zero_bytes + kPaceBarrierBytes + kBiasBytesPhase;
-  t.x_halves = x_halves_for(t, s.stride, elem);
-  const int64_t barrier_bytes = kBarrierBytesPerStage * t.x_halves;
+  t.x_parts = x_parts_for(t, s.stride);
+  const int64_t barrier_bytes = kBarrierBytesPerStage * t.x_parts;
   const int64_t stages = fit_stages(fixed, t.stage_bytes, kStreamMaxStages, dev.smem_per_block_optin, barrier_bytes);
   if (stages < kMinStages) {
     why = std::string(block_phases == 1 ? "one phase's" : "a channel group's") + " weights (" +

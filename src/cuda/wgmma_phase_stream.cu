@@ -13,9 +13,9 @@
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   W^T     [chunks of r0..r0+S-1][N][128 B]   (IEEE: then the small parts' rows) 128B swizzle, resident
 //   x[s]    [ci_pad][x_cols] T     one TMA box per tile (zero-filled outside x), `stages` deep; or two,
-//                                  one per channel half (StreamTiling::x_halves)
+//                                  one per channel part (StreamTiling::x_parts)
 //   zeros   [k_step][x_cols]       what fragment loads of steps past the reduction read
-//   full[stages * x_halves], empty[stages * x_halves]    mbarriers, one pair per box
+//   full[stages * x_parts], empty[stages * x_parts]    mbarriers, one pair per box
 //   done[kPhaseBlockPaceRing]      mbarriers: the peers' stored tiles
 //   bias    [N] fp32               zero past C_out
 //
@@ -23,7 +23,7 @@
 // first thread (the producer) fills x stages by TMA, waiting on "empty" before a refill. Consumer
 // warpgroups 1 and 2 take alternate tiles: wait on "full", run each phase's reduction two chunks at a
 // time (one commit group in flight, A fragments alternating between two register sets), release the
-// stage (with x in halves: every phase over the first half, release it, then the second), then
+// stage (with x in parts: every phase over the first part, release it, then the next), then
 // store the accumulators straight into y at outputs q*stride + r, a thread's S phases
 // one after another. With S = stride those stores fill each 32-byte sector within a few instructions.
 // With S = 1 they fill 1/stride of each sector; the other phases' blocks fill the rest, and the later
@@ -99,22 +99,22 @@ __device__ __forceinline__ void store_pairs(T* y_row, int64_t ld, int64_t row_st
   }
 }
 
-// One (x half, phase) of a tile with the window in halves (StreamTiling::x_halves): the phase's chunks
-// whose channels lie in half `hf`, tap after tap, two at a time. Every chunk lies in one tap and one
-// half (x_halves_for, plan_stream.cpp), so its offsets follow from (tap, j) directly.
-template <class M, int N>
-__device__ __forceinline__ void reduce_half(float (&acc)[N / 2], AGroup<M>& a0, AGroup<M>& a1, const typename M::T* xs,
+// One (x part, phase) of a tile with the window in kParts parts (StreamTiling::x_parts): the phase's
+// chunks whose channels lie in part `hf`, tap after tap, two at a time. Every chunk lies in one tap and
+// one part (x_parts_for, plan_stream.cpp), so its offsets follow from (tap, j) directly.
+template <class M, int N, int kParts>
+__device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, AGroup<M>& a1, const typename M::T* xs,
                                             int hf, int32_t c_base, int32_t taps, int32_t col0, uint64_t wt_desc,
                                             uint32_t b_small, const StreamParams& p) {
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
-  const int32_t half_chunks = p.ci_pad / M::kStep / kStepsPerGroup / kPhaseBlockXHalves;  // per tap
-  const int32_t chunks = taps * half_chunks;  // even (x_halves_for)
+  const int32_t part_chunks = p.ci_pad / M::kStep / kStepsPerGroup / kParts;  // per tap
+  const int32_t chunks = taps * part_chunks;  // even (x_parts_for)
   int32_t tap = 0, j = 0;
   for (int32_t k2 = 0; k2 < chunks; k2 += 2) {
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
-      const int32_t sub = hf * half_chunks + j;  // the chunk's place within its tap
-      const int32_t c = tap * kPhaseBlockXHalves * half_chunks + sub;
+      const int32_t sub = hf * part_chunks + j;  // the chunk's place within its tap
+      const int32_t c = tap * kParts * part_chunks + sub;
       int32_t off[kStepsPerGroup];
 #pragma unroll
       for (int kk = 0; kk < kStepsPerGroup; ++kk)
@@ -130,7 +130,7 @@ __device__ __forceinline__ void reduce_half(float (&acc)[N / 2], AGroup<M>& a0, 
           fence_group<M>(a0);
         }
       }
-      if (++j == half_chunks) {
+      if (++j == part_chunks) {
         j = 0;
         ++tap;
       }
@@ -139,11 +139,11 @@ __device__ __forceinline__ void reduce_half(float (&acc)[N / 2], AGroup<M>& a0, 
 }
 
 // The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
-// D_r = x^T W_r^T over the block's N channels from co_first, stored to y. kHalves: the window comes in
-// two channel halves (StreamTiling::x_halves); the reduction runs every phase over the first, releases
-// it, then over the second. (The window is read only by the fragment loads, which have completed once
+// D_r = x^T W_r^T over the block's N channels from co_first, stored to y. kParts > 1: the window comes
+// in kParts channel parts (StreamTiling::x_parts); the reduction runs every phase over the first,
+// releases it, then over the next, and so on. (The window is read only by the fragment loads, which have completed once
 // their wgmmas are issued: a part is released before its wgmmas retire.)
-template <class M, int N, int S, bool kRuns, bool kRotated, bool kHalves>
+template <class M, int N, int S, bool kRuns, bool kRotated, int kParts>
 __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r0, int32_t co_first,
                                               uint32_t block_bytes, const StreamParams& p, unsigned char* wt,
                                               unsigned char* x_stages, unsigned char* zeros, uint64_t* full,
@@ -173,16 +173,16 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
       set_bias<N>(acc[rr], bias_s, q);
       fence_acc<N>(acc[rr]);
     }
-    if constexpr (kHalves) {
-      for (int hf = 0; hf < kPhaseBlockXHalves; ++hf) {
-        const int b = s * kPhaseBlockXHalves + hf;
+    if constexpr (kParts > 1) {
+      for (int hf = 0; hf < kParts; ++hf) {
+        const int b = s * kParts + hf;
         ptx::mbar_wait(&full[b], w.parity);
 #pragma unroll
         for (int rr = 0; rr < S; ++rr) {
           const int32_t r = kRotated ? (rr + 1) % S : r0 + rr;
           const int32_t left = kRotated && rr == 0;
           const int32_t spt = p.ci_pad / M::kStep;  // k-steps per tap
-          reduce_half<M, N>(acc[rr], a0, a1, xs, hf, p.phase_chunk[r] - p.phase_chunk[r0], p.phase_steps[r] / spt,
+          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, hf, p.phase_chunk[r] - p.phase_chunk[r0], p.phase_steps[r] / spt,
                             -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
         }
         __syncwarp();
@@ -224,7 +224,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
 #pragma unroll
     for (int rr = 0; rr < S; ++rr) fence_acc<N>(acc[rr]);
     __syncwarp();
-    if (!kHalves && lane == 0) ptx::mbar_arrive(&empty[s]);  // the x window is no longer read
+    if (kParts == 1 && lane == 0) ptx::mbar_arrive(&empty[s]);  // the x window is no longer read
     // D_r[m][co] to y at outputs (q0 + m) * stride + r: this thread's rows m = 16 warp + g (+ 8), its
     // columns co = co_first + 8 nb + 2q + j, its phases' outputs side by side (stored one after
     // another, so that each 32-byte sector is written whole within a few instructions). The pointer
@@ -272,7 +272,7 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
   }
 }
 
-template <class M, int N, int S, bool kRuns, bool kRotated, bool kHalves>
+template <class M, int N, int S, bool kRuns, bool kRotated, int kParts>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_phase_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                               const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
@@ -290,7 +290,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   unsigned char* wt = smem;
   unsigned char* x_stages = wt + p.weight_bytes;
   unsigned char* zeros = x_stages + size_t(p.stages) * p.stage_bytes;
-  const int32_t stage_barriers = p.stages * p.x_halves;  // a full/empty pair per box
+  const int32_t stage_barriers = p.stages * p.x_parts;  // a full/empty pair per box
   uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
   uint64_t* empty = full + stage_barriers;
   uint64_t* done = empty + stage_barriers;
@@ -325,7 +325,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                     pace);
     }
   } else {
-    consume_tiles<M, N, S, kRuns, kRotated, kHalves>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full,
+    consume_tiles<M, N, S, kRuns, kRotated, kParts>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full,
                                             empty, done, bias_s, y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
@@ -334,15 +334,15 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <class M, int N, int S = 1, bool kRuns = false, bool kRotated = false, bool kHalves = false>
+template <class M, int N, int S = 1, bool kRuns = false, bool kRotated = false, int kParts = 1>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
   using T = typename M::T;
-  if ((plan.stream.x_halves > 1) != kHalves)
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream x windows in " + std::to_string(plan.stream.x_halves) +
+  if (plan.stream.x_parts != kParts)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_phase_stream x windows in " + std::to_string(plan.stream.x_parts) +
                                      " parts not compiled for " + std::to_string(S) + " phases per block");
   const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S, kRuns, kRotated, kHalves>;
+  constexpr auto kKernel = wgmma_phase_stream_kernel<M, N, S, kRuns, kRotated, kParts>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_phase_stream_kernel)");
   const auto* wt = static_cast<const uint4*>(image);
   const auto* bias = static_cast<const T*>(a.bias);
@@ -357,24 +357,25 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, 
   }
 }
 
-// Channel-group blocks, with tiles in runs, (16-bit, stride 2) phases rotated and (fp32, stride 2) x
-// windows in halves where the plan takes them.
-template <class M, int N, int S, bool kHalves = false>
+// Channel-group blocks, with tiles in runs, (16-bit, stride 2) phases rotated and (IEEE, stride 2) x
+// windows in parts where the plan takes them.
+template <class M, int N, int S, int kParts = 1>
 void launch_groups(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
                    const void* image) {
-  if constexpr (S == kPhaseBlockHalvesPhases && sizeof(typename M::T) == kPhaseBlockHalvesElem && !kHalves) {
-    if (plan.stream.x_halves > 1) return launch_groups<M, N, S, true>(plan, a, x_map, p, image);
+  if constexpr (S == kPhaseBlockPartsPhases && std::is_same_v<M, IeeeMath> && kParts == 1) {
+    if (plan.stream.x_parts == kPhaseBlockXParts)
+      return launch_groups<M, N, S, kPhaseBlockXParts>(plan, a, x_map, p, image);
   }
   const bool runs = plan.stream.tile_run > 1;
   if constexpr (S == 2 && sizeof(typename M::T) == 2) {
     if (plan.stream.rotation != 0)
-      return runs ? launch_n<M, N, S, true, true, kHalves>(plan, a, x_map, p, image)
-                  : launch_n<M, N, S, false, true, kHalves>(plan, a, x_map, p, image);
+      return runs ? launch_n<M, N, S, true, true, kParts>(plan, a, x_map, p, image)
+                  : launch_n<M, N, S, false, true, kParts>(plan, a, x_map, p, image);
   }
   if (plan.stream.rotation != 0)
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: rotated phases are compiled for 16-bit stride 2 only");
-  runs ? launch_n<M, N, S, true, false, kHalves>(plan, a, x_map, p, image)
-       : launch_n<M, N, S, false, false, kHalves>(plan, a, x_map, p, image);
+  runs ? launch_n<M, N, S, true, false, kParts>(plan, a, x_map, p, image)
+       : launch_n<M, N, S, false, false, kParts>(plan, a, x_map, p, image);
 }
 
 }  // namespace

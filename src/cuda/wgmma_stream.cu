@@ -352,7 +352,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const auto batch = static_cast<cuuint64_t>(s.batch);
   const auto l_in = static_cast<cuuint64_t>(s.in_length), c_in = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
-                                          {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_halves), 1},
+                                          {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
                                           CU_TENSOR_MAP_SWIZZLE_NONE, "x",
                                           t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B
                                                          : CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
@@ -399,8 +399,8 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.tile_run = t.tile_run;
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
-  p.x_halves = t.x_halves;
-  p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} / t.x_halves * t.x_cols * kElem);
+  p.x_parts = t.x_parts;
+  p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} / t.x_parts * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   p.image_bytes = static_cast<uint32_t>(t.image_bytes / M::kImages);

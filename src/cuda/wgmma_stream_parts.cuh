@@ -42,7 +42,7 @@ struct StreamParams {
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
   int32_t rotation;      // every-phase tiles: phase r's outputs in slot (r - rotation) mod phases (StreamTiling)
   int32_t vec_pairs;     // vec_slots at stride 2 with slots on multiples of 4: two positions' outputs per vector
-  int32_t x_halves;      // boxes (and barrier pairs) per x window: StreamTiling::x_halves
+  int32_t x_parts;      // boxes (and barrier pairs) per x window: StreamTiling::x_parts
 };
 
 // Block `block` of `blocks` walking p's tiles (tile_walk.hpp), every index_step-th from first_index.
@@ -220,8 +220,8 @@ __device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s
   __syncthreads();
 }
 
-// The producer: x_halves TMA boxes of x per tile of the walk `w` (tiles of `positions` q; box h holds
-// channel rows h * ci_pad / x_halves on, with barriers full/empty[stage * x_halves + h]), each into the
+// The producer: x_parts TMA boxes of x per tile of the walk `w` (tiles of `positions` q; box h holds
+// channel rows h * ci_pad / x_parts on, with barriers full/empty[stage * x_parts + h]), each into the
 // tile's stage once its consumer has released that part of the stage's previous tile and, before the
 // first, `pace(i)` (for this block's i-th tile) has returned.
 struct NoPace {
@@ -231,11 +231,11 @@ template <bool kRuns, class Pace = NoPace>
 __device__ __forceinline__ void fill_x_stages(TileWalk<kRuns> w, int32_t positions, const StreamParams& p,
                                               const CUtensorMap* x_map, unsigned char* x_stages, uint64_t* full,
                                               uint64_t* empty, Pace pace = {}) {
-  const int32_t box_rows = p.ci_pad / p.x_halves;
+  const int32_t box_rows = p.ci_pad / p.x_parts;
   for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
     const int32_t q0 = p.q_first + w.col_tile * positions;
-    for (int32_t h = 0; h < p.x_halves; ++h) {
-      const int32_t b = w.stage * p.x_halves + h;
+    for (int32_t h = 0; h < p.x_parts; ++h) {
+      const int32_t b = w.stage * p.x_parts + h;
       if (i >= p.stages) ptx::mbar_wait(&empty[b], w.parity ^ 1);
       if (h == 0) pace(i);
       hopper::mbar_arrive_expect_tx(&full[b], p.x_box_bytes);

@@ -493,7 +493,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {3, 64, 96, 16384, 4, 2, 1, 1, 0},    // ~12 tiles per block: 16-bit in clusters of 2 paced blocks
       {2, 8, 96, 180000, 4, 2, 1, 1, 0},    // 16-bit y past 64 MiB: channel groups of 64 (the second half empty)
       {1, 16, 128, 131072, 4, 2, 1, 1, 1},  // 16-bit y past 64 MiB, phases rotated, odd L_out: element stores
-      {2, 60, 72, 3000, 4, 2, 1, 1, 0},     // TF32 x windows in halves of 32 rows, 4 of them zero fill
+      {2, 60, 72, 3000, 4, 2, 1, 1, 0},     // IEEE: x windows in parts of 32 rows, 4 of them TMA zero fill
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -512,7 +512,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   }
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
-  int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, halves = 0;
+  int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -537,7 +537,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       grouped += plan.stream.phase_blocks && plan.stream.block_phases > 1;
       grouped16 += plan.stream.phase_blocks && plan.stream.block_phases > 1 && m.dtype != CONVT1D_FLOAT32;
       rotated += plan.stream.phase_blocks && plan.stream.rotation != 0;
-      halves += plan.stream.x_halves > 1;
+      parts += plan.stream.x_parts > 1;
       rotated_tiles += !plan.stream.phase_blocks && plan.stream.rotation != 0;
       rotated_tf32 += !plan.stream.phase_blocks && plan.stream.rotation != 0 && m.dtype == CONVT1D_FLOAT32 &&
                       m.math == CONVT1D_MATH_TF32;
@@ -557,7 +557,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(rotated, 4) << "too few 16-bit channel-group layers ran with rotated phases";
   EXPECT_GE(rotated_tiles, 8) << "too few every-phase tilings ran with rotated phases";
   EXPECT_GE(rotated_tf32, 1) << "no TF32 tiling ran with rotated phases";
-  EXPECT_GE(halves, 4) << "too few layers ran with x windows in channel halves";
+  EXPECT_GE(parts, 2) << "too few IEEE layers ran with x windows in channel parts";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

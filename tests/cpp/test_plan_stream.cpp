@@ -169,8 +169,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
         // Paced clusters where one-phase blocks walk many tiles: T6's 32 per block, not S11's 6 (step 78).
         EXPECT_EQ(plan.stream.cluster, expected == 1 && std::string(c.id) == "T6" ? 2 : 1);
         if (expected > 1) EXPECT_EQ(plan.stream.groups * plan.stream.n >= c.c_out, true);
-        // x windows in channel halves: fp32 channel groups of 128 or 192 channels (whole chunks per half)
-        EXPECT_EQ(plan.stream.x_halves, expected > 1 && dtype == CONVT1D_FLOAT32 ? 2 : 1);
+        EXPECT_EQ(plan.stream.x_parts, 1);  // (IEEE only)
       }
       if (dtype == CONVT1D_FLOAT32) {  // IEEE (two W^T images): channel groups where TF32 has them and
         p.math = CONVT1D_MATH_IEEE;    // their narrower groups fit (T8, X1: groups of 32; perf-log step 80)
@@ -179,6 +178,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
         EXPECT_EQ(grouped, c.block_phases32 > 0 && std::string(c.id) != "T6") << "IEEE";
         if (grouped) EXPECT_EQ(ieee.stream.block_phases, c.block_phases32);
         if (grouped) EXPECT_EQ(ieee.stream.n, 32);
+        if (grouped) EXPECT_EQ(ieee.stream.x_parts, 2);  // 128 channels: 2 chunks per tap and part
         continue;  // (L2's fp32 weights fit neither way)
       }
       p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
@@ -186,47 +186,49 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
     }
 }
 
-// fp32 channel-group phase blocks take x in two channel halves where every chunk of W^T (4 k-steps)
-// lies in one tap and one half and each phase's chunks of a half pair up; 16-bit (four windows in
-// flight: slower in halves), one-phase blocks and every-phase tilings never do.
-TEST(StreamPlan, XWindowsInHalvesWhereChunksSplit) {
+// IEEE channel-group phase blocks at stride 2 take x in two channel parts where every chunk of W^T (4
+// k-steps) lies in one tap and one part and each phase's chunks of a part pair up; TF32 and 16-bit
+// (faster in one box on the H100), one-phase blocks and every-phase tilings never do.
+TEST(StreamPlan, XWindowsInPartsWhereChunksSplit) {
   struct Case {
     int64_t c_in, c_out, k, stride;
-    int32_t dtype;
-    int halves;
+    int32_t dtype, math;
+    int parts;
   };
+  constexpr int32_t kF32 = CONVT1D_FLOAT32, kIeee = CONVT1D_MATH_IEEE, kTf32 = CONVT1D_MATH_TF32;
   const Case cases[] = {
-      {128, 128, 4, 2, CONVT1D_FLOAT32, 2},   // T8: 16 k-steps per tap, 2 chunks per tap and half
-      {60, 72, 4, 2, CONVT1D_FLOAT32, 2},     // C_in padded to 64: 1 chunk per tap and half, 2 taps
-      {120, 72, 4, 2, CONVT1D_FLOAT32, 1},    // 15 k-steps per tap: chunks straddle taps
-      {64, 72, 2, 2, CONVT1D_FLOAT32, 1},     // one tap per phase: its half is one chunk, no pair
-      {192, 96, 4, 2, CONVT1D_FLOAT32, 2},    // T6: 3 chunks per tap and half, 2 taps
-      {128, 128, 4, 2, CONVT1D_BFLOAT16, 1},  // T8 16-bit (y past L2: channel groups)
-      {128, 128, 4, 2, CONVT1D_FLOAT16, 1},
-      {128, 96, 6, 3, CONVT1D_FLOAT32, 1},    // channel groups of 3 phases: not compiled with halves
+      {128, 128, 4, 2, kF32, kIeee, 2},                  // T8: 16 k-steps per tap, 2 chunks per tap and part
+      {60, 72, 4, 2, kF32, kIeee, 2},                    // C_in padded to 64: 1 chunk per tap and part, 2 taps
+      {120, 72, 4, 2, kF32, kIeee, 1},                   // 15 k-steps per tap: chunks straddle taps
+      {64, 72, 2, 2, kF32, kIeee, 1},                    // one tap per phase: its part is one chunk, no pair
+      {64, 96, 6, 3, kF32, kIeee, 1},                    // channel groups of 3 phases: not compiled in parts
+      {128, 128, 4, 2, kF32, kTf32, 1},                  // TF32
+      {128, 128, 4, 2, CONVT1D_BFLOAT16, kTf32, 1},      // 16-bit (y past L2: channel groups)
+      {128, 128, 4, 2, CONVT1D_FLOAT16, kTf32, 1},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::to_string(c.c_in) + " -> " + std::to_string(c.c_out) + " K " + std::to_string(c.k) +
-                 " dtype " + std::to_string(c.dtype));
+                 " dtype " + std::to_string(c.dtype) + " math " + std::to_string(c.math));
     convt1d_problem p = convt1d_problem_init(16, c.c_in, c.c_out, 65536, c.k);
     p.stride = c.stride;
     p.padding = 1;
     p.device = CONVT1D_DEVICE_CUDA;
     p.dtype = c.dtype;
+    p.math = c.math;
     p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
     const StreamTiling t = convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
     ASSERT_TRUE(t.phase_blocks);
-    EXPECT_EQ(t.x_halves, c.halves);
-    if (c.halves > 1) EXPECT_EQ(t.block_phases, c.stride);
-    if (c.dtype != CONVT1D_FLOAT32) EXPECT_EQ(t.block_phases, c.stride);  // channel groups, yet one box
+    EXPECT_EQ(t.block_phases, c.stride);  // channel groups, in parts or not
+    EXPECT_EQ(t.x_parts, c.parts);
   }
   convt1d_problem t4 = convt1d_problem_init(16, 64, 32, 32768, 4);  // every-phase tiles
   t4.stride = 2;
   t4.device = CONVT1D_DEVICE_CUDA;
+  t4.math = kIeee;
   t4.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
   const StreamTiling t = convt1d::detail::make_plan(t4, t1d::hopper_info()).stream;
   EXPECT_FALSE(t.phase_blocks);
-  EXPECT_EQ(t.x_halves, 1);
+  EXPECT_EQ(t.x_parts, 1);
 }
 
 // The streaming kernels start as programmatic dependents of the packing kernel where their blocks walk
