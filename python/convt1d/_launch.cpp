@@ -11,6 +11,13 @@
 // validates and `remember`s it. The library entry points come from the
 // libconvt1d that ctypes loaded (bind), so both paths run one copy of the library. Built by
 // scripts/build_torch_ext.py for the torch it is compiled against.
+//
+// `module_call` does the same for a call of a convt1d.nn.ConvTranspose1d module. Why: in Python,
+// nn.Module's hook checks and forward's attribute reads (each self.name a lookup behind bytecode) cost
+// ~1.5-2 us on top of `call`, which put the module past its budget of 5 us over the bare C ABI call
+// (+5.2 us on the H100 host, the functional +3.3); here they are a few dict lookups. It answers
+// None wherever nn.Module.__call__ would do more than call forward or the module holds anything but
+// what torch's constructor leaves there; convt1d.nn then takes its Python path, unchanged.
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +33,7 @@
 #include <ATen/ops/empty.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
+#include <torch/csrc/Exceptions.h>
 #include <torch/csrc/autograd/python_variable.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/utils/pybind.h>
@@ -156,7 +164,7 @@ at::Tensor run(const convt1d_problem& problem, const at::Tensor& x, const at::Te
 
 // An int parameter as the eager path takes it: a Python int (not bool, not int-like), in range.
 bool exact_int(pybind11::handle h, int64_t& value) {
-  if (!PyLong_CheckExact(h.ptr())) return false;
+  if (h.ptr() == nullptr || !PyLong_CheckExact(h.ptr())) return false;
   int overflow = 0;
   value = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
   if (overflow != 0 || (value == -1 && PyErr_Occurred())) {
@@ -166,25 +174,21 @@ bool exact_int(pybind11::handle h, int64_t& value) {
   return true;
 }
 
-// The eager call of ops.conv_transpose1d, tried first: the output, or None where ops.py must look
-// itself. None unless x, weight and bias are plain tensors (torch.Tensor or Parameter: subclasses
-// such as FakeTensor have no real memory), the five parameters Python ints, no input needs a gradient
-// where grad mode is on, no TorchScript trace is recording, and the signature was remembered.
-pybind11::object call(pybind11::handle x_obj, pybind11::handle weight_obj, pybind11::handle bias_obj,
-                      pybind11::handle stride, pybind11::handle padding, pybind11::handle output_padding,
-                      pybind11::handle groups, pybind11::handle dilation) {
-  const bool has_bias = !bias_obj.is_none();
-  if (!THPVariable_CheckExact(x_obj.ptr()) || !THPVariable_CheckExact(weight_obj.ptr()) ||
-      (has_bias && !THPVariable_CheckExact(bias_obj.ptr())))
+// The remembered-signature call that `call` and `module_call` share, once each has its tensors and five
+// ints: the output, or None where Python must look itself. None unless x, weight and bias (None: no
+// bias) are plain tensors (torch.Tensor or Parameter: subclasses such as FakeTensor have no real
+// memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, and the
+// signature was remembered.
+pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bias_obj,
+                            const std::array<int64_t, 5>& params) {
+  const bool has_bias = bias_obj != Py_None;
+  if (!THPVariable_CheckExact(x_obj) || !THPVariable_CheckExact(weight_obj) ||
+      (has_bias && !THPVariable_CheckExact(bias_obj)))
     return pybind11::none();
-  std::array<int64_t, 5> params;
-  const std::array<pybind11::handle, 5> param_objs = {stride, padding, output_padding, groups, dilation};
-  for (size_t i = 0; i < params.size(); ++i)
-    if (!exact_int(param_objs[i], params[i])) return pybind11::none();
-  const at::Tensor& x = THPVariable_Unpack(x_obj.ptr());
-  const at::Tensor& weight = THPVariable_Unpack(weight_obj.ptr());
+  const at::Tensor& x = THPVariable_Unpack(x_obj);
+  const at::Tensor& weight = THPVariable_Unpack(weight_obj);
   std::optional<at::Tensor> bias;
-  if (has_bias) bias = THPVariable_Unpack(bias_obj.ptr());
+  if (has_bias) bias = THPVariable_Unpack(bias_obj);
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (has_bias && bias->requires_grad())))
     return pybind11::none();
   if (torch::jit::tracer::isTracing()) return pybind11::none();
@@ -211,6 +215,164 @@ pybind11::object call(pybind11::handle x_obj, pybind11::handle weight_obj, pybin
   if (unbatched) y = y.squeeze(0);
   return pybind11::reinterpret_steal<pybind11::object>(THPVariable_Wrap(std::move(y)));
 }
+
+// The eager call of ops.conv_transpose1d, tried first: call_known's answer, or None where a parameter
+// is not a Python int (not bool, not int-like: those take the checked path).
+pybind11::object call(pybind11::handle x, pybind11::handle weight, pybind11::handle bias, pybind11::handle stride,
+                      pybind11::handle padding, pybind11::handle output_padding, pybind11::handle groups,
+                      pybind11::handle dilation) {
+  std::array<int64_t, 5> params;
+  const std::array<pybind11::handle, 5> param_objs = {stride, padding, output_padding, groups, dilation};
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!exact_int(param_objs[i], params[i])) return pybind11::none();
+  return call_known(x.ptr(), weight.ptr(), bias.ptr(), params);
+}
+
+// What module_call reads of nn.Module's state: the class it stands in for (convt1d.nn.ConvTranspose1d)
+// and that class's forward, and torch's four global hook registries (dicts torch mutates in place), all
+// held for the life of the process; and the attribute names, interned once so that a lookup hashes
+// nothing.
+struct ModuleGlobals {
+  PyTypeObject* type = nullptr;
+  PyObject* forward = nullptr;
+  std::array<PyObject*, 4> global_hooks{};
+};
+ModuleGlobals g_module;
+
+struct ModuleKeys {
+  PyObject* forward;
+  PyObject* compiled_call_impl;
+  std::array<PyObject*, 4> hooks;  // the instance's forward pre-, forward, backward pre- and backward hooks
+  PyObject* padding_mode;
+  PyObject* parameters;
+  PyObject* weight;
+  PyObject* bias;
+  PyObject* stride;
+  PyObject* padding;
+  PyObject* output_padding;
+  PyObject* groups;
+  PyObject* dilation;
+};
+ModuleKeys g_keys;
+
+void intern_module_keys() {
+  auto intern = [](const char* name) {
+    PyObject* key = PyUnicode_InternFromString(name);
+    if (key == nullptr) throw pybind11::error_already_set();
+    return key;
+  };
+  g_keys.forward = intern("forward");
+  g_keys.compiled_call_impl = intern("_compiled_call_impl");
+  g_keys.hooks = {intern("_forward_pre_hooks"), intern("_forward_hooks"), intern("_backward_pre_hooks"),
+                  intern("_backward_hooks")};
+  g_keys.padding_mode = intern("padding_mode");
+  g_keys.parameters = intern("_parameters");
+  g_keys.weight = intern("weight");
+  g_keys.bias = intern("bias");
+  g_keys.stride = intern("stride");
+  g_keys.padding = intern("padding");
+  g_keys.output_padding = intern("output_padding");
+  g_keys.groups = intern("groups");
+  g_keys.dilation = intern("dilation");
+}
+
+// Called once by nn.py: its module class and nn.Module's global forward pre-, forward, backward pre- and
+// backward hook registries.
+void bind_module_globals(pybind11::type module_type, pybind11::dict forward_pre_hooks, pybind11::dict forward_hooks,
+                         pybind11::dict backward_pre_hooks, pybind11::dict backward_hooks) {
+  auto* type = reinterpret_cast<PyTypeObject*>(module_type.ptr());
+  PyObject* forward = PyDict_GetItemWithError(type->tp_dict, g_keys.forward);
+  if (forward == nullptr) {
+    if (PyErr_Occurred()) throw pybind11::error_already_set();
+    throw std::invalid_argument("convt1d: bind_module_globals() takes a class that defines forward");
+  }
+  g_module.type = reinterpret_cast<PyTypeObject*>(module_type.inc_ref().ptr());
+  g_module.forward = pybind11::handle(forward).inc_ref().ptr();
+  g_module.global_hooks = {forward_pre_hooks.inc_ref().ptr(), forward_hooks.inc_ref().ptr(),
+                           backward_pre_hooks.inc_ref().ptr(), backward_hooks.inc_ref().ptr()};
+}
+
+// dict[key] (borrowed), or nullptr where it is missing or the lookup raised (the error is dropped: the
+// Python path meets the same state and reports it).
+PyObject* lookup(PyObject* dict, PyObject* key) {
+  PyObject* value = PyDict_GetItemWithError(dict, key);
+  if (value == nullptr) PyErr_Clear();
+  return value;
+}
+
+bool empty_dict(PyObject* obj) { return obj != nullptr && PyDict_Check(obj) && PyDict_GET_SIZE(obj) == 0; }
+
+// A conv parameter as torch's constructor stores it: a 1-tuple holding a Python int.
+bool single_int(PyObject* obj, int64_t& value) {
+  return obj != nullptr && PyTuple_CheckExact(obj) && PyTuple_GET_SIZE(obj) == 1 &&
+         exact_int(PyTuple_GET_ITEM(obj, 0), value);
+}
+
+// module(x) for convt1d.nn.ConvTranspose1d, as its __call__ and forward compute it, read from the
+// instance __dict__: call_known's answer, or None unless nn.Module.__call__ would hand the call to
+// forward unchanged (no instance or global hooks, no module.compile(); call_known sees to tracing), the
+// module is exactly of the bound class and nobody replaced its forward, and it holds what torch's
+// constructor leaves: padding_mode 'zeros', a registered weight and bias (None: no bias), stride,
+// padding, output_padding and dilation as 1-tuples of ints, groups an int.
+pybind11::object module_call(PyObject* module, PyObject* x) {
+  if (g_module.type == nullptr || Py_TYPE(module) != g_module.type) return pybind11::none();
+  for (PyObject* hooks : g_module.global_hooks)
+    if (PyDict_GET_SIZE(hooks) != 0) return pybind11::none();
+  if (lookup(g_module.type->tp_dict, g_keys.forward) != g_module.forward) return pybind11::none();
+  const auto dict_ref = pybind11::reinterpret_steal<pybind11::object>(PyObject_GenericGetDict(module, nullptr));
+  if (!dict_ref) {
+    PyErr_Clear();
+    return pybind11::none();
+  }
+  PyObject* const dict = dict_ref.ptr();
+  for (PyObject* key : g_keys.hooks)
+    if (!empty_dict(lookup(dict, key))) return pybind11::none();
+  if (lookup(dict, g_keys.forward) != nullptr) return pybind11::none();  // an instance's own forward
+  PyObject* const compiled = lookup(dict, g_keys.compiled_call_impl);  // missing: nn.Module's default, None
+  if (compiled != nullptr && compiled != Py_None) return pybind11::none();
+  PyObject* const padding_mode = lookup(dict, g_keys.padding_mode);
+  if (padding_mode == nullptr || !PyUnicode_CheckExact(padding_mode) ||
+      PyUnicode_CompareWithASCIIString(padding_mode, "zeros") != 0)
+    return pybind11::none();
+  PyObject* const parameters = lookup(dict, g_keys.parameters);
+  if (parameters == nullptr || !PyDict_Check(parameters)) return pybind11::none();
+  PyObject* const weight = lookup(parameters, g_keys.weight);
+  PyObject* const bias = lookup(parameters, g_keys.bias);
+  if (weight == nullptr || weight == Py_None || bias == nullptr) return pybind11::none();
+  std::array<int64_t, 5> params;  // stride, padding, output_padding, groups, dilation
+  if (!single_int(lookup(dict, g_keys.stride), params[0]) ||
+      !single_int(lookup(dict, g_keys.padding), params[1]) ||
+      !single_int(lookup(dict, g_keys.output_padding), params[2]) ||
+      !exact_int(lookup(dict, g_keys.groups), params[3]) ||
+      !single_int(lookup(dict, g_keys.dilation), params[4]))
+    return pybind11::none();
+  // Held: a CPU call releases the GIL, and another thread may meanwhile replace the module's parameters.
+  const auto weight_ref = pybind11::reinterpret_borrow<pybind11::object>(weight);
+  const auto bias_ref = pybind11::reinterpret_borrow<pybind11::object>(bias);
+  return call_known(x, weight_ref.ptr(), bias_ref.ptr(), params);
+}
+
+// module_call as a METH_FASTCALL function: pybind11's argument dispatch would add ~0.3 us per call (on
+// the CPU host), as much as all of module_call's attribute reads. C++ errors become Python errors by
+// torch's translation, as in the functions pybind11 wraps.
+PyObject* module_call_fastcall(PyObject* /*self*/, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_Format(PyExc_TypeError, "module_call() takes 2 arguments (module, input), got %zd", nargs);
+    return nullptr;
+  }
+  try {
+    return module_call(args[0], args[1]).release().ptr();
+  } catch (pybind11::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    torch::translate_exception_to_python(std::current_exception());
+  }
+  return nullptr;
+}
+
+PyMethodDef g_module_call_def = {
+    "module_call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&module_call_fastcall)), METH_FASTCALL,
+    "module_call(module, input): the output of a convt1d.nn.ConvTranspose1d call, or None (see _launch.cpp)"};
 
 // Called by ops.py once it has validated a signature: the problems (ops._Signature.problems, copied)
 // and the output length.
@@ -245,6 +407,12 @@ PYBIND11_MODULE(_convt1d_launch, m) {
   m.attr("torch_version") = CONVT1D_TORCH_VERSION;
   m.def("bind", &bind);
   m.def("call", &call);
+  intern_module_keys();
+  m.def("bind_module_globals", &bind_module_globals);
+  auto module_call_fn = pybind11::reinterpret_steal<pybind11::object>(
+      PyCFunction_NewEx(&g_module_call_def, nullptr, m.attr("__name__").ptr()));
+  if (!module_call_fn) throw pybind11::error_already_set();
+  m.add_object("module_call", module_call_fn);
   m.def("remember", &remember);
   m.def("launch", &launch);
   m.def("cuda_fp32_math", &cuda_fp32_math);

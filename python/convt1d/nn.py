@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import _launcher
 from .ops import _fast_call, conv_transpose1d
 
 __all__ = ["ConvTranspose1d", "ModelNew", "convert"]
@@ -37,6 +38,16 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
     """
 
     def __call__(self, *args, **kwargs):
+        # A repeated plain eager call module(x) is answered by the C++ launcher whole (_launch.cpp's
+        # module_call reads the hook registries and forward's attributes from the instance __dict__):
+        # as bytecode, the hook checks below and forward's reads cost ~1.5-2 us more. It answers None
+        # for anything else, a signature's first call included, which the path below then validates and
+        # remembers. torch.compile traces this method too and must never meet the launcher there:
+        # _is_compiling() is the check it folds to True.
+        if _module_call is not None and not kwargs and len(args) == 1 and not _is_compiling():
+            y = _module_call(self, args[0])
+            if y is not None:
+                return y
         # nn.Module.__call__ costs ~0.8 us per call before it reaches forward (two frames, the tracing
         # state, eight hook registries). With no hooks, no module.compile() and no TorchScript tracing,
         # calling forward directly is what it would do, in about half that. (torch.compile traces this
@@ -79,6 +90,14 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
             if y is not None:
                 return y
         return conv_transpose1d(*args)
+
+
+# The C++ launcher's module path, told once which class it stands in for and where torch keeps the global
+# hooks; None (the Python path only) without the launcher or where this torch lacks those registries.
+_module_call = None
+if _launcher.module is not None and _FAST_CALL:
+    _launcher.module.bind_module_globals(ConvTranspose1d, *_GLOBAL_HOOKS)
+    _module_call = _launcher.module.module_call
 
 
 class ModelNew(torch.nn.Module):
