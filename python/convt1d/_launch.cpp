@@ -5,7 +5,8 @@
 // Why: from Python the same steps (the signature lookup, the cuDNN TF32 switch, the current device and
 // stream, torch.empty_like, four data_ptr() calls, a ctypes call that converts six arguments) cost
 // ~5 us per call on the H100 host; here they are one pybind11 call, which also makes the eager path's
-// own checks (exact tensor types, int parameters, gradients, tracing; ~0.5 us as Python bytecode).
+// own checks (exact tensor types, int parameters, gradients, tracing, torch.func transforms, forward
+// AD; ~0.5 us as Python bytecode).
 // Validation stays in Python (ops._check, where every message is written): `call` answers None for
 // anything but a plain eager call of a signature it has been told about, and ops.py then decides,
 // validates and `remember`s it. The library entry points come from the
@@ -32,8 +33,10 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 #include <c10/core/DeviceGuard.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/csrc/Exceptions.h>
+#include <torch/csrc/autograd/forward_grad.h>
 #include <torch/csrc/autograd/python_variable.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/utils/pybind.h>
@@ -177,8 +180,8 @@ bool exact_int(pybind11::handle h, int64_t& value) {
 // The remembered-signature call that `call` and `module_call` share, once each has its tensors and five
 // ints: the output, or None where Python must look itself. None unless x, weight and bias (None: no
 // bias) are plain tensors (torch.Tensor or Parameter: subclasses such as FakeTensor have no real
-// memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, and the
-// signature was remembered.
+// memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, no
+// torch.func transform or forward-AD level is active, and the signature was remembered.
 pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bias_obj,
                             const std::array<int64_t, 5>& params) {
   const bool has_bias = bias_obj != Py_None;
@@ -192,6 +195,13 @@ pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bia
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (has_bias && bias->requires_grad())))
     return pybind11::none();
   if (torch::jit::tracer::isTracing()) return pybind11::none();
+  // Under torch.func transforms (vmap, grad, jvp) the op must meet the transform: its tensors may be
+  // wrappers without memory of their own. (functorch includes its front-mode key while any is active.)
+  // Inside a forward-AD dual level (torch.autograd.forward_ad; eager has one, index 0) an input may
+  // carry a tangent that only the autograd.Function's jvp propagates.
+  if (c10::impl::tls_is_dispatch_key_included(c10::DispatchKey::FuncTorchDynamicLayerFrontMode) ||
+      torch::autograd::ForwardADLevel::try_get_by_idx(0) != nullptr)
+    return pybind11::none();
   const std::optional<Key> key = make_key(x, weight, bias, params);
   if (!key) return pybind11::none();
   const auto it = g_known.find(*key);

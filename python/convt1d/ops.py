@@ -5,8 +5,9 @@ Three paths lead to the same implementation (``_run`` / ``_launch``):
 * the custom op ``torch.ops.convt1d.conv_transpose1d`` (fake/meta kernel for tracing, autograd through
   aten's convolution_backward) — taken while torch.compile traces or torch.jit.trace records, and for
   meta tensors and tensor subclasses;
-* in eager mode, when a gradient is needed: an autograd.Function sharing the op's forward and backward
-  (a custom op's autograd wrapper costs ~10x more per call);
+* in eager mode, when a gradient is needed, a torch.func transform (vmap, grad, jvp, ...) or a forward-AD
+  level is active: an autograd.Function sharing the op's forward, backward and vmap rule, with a jvp
+  (a custom op's autograd wrapper costs ~10x more per call, and refuses torch.func.grad);
 * in eager mode without gradients: a direct call, so the per-call cost is a signature lookup plus one
   call of the C++ launcher (_launch.cpp; through ctypes where it is not built).
 
@@ -22,6 +23,7 @@ import warnings
 from typing import Optional
 
 import torch
+import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
 
 from . import _launcher, _lib
@@ -107,6 +109,13 @@ _forward = _lib._forward
 _is_compiling = torch.compiler.is_compiling
 _is_grad_enabled = torch.is_grad_enabled
 _tracing_state = torch._C._get_tracing_state
+# torch.func transforms (vmap, grad, jvp, ...) or a forward-AD dual level (torch.autograd.forward_ad)
+# active: the call must go through _EagerAutograd, which they see (vmap and jvp rules).
+_functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
+
+
+def _transformed() -> bool:
+    return _functorch_active() or _forward_ad._current_level >= 0
 
 
 def _cuda_fp32_math() -> int:
@@ -263,20 +272,73 @@ _conv_transpose1d_op.register_autograd(_backward, setup_context=_setup_context)
 _OP = torch.ops.convt1d.conv_transpose1d.default
 
 
+def _vmap_rule(call, info, in_dims, x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """torch.func.vmap of `call` (the op, or _EagerAutograd.apply). With one weight (and bias) for every
+    sample, the mapped dimension of x joins its batch: one call for all samples. Per-sample weights or
+    biases take one call per sample."""
+    x_dim, w_dim, b_dim = in_dims[:3]
+    params = (stride, padding, output_padding, groups, dilation)
+    if w_dim is None and b_dim is None:
+        if x_dim is None:  # (the transform maps other inputs of the caller, none of this call's)
+            return call(x, weight, bias, *params), None
+        xs = x.movedim(x_dim, 0)
+        y = call(xs.reshape((-1,) + xs.shape[2:]), weight, bias, *params)
+        return y.reshape(xs.shape[:2] + y.shape[1:]), 0
+
+    def sample(t, dim, i):
+        return t if t is None or dim is None else t.select(dim, i)
+
+    ys = [
+        call(sample(x, x_dim, i), sample(weight, w_dim, i), sample(bias, b_dim, i), *params)
+        for i in range(info.batch_size)
+    ]
+    return torch.stack(ys), 0
+
+
+_conv_transpose1d_op.register_vmap(lambda info, in_dims, *args: _vmap_rule(_OP, info, in_dims, *args))
+
+
 class _EagerAutograd(torch.autograd.Function):
     """The custom op's autograd, as a plain autograd.Function for eager mode.
 
     Same forward, same saved state, same backward functions as the registered op; it exists because
     a custom op's Python autograd wrapper costs ~50-150 us per call on the CPU, against ~10 us here.
-    torch.compile and tensor subclasses still go through the custom op.
+    torch.compile and tensor subclasses still go through the custom op. It is also the eager path under
+    torch.func transforms (the op's own autograd refuses torch.func.grad), with the op's vmap rule.
     """
 
     @staticmethod
     def forward(x, weight, bias, stride, padding, output_padding, groups, dilation):
         return _run(x, weight, bias, stride, padding, output_padding, groups, dilation)
 
-    setup_context = staticmethod(_setup_context)
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _setup_context(ctx, inputs, output)
+        ctx.save_for_forward(*inputs[:2])
+        ctx.out_shape = output.shape
+
     backward = staticmethod(_backward)
+
+    @staticmethod
+    def jvp(ctx, x_t, w_t, b_t, *_):
+        # Linear in x, in W and in the bias: the tangent is the sum of the three terms.
+        x, weight = ctx.saved_tensors
+        terms = []
+        if x_t is not None:
+            terms.append(conv_transpose1d(x_t, weight, None, *ctx.params))
+        if w_t is not None:
+            terms.append(conv_transpose1d(x, w_t, None, *ctx.params))
+        if b_t is not None:  # (broadcast onto the other terms, or the whole tangent)
+            column = b_t.view(1, -1, 1)
+            terms.append(column if terms else column.expand(ctx.out_shape).contiguous())
+        out = terms[0]
+        for term in terms[1:]:
+            out = out + term
+        return out
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        return _vmap_rule(_EagerAutograd.apply, info, in_dims, *args)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -460,11 +522,13 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         and type(weight) in _PLAIN_TENSOR_TYPES
         and (bias is None or type(bias) in _PLAIN_TENSOR_TYPES)
     )
-    # Eager: plain tensors holding memory, outside torch.compile and TorchScript tracing (both record the
-    # custom op instead; a library call would be invisible to them).
+    # Eager without a transform in the way: plain tensors holding memory, outside torch.compile and
+    # TorchScript tracing (both record the custom op instead; a library call would be invisible to them)
+    # and outside torch.func transforms and forward AD (below: _EagerAutograd, which they see).
     if (
         plain and type(stride) is int and type(padding) is int and type(output_padding) is int
         and type(groups) is int and type(dilation) is int and not _is_compiling() and _tracing_state() is None
+        and not _transformed()
     ):
         needs_grad = _is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
@@ -490,7 +554,7 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if unbatched:
         x = x.unsqueeze(0)
     if eager:
-        if _is_grad_enabled() and (
+        if _transformed() or _is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
             y = _EagerAutograd.apply(x, weight, bias, *checked[:5])
