@@ -182,8 +182,8 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
           const int32_t r = kRotated ? (rr + 1) % S : r0 + rr;
           const int32_t left = kRotated && rr == 0;
           const int32_t spt = p.ci_pad / M::kStep;  // k-steps per tap
-          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, hf, p.phase_chunk[r] - p.phase_chunk[r0], p.phase_steps[r] / spt,
-                            -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
+          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, hf, p.phase_chunk[r] - p.phase_chunk[r0],
+                                    p.phase_steps[r] / spt, -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
         }
         __syncwarp();
         if (lane == 0) ptx::mbar_arrive(&empty[b]);
@@ -325,8 +325,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                     pace);
     }
   } else {
-    consume_tiles<M, N, S, kRuns, kRotated, kParts>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros, full,
-                                            empty, done, bias_s, y);
+    consume_tiles<M, N, S, kRuns, kRotated, kParts>(first, step, r0, group * N, block_bytes, p, wt, x_stages, zeros,
+                                                    full, empty, done, bias_s, y);
   }
   if (paced) hopper::cluster_sync();  // no block exits while a peer may still arrive on its barriers
 #else

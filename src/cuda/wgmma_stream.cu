@@ -352,7 +352,8 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   const auto batch = static_cast<cuuint64_t>(s.batch);
   const auto l_in = static_cast<cuuint64_t>(s.in_length), c_in = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
-                                          {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
+                                          {static_cast<cuuint32_t>(t.x_cols),
+                                           static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
                                           CU_TENSOR_MAP_SWIZZLE_NONE, "x",
                                           t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B
                                                          : CU_TENSOR_MAP_L2_PROMOTION_L2_128B);

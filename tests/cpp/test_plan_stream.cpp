@@ -29,6 +29,20 @@ convt1d_problem kb74() {
   return p;
 }
 
+// The streaming kernel's tiling of a layer with bias, forced (CONVT1D_ALGO_WGMMA_STREAM), on an H100.
+StreamTiling forced_stream_plan(int64_t batch, int64_t c_in, int64_t c_out, int64_t length, int64_t k, int64_t stride,
+                                int64_t padding, int32_t dtype, int32_t math = CONVT1D_MATH_TF32) {
+  convt1d_problem p = convt1d_problem_init(batch, c_in, c_out, length, k);
+  p.stride = stride;
+  p.padding = padding;
+  p.has_bias = 1;
+  p.device = CONVT1D_DEVICE_CUDA;
+  p.dtype = dtype;
+  p.math = math;
+  p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+  return convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
+}
+
 std::string refusal(convt1d_problem p, bool wgmma = true) {
   p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
   try {
@@ -209,60 +223,37 @@ TEST(StreamPlan, XWindowsInPartsWhereChunksSplit) {
   for (const Case& c : cases) {
     SCOPED_TRACE(std::to_string(c.c_in) + " -> " + std::to_string(c.c_out) + " K " + std::to_string(c.k) +
                  " dtype " + std::to_string(c.dtype) + " math " + std::to_string(c.math));
-    convt1d_problem p = convt1d_problem_init(16, c.c_in, c.c_out, 65536, c.k);
-    p.stride = c.stride;
-    p.padding = 1;
-    p.device = CONVT1D_DEVICE_CUDA;
-    p.dtype = c.dtype;
-    p.math = c.math;
-    p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-    const StreamTiling t = convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
+    const StreamTiling t = forced_stream_plan(16, c.c_in, c.c_out, 65536, c.k, c.stride, 1, c.dtype, c.math);
     ASSERT_TRUE(t.phase_blocks);
     EXPECT_EQ(t.block_phases, c.stride);  // channel groups, in parts or not
     EXPECT_EQ(t.x_parts, c.parts);
   }
-  convt1d_problem t4 = convt1d_problem_init(16, 64, 32, 32768, 4);  // every-phase tiles
-  t4.stride = 2;
-  t4.device = CONVT1D_DEVICE_CUDA;
-  t4.math = kIeee;
-  t4.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-  const StreamTiling t = convt1d::detail::make_plan(t4, t1d::hopper_info()).stream;
-  EXPECT_FALSE(t.phase_blocks);
-  EXPECT_EQ(t.x_parts, 1);
+  const StreamTiling t4 = forced_stream_plan(16, 64, 32, 32768, 4, 2, 0, kF32, kIeee);  // every-phase tiles
+  EXPECT_FALSE(t4.phase_blocks);
+  EXPECT_EQ(t4.x_parts, 1);
 }
 
 // The streaming kernels start as programmatic dependents of the packing kernel where their blocks walk
 // few tiles (perf-log steps 91, 110): every-phase tilings up to 32 tiles per block (T4's 31 gained,
 // KB74's 248 lost), phase blocks outside clusters up to 8 (S11's 5.3 in 16-bit gained).
 TEST(StreamPlan, OverlapsThePackingWhereMeasuredFaster) {
-  auto plan_of = [](int64_t batch, int64_t c_in, int64_t c_out, int64_t length, int64_t k, int64_t stride,
-                    int64_t padding, int32_t dtype) {
-    convt1d_problem p = convt1d_problem_init(batch, c_in, c_out, length, k);
-    p.stride = stride;
-    p.padding = padding;
-    p.has_bias = 1;
-    p.device = CONVT1D_DEVICE_CUDA;
-    p.dtype = dtype;
-    p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-    return convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
-  };
   for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16}) {
-    const StreamTiling t4 = plan_of(16, 48, 24, 32768, 4, 2, 1, dtype);  // 31 tiles per block
+    const StreamTiling t4 = forced_stream_plan(16, 48, 24, 32768, 4, 2, 1, dtype);  // 31 tiles per block
     EXPECT_FALSE(t4.phase_blocks);
     EXPECT_TRUE(t4.overlap_packing);
     convt1d_problem kb = kb74();
     kb.dtype = dtype;
     EXPECT_FALSE(convt1d::detail::make_plan(kb, t1d::hopper_info()).stream.overlap_packing);  // 248
   }
-  const StreamTiling s11 = plan_of(1, 192, 96, 22272, 4, 2, 1, CONVT1D_BFLOAT16);  // 5.3 tiles per block
+  const StreamTiling s11 = forced_stream_plan(1, 192, 96, 22272, 4, 2, 1, CONVT1D_BFLOAT16);  // 5.3 tiles per block
   EXPECT_TRUE(s11.phase_blocks);
   EXPECT_EQ(s11.cluster, 1);
   EXPECT_TRUE(s11.overlap_packing);
-  const StreamTiling t6 = plan_of(16, 192, 96, 8448, 4, 2, 1, CONVT1D_BFLOAT16);  // paced clusters
+  const StreamTiling t6 = forced_stream_plan(16, 192, 96, 8448, 4, 2, 1, CONVT1D_BFLOAT16);  // paced clusters
   EXPECT_TRUE(t6.phase_blocks);
   EXPECT_GT(t6.cluster, 1);
   EXPECT_FALSE(t6.overlap_packing);
-  const StreamTiling t8 = plan_of(16, 128, 128, 32768, 4, 2, 1, CONVT1D_BFLOAT16);  // 124 tiles per block
+  const StreamTiling t8 = forced_stream_plan(16, 128, 128, 32768, 4, 2, 1, CONVT1D_BFLOAT16);  // 124 tiles per block
   EXPECT_TRUE(t8.phase_blocks);
   EXPECT_FALSE(t8.overlap_packing);
 }
@@ -278,13 +269,7 @@ TEST(StreamPlan, WideXFetchesForEveryPhaseTilingsOnly) {
     const StreamTiling k = convt1d::detail::make_plan(kb, t1d::hopper_info()).stream;
     EXPECT_FALSE(k.phase_blocks);
     EXPECT_TRUE(k.wide_x_fetch());
-    convt1d_problem t8 = convt1d_problem_init(16, 128, 128, 32768, 4);
-    t8.stride = 2;
-    t8.padding = 1;
-    t8.device = CONVT1D_DEVICE_CUDA;
-    t8.dtype = dtype;
-    t8.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-    const StreamTiling b = convt1d::detail::make_plan(t8, t1d::hopper_info()).stream;
+    const StreamTiling b = forced_stream_plan(16, 128, 128, 32768, 4, 2, 1, dtype);
     EXPECT_TRUE(b.phase_blocks);
     EXPECT_FALSE(b.wide_x_fetch());
   }
