@@ -100,11 +100,11 @@ __device__ __forceinline__ void store_pairs(T* y_row, int64_t ld, int64_t row_st
 }
 
 // One (x part, phase) of a tile with the window in kParts parts (StreamTiling::x_parts): the phase's
-// chunks whose channels lie in part `hf`, tap after tap, two at a time. Every chunk lies in one tap and
+// chunks whose channels lie in part `part`, tap after tap, two at a time. Every chunk lies in one tap and
 // one part (x_parts_for, plan_stream.cpp), so its offsets follow from (tap, j) directly.
 template <class M, int N, int kParts>
 __device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, AGroup<M>& a1, const typename M::T* xs,
-                                            int hf, int32_t c_base, int32_t taps, int32_t col0, uint64_t wt_desc,
+                                            int part, int32_t c_base, int32_t taps, int32_t col0, uint64_t wt_desc,
                                             uint32_t b_small, const StreamParams& p) {
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   const int32_t part_chunks = p.ci_pad / M::kStep / kStepsPerGroup / kParts;  // per tap
@@ -113,7 +113,7 @@ __device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, 
   for (int32_t k2 = 0; k2 < chunks; k2 += 2) {
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
-      const int32_t sub = hf * part_chunks + j;  // the chunk's place within its tap
+      const int32_t sub = part * part_chunks + j;  // the chunk's place within its tap
       const int32_t c = tap * kParts * part_chunks + sub;
       int32_t off[kStepsPerGroup];
 #pragma unroll
@@ -141,8 +141,8 @@ __device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, 
 // The consumers of one block: alternate tiles of the walk; for each of the block's S phases r0 + rr,
 // D_r = x^T W_r^T over the block's N channels from co_first, stored to y. kParts > 1: the window comes
 // in kParts channel parts (StreamTiling::x_parts); the reduction runs every phase over the first,
-// releases it, then over the next, and so on. (The window is read only by the fragment loads, which have completed once
-// their wgmmas are issued: a part is released before its wgmmas retire.)
+// releases it, then over the next, and so on. (The window is read only by the fragment loads, which
+// have completed once their wgmmas are issued: a part is released before its wgmmas retire.)
 template <class M, int N, int S, bool kRuns, bool kRotated, int kParts>
 __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32_t r0, int32_t co_first,
                                               uint32_t block_bytes, const StreamParams& p, unsigned char* wt,
@@ -174,15 +174,15 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
       fence_acc<N>(acc[rr]);
     }
     if constexpr (kParts > 1) {
-      for (int hf = 0; hf < kParts; ++hf) {
-        const int b = s * kParts + hf;
+      for (int part = 0; part < kParts; ++part) {
+        const int b = s * kParts + part;
         ptx::mbar_wait(&full[b], w.parity);
 #pragma unroll
         for (int rr = 0; rr < S; ++rr) {
           const int32_t r = kRotated ? (rr + 1) % S : r0 + rr;
           const int32_t left = kRotated && rr == 0;
           const int32_t spt = p.ci_pad / M::kStep;  // k-steps per tap
-          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, hf, p.phase_chunk[r] - p.phase_chunk[r0],
+          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, part, p.phase_chunk[r] - p.phase_chunk[r0],
                                     p.phase_steps[r] / spt, -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
         }
         __syncwarp();

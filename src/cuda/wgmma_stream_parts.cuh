@@ -42,7 +42,7 @@ struct StreamParams {
   uint32_t image_bytes;  // one image of the packed W^T (every phase; IEEE has two: big, then small parts)
   int32_t rotation;      // every-phase tiles: phase r's outputs in slot (r - rotation) mod phases (StreamTiling)
   int32_t vec_pairs;     // vec_slots at stride 2 with slots on multiples of 4: two positions' outputs per vector
-  int32_t x_parts;      // boxes (and barrier pairs) per x window: StreamTiling::x_parts
+  int32_t x_parts;       // boxes (and barrier pairs) per x window: StreamTiling::x_parts
 };
 
 // Block `block` of `blocks` walking p's tiles (tile_walk.hpp), every index_step-th from first_index.
