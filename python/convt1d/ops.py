@@ -115,7 +115,7 @@ _functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda
 
 
 def _transformed() -> bool:
-    return _functorch_active() or _forward_ad._current_level >= 0
+    return _functorch_active() or getattr(_forward_ad, "_current_level", -1) >= 0
 
 
 def _cuda_fp32_math() -> int:
