@@ -273,26 +273,29 @@ _OP = torch.ops.convt1d.conv_transpose1d.default
 
 
 def _vmap_rule(call, info, in_dims, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    """torch.func.vmap of `call` (the op, or _EagerAutograd.apply). With one weight (and bias) for every
-    sample, the mapped dimension of x joins its batch: one call for all samples. Per-sample weights or
-    biases take one call per sample."""
+    """torch.func.vmap of `call` (the op, or _EagerAutograd.apply), as one call. With one weight (and
+    bias) for every sample, the mapped dimension of x joins its batch. With per-sample weights or biases,
+    the samples become groups: sample v's channels are groups v*groups.. of a call with groups * n groups
+    (x shared by every sample is repeated along its channels)."""
     x_dim, w_dim, b_dim = in_dims[:3]
-    params = (stride, padding, output_padding, groups, dilation)
     if w_dim is None and b_dim is None:
         if x_dim is None:  # (the transform maps other inputs of the caller, none of this call's)
-            return call(x, weight, bias, *params), None
+            return call(x, weight, bias, stride, padding, output_padding, groups, dilation), None
         xs = x.movedim(x_dim, 0)
-        y = call(xs.reshape((-1,) + xs.shape[2:]), weight, bias, *params)
+        y = call(xs.reshape((-1,) + xs.shape[2:]), weight, bias, stride, padding, output_padding, groups, dilation)
         return y.reshape(xs.shape[:2] + y.shape[1:]), 0
 
-    def sample(t, dim, i):
-        return t if t is None or dim is None else t.select(dim, i)
+    n = info.batch_size
 
-    ys = [
-        call(sample(x, x_dim, i), sample(weight, w_dim, i), sample(bias, b_dim, i), *params)
-        for i in range(info.batch_size)
-    ]
-    return torch.stack(ys), 0
+    def per_sample(t, dim):
+        return t.movedim(dim, 0) if dim is not None else t.expand(n, *t.shape)
+
+    xs, ws = per_sample(x, x_dim), per_sample(weight, w_dim)  # (n, B, C_in, L), (n, C_in, C_out/g, K)
+    batch, in_channels, length = xs.shape[1:]
+    y = call(xs.transpose(0, 1).reshape(batch, n * in_channels, length), ws.reshape((-1,) + ws.shape[2:]),
+             None if bias is None else per_sample(bias, b_dim).reshape(-1), stride, padding, output_padding,
+             groups * n, dilation)
+    return y.reshape(batch, n, -1, y.shape[-1]), 1
 
 
 _conv_transpose1d_op.register_vmap(lambda info, in_dims, *args: _vmap_rule(_OP, info, in_dims, *args))

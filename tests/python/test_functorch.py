@@ -61,15 +61,29 @@ def test_vmap_over_inputs_batched_and_unbatched(device, ieee):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_vmap_over_per_sample_weights_and_bias(device, ieee):
+@pytest.mark.parametrize("groups", [1, 2])
+def test_vmap_over_per_sample_weights_and_bias(device, groups, ieee):
+    params = dict(PARAMS, groups=groups)  # (the samples become groups of one call: groups * 3 of them)
     x, w, b = _inputs(device)
+    if groups == 1:  # (C_in, C_out, K) for the same 6 outputs
+        w = torch.cat([w, -w.flip(2)], 1)
     ws = torch.stack([w, 2 * w, -w])
     bs = torch.stack([b, b + 1, -b])
-    for in_dims in [(0, 0, 0), (None, 0, None), (0, None, 0)]:
-        args = (x if in_dims[0] == 0 else x[0], ws if in_dims[1] == 0 else w, bs if in_dims[2] == 0 else b)
-        got = vmap(lambda xx, ww, bb: convt1d.conv_transpose1d(xx, ww, bb, **PARAMS), in_dims=in_dims)(*args)
-        ref = vmap(lambda xx, ww, bb: F.conv_transpose1d(xx, ww, bb, **PARAMS), in_dims=in_dims)(*args)
+    for in_dims in [(0, 0, 0), (None, 0, None), (0, None, 0), (1, 0, None)]:
+        xx = x if in_dims[0] == 0 else x.transpose(0, 1) if in_dims[0] == 1 else x[0]
+        args = (xx, ws if in_dims[1] == 0 else w, bs if in_dims[2] == 0 else b)
+        got = vmap(lambda xx, ww, bb: convt1d.conv_transpose1d(xx, ww, bb, **params), in_dims=in_dims)(*args)
+        ref = vmap(lambda xx, ww, bb: F.conv_transpose1d(xx, ww, bb, **params), in_dims=in_dims)(*args)
         torch.testing.assert_close(got, ref, **_tol(device))
+    got = vmap(lambda xx, ww: convt1d.conv_transpose1d(xx, ww, None, **params))(x, ws)  # no bias
+    torch.testing.assert_close(got, vmap(lambda xx, ww: F.conv_transpose1d(xx, ww, None, **params))(x, ws),
+                               **_tol(device))
+    # per-sample gradients of per-sample weights (meta-learning, ensembles)
+    def loss(conv):
+        return lambda ww, xx: conv(xx, ww, b, **params).pow(2).sum()
+
+    got = vmap(grad(loss(convt1d.conv_transpose1d)))(ws, x)
+    torch.testing.assert_close(got, vmap(grad(loss(F.conv_transpose1d)))(ws, x), **_tol(device))
 
 
 @pytest.mark.parametrize("device", DEVICES)
