@@ -29,6 +29,21 @@ def _tol(device: str) -> dict:
 
 
 @pytest.fixture
+def library_calls(monkeypatch):
+    """Counts the calls that reach the library (ops._run): a vmap rule makes one call for all samples,
+    functorch's fallback for an op without one makes one per sample."""
+    calls = []
+    run = ops._run
+
+    def counted(*args):
+        calls.append(args[0].shape)
+        return run(*args)
+
+    monkeypatch.setattr(ops, "_run", counted)
+    return calls
+
+
+@pytest.fixture
 def ieee(restore_cudnn_flags):
     set_fp32_math(False)  # CUDA fp32 as IEEE on both sides (torch's cuDNN and convt1d read the same switch)
 
@@ -62,7 +77,7 @@ def test_vmap_over_inputs_batched_and_unbatched(device, ieee):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("groups", [1, 2])
-def test_vmap_over_per_sample_weights_and_bias(device, groups, ieee):
+def test_vmap_over_per_sample_weights_and_bias(device, groups, ieee, library_calls):
     params = dict(PARAMS, groups=groups)  # (the samples become groups of one call: groups * 3 of them)
     x, w, b = _inputs(device)
     if groups == 1:  # (C_in, C_out, K) for the same 6 outputs
@@ -75,9 +90,11 @@ def test_vmap_over_per_sample_weights_and_bias(device, groups, ieee):
         got = vmap(lambda xx, ww, bb: convt1d.conv_transpose1d(xx, ww, bb, **params), in_dims=in_dims)(*args)
         ref = vmap(lambda xx, ww, bb: F.conv_transpose1d(xx, ww, bb, **params), in_dims=in_dims)(*args)
         torch.testing.assert_close(got, ref, **_tol(device))
+    library_calls.clear()
     got = vmap(lambda xx, ww: convt1d.conv_transpose1d(xx, ww, None, **params))(x, ws)  # no bias
     torch.testing.assert_close(got, vmap(lambda xx, ww: F.conv_transpose1d(xx, ww, None, **params))(x, ws),
                                **_tol(device))
+    assert len(library_calls) == 1  # every sample in one grouped call
     # per-sample gradients of per-sample weights (meta-learning, ensembles)
     def loss(conv):
         return lambda ww, xx: conv(xx, ww, b, **params).pow(2).sum()
@@ -87,7 +104,7 @@ def test_vmap_over_per_sample_weights_and_bias(device, groups, ieee):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_vmap_of_the_module_and_of_the_op(device, ieee):
+def test_vmap_of_the_module_and_of_the_op(device, ieee, library_calls):
     x, _, _ = _inputs(device)
     torch.manual_seed(0)
     ours = convt1d.nn.ConvTranspose1d(4, 6, 3, **PARAMS).to(device=device, dtype=_dtype(device))
@@ -99,8 +116,10 @@ def test_vmap_of_the_module_and_of_the_op(device, ieee):
         for _ in range(REPEATS):
             torch.testing.assert_close(vmap(ours)(x), vmap(ref)(x), **_tol(device))
     op = torch.ops.convt1d.conv_transpose1d
+    library_calls.clear()
     got = vmap(lambda xx: op(xx, ours.weight, ours.bias, 2, 1, 1, 2, 2))(x)
     torch.testing.assert_close(got, vmap(ref)(x), **_tol(device))
+    assert library_calls == [(x.shape[0] * x.shape[1],) + x.shape[2:]]  # the op's rule: one call
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -167,3 +186,11 @@ def test_forward_ad_dual_tensors(device, ieee):
                                                           **PARAMS))
                 assert y.tangent is not None
                 torch.testing.assert_close(y.tangent, ref.tangent, **_tol(device))
+
+
+def test_compiled_vmap_takes_the_ops_rule():
+    # torch.compile traces the custom op, so vmap inside a compiled function meets the op's vmap rule.
+    x, w, b = _inputs("cpu")
+    compiled = torch.compile(vmap(lambda xx: convt1d.conv_transpose1d(xx, w, b, **PARAMS)), backend="eager")
+    ref = vmap(lambda xx: F.conv_transpose1d(xx, w, b, **PARAMS))(x)
+    torch.testing.assert_close(compiled(x), ref, **_tol("cpu"))
