@@ -64,6 +64,28 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
         return torch.nn.Module.__call__(self, *args, **kwargs)
 
     def forward(self, input: Tensor, output_size: Optional[list[int]] = None) -> Tensor:
+        # TorchScript compiles forward and whatever it calls; the eager path (f-strings, the launcher)
+        # is not TorchScript, so a scripted module takes the registered op instead.
+        if torch.jit.is_scripting():
+            return self._scripted_forward(input, output_size)
+        return self._eager_forward(input, output_size)
+
+    def _scripted_forward(self, input: Tensor, output_size: Optional[list[int]]) -> Tensor:
+        if self.padding_mode != "zeros":
+            raise ValueError("convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
+                             "convolutions support)")
+        output_padding = self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
+        )[0]
+        unbatched = input.dim() == 2
+        x = input.unsqueeze(0) if unbatched else input
+        y = torch.ops.convt1d.conv_transpose1d(
+            x, self.weight, self.bias, self.stride[0], self.padding[0], output_padding, self.groups, self.dilation[0]
+        )
+        return y.squeeze(0) if unbatched else y
+
+    @torch.jit.unused
+    def _eager_forward(self, input: Tensor, output_size: Optional[list[int]] = None) -> Tensor:
         if self.padding_mode != "zeros":
             raise ValueError(
                 f"convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "

@@ -223,3 +223,31 @@ def test_module_compile_method():
     with torch.no_grad():
         torch.testing.assert_close(ours(x), ref(x), rtol=1e-12, atol=1e-12)
     assert ours._compiled_call_impl is not None
+
+
+def test_torch_jit_script_runs_the_op(monkeypatch):
+    # TorchScript compiles forward's scripted branch, which calls the registered op (the eager path is
+    # not TorchScript): same values as torch's module, batched, unbatched and with output_size, through
+    # the library (counted at ops._run), and the eager model is left as it was.
+    from convt1d import ops
+
+    calls = []
+    run = ops._run
+    monkeypatch.setattr(ops, "_run", lambda *args: calls.append(1) or run(*args))
+    torch.manual_seed(0)
+    config = dict(stride=2, padding=1, groups=2, dilation=2)
+    ours = ConvTranspose1d(4, 6, 3, **config).double()
+    ref = torch.nn.ConvTranspose1d(4, 6, 3, **config).double()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 4, 10, dtype=torch.float64)
+    scripted = torch.jit.script(ours)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), ref(x), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(scripted(x[0]), ref(x[0]), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(scripted(x, [2, 6, 22]), ref(x, [2, 6, 22]), rtol=1e-12, atol=1e-12)
+    assert len(calls) == 3
+    with pytest.raises(Exception, match="valid sizes"):
+        scripted(x, [2, 6, 30])
+    model = ModelNew(4, 6, 3, stride=2)
+    torch.testing.assert_close(torch.jit.script(model)(x.float()), model(x.float()))
+    assert type(model.conv1d_transpose) is ConvTranspose1d
