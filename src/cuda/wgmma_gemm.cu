@@ -225,7 +225,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
       g += p.k_chunks;
     } while (next_tile(tile));
   }
-  if constexpr (!PERSISTENT) one_tile_epilogue<N>(acc, z, p, first.b0, first.j, first.start, first.co0, bias_s, bias, y);
+  if constexpr (!PERSISTENT)
+    one_tile_epilogue<N>(acc, z, p, first.b0, first.j, first.start, first.co0, bias_s, bias, y);
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif

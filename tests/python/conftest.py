@@ -129,3 +129,20 @@ def restore_cudnn_flags():
         cudnn.fp32_precision, conv.fp32_precision, cudnn.rnn.fp32_precision = saved
     elif saved_allow is not None:
         cudnn.allow_tf32 = saved_allow
+
+
+@pytest.fixture
+def library_calls(monkeypatch):
+    """The x shapes of the calls that reach the library (convt1d.ops._run), in order: tells one call for
+    all samples (a vmap rule) from one per sample (functorch's fallback), or the op from another path."""
+    from convt1d import ops
+
+    calls = []
+    run = ops._run
+
+    def counted(*args):
+        calls.append(args[0].shape)
+        return run(*args)
+
+    monkeypatch.setattr(ops, "_run", counted)
+    return calls

@@ -29,21 +29,6 @@ def _tol(device: str) -> dict:
 
 
 @pytest.fixture
-def library_calls(monkeypatch):
-    """Counts the calls that reach the library (ops._run): a vmap rule makes one call for all samples,
-    functorch's fallback for an op without one makes one per sample."""
-    calls = []
-    run = ops._run
-
-    def counted(*args):
-        calls.append(args[0].shape)
-        return run(*args)
-
-    monkeypatch.setattr(ops, "_run", counted)
-    return calls
-
-
-@pytest.fixture
 def ieee(restore_cudnn_flags):
     set_fp32_math(False)  # CUDA fp32 as IEEE on both sides (torch's cuDNN and convt1d read the same switch)
 

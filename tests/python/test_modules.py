@@ -225,15 +225,11 @@ def test_module_compile_method():
     assert ours._compiled_call_impl is not None
 
 
-def test_torch_jit_script_runs_the_op(monkeypatch):
+def test_torch_jit_script_runs_the_op(library_calls):
     # TorchScript compiles forward's scripted branch, which calls the registered op (the eager path is
     # not TorchScript): same values as torch's module, batched, unbatched and with output_size, through
     # the library (counted at ops._run), and the eager model is left as it was.
-    from convt1d import ops
-
-    calls = []
-    run = ops._run
-    monkeypatch.setattr(ops, "_run", lambda *args: calls.append(1) or run(*args))
+    calls = library_calls
     torch.manual_seed(0)
     config = dict(stride=2, padding=1, groups=2, dilation=2)
     ours = ConvTranspose1d(4, 6, 3, **config).double()
