@@ -4,11 +4,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define CONVT1D_HOST_DEVICE __host__ __device__
-#else
-#define CONVT1D_HOST_DEVICE
-#endif
+#include "host_device.hpp"
 
 namespace convt1d::detail::stream {
 

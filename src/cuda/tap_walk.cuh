@@ -8,34 +8,39 @@
 #include <cstdint>
 #include <numeric>
 
+#include "divisor.hpp"
 #include "plan.hpp"
 
 namespace convt1d::detail {
 
 // I: the index type, int32_t where every position and count of the problem fits (the direct kernel's
-// 32-bit instantiation: 64-bit divisions are ~10x the instructions of 32-bit ones).
+// 32-bit instantiation: 64-bit divisions are ~10x the instructions of 32-bit ones, and its divisors
+// divide by multiply-high, src/divisor.hpp), else int64_t.
 template <class I>
 struct TapWalkOf {
-  I kernel_size, stride, padding, dilation, in_length;
-  I gcd, tap_step, inverse;  // gcd(stride, dilation), stride/gcd, (dilation/gcd)^-1 mod tap_step
+  I kernel_size, padding, dilation, in_length;
+  I inverse;                         // (dilation/gcd)^-1 mod tap_step
+  Divisor<I> stride, gcd, tap_step;  // gcd = gcd(stride, dilation), tap_step = stride/gcd
 
   static TapWalkOf of(const Shape& s) {
     const int64_t g = std::gcd(s.stride, s.dilation);
-    return TapWalkOf{static_cast<I>(s.kernel_size), static_cast<I>(s.stride), static_cast<I>(s.padding),
-                     static_cast<I>(s.dilation), static_cast<I>(s.in_length), static_cast<I>(g),
-                     static_cast<I>(s.stride / g), static_cast<I>(mod_inverse(s.dilation / g, s.stride / g))};
+    return TapWalkOf{static_cast<I>(s.kernel_size), static_cast<I>(s.padding), static_cast<I>(s.dilation),
+                     static_cast<I>(s.in_length), static_cast<I>(mod_inverse(s.dilation / g, s.stride / g)),
+                     Divisor<I>::of(s.stride), Divisor<I>::of(g), Divisor<I>::of(s.stride / g)};
   }
 
-  // f(k, l) for every tap k of output t whose input position l lies in [0, in_length).
+  // f(k, l) for every tap k of output t whose input position l lies in [0, in_length). In the 32-bit
+  // instantiation the caller guarantees tap_step^2 < 2^31 (the product below) and t + padding < 2^31.
   template <class F>
   __device__ __forceinline__ void each(I t, F&& f) const {
     const I u = t + padding;
-    if (u % gcd != 0) return;
-    const I k0 = ((u / gcd) % tap_step) * inverse % tap_step;
-    for (I k = k0; k < kernel_size; k += tap_step) {
+    const I q = gcd.div(u);
+    if (u != q * gcd.value) return;
+    const I k0 = tap_step.mod(tap_step.mod(q) * inverse);
+    for (I k = k0; k < kernel_size; k += tap_step.value) {
       const I v = u - k * dilation;
       if (v < 0) break;  // v only decreases with k
-      const I l = v / stride;
+      const I l = stride.div(v);
       if (l < in_length) f(k, l);
     }
   }

@@ -314,6 +314,9 @@ inline std::vector<convt1d_problem> corner_problems() {
   add(0, 4, 8, 10, 3, 2, 1, 1, 1, 2, 1);      // empty batch
   add(2, 32, 64, 257, 5, 1, 0, 0, 3, 1, 0);   // KB74-like, short
   add(1, 1, 1, 1, 7, 3, 5, 2, 2, 1, 1);       // one input, padding cuts taps: L_out 0 - 10 + 12 + 2 + 1 = 5
+  // Stride and dilation past 46340: the direct kernel's 32-bit tap walk would overflow its residue
+  // product (u mod 50000 times the inverse 49999), so it must take 64-bit indices here.
+  add(1, 1, 2, 2, 3, 50000, 0, 0, 49999, 1, 1);
   for (const auto& p : v) EXPECT_GE(formula_out_length(p), 1) << "corner problem typo: " << describe(p);
   return v;
 }
