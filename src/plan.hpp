@@ -142,8 +142,9 @@ struct WgmmaTiling {
   // 128 (T3's and T5's rows of 257-267 positions take two windows instead of three).
   bool tf32_columns = false;
   // The shift-add's thread groups (shift_add_groups below): the block's threads, or with persistent
-  // the consumers', as this many groups.
+  // the consumers', as this many groups of shift_add_lanes threads.
   int32_t shift_add_groups = 1;
+  int32_t shift_add_lanes = 0;  // (set with shift_add_groups by plan_shift_add)
   // The shift-add from the consumers' accumulators instead of Z in shared memory
   // (src/cuda/register_shift_add.cuh): stride kRegisterEpilogueStride, kernel_size twice that,
   // dilation 1, on the tap-major kernels (16-bit, TF32 and IEEE tf32_columns, raw_weights included).

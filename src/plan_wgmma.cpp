@@ -197,6 +197,7 @@ void plan_shift_add(const Shape& s, WgmmaTiling& t) {
   const int32_t threads = t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads;
   t.shift_add_groups =
       shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride, threads);
+  t.shift_add_lanes = threads / t.shift_add_groups;
 }
 
 bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t) {

@@ -73,7 +73,7 @@ __device__ __forceinline__ void one_tile_epilogue(const float* acc, float* z, co
   __syncthreads();
   if (wg > 0) accumulators_to_z<N>(acc, z, wg - 1, p.z_pitch);
   __syncthreads();  // Z written (the producer warpgroup joins the shift-add)
-  shift_add(p, z, b0, j, start, co0, bias_s, y, epilogue_threads(p, threadIdx.x, kThreads));
+  shift_add(p, z, b0, j, start, co0, bias_s, y, epilogue_threads(p, threadIdx.x));
 }
 
 }  // namespace convt1d::detail::wgmma

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "backend.hpp"
+#include "divisor.hpp"
 #include "cuda/cuda_check.cuh"
 #include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
@@ -29,14 +30,20 @@ static_assert(kThreads == kWgmmaBlockThreads);
 constexpr int kConsumerWarps = 8;
 constexpr uint32_t kSwizzlePeriod = 1024;
 
+// The counts that the kernels divide by are Divisors (src/divisor.hpp): a small layer's tile runs
+// only a few pipeline steps, so the divisions of its set-up and epilogue are a visible share of it.
 struct WgmmaParams {
   int64_t out_length;
-  int32_t batch, in_channels, out_channels, in_length, kernel_size, stride, dilation, padding;
-  int32_t co_per_half, tile_channels, window, segments, n_atom, halo, windows, k_chunks, z_pitch, stages;
-  int32_t co_tiles, row_tiles, rows_fastest, ieee;
+  int32_t batch, in_channels, out_channels, in_length, kernel_size, dilation, padding;
+  Divisor<int32_t> stride;
+  int32_t co_per_half, tile_channels, window, n_atom, halo, k_chunks, z_pitch, stages;
+  Divisor<int32_t> segments, windows, co_tiles, row_tiles;
+  int32_t rows_fastest, ieee;
   int32_t tiles;  // a persistent kernel's tiles (blockIdx.x, + gridDim.x, ...)
   int32_t tap_step, shift_step;
   int32_t shift_add_groups;  // WgmmaTiling::shift_add_groups
+  // WgmmaTiling::shift_add_lanes, and of them the lanes that take outputs (a multiple of the stride)
+  Divisor<int32_t> shift_add_lanes, shift_add_active;
   int32_t segment_chunks;    // WgmmaTiling::segment_chunks
   int32_t register_epilogue;  // WgmmaTiling::register_epilogue (register_shift_add.cuh)
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
@@ -67,6 +74,22 @@ __device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, in
 // dynamic shared memory (the 128B-swizzle period), then a "full" and an "empty" mbarrier per stage, then
 // the tile's bias (kWgmmaMaxTileChannels floats). Returns once the barriers are initialised and the
 // kernel before (the TF32 operand packing, when launched as its dependent) has finished.
+// Pipeline step i's stage, i % stages, and how often the ring has wrapped before it, i / stages: both
+// stepped from step 0 instead of divided. The producer's two run-time divisions per step (~20
+// dependent instructions each) held back the large layers' loads (perf-log step 135).
+struct StageCursor {
+  int stage = 0;
+  uint32_t wraps = 0;
+  __device__ __forceinline__ void next(int stages) {
+    if (++stage == stages) {
+      stage = 0;
+      ++wraps;
+    }
+  }
+  // The stage of step i - 1.
+  __device__ __forceinline__ int previous(int stages) const { return (stage == 0 ? stages : stage) - 1; }
+};
+
 struct StageRing {
   unsigned char* smem;
   uint64_t* full;
@@ -135,14 +158,21 @@ __device__ __forceinline__ void retire_accumulators(float* acc, float* total) {
 struct TileOrigin {
   int32_t b0, j, start, co0;
 };
-__device__ __forceinline__ TileOrigin tile_origin(const WgmmaParams& p, int64_t tile, int32_t tile_channels) {
-  const int64_t co_tile = p.rows_fastest ? tile / p.row_tiles : tile % p.co_tiles;
-  const int64_t row_tile = p.rows_fastest ? tile % p.row_tiles : tile / p.co_tiles;
+__device__ __forceinline__ TileOrigin tile_origin(const WgmmaParams& p, int32_t tile, int32_t tile_channels) {
+  int32_t co_tile, row_tile;
+  if (p.rows_fastest) {
+    co_tile = p.row_tiles.div(tile);
+    row_tile = tile - co_tile * p.row_tiles.value;
+  } else {
+    row_tile = p.co_tiles.div(tile);
+    co_tile = tile - row_tile * p.co_tiles.value;
+  }
   TileOrigin o;
-  o.b0 = static_cast<int32_t>(row_tile / p.windows) * p.segments;
-  o.j = static_cast<int32_t>(row_tile % p.windows);
+  const int32_t row_block = p.windows.div(row_tile);
+  o.b0 = row_block * p.segments.value;
+  o.j = row_tile - row_block * p.windows.value;
   o.start = o.j * (p.window - p.halo);
-  o.co0 = static_cast<int32_t>(co_tile) * tile_channels;
+  o.co0 = co_tile * tile_channels;
   return o;
 }
 
@@ -252,7 +282,7 @@ struct OwnedOutputs {
 __device__ __forceinline__ OwnedOutputs owned_outputs(const WgmmaParams& p, int32_t j, int32_t start, int32_t stride) {
   OwnedOutputs o{0, static_cast<int32_t>(p.out_length)};
   if (j > 0) o.first = min(max((start + p.halo) * stride - p.padding, 0), o.last);
-  if (j < p.windows - 1) o.last = min(max((start + p.window) * stride - p.padding, 0), o.last);
+  if (j < p.windows.value - 1) o.last = min(max((start + p.window) * stride - p.padding, 0), o.last);
   return o;
 }
 
@@ -261,10 +291,11 @@ __device__ __forceinline__ OwnedOutputs owned_outputs(const WgmmaParams& p, int3
 struct EpilogueThreads {
   int lane, lanes, group, groups;
 };
-// The block's first `threads` threads in the plan's groups (WgmmaTiling::shift_add_groups).
-__device__ __forceinline__ EpilogueThreads epilogue_threads(const WgmmaParams& p, int tid, int threads) {
-  const int lanes = threads / p.shift_add_groups;
-  return {tid % lanes, lanes, tid / lanes, p.shift_add_groups};
+// The block's threads that run the shift-add (all of them, or the persistent kernel's consumers: the
+// plan's count, WgmmaTiling::shift_add_lanes) in the plan's groups; `tid` counts from the first.
+__device__ __forceinline__ EpilogueThreads epilogue_threads(const WgmmaParams& p, int tid) {
+  const int group = p.shift_add_lanes.div(tid);
+  return {tid - group * p.shift_add_lanes.value, p.shift_add_lanes.value, group, p.shift_add_groups};
 }
 
 // The shift-add: y[b, co, t] = bias + sum over the taps k of the phase r of u = t + padding of
@@ -283,25 +314,27 @@ template <class T>
 __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, int32_t b0, int32_t j, int32_t start,
                                           int32_t co0, const float* bias_s, T* __restrict__ y,
                                           EpilogueThreads th) {
-  const auto [first, last] = owned_outputs(p, j, start, p.stride);
+  const int32_t stride = p.stride.value;
+  const auto [first, last] = owned_outputs(p, j, start, stride);
   // (and not moved left by a padding wider than the windows before it)
-  const bool interior = j > 0 && j < p.windows - 1 && (start + p.halo) * p.stride - p.padding >= 0;
+  const bool interior = j > 0 && j < p.windows.value - 1 && (start + p.halo) * stride - p.padding >= 0;
   const int lane = th.lane;
-  const int active = th.lanes - th.lanes % p.stride;
+  const int32_t active = p.shift_add_active.value;
   if (lane >= active || th.group >= th.groups) return;
   const int32_t t0 = first + lane;
   if (t0 >= last) return;
   const int32_t u0 = t0 + p.padding;  // 32-bit: the plan bounds L_out + padding
-  const int32_t q0 = u0 / p.stride, r = u0 - q0 * p.stride;
+  const int32_t q0 = p.stride.div(u0), r = u0 - q0 * stride;
   const int taps = p.tap_count[r], k0 = p.first_tap[r];
   const int32_t col0 = q0 - p.first_shift[r] - start;
-  const int32_t col_step = active / p.stride;
-  const int32_t tap_rows = p.tap_step * p.z_pitch;           // from one tap's Z row to the next
-  const int32_t tap_delta = tap_rows - p.shift_step;         // from one tap's Z element to the next
-  const int32_t count = (last - 1 - t0) / active + 1;        // outputs per row
-  const int32_t rows = p.tile_channels * p.segments;
+  const int32_t col_step = p.stride.div(active);
+  const int32_t tap_rows = p.tap_step * p.z_pitch;                // from one tap's Z row to the next
+  const int32_t tap_delta = tap_rows - p.shift_step;              // from one tap's Z element to the next
+  const int32_t count = p.shift_add_active.div(last - 1 - t0) + 1;  // outputs per row
+  const int32_t segments = p.segments.value;
+  const int32_t rows = p.tile_channels * segments;
   for (int32_t row = th.group; row < rows; row += th.groups) {
-    const int32_t cc = row / p.segments, sg = row - cc * p.segments;
+    const int32_t cc = p.segments.div(row), sg = row - cc * segments;
     const int32_t co = co0 + cc, b = b0 + sg;
     if (co >= p.out_channels) break;  // (rows are channel-major: every later row is past C_out too)
     if (b >= p.batch) continue;
@@ -379,25 +412,27 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.out_channels = static_cast<int32_t>(s.out_channels);
   p.in_length = static_cast<int32_t>(s.in_length);
   p.kernel_size = static_cast<int32_t>(s.kernel_size);
-  p.stride = static_cast<int32_t>(s.stride);
+  p.stride = Divisor<int32_t>::of(s.stride);
   p.dilation = static_cast<int32_t>(s.dilation);
   p.padding = static_cast<int32_t>(s.padding);
   p.co_per_half = t.co_per_half;
   p.tile_channels = t.tile_channels();
   p.window = t.window;
-  p.segments = t.segments;
+  p.segments = Divisor<int32_t>::of(t.segments);
   p.n_atom = t.n_atom;
   p.halo = t.halo;
-  p.windows = t.windows;
+  p.windows = Divisor<int32_t>::of(t.windows);
   p.k_chunks = t.k_chunks;
   p.z_pitch = t.z_pitch;
   p.stages = t.stages;
-  p.co_tiles = static_cast<int32_t>(t.co_tiles);
-  p.row_tiles = static_cast<int32_t>(t.row_tiles);
+  p.co_tiles = Divisor<int32_t>::of(t.co_tiles);
+  p.row_tiles = Divisor<int32_t>::of(t.row_tiles);
   p.rows_fastest = t.rows_fastest ? 1 : 0;
   p.ieee = t.ieee ? 1 : 0;
   p.tiles = static_cast<int32_t>(t.tiles);
   p.shift_add_groups = t.shift_add_groups;
+  p.shift_add_lanes = Divisor<int32_t>::of(t.shift_add_lanes);
+  p.shift_add_active = Divisor<int32_t>::of(t.shift_add_lanes - t.shift_add_lanes % s.stride);
   p.segment_chunks = t.segment_chunks;
   p.register_epilogue = t.register_epilogue ? 1 : 0;
   gemm::fill_phase_taps(plan.poly, p);

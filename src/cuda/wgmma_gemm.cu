@@ -88,8 +88,8 @@ __device__ __forceinline__ void mma_columns(float* acc, uint64_t a, uint64_t b) 
 // Tiles up to kWgmmaMaxSharedN columns are compiled for two blocks per SM (<= 85 registers), except
 // with SEGMENTS (IEEE, WgmmaTiling::segment_sums): after every segment_chunks chunks (their three passes
 // each) the accumulators are folded into `total` and start a fresh chain. PERSISTENT
-// (WgmmaTiling::persistent): the block walks tiles blockIdx.x, + gridDim.x, ...; pipeline step g counts
-// over all of them, Z has its own buffer, and the consumers run each shift-add between named barriers
+// (WgmmaTiling::persistent): the block walks tiles blockIdx.x, + gridDim.x, ...; the pipeline steps
+// count over all of them, Z has its own buffer, and the consumers run each shift-add between named barriers
 // while the producer fills the next tile's stages.
 template <class T, int N, bool SEGMENTS, bool PERSISTENT>
 __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS && !PERSISTENT ? 2 : 1)
@@ -122,13 +122,13 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
       const int atoms_per_window = p.window / p.n_atom;
       const int atoms = N / p.n_atom;
       const uint32_t atom_bytes = uint32_t(kWgmmaChunk) * p.n_atom * 2;
-      int g = 0;  // pipeline steps issued over the block's tiles
+      StageCursor step;  // over the block's tiles
       int64_t tile = blockIdx.x;
       do {
-        const TileOrigin o = PERSISTENT ? tile_origin(p, tile, tile_channels) : first;
-        for (int kc = 0; kc < p.k_chunks; ++kc, ++g) {
-          const int s = g % p.stages;
-          if (g >= p.stages) ptx::mbar_wait(&empty[s], ((g / p.stages) - 1) & 1);
+        const TileOrigin o = PERSISTENT ? tile_origin(p, static_cast<int32_t>(tile), tile_channels) : first;
+        for (int kc = 0; kc < p.k_chunks; ++kc, step.next(p.stages)) {
+          const int s = step.stage;
+          if (step.wraps > 0) ptx::mbar_wait(&empty[s], (step.wraps - 1) & 1);
           hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
           unsigned char* a_s = smem + size_t(s) * stage_bytes;
           unsigned char* b_s = a_s + 2 * kABoxBytes;
@@ -137,16 +137,21 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
             for (int h = 0; h < 2; ++h)
               hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, col.w, (o.co0 + h * p.co_per_half) * p.kernel_size,
                                   &full[s]);
-            for (int sg = 0; sg < p.segments; ++sg)
+            for (int sg = 0; sg < p.segments.value; ++sg)
               hopper::tma_load_3d(b_s + sg * p.window * kTf32RowBytes, &x_map, col.x, o.start, o.b0 + sg, &full[s]);
           } else {
             const int32_t ci = kc * kWgmmaChunk;
             for (int h = 0; h < 2; ++h)
               hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (o.co0 + h * p.co_per_half) * p.kernel_size, ci,
                                   &full[s]);
-            for (int a = 0; a < atoms; ++a)
-              hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, o.start + (a % atoms_per_window) * p.n_atom, ci,
-                                  o.b0 + a / atoms_per_window, &full[s]);
+            for (int a = 0, in_window = 0, sg = 0; a < atoms; ++a) {  // atom a: in_window of segment sg
+              hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, o.start + in_window * p.n_atom, ci, o.b0 + sg,
+                                  &full[s]);
+              if (++in_window == atoms_per_window) {
+                in_window = 0;
+                ++sg;
+              }
+            }
           }
         }
       } while (next_tile(tile));
@@ -156,11 +161,11 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
     const int h = wg - 1;
     const hopper::Swizzle b_swizzle = p.n_atom == 64 ? hopper::Swizzle::B128 : hopper::Swizzle::B64;
     const uint32_t b_row = uint32_t(p.n_atom) * 2;  // bytes per reduction row of one B atom
-    int g = 0;  // this tile's first pipeline step (0 without PERSISTENT)
+    StageCursor next;  // the block's next pipeline step, over its tiles
     // One pipeline step: chunk kc of this tile (IEEE: pass kc % 3 of chunk kc / 3) into acc.
     auto step = [&](int kc) {
-      const int s = (g + kc) % p.stages;
-      ptx::mbar_wait(&full[s], ((g + kc) / p.stages) & 1);
+      const int s = next.stage;
+      ptx::mbar_wait(&full[s], next.wraps & 1);
       const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + h * kABoxBytes);
       const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + 2 * kABoxBytes);
       fence_accumulators<N, SEGMENTS>(acc, total);
@@ -184,8 +189,9 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
       hopper::wgmma_commit();
       hopper::wgmma_wait<1>();
       fence_accumulators<N, SEGMENTS>(acc, total);
-      if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[(g + kc - 1) % p.stages]);
+      if (kc > 0 && tid % 32 == 0) ptx::mbar_arrive(&empty[next.previous(p.stages)]);
       __syncwarp();
+      next.next(p.stages);
     };
     int64_t tile = blockIdx.x;
     do {
@@ -206,8 +212,8 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
       if constexpr (PERSISTENT) {
         // The tile's last stage is free once its group has retired; Z and the bias once both
         // consumers are done with the previous tile's.
-        if (tid % 32 == 0) ptx::mbar_arrive(&empty[(g + p.k_chunks - 1) % p.stages]);
-        const TileOrigin o = tile_origin(p, tile, tile_channels);
+        if (tid % 32 == 0) ptx::mbar_arrive(&empty[next.previous(p.stages)]);
+        const TileOrigin o = tile_origin(p, static_cast<int32_t>(tile), tile_channels);
         if (p.register_epilogue) {
           register_shift_add<N>(acc, p, o.b0, o.j, o.start, o.co0, h, bias, y);
         } else {
@@ -219,10 +225,9 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
           accumulators_to_z<N>(acc, z, h, p.z_pitch);
           ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
           shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,
-                    epilogue_threads(p, tid - kProducerThreads, kEpilogueThreads));
+                    epilogue_threads(p, tid - kProducerThreads));
         }
       }
-      g += p.k_chunks;
     } while (next_tile(tile));
   }
   if constexpr (!PERSISTENT)

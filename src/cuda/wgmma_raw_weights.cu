@@ -93,10 +93,10 @@ __device__ __forceinline__ void split(float v, uint32_t& big, uint32_t& small) {
 // previous stage, whose fragments (`f_prev`) are free once its group has retired.
 template <int N, bool IEEE>
 __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned char* smem, uint64_t* full,
-                                              uint64_t* empty, uint32_t stage_bytes, int kc, int h, float* acc,
-                                              float* total, Fragments& f, Fragments& f_prev) {
-  const int s = kc % p.stages;
-  ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+                                              uint64_t* empty, uint32_t stage_bytes, int kc, StageCursor& step,
+                                              int h, float* acc, float* total, Fragments& f, Fragments& f_prev) {
+  const int s = step.stage;
+  ptx::mbar_wait(&full[s], step.wraps & 1);
   const unsigned char* ws = smem + size_t(s) * stage_bytes;
   const int lane = threadIdx.x % 32;
   const int m0 = (threadIdx.x % 128) / 32 * 16 + lane / 4;
@@ -127,8 +127,9 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
   hopper::wgmma_wait<1>();
   fence_accumulators<N, IEEE>(acc, total);
   fence_fragments<IEEE>(f_prev);
-  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[step.previous(p.stages)]);
   __syncwarp();
+  step.next(p.stages);
 }
 
 template <int N, bool IEEE>
@@ -151,9 +152,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   float total[IEEE ? N / 2 : 1];  // IEEE: the earlier segments' sums (WgmmaTiling::segment_sums)
   if (wg == 0) {  // producer
     if (tid == 0) {
-      for (int kc = 0; kc < p.k_chunks; ++kc) {
-        const int s = kc % p.stages;
-        if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
+      StageCursor step;
+      for (int kc = 0; kc < p.k_chunks; ++kc, step.next(p.stages)) {
+        const int s = step.stage;
+        if (step.wraps > 0) ptx::mbar_wait(&empty[s], (step.wraps - 1) & 1);
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* ws = smem + size_t(s) * stage_bytes;
         const int32_t ci = kc * kWgmmaTf32Chunk;
@@ -162,7 +164,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             hopper::tma_load_2d(ws + (h * kWBoxesPerWarpgroup + box) * kWBoxBytes, &w_map,
                                 (co0 + h * p.co_per_half) * p.kernel_size + box * kWBoxRows, ci, &full[s]);
         const int32_t col = IEEE ? 2 * ci : ci;  // x^T's packed columns: IEEE chunks are big | small
-        for (int sg = 0; sg < p.segments; ++sg) {
+        for (int sg = 0; sg < p.segments.value; ++sg) {
           unsigned char* xs = ws + kWBytes + sg * p.window * kRowBytes;
           hopper::tma_load_3d(xs, &x_map, col, start, b0 + sg, &full[s]);
           if constexpr (IEEE)
@@ -178,12 +180,13 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
     for (int i = 0; i < (IEEE ? N / 2 : 1); ++i) total[i] = 0.0f;
     Fragments f_even, f_odd;
+    StageCursor step;
     int segment_left = p.segment_chunks;  // stages to this IEEE segment's end
     for (int kc = 0; kc < p.k_chunks; ++kc) {
       if (kc % 2 == 0)
-        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, total, f_even, f_odd);
+        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, step, h, acc, total, f_even, f_odd);
       else
-        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, h, acc, total, f_odd, f_even);
+        consume_stage<N, IEEE>(p, smem, full, empty, stage_bytes, kc, step, h, acc, total, f_odd, f_even);
       if constexpr (IEEE)
         if (--segment_left == 0 && kc + 1 < p.k_chunks) {
           fold_segment<N>(acc, total);

@@ -85,9 +85,10 @@ __device__ __forceinline__ void fence_fragments(AFragments& a) {
 // previous stage once its group has retired.
 template <int ROWS>
 __device__ __forceinline__ void consume_stage_smem(const WgmmaParams& p, unsigned char* smem, uint64_t* full,
-                                                   uint64_t* empty, uint32_t stage_bytes, int kc, int h, float* acc) {
-  const int s = kc % p.stages;
-  ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+                                                   uint64_t* empty, uint32_t stage_bytes, int kc, StageCursor& step,
+                                                   int h, float* acc) {
+  const int s = step.stage;
+  ptx::mbar_wait(&full[s], step.wraps & 1);
   const uint32_t a_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes) + h * kPositionsPerWarpgroup * kRowBytes;
   const uint32_t b_addr = hopper::smem_addr(smem + size_t(s) * stage_bytes + kXBytes);
 #pragma unroll
@@ -103,16 +104,17 @@ __device__ __forceinline__ void consume_stage_smem(const WgmmaParams& p, unsigne
   hopper::wgmma_wait<1>();
 #pragma unroll
   for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
-  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[step.previous(p.stages)]);
   __syncwarp();
+  step.next(p.stages);
 }
 
 template <int ROWS>
 __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned char* smem, uint64_t* full, uint64_t* empty,
-                                              uint32_t stage_bytes, int kc, int h, float* acc, AFragments& a,
-                                              AFragments& a_prev) {
-  const int s = kc % p.stages;
-  ptx::mbar_wait(&full[s], (kc / p.stages) & 1);
+                                              uint32_t stage_bytes, int kc, StageCursor& step, int h, float* acc,
+                                              AFragments& a, AFragments& a_prev) {
+  const int s = step.stage;
+  ptx::mbar_wait(&full[s], step.wraps & 1);
   const unsigned char* xs = smem + size_t(s) * stage_bytes;
   const int lane = threadIdx.x % 32;
   const int pos0 = h * kPositionsPerWarpgroup + (threadIdx.x % 128) / 32 * 16 + lane / 4;
@@ -139,8 +141,9 @@ __device__ __forceinline__ void consume_stage(const WgmmaParams& p, unsigned cha
 #pragma unroll
   for (int i = 0; i < ROWS / 2; ++i) hopper::fence_operand(acc[i]);
   fence_fragments(a_prev);  // the previous stage's group has retired: its registers may be reused
-  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[(kc - 1) % p.stages]);
+  if (kc > 0 && threadIdx.x % 32 == 0) ptx::mbar_arrive(&empty[step.previous(p.stages)]);
   __syncwarp();
+  step.next(p.stages);
 }
 
 template <int ROWS, bool XT>
@@ -162,19 +165,25 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (wg == 0) {  // producer
     if (tid == 0) {
       const int atoms_per_window = p.window / kWgmmaTf32Atom;
-      for (int kc = 0; kc < p.k_chunks; ++kc) {
-        const int s = kc % p.stages;
-        if (kc >= p.stages) ptx::mbar_wait(&empty[s], ((kc / p.stages) - 1) & 1);
+      StageCursor step;
+      for (int kc = 0; kc < p.k_chunks; ++kc, step.next(p.stages)) {
+        const int s = step.stage;
+        if (step.wraps > 0) ptx::mbar_wait(&empty[s], (step.wraps - 1) & 1);
         hopper::mbar_arrive_expect_tx(&full[s], stage_bytes);
         unsigned char* xs = smem + size_t(s) * stage_bytes;
         const PackedColumns col = packed_columns<true>(p, kc);  // (IEEE runs with XT only, in one chain)
         if constexpr (XT) {
-          for (int sg = 0; sg < p.segments; ++sg)
+          for (int sg = 0; sg < p.segments.value; ++sg)
             hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, col.x, start, b0 + sg, &full[s]);
         } else {
-          for (int a = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a)
-            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + (a % atoms_per_window) * kWgmmaTf32Atom, col.x,
-                                b0 + a / atoms_per_window, &full[s]);
+          for (int a = 0, in_window = 0, sg = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a) {
+            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + in_window * kWgmmaTf32Atom, col.x, b0 + sg,
+                                &full[s]);
+            if (++in_window == atoms_per_window) {  // atom a: in_window of segment sg
+              in_window = 0;
+              ++sg;
+            }
+          }
         }
         hopper::tma_load_2d(xs + kXBytes, &wt_map, col.w, co0 * p.kernel_size, &full[s]);
       }
@@ -184,15 +193,17 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int h = wg - 1;
 #pragma unroll
     for (int i = 0; i < ROWS / 2; ++i) acc[i] = 0.0f;
+    StageCursor step;
     if constexpr (XT) {
-      for (int kc = 0; kc < p.k_chunks; ++kc) consume_stage_smem<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc);
+      for (int kc = 0; kc < p.k_chunks; ++kc)
+        consume_stage_smem<ROWS>(p, smem, full, empty, stage_bytes, kc, step, h, acc);
     } else {
       AFragments a_even, a_odd;
       for (int kc = 0; kc < p.k_chunks; ++kc) {
         if (kc % 2 == 0)
-          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_even, a_odd);
+          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, step, h, acc, a_even, a_odd);
         else
-          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, h, acc, a_odd, a_even);
+          consume_stage<ROWS>(p, smem, full, empty, stage_bytes, kc, step, h, acc, a_odd, a_even);
       }
     }
     hopper::wgmma_wait<0>();
@@ -216,8 +227,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
   }
   __syncthreads();  // Z written (all three warpgroups run the shift-add)
-  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y,
-            epilogue_threads(p, threadIdx.x, kThreads));
+  shift_add(p, reinterpret_cast<const float*>(smem), b0, j, start, co0, bias_s, y, epilogue_threads(p, threadIdx.x));
 #else
   __trap();  // never planned without sm_90a code (DeviceInfo::wgmma)
 #endif

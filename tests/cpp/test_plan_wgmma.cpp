@@ -431,6 +431,16 @@ TEST(WgmmaPlan, ShiftAddThreadsTakeEveryOutputOnce) {
   const Plan tf32 = convt1d::detail::make_plan(s13, dev);
   ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
   EXPECT_GT(tf32.wgmma.shift_add_groups, 3);
+  // The groups' lanes, which the kernels take from the plan: all of a block's threads, or the
+  // persistent kernel's consumers (S10 in bf16).
+  using convt1d::detail::kWgmmaBlockThreads;
+  using convt1d::detail::kWgmmaConsumerThreads;
+  EXPECT_EQ(bf16.wgmma.shift_add_lanes * bf16.wgmma.shift_add_groups, kWgmmaBlockThreads);
+  EXPECT_EQ(tf32.wgmma.shift_add_lanes * tf32.wgmma.shift_add_groups, kWgmmaBlockThreads);
+  const Plan s10 = convt1d::detail::make_plan(layer(1, 384, 192, 5568, 8, 4, 2), dev);
+  ASSERT_EQ(s10.kernel, KernelKind::Wgmma);
+  ASSERT_TRUE(s10.wgmma.persistent);
+  EXPECT_EQ(s10.wgmma.shift_add_lanes * s10.wgmma.shift_add_groups, kWgmmaConsumerThreads);
 }
 
 // The tf32 variant on the same real layers: with x transposed, the 16-bit kernel's tiles (x^T as B);
