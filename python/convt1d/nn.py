@@ -71,12 +71,7 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
         return self._eager_forward(input, output_size)
 
     def _scripted_forward(self, input: Tensor, output_size: Optional[list[int]]) -> Tensor:
-        if self.padding_mode != "zeros":
-            raise ValueError("convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
-                             "convolutions support)")
-        output_padding = self._output_padding(
-            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
-        )[0]
+        output_padding = self._checked_output_padding(input, output_size)
         unbatched = input.dim() == 2
         x = input.unsqueeze(0) if unbatched else input
         y = torch.ops.convt1d.conv_transpose1d(
@@ -84,19 +79,23 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
         )
         return y.squeeze(0) if unbatched else y
 
-    @torch.jit.unused
-    def _eager_forward(self, input: Tensor, output_size: Optional[list[int]] = None) -> Tensor:
+    def _checked_output_padding(self, input: Tensor, output_size: Optional[list[int]]) -> int:
+        # Both forwards' checks (so TorchScript compiles it: no f-strings).
         if self.padding_mode != "zeros":
             raise ValueError(
-                f"convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
-                f"convolutions support), got {self.padding_mode!r}"
+                "convt1d.nn.ConvTranspose1d: padding_mode must be 'zeros' (the only mode transposed "
+                "convolutions support), got '" + self.padding_mode + "'"
             )
         if output_size is None:
-            output_padding = self.output_padding[0]
-        else:  # torch's own rule for turning output_size into output_padding, errors included
-            output_padding = self._output_padding(
-                input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
-            )[0]
+            return self.output_padding[0]
+        # torch's own rule for turning output_size into output_padding, errors included
+        return self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
+        )[0]
+
+    @torch.jit.unused
+    def _eager_forward(self, input: Tensor, output_size: Optional[list[int]] = None) -> Tensor:
+        output_padding = self._checked_output_padding(input, output_size)
         # Parameters straight from _parameters where they live there (nn.Module.__getattr__ costs about
         # 0.5 us per name); a parametrized or weight-normed weight is read through its attribute.
         params = self._parameters

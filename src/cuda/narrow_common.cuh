@@ -7,13 +7,17 @@
 
 #include "cuda/dtype_traits.cuh"
 #include "cuda/gemm_params.cuh"
+#include "divisor.hpp"
 #include "plan.hpp"
 
 namespace convt1d::detail::narrow {
 
+// The counts a tile's set-up divides by are Divisors (src/divisor.hpp): the tiles are short.
 struct NarrowParams {
-  int64_t out_length, q_first, tiles_per_row, tiles;
-  int32_t in_channels, out_channels, in_length, kernel_size, stride, padding, m;
+  int64_t out_length, q_first, tiles;
+  Divisor<int32_t> tiles_per_row, stride;
+  Divisor<int32_t> active;  // the shift-add's threads that take outputs: a multiple of the stride
+  int32_t in_channels, out_channels, in_length, kernel_size, padding, m;
   int32_t slices, ci_per_slice, cols, halo, owned, slice_pitch, k_steps;
   int32_t tap_step, shift_step;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
@@ -25,13 +29,14 @@ inline NarrowParams make_params(const Plan& plan) {
   NarrowParams p{};
   p.out_length = s.out_length;
   p.q_first = t.q_first;
-  p.tiles_per_row = t.tiles_per_row;
+  p.tiles_per_row = Divisor<int32_t>::of(std::max<int64_t>(t.tiles_per_row, 1));  // (0: no tiles to walk)
   p.tiles = t.tiles;
   p.in_channels = static_cast<int32_t>(s.in_channels);
   p.out_channels = static_cast<int32_t>(s.out_channels);
   p.in_length = static_cast<int32_t>(s.in_length);
   p.kernel_size = static_cast<int32_t>(s.kernel_size);
-  p.stride = static_cast<int32_t>(s.stride);
+  p.stride = Divisor<int32_t>::of(s.stride);
+  p.active = Divisor<int32_t>::of(kNarrowThreads - kNarrowThreads % s.stride);
   p.padding = static_cast<int32_t>(s.padding);
   p.m = static_cast<int32_t>(s.out_channels * s.kernel_size);
   p.slices = t.slices;
@@ -51,9 +56,9 @@ struct Window {
   int64_t b, q_lo, start;
 };
 __device__ __forceinline__ Window window_of(const NarrowParams& p, int64_t tile) {
-  const uint32_t per_row = static_cast<uint32_t>(p.tiles_per_row);
-  const uint32_t b = static_cast<uint32_t>(tile) / per_row;
-  const int64_t q_lo = p.q_first + int64_t(static_cast<uint32_t>(tile) - b * per_row) * p.owned;
+  const auto tile32 = static_cast<int32_t>(tile);
+  const int32_t b = p.tiles_per_row.div(tile32);
+  const int64_t q_lo = p.q_first + int64_t{tile32 - b * p.tiles_per_row.value} * p.owned;
   return {b, q_lo, q_lo - p.halo};
 }
 
@@ -64,17 +69,17 @@ __device__ __forceinline__ Window window_of(const NarrowParams& p, int64_t tile)
 template <class T>
 __device__ __forceinline__ void shift_add(const NarrowParams& p, const float* z_s, const float* bias_s,
                                           T* __restrict__ y, int64_t b, int64_t q_lo, int64_t start, int tid) {
-  const int active = kNarrowThreads - kNarrowThreads % p.stride;
-  const int col_step = active / p.stride;
-  const int64_t t_lo = std::max<int64_t>(q_lo * p.stride - p.padding, 0);
-  const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * p.stride - p.padding, p.out_length);
+  const int stride = p.stride.value, active = p.active.value;
+  const int col_step = p.stride.div(active);
+  const int64_t t_lo = std::max<int64_t>(q_lo * stride - p.padding, 0);
+  const int64_t t_hi = std::min<int64_t>((q_lo + p.owned) * stride - p.padding, p.out_length);
   if (tid >= active || t_lo + tid >= t_hi) return;
   // u = t + padding = q*stride + r, taken from the window's first q: d is under (owned + 1) * stride.
-  const int d = static_cast<int>(t_lo + p.padding - q_lo * p.stride) + tid;
-  const int dq = d / p.stride, r = d - dq * p.stride;
+  const int d = static_cast<int>(t_lo + p.padding - q_lo * stride) + tid;
+  const int dq = p.stride.div(d), r = d - dq * stride;
   const int taps = p.tap_count[r];
   const int col0 = dq + static_cast<int>(q_lo - start) - p.first_shift[r];
-  const int count = (static_cast<int>(t_hi - t_lo) - 1 - tid) / active + 1;
+  const int count = p.active.div(static_cast<int>(t_hi - t_lo) - 1 - tid) + 1;
   const int tap_delta = p.tap_step * p.cols - p.shift_step;  // Z offset from one tap to the next
   for (int co = 0; co < p.out_channels; ++co) {
     const float* zc = z_s + (co * p.kernel_size + p.first_tap[r]) * p.cols + col0;

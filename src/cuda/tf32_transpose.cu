@@ -18,6 +18,7 @@
 #include "cuda/cuda_check.cuh"
 #include "cuda/dependent_launch.cuh"
 #include "cuda/ptx.cuh"
+#include "divisor.hpp"
 #include "problem.hpp"
 
 namespace convt1d::detail {
@@ -36,7 +37,10 @@ struct Job {
   const float* in;
   float* out;
   int64_t channels, length, ci_pitch;
-  int64_t l_tiles, row_tiles, blocks;  // row_tiles = batch * l_tiles; blocks = row_tiles * ci tiles
+  // row_tiles = batch * l_tiles; blocks = row_tiles * ci tiles, below 2^31 (launch_tiles), so a block
+  // finds its tile by multiply-high divisions, not 64-bit ones ahead of its first loads
+  Divisor<int32_t> l_tiles, row_tiles;
+  int64_t blocks;
   int32_t aligned;                     // float4 reads: the base and every row 16-byte aligned
   int32_t split;                       // TransposeJob::split: big and small parts per chunk
 };
@@ -63,8 +67,10 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
     j = 1;
   }
   const Job& job = jobs.job[j];
-  const int64_t ci0 = block / job.row_tiles * kChannels, row_tile = block % job.row_tiles;
-  const int64_t b = row_tile / job.l_tiles, l0 = row_tile % job.l_tiles * kPositions;
+  const auto block32 = static_cast<int32_t>(block);
+  const int32_t ci_tile = job.row_tiles.div(block32), row_tile = block32 - ci_tile * job.row_tiles.value;
+  const int32_t b32 = job.l_tiles.div(row_tile), l_tile = row_tile - b32 * job.l_tiles.value;
+  const int64_t ci0 = int64_t{ci_tile} * kChannels, b = b32, l0 = int64_t{l_tile} * kPositions;
   const int t = threadIdx.x;
   constexpr int kRowVectors = kPositions / kVector;
 #pragma unroll
@@ -126,16 +132,18 @@ void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
     j.channels = s.channels;
     j.length = s.length;
     j.ci_pitch = s.ci_pitch;
-    j.l_tiles = (s.length + kPositions - 1) / kPositions;
-    j.row_tiles = s.batch * j.l_tiles;
-    j.blocks = j.row_tiles * ci_tiles_of(s);
+    const int64_t l_tiles = (s.length + kPositions - 1) / kPositions, row_tiles = s.batch * l_tiles;
+    j.blocks = row_tiles * ci_tiles_of(s);
+    blocks += j.blocks;
+    if (j.blocks == 0) continue;  // (no tile to find)
+    if (blocks > std::numeric_limits<int32_t>::max())
+      fail(CONVT1D_INTERNAL_ERROR, "convt1d: transpose_to_tf32 needs " + std::to_string(blocks) + " blocks");
+    j.l_tiles = Divisor<int32_t>::of(l_tiles);
+    j.row_tiles = Divisor<int32_t>::of(row_tiles);
     j.aligned = reinterpret_cast<uintptr_t>(s.in) % 16 == 0 && s.length % kVector == 0;
     j.split = s.split ? 1 : 0;
-    blocks += j.blocks;
   }
   if (blocks == 0) return;
-  if (blocks > std::numeric_limits<int32_t>::max())
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: transpose_to_tf32 needs " + std::to_string(blocks) + " blocks");
   transpose_tf32_kernel<kPositions><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);
 }
 

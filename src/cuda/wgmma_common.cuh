@@ -194,6 +194,15 @@ __device__ __forceinline__ void accumulators_to_z(const float* acc, float* z_all
 constexpr int kTmaThreads = 32;       // warp 0 of the producer warpgroup issues the TMA loads
 constexpr int kProducerThreads = 128;  // its other warps are free until the epilogue
 
+// The bias of the tile's channels from co0 into shared memory (zero past C_out), by `lanes` threads of
+// which this is `lane`.
+template <class T>
+__device__ __forceinline__ void copy_bias(const WgmmaParams& p, int32_t co0, const T* __restrict__ bias, float* bias_s,
+                                          int lane, int lanes) {
+  for (int i = lane; i < p.tile_channels; i += lanes)
+    bias_s[i] = co0 + i < p.out_channels ? to_float(bias[co0 + i]) : 0.0f;
+}
+
 // The tile's bias in shared memory, staged by the producer warpgroup's idle warps while the main loop
 // runs, so that the shift-add reads it next to Z. Returns nullptr without bias, or with the register
 // epilogue (which reads its channel's bias itself). Visible to the shift-add after the block barrier
@@ -203,8 +212,7 @@ __device__ __forceinline__ const float* stage_bias(const WgmmaParams& p, int32_t
                                                    float* bias_s) {
   if (bias == nullptr || p.register_epilogue) return nullptr;
   if (threadIdx.x >= kTmaThreads && threadIdx.x < kProducerThreads)
-    for (int i = threadIdx.x - kTmaThreads; i < p.tile_channels; i += kProducerThreads - kTmaThreads)
-      bias_s[i] = co0 + i < p.out_channels ? to_float(bias[co0 + i]) : 0.0f;
+    copy_bias(p, co0, bias, bias_s, threadIdx.x - kTmaThreads, kProducerThreads - kTmaThreads);
   return bias_s;
 }
 

@@ -219,9 +219,7 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
         } else {
           __syncwarp();  // (bar.sync is warp-aligned: reconverge after the shift-add's early exits)
           ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);
-          if (bias != nullptr)
-            for (int i = tid - kProducerThreads; i < tile_channels; i += kEpilogueThreads)
-              ring.bias[i] = o.co0 + i < p.out_channels ? to_float(bias[o.co0 + i]) : 0.0f;
+          if (bias != nullptr) copy_bias(p, o.co0, bias, ring.bias, tid - kProducerThreads, kEpilogueThreads);
           accumulators_to_z<N>(acc, z, h, p.z_pitch);
           ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);  // Z and the bias written
           shift_add(p, z, o.b0, o.j, o.start, o.co0, bias != nullptr ? ring.bias : nullptr, y,

@@ -101,14 +101,14 @@ __device__ __forceinline__ void store_pairs(T* y_row, int64_t ld, int64_t row_st
 
 // One (x part, phase) of a tile with the window in kParts parts (StreamTiling::x_parts): the phase's
 // chunks whose channels lie in part `part`, tap after tap, two at a time. Every chunk lies in one tap and
-// one part (x_parts_for, plan_stream.cpp), so its offsets follow from (tap, j) directly.
+// one part (x_parts_for, plan_stream.cpp), so its offsets follow from (tap, j) directly. `chunks`: the
+// phase's chunks in this part.
 template <class M, int N, int kParts>
 __device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, AGroup<M>& a1, const typename M::T* xs,
-                                            int part, int32_t c_base, int32_t taps, int32_t col0, uint64_t wt_desc,
+                                            int part, int32_t c_base, int32_t chunks, int32_t col0, uint64_t wt_desc,
                                             uint32_t b_small, const StreamParams& p) {
   constexpr int kGroupsPerChunk = kStepsPerGroup / M::kGroupSteps;
   const int32_t part_chunks = p.ci_pad / M::kStep / kStepsPerGroup / kParts;  // per tap
-  const int32_t chunks = taps * part_chunks;  // even (x_parts_for)
   int32_t tap = 0, j = 0;
   for (int32_t k2 = 0; k2 < chunks; k2 += 2) {
 #pragma unroll
@@ -181,9 +181,10 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
         for (int rr = 0; rr < S; ++rr) {
           const int32_t r = kRotated ? (rr + 1) % S : r0 + rr;
           const int32_t left = kRotated && rr == 0;
-          const int32_t spt = p.ci_pad / M::kStep;  // k-steps per tap
-          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, part, p.phase_chunk[r] - p.phase_chunk[r0],
-                                    p.phase_steps[r] / spt, -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
+          // the phase's chunks in this part: an even count (x_parts_for), divided by a constant
+          const int32_t chunks = (p.phase_chunk[r + 1] - p.phase_chunk[r]) / kParts;
+          reduce_part<M, N, kParts>(acc[rr], a0, a1, xs, part, p.phase_chunk[r] - p.phase_chunk[r0], chunks,
+                                    -p.phase_shift[r] - p.x_base - left, wt_desc, b_small, p);
         }
         __syncwarp();
         if (lane == 0) ptx::mbar_arrive(&empty[b]);
