@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "divisor.hpp"
 #include "plan.hpp"
 
 namespace convt1d::detail::gemm {
@@ -27,6 +28,9 @@ struct GemmParams {  // what the kernels read of the plan
   int32_t in_per_group, out_per_group, kernel_size, stride;
   int32_t q_tile, ci_chunk, chunks, splits, chunks_per_split, items, w_rows, w_pitch, x_cols, y_pitch, k_step;
   int32_t tap_step, shift_step, max_shift;
+  // q_tile / 32: a warp item (phase r, 32 positions from q_first) of index i has r = i / q_chunks, which
+  // the compute warps divide for every item of every step
+  Divisor<int32_t> q_chunks;
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
@@ -165,6 +169,7 @@ inline GemmParams make_params(const Plan& plan) {
   p.kernel_size = static_cast<int32_t>(s.kernel_size);
   p.stride = static_cast<int32_t>(s.stride);
   p.q_tile = t.q_tile;
+  p.q_chunks = Divisor<int32_t>::of(t.q_tile / kGemmWarpPositions);
   p.ci_chunk = t.ci_chunk;
   p.chunks = t.chunks;
   p.splits = t.splits;

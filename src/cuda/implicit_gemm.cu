@@ -162,7 +162,6 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 
   // ---- compute warps ----
-  const int q_chunks = p.q_tile / 32;
   constexpr int kVec = kVecBytes / sizeof(T);
   BiasRegs bias_r = load_bias(p, bias, first.c);
   Acc acc;
@@ -190,7 +189,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int k_steps = (min(p.ci_chunk, p.in_per_group - chunk * p.ci_chunk) + Traits<M>::kStep - 1) / Traits<M>::kStep;
     if constexpr (kStreamW) {
       // One item per warp (the plan keeps items <= warps); its accumulators live across the chunks.
-      const int r = warp / q_chunks, q_first = (warp % q_chunks) * 32;
+      const int r = p.q_chunks.div(warp), q_first = (warp - r * p.q_chunks.value) * kGemmWarpPositions;
       if (warp < p.items) {
         if (cur.unit_first(p)) init_acc(acc, cur.split == 0 ? bias_r : BiasRegs{});  // bias once per tile
         if constexpr (kW == WSource::Raw)
@@ -209,7 +208,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const StageAlign<TOut> al = stage_align<TOut>(p, c, y);
       bool staging_ours = false;
       for (int item = warp; item < p.items; item += kComputeWarps) {
-        const int r = item / q_chunks, q_first = (item % q_chunks) * 32;
+        const int r = p.q_chunks.div(item), q_first = (item - r * p.q_chunks.value) * kGemmWarpPositions;
         init_acc(acc, bias_r);
         compute_item<M, false>(p, w_s, xs, xs, r, col_base + q_first, k_steps, acc);
         if (!staging_ours) {
