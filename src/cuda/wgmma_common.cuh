@@ -70,10 +70,6 @@ __device__ __forceinline__ PackedColumns packed_columns(const WgmmaParams& p, in
   return {(2 * chunk + w_small) * kWgmmaTf32Chunk, (2 * chunk + x_small) * kWgmmaTf32Chunk};
 }
 
-// A wgmma kernel's stage ring: `stages` buffers of stage_bytes from the 1024-byte aligned base of the
-// dynamic shared memory (the 128B-swizzle period), then a "full" and an "empty" mbarrier per stage, then
-// the tile's bias (kWgmmaMaxTileChannels floats). Returns once the barriers are initialised and the
-// kernel before (the TF32 operand packing, when launched as its dependent) has finished.
 // Pipeline step i's stage, i % stages, and how often the ring has wrapped before it, i / stages: both
 // stepped from step 0 instead of divided. The producer's two run-time divisions per step (~20
 // dependent instructions each) held back the large layers' loads (perf-log step 135).
@@ -90,6 +86,10 @@ struct StageCursor {
   __device__ __forceinline__ int previous(int stages) const { return (stage == 0 ? stages : stage) - 1; }
 };
 
+// A wgmma kernel's stage ring: `stages` buffers of stage_bytes from the 1024-byte aligned base of the
+// dynamic shared memory (the 128B-swizzle period), then a "full" and an "empty" mbarrier per stage, then
+// the tile's bias (kWgmmaMaxTileChannels floats). Returns once the barriers are initialised and the
+// kernel before (the TF32 operand packing, when launched as its dependent) has finished.
 struct StageRing {
   unsigned char* smem;
   uint64_t* full;
