@@ -547,19 +547,22 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                 return _launch(signature, x.unsqueeze(0), weight, bias).squeeze(0)
             return _launch(signature, x, weight, bias)
         checked = signature.checked
+        autograd = needs_grad
     elif _tracing_state() is not None:
         checked = _check_traced(x, weight, bias, stride, padding, output_padding, groups, dilation)
-        eager = False
+        eager = autograd = False
     else:
         checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = plain and not x.is_meta and not _is_compiling() and _tracing_state() is None
+        # (an eager call under a torch.func transform or forward AD, or one that needs a gradient)
+        autograd = eager and (_transformed() or _is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        ))
     unbatched = x.dim() == 2
     if unbatched:
         x = x.unsqueeze(0)
     if eager:
-        if _transformed() or _is_grad_enabled() and (
-            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-        ):
+        if autograd:
             y = _EagerAutograd.apply(x, weight, bias, *checked[:5])
         else:  # parameters given as 1-element tuples or integer-like types
             y = _run(x, weight, bias, *checked[:5])
