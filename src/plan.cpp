@@ -260,8 +260,9 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
 }
 
 // Where the streaming kernel beats the others (the suite layers it takes, each kernel forced,
-// docs/perf-log.md step 39): in fp32 on every one of them from 32 tiles (T2, T4, P1, S15, X2 faster,
-// S4 and S7 the same); in 16-bit, where the others' loads are half as wide, only with enough tiles
+// docs/perf-log.md steps 39 and 140): in fp32 from one tile per SM (T2, T4, P1; S4, S7, S15 and X2,
+// one block each, run faster on the tap-major kernel since its producer stopped dividing), at stride 1
+// from 32 tiles (not re-measured); in 16-bit, where the others' loads are half as wide, only with enough tiles
 // to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
 // Phase blocks of one phase (perf-log step 76) only where each phase's partial 32-byte sectors of y
 // meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
@@ -286,7 +287,8 @@ bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const Stream
 
 bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
   if (t.phase_blocks) return prefers_phase_blocks(p, s, t, dev);
-  if (p.dtype == CONVT1D_FLOAT32) return t.tiles >= kStreamMinTilesFp32;
+  if (p.dtype == CONVT1D_FLOAT32)
+    return t.tiles >= (s.stride == 1 ? kStreamMinTilesFp32OnePhase : int64_t{kStreamMinWavesFp32} * dev.sm_count);
   const bool vector_rows = stream_out_offset(s, t) % kStreamLaneOutputs == 0 && s.out_length % kStreamLaneOutputs == 0;
   if (vector_rows && s.stride == 1) return t.tiles >= kStreamMinTiles16OnePhase;
   return t.tiles >= int64_t{vector_rows ? kStreamMinWaves16Vector : kStreamMinWaves16} * dev.sm_count;

@@ -88,7 +88,7 @@ constexpr int kGemmMaxTileOutputs = 512;  // q_tile*stride cap: bounds the outpu
 struct WgmmaTiling {
   int32_t co_per_half = 0;   // output channels per consumer warpgroup (its 64 rows of Z): 64 / K
   int32_t window = 0;        // input positions per window (a multiple of n_atom)
-  int32_t segments = 1;      // windows (batch rows) per tile: > 1 only when one window holds a row
+  int32_t segments = 1;      // windows per tile: window j of `segments` consecutive batch rows
   int32_t n_atom = 64;       // positions per swizzle atom of the x tile: 32 or 64
   int32_t halo = 0;          // ceil((K-1)*dilation / stride) (taps reach this far left), rounded up to 8
   int32_t windows = 1;       // windows per row
@@ -176,9 +176,10 @@ constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per
 // 3 of 192, 2.6 % slower persistent). Persistent tiles run one block per SM: at two (N 64) they lost.
 // TF32 (packed W^T columns): only tiles without Z, in steps of kWgmmaTf32PersistentColumnStep from
 // kWgmmaTf32PersistentMinN, and only where they are kWgmmaTf32PersistentMinWiden x as wide as the
-// one-tile plan's (T5: 144 columns instead of 96 at two blocks per SM, 4 % faster; the same width
-// persistent lost 1 % on L1 and S9, and tiles with Z lost on L1 in step 72, on L2, S10 and L6 by 5-20 %
-// in step 126).
+// one-tile plan's (step 139, H100: at the same width, persistent S9, L1 and T5 within -1.2..+0.1 % in TF32;
+// IEEE +0.5..2.5 %, so IEEE keeps kWgmmaIeeePersistentMinWiden, which took T5's 144 columns over 96 at two
+// blocks per SM before windowed segments). Tiles with Z lost on L1 in step 72, on L2, S10 and L6 by 5-20 %
+// in step 126.
 constexpr double kWgmmaPersistentMinWidth = 0.75;
 constexpr double kWgmmaPersistentMaxSlots = 1.05;
 constexpr double kWgmmaPersistentRegisterMaxSlots = 1.25;
@@ -186,7 +187,8 @@ constexpr int kWgmmaPersistentColumnStep = 64;
 constexpr int kWgmmaPersistentMaxN = 192;
 constexpr int kWgmmaTf32PersistentColumnStep = 16;
 constexpr int kWgmmaTf32PersistentMinN = 128;
-constexpr double kWgmmaTf32PersistentMinWiden = 1.25;
+constexpr double kWgmmaTf32PersistentMinWiden = 1.0;
+constexpr double kWgmmaIeeePersistentMinWiden = 1.25;
 // Persistent tiles with the register epilogue (WgmmaTiling::register_epilogue) keep no Z: the stages
 // have all of shared memory, and tiles may be as wide as wgmma's N.
 constexpr int kWgmmaPersistentRegisterMaxN = 256;
@@ -296,12 +298,16 @@ constexpr int kStreamDeepRingTilesPerBlock = 16;
 constexpr int kStreamTileRun = 4;
 constexpr int64_t kStreamTileRunMinTilesFp32 = 192;  // TF32: every-phase tilings, channel groups
 constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit channel groups
-// AUTO: fp32 layers of at least kStreamMinTilesFp32 tiles stream; 16-bit ones from kStreamMinWaves16
+// AUTO: fp32 layers of at least kStreamMinWavesFp32 tiles per SM stream (perf-log step 140: with fewer,
+// B = 1 layers of 32-95 tiles at strides 2-3 ran 5-19 % faster on the tap-major kernel; P1's 313 and
+// T2's 528 tiles 7-36 % faster streamed), at stride 1 from kStreamMinTilesFp32OnePhase tiles (step 39;
+// the tap-major kernel's shift-add then sums every tap); 16-bit ones from kStreamMinWaves16
 // tiles per SM (perf-log step 39), or where every tile's rows leave as vectors from 2 per SM, and at
 // stride 1 (one phase: the other kernels' shift-add over every tap) from kStreamMinTiles16OnePhase
 // tiles (step 100: one row of KB74's channels in bf16 1.3-3.7x faster streamed at 65-513 tiles,
 // 14 % slower at 33).
-constexpr int kStreamMinTilesFp32 = 32;
+constexpr int kStreamMinWavesFp32 = 1;
+constexpr int64_t kStreamMinTilesFp32OnePhase = 32;
 constexpr int kStreamMinWaves16 = 4;
 constexpr int kStreamMinWaves16Vector = 2;
 constexpr int kStreamMinTiles16OnePhase = 64;

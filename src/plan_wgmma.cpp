@@ -93,7 +93,11 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
        window -= q.window_step) {  // ties: wider
     if (window < s.in_length && q.halo >= window) continue;  // overlapping windows would own nothing
     const int64_t windows = wgmma_windows(s.in_length, window, q.halo);
-    const int64_t max_segments = windows == 1 ? std::min<int64_t>(q.max_n / window, s.batch) : 1;
+    // Segments are windows of consecutive batch rows at the same place in their rows, whether a
+    // window holds a whole row or not: T5's rows of 264 positions ran 11-26 % faster as tiles of eight
+    // 32-wide windows (TF32, IEEE) or two 96-wide ones (16-bit) than of one 144- or 96-wide window
+    // (perf-log step 139): the tile's weight boxes serve more columns.
+    const int64_t max_segments = std::min<int64_t>(q.max_n / window, s.batch);
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
       WgmmaTiling c;
@@ -133,7 +137,8 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
 
 // The persistent tiling instead of the one-tile-per-block `t` (from search_windows with `q`) where
 // AUTO takes it (WgmmaTiling::persistent, kWgmmaPersistent* in plan.hpp).
-void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t, bool tf32) {
+void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, WgmmaTiling& t, bool tf32,
+                       bool ieee = false) {
   if (t.window == 0 || t.tiles <= dev.sm_count * t.blocks_per_sm) return;  // (one wave: nothing to overlap)
   q.persistent = true;
   if (tf32) {
@@ -144,7 +149,7 @@ void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, Wg
   const WgmmaTiling p = search_windows(s, dev, q);
   if (p.window == 0) return;
   if (tf32) {
-    if (p.n() >= kWgmmaTf32PersistentMinWiden * t.n()) t = p;
+    if (p.n() >= (ieee ? kWgmmaIeeePersistentMinWiden : kWgmmaTf32PersistentMinWiden) * t.n()) t = p;
     return;
   }
   // Column slots per SM: waves of tiles x their columns (the last wave counts whole).
@@ -340,7 +345,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       q.shared = false;
     }
     WgmmaTiling w = search_windows(s, dev, q);
-    if (!segment_sums) prefer_persistent(s, dev, q, w, true);
+    if (!segment_sums) prefer_persistent(s, dev, q, w, true, ieee);
     // Its tiles are 2*co_per_half channels whatever C_out, so it may compute more MMA rows x columns
     // than the other orientation; it still wins up to 1.5x as many (S18: 1.33x, 15 % faster), not at 2x
     // (HTDemucs' 8 channels of K 8 fill half a tile: 5 % slower). Perf-log step 48.

@@ -364,13 +364,17 @@ TEST_F(CudaParity, WgmmaLayers) {
       {1, 128, 16, 1000, 8, 4, 1100, 1, 0}, // padding wider than the first windows: they own nothing
       {2, 2048, 32, 40, 16, 8, 4, 1, 0},    // Oobleck-deep reduction: IEEE's longest accumulation chains
       {8, 1056, 8, 600, 8, 4, 2, 1, 0},     // deep, many row tiles: IEEE small-part sums on packed W^T
-      {12, 1000, 48, 300, 16, 8, 1, 1, 0},  // long reduction over > 1 wave: persistent blocks in 16-bit
-                                            // and TF32 (stride 8: the register epilogue, no Z)
-      {12, 1024, 64, 512, 8, 4, 2, 1, 0},   // persistent blocks at stride 4: Z after the stages
+      {12, 600, 48, 900, 16, 8, 1, 1, 0},   // long reduction over > 1 wave: persistent blocks in 16-bit
+                                            // (stride 8: the register epilogue, no Z)
+      {6, 512, 64, 2000, 8, 4, 2, 1, 0},    // persistent blocks at stride 4: Z after the stages
       {64, 96, 64, 256, 16, 8, 4, 1, 0},    // K 16, stride 8, rows of whole 256-position windows:
                                             // the register epilogue's output one column past the window
       {3, 40, 24, 30000, 4, 2, 1, 1, 0},    // a one-chunk reduction over many waves: persistent 16-bit
                                             // tiles whose stage ring wraps every tile or two
+      {24, 128, 64, 264, 16, 8, 4, 1, 0},   // DAC-like rows cut into windows, several batch rows per
+                                            // tile (segments of one window each): register epilogue
+                                            // (persistent in 16-bit and TF32)
+      {48, 96, 64, 200, 8, 4, 2, 1, 0},     // the same at stride 4, through Z (persistent in 16-bit)
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -390,7 +394,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   t1d::Rng rng(906);
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
-  int short_persistent = 0;
+  int short_persistent = 0, windowed_segments = 0, windowed_segments_z = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -418,6 +422,9 @@ TEST_F(CudaParity, WgmmaLayers) {
       register_raw += plan.wgmma.register_epilogue && plan.wgmma.raw_weights;
       persistent_tf32 += plan.wgmma.persistent && plan.wgmma.tf32;
       short_persistent += plan.wgmma.persistent && plan.wgmma.k_chunks < plan.wgmma.stages;
+      const bool windowed = plan.wgmma.segments > 1 && plan.wgmma.windows > 1;
+      windowed_segments += windowed;
+      windowed_segments_z += windowed && !plan.wgmma.register_epilogue;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -436,6 +443,8 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(register_raw, 2) << "no raw-weights tiles summed their outputs from the accumulators";
   EXPECT_GE(persistent_tf32, 1) << "no fp32 layer ran on persistent packed-W^T tiles";
   EXPECT_GE(short_persistent, 2) << "no persistent tiles in fp16 and bf16 had fewer chunks than stages";
+  EXPECT_GE(windowed_segments, 8) << "too few layers put windows of several rows, not whole rows, in a tile";
+  EXPECT_GE(windowed_segments_z, 4) << "too few such tiles went through Z";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

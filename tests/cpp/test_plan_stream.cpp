@@ -126,7 +126,7 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_FALSE(t.ieee);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
-  // Short rows: fp32 streams from 32 tiles, 16-bit at stride 1 where the rows leave as vectors (KB74's
+  // Short rows at stride 1: fp32 streams from 32 tiles, 16-bit where the rows leave as vectors (KB74's
   // do) from 64; 16-bit rows stored element by element only from 4 tiles per SM.
   convt1d_problem shorter = kb74();
   shorter.batch = 1;
