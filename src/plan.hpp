@@ -165,6 +165,7 @@ constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
+constexpr int kWgmmaMaxSegmentedWindows = 16;  // tiles of several rows' windows: rows of at most this many
 // WgmmaTiling::persistent, where AUTO takes it (perf-log steps 72, 122, 123, 126): fp16/bf16 tilings
 // of more than one wave of tiles, where the persistent tiles (multiples of kWgmmaPersistentColumnStep
 // columns, fewer kernel instances, up to kWgmmaPersistentMaxN: Z and two stages fit in shared memory)

@@ -96,8 +96,10 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
     // Segments are windows of consecutive batch rows at the same place in their rows, whether a
     // window holds a whole row or not: T5's rows of 264 positions ran 11-26 % faster as tiles of eight
     // 32-wide windows (TF32, IEEE) or two 96-wide ones (16-bit) than of one 144- or 96-wide window
-    // (perf-log step 139): the tile's weight boxes serve more columns.
-    const int64_t max_segments = std::min<int64_t>(q.max_n / window, s.batch);
+    // (perf-log step 139): the tile's weight boxes serve more columns. Not on rows of many windows,
+    // where the cost model's pick lost (T6 IEEE, 76 windows of 112: +2.5 %).
+    const int64_t max_segments =
+        windows <= kWgmmaMaxSegmentedWindows ? std::min<int64_t>(q.max_n / window, s.batch) : 1;
     for (int64_t segments = max_segments; segments >= 1; --segments) {
       const int64_t n = window * segments;
       WgmmaTiling c;
