@@ -153,6 +153,19 @@ __device__ __forceinline__ void retire_accumulators(float* acc, float* total) {
   hopper::fence_proxy_async();
 }
 
+// A tile's x atoms in order over its `segments` windows: fn(a, in_window, sg) for atom a, the in_window-th
+// of segment sg's window (counters: the producer thread issues these between MMA steps, perf-log step 135).
+template <class F>
+__device__ __forceinline__ void for_each_atom(int atoms, int atoms_per_window, F&& fn) {
+  for (int a = 0, in_window = 0, sg = 0; a < atoms; ++a) {
+    fn(a, in_window, sg);
+    if (++in_window == atoms_per_window) {
+      in_window = 0;
+      ++sg;
+    }
+  }
+}
+
 // Where a tap-major tile starts: its first batch row b0, its window j (first input position `start`)
 // and its first output channel co0, for tiles of `tile_channels` channels.
 struct TileOrigin {

@@ -144,14 +144,10 @@ __global__ void __launch_bounds__(kThreads, N <= kWgmmaMaxSharedN && !SEGMENTS &
             for (int h = 0; h < 2; ++h)
               hopper::tma_load_2d(a_s + h * kABoxBytes, &w_map, (o.co0 + h * p.co_per_half) * p.kernel_size, ci,
                                   &full[s]);
-            for (int a = 0, in_window = 0, sg = 0; a < atoms; ++a) {  // atom a: in_window of segment sg
+            for_each_atom(atoms, atoms_per_window, [&](int a, int in_window, int sg) {
               hopper::tma_load_3d(b_s + a * atom_bytes, &x_map, o.start + in_window * p.n_atom, ci, o.b0 + sg,
                                   &full[s]);
-              if (++in_window == atoms_per_window) {
-                in_window = 0;
-                ++sg;
-              }
-            }
+            });
           }
         }
       } while (next_tile(tile));

@@ -99,6 +99,27 @@ __device__ __forceinline__ void store_pairs(T* y_row, int64_t ld, int64_t row_st
   }
 }
 
+// Chunk c of W^T's image (a phase's kStepsPerGroup k-steps) against the x fragments at `off`: its groups
+// of M::kGroupSteps steps as wgmmas, the A fragments alternating between a0 and a1 from set `first_set`
+// (0: a0) so that one commit group stays in flight. first_set is known at compile time once the callers'
+// loops are unrolled.
+template <class M, int N>
+__device__ __forceinline__ void mma_chunk(float (&acc)[N / 2], AGroup<M>& a0, AGroup<M>& a1, const typename M::T* xs,
+                                          const int32_t* off, uint32_t c, int first_set, uint64_t wt_desc,
+                                          uint32_t b_small, const StreamParams& p) {
+#pragma unroll
+  for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
+    const uint64_t b_desc = wt_desc + ((c * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
+    if ((first_set + g0 / M::kGroupSteps) % 2 == 0) {
+      mma_group<M, N>(acc, a0, xs, off + g0, p.x_cols, b_desc, b_small);
+      fence_group<M>(a1);  // the group before (a1's) has retired: a1 may be rewritten
+    } else {
+      mma_group<M, N>(acc, a1, xs, off + g0, p.x_cols, b_desc, b_small);
+      fence_group<M>(a0);
+    }
+  }
+}
+
 // One (x part, phase) of a tile with the window in kParts parts (StreamTiling::x_parts): the phase's
 // chunks whose channels lie in part `part`, tap after tap, two at a time. Every chunk lies in one tap and
 // one part (x_parts_for, plan_stream.cpp), so its offsets follow from (tap, j) directly. `chunks`: the
@@ -119,17 +140,7 @@ __device__ __forceinline__ void reduce_part(float (&acc)[N / 2], AGroup<M>& a0, 
 #pragma unroll
       for (int kk = 0; kk < kStepsPerGroup; ++kk)
         off[kk] = (sub * kStepsPerGroup + kk) * M::kStep * p.x_cols + col0 - tap * p.shift_step;
-#pragma unroll
-      for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
-        const uint64_t b_desc = wt_desc + ((uint32_t(c_base + c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-        if ((u * kGroupsPerChunk + g0 / M::kGroupSteps) % 2 == 0) {  // (compile time)
-          mma_group<M, N>(acc, a0, xs, off + g0, p.x_cols, b_desc, b_small);
-          fence_group<M>(a1);
-        } else {
-          mma_group<M, N>(acc, a1, xs, off + g0, p.x_cols, b_desc, b_small);
-          fence_group<M>(a0);
-        }
-      }
+      mma_chunk<M, N>(acc, a0, a1, xs, off, uint32_t(c_base + c), u * kGroupsPerChunk, wt_desc, b_small, p);
       if (++j == part_chunks) {
         j = 0;
         ++tap;
@@ -205,18 +216,8 @@ __device__ __forceinline__ void consume_tiles(int32_t first, int32_t step, int32
             const int c = c2 + half;
             int32_t off[kStepsPerGroup];
             chunk_offsets<M>(off, c * kStepsPerGroup, steps, ci0, col, zero_off, p);
-#pragma unroll
-            for (int g0 = 0; g0 < kStepsPerGroup; g0 += M::kGroupSteps) {
-              const uint64_t b_desc =
-                  wt_desc + ((uint32_t(c_base + c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-              if ((half * kGroupsPerChunk + g0 / M::kGroupSteps) % 2 == 0) {  // (compile time)
-                mma_group<M, N>(acc[rr], a0, xs, off + g0, p.x_cols, b_desc, b_small);
-                fence_group<M>(a1);  // the group before (a1's) has retired: a1 may be rewritten
-              } else {
-                mma_group<M, N>(acc[rr], a1, xs, off + g0, p.x_cols, b_desc, b_small);
-                fence_group<M>(a0);
-              }
-            }
+            mma_chunk<M, N>(acc[rr], a0, a1, xs, off, uint32_t(c_base + c), half * kGroupsPerChunk, wt_desc, b_small,
+                            p);
           }
         }
       }

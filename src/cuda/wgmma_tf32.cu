@@ -176,14 +176,11 @@ __global__ void __launch_bounds__(kThreads, 1)
           for (int sg = 0; sg < p.segments.value; ++sg)
             hopper::tma_load_3d(xs + sg * p.window * kRowBytes, &x_map, col.x, start, b0 + sg, &full[s]);
         } else {
-          for (int a = 0, in_window = 0, sg = 0; a < kWgmmaTf32Positions / kWgmmaTf32Atom; ++a) {
-            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, start + in_window * kWgmmaTf32Atom, col.x, b0 + sg,
-                                &full[s]);
-            if (++in_window == atoms_per_window) {  // atom a: in_window of segment sg
-              in_window = 0;
-              ++sg;
-            }
-          }
+          // (structured bindings are captured by copy: C++17 lambdas cannot name them)
+          const auto atom = [&, x0 = start, row0 = b0, bar = &full[s]](int a, int in_window, int sg) {
+            hopper::tma_load_3d(xs + a * kXBoxBytes, &x_map, x0 + in_window * kWgmmaTf32Atom, col.x, row0 + sg, bar);
+          };
+          for_each_atom(kWgmmaTf32Positions / kWgmmaTf32Atom, atoms_per_window, atom);
         }
         hopper::tma_load_2d(xs + kXBytes, &wt_map, col.w, co0 * p.kernel_size, &full[s]);
       }
