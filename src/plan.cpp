@@ -262,8 +262,8 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
 // Where the streaming kernel beats the others (the suite layers it takes, each kernel forced,
 // docs/perf-log.md steps 39 and 140): in fp32 from one tile per SM (T2, T4, P1; S4, S7, S15 and X2,
 // one block each, run faster on the tap-major kernel since its producer stopped dividing), at stride 1
-// from 32 tiles (not re-measured); in 16-bit, where the others' loads are half as wide, only with enough tiles
-// to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
+// from 32 tiles (not re-measured); in 16-bit, where the others' loads are half as wide, only with enough
+// tiles to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
 // Phase blocks of one phase (perf-log step 76) only where each phase's partial 32-byte sectors of y
 // meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
 // moved 2.2x its y and ran 2x slower than the tap-major kernel), and only at the widths measured there
