@@ -83,10 +83,13 @@ constexpr int kGemmMaxTileOutputs = 512;  // q_tile*stride cap: bounds the outpu
 // tf32_columns; groups 1), in src/cuda/wgmma_gemm.cu: Z[(co,k), l] = sum_ci W[ci, co, k] x[ci, l] over a window of input
 // positions, both operands read unshifted in their own layouts (W as [C_in][C_out*K], x as [C_in][L]),
 // then each output sums its taps' rows of Z (the shift-add) in the epilogue. A tile is
-// 2 * co_per_half output channels x `segments` windows; windows of one row overlap by `halo` positions
-// so that every output a window owns has all its taps inside it.
+// consumers * co_per_half output channels x `segments` windows; windows of one row overlap by `halo`
+// positions so that every output a window owns has all its taps inside it.
 struct WgmmaTiling {
   int32_t co_per_half = 0;   // output channels per consumer warpgroup (its 64 rows of Z): 64 / K
+  // Consumer warpgroups, each 64 rows of Z: 2, or 3 for wide tiles (kWgmmaWide* below) of the 16-bit
+  // and TF32 packed-W^T kernel (wgmma_gemm.cu), whose weight boxes then serve 192 rows of one x tile.
+  int32_t consumers = 2;
   int32_t window = 0;        // input positions per window (a multiple of n_atom)
   int32_t segments = 1;      // windows per tile: window j of `segments` consecutive batch rows
   int32_t n_atom = 64;       // positions per swizzle atom of the x tile: 32 or 64
@@ -153,8 +156,9 @@ struct WgmmaTiling {
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
-  // Output channels per tile: one block of rows in the x^T-as-A TF32 kernel, else two halves.
-  int32_t tile_channels() const { return tf32 && !tf32_columns ? co_per_half : 2 * co_per_half; }
+  // Output channels per tile: one block of rows in the x^T-as-A TF32 kernel, else one per consumer.
+  int32_t tile_channels() const { return tf32 && !tf32_columns ? co_per_half : consumers * co_per_half; }
+  int32_t block_threads() const { return 128 * (1 + consumers); }  // a producer warpgroup + the consumers
 };
 
 constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)
@@ -164,6 +168,21 @@ constexpr int kWgmmaRows = 64;        // Z rows per consumer warpgroup (the wgmm
 constexpr int kWgmmaMaxN = 256;       // largest wgmma N
 constexpr int kWgmmaMaxStages = 8;
 constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32, K = 1): the bias staged in smem
+// Tiles of three consumer warpgroups (WgmmaTiling::consumers): a stage's 64 channels of x feed 192 rows
+// of W instead of 128, so a tile N wide reads (192 + N) / (192 N) bytes from L2 per MAC instead of
+// (128 + N) / (128 N): 22 % fewer at N 256. The large layers' main loops are bound by that traffic
+// (perf-log step 118: T3 and T5 keep 65 % of their time with the MMAs compiled out). Widths from
+// kWgmmaWideMinN in steps of kWgmmaWideColumnStep (compiled); no Z of their own (persistent tiles only
+// with the register epilogue), no segment sums, one block per SM, 512 threads whose producer gives
+// registers to the consumers (setmaxnreg: an N 256 consumer holds 128 accumulators).
+// AUTO takes them where the tile cost model finds them cheaper (search_windows: a chunk costs its
+// operand bytes), but not where the tiles' channels overrun C_out by more than kWgmmaWideMaxChannels
+// (L2's 128 channels as 6 tiles of 24: IEEE 4 % slower), and persistent ones only as wide as the
+// two-consumer persistent tiles at least (narrower: T7 bf16 6 % and L1 TF32 12 % slower; perf-log step 142).
+constexpr int kWgmmaWideConsumers = 3;
+constexpr int kWgmmaWideMinN = 192;
+constexpr int kWgmmaWideColumnStep = 32;
+constexpr double kWgmmaWideMaxChannels = 1.05;
 constexpr int kWgmmaMaxSharedN = 96;  // widest tile compiled for two blocks per SM (85 registers)
 constexpr int kWgmmaMaxSegmentedWindows = 16;  // tiles of several rows' windows: rows of at most this many
 // WgmmaTiling::persistent, where AUTO takes it (perf-log steps 72, 122, 123, 126): fp16/bf16 tilings

@@ -1,7 +1,9 @@
 // Tiling of the Hopper tap-major GEMM (plan.hpp, WgmmaTiling): which problems it takes, the window
 // and segment sizes that waste the fewest columns, and the pipeline depth that fits.
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
+#include <utility>
 
 #include "plan.hpp"
 
@@ -27,8 +29,8 @@ constexpr int64_t kPersistentTileOverhead = kTileOverhead / 2;
 constexpr int64_t kElem = 2;                 // fp16 / bf16 bytes
 constexpr int64_t kTmaAlignElems = 16 / kElem;  // a TMA box starts on a 16-byte boundary
 constexpr int64_t kMaxPackGridY = 65535;        // the W^T pre-pass launches one block row per 32 channels
-constexpr int64_t kStageWeightBytes = 2 * kWgmmaRows * 128;  // a stage's weight rows (both warpgroups)
-constexpr int64_t kStageColumnBytes = 128;                    // and its bytes per Z column
+constexpr int64_t kStageRowBytes = 128;     // a stage's bytes per weight row (64 rows per consumer)
+constexpr int64_t kStageColumnBytes = 128;  // and per Z column
 constexpr int64_t kColumnsWorkNum = 3, kColumnsWorkDen = 2;   // TF32 x^T-as-B tiles up to 1.5x the MMA work
 // The shift-add's cost model (shift_add_groups): a row's set-up (channel, batch row, pointers, the tap
 // count's branch) costs about as much as this many of its outputs; a group is whole warps, so that a
@@ -47,13 +49,14 @@ int64_t aligned_co_per_half(int64_t kernel_size, int64_t align) {
   return co_per_half;
 }
 
-// What search_windows tiles: 2*co_per_half channels x N columns (`segments` windows of `window`
+// What search_windows tiles: consumers*co_per_half channels x N columns (`segments` windows of `window`
 // positions, window a multiple of window_step, N up to max_n), windows overlapping by `halo`, over
-// k_chunks pipeline steps. Stages hold the two warpgroups' 64 weight rows (128 bytes each, in 16-bit
-// as 64 channels and in TF32 as 32) and column_bytes per column of x.
+// k_chunks pipeline steps. Stages hold the consumer warpgroups' 64 weight rows each (128 bytes a row,
+// in 16-bit as 64 channels and in TF32 as 32) and column_bytes per column of x.
 struct WindowSearch {
-  int64_t halo, window_step, co_per_half, co_tiles, k_chunks;
+  int64_t halo, window_step, co_per_half, k_chunks;
   int64_t max_n = kWgmmaMaxN;
+  bool wide = false;                      // tiles of kWgmmaWideConsumers consumers too
   bool shared = true;                     // two blocks per SM allowed (tiles up to kWgmmaMaxSharedN)
   int64_t column_bytes = kStageColumnBytes;
   bool persistent = false;                // WgmmaTiling::persistent tilings only
@@ -69,11 +72,11 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
   const bool persistent = q.persistent;
   // z_free: a persistent tile that sums its outputs from the accumulators (register_epilogue_fits)
   // has no Z.
-  auto fit = [&](int64_t n, int64_t blocks, bool z_free, WgmmaTiling& c) {
+  auto fit = [&](int64_t n, int64_t consumers, int64_t blocks, bool z_free, WgmmaTiling& c) {
     int64_t z_pitch = n;  // rows padded to 8 (mod 32) words: a half-warp's float2 stores hit 32 banks
     while (z_pitch % 32 != 8) ++z_pitch;
-    const int64_t z_bytes = z_free ? 0 : 2 * kWgmmaRows * z_pitch * 4;
-    const int64_t stage_bytes = kStageWeightBytes + n * q.column_bytes;
+    const int64_t z_bytes = z_free ? 0 : consumers * kWgmmaRows * z_pitch * 4;
+    const int64_t stage_bytes = consumers * kWgmmaRows * kStageRowBytes + n * q.column_bytes;
     const int64_t room = std::min(dev.smem_per_block_optin, dev.smem_per_sm / blocks - kReservedSmemPerBlock) -
                          kAlignSlack - kBiasBytes - (persistent ? z_bytes : 0);
     const int64_t stages = std::min<int64_t>(kWgmmaMaxStages, room / (stage_bytes + kBarrierBytesPerStage));
@@ -86,7 +89,9 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
     return true;
   };
   // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
-  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue).
+  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue). A wide
+  // tile's chunk costs its operand bytes relative to a two-consumer tile's, (192 + N) / (128 + N): the
+  // main loop is bound by them (kWgmmaWideConsumers), and its fixed cost is 1.5x (the epilogue's rows).
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
   for (int64_t window = q.max_n / q.window_step * q.window_step; window >= q.window_step;
@@ -112,18 +117,29 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
                          (q.persistent_z_free_only && !z_free) ||
                          n > (z_free ? kWgmmaPersistentRegisterMaxN : kWgmmaPersistentMaxN)))
         continue;
-      for (int64_t blocks : {int64_t{1}, kSharedBlocks}) {
+      // (consumer warpgroups, blocks per SM): two consumers at one or two blocks per SM, or wide tiles
+      for (const auto& [consumers, blocks] : std::initializer_list<std::pair<int64_t, int64_t>>{
+               {2, 1}, {2, kSharedBlocks}, {kWgmmaWideConsumers, 1}}) {
+        const bool wide = consumers > 2;
+        if (wide && (!q.wide || n < kWgmmaWideMinN || n % kWgmmaWideColumnStep != 0 || (persistent && !z_free)))
+          continue;
         if (blocks > 1 && (n > kWgmmaMaxSharedN || !q.shared || persistent)) continue;
-        if (!fit(n, blocks, z_free, c)) continue;
+        if (!fit(n, consumers, blocks, z_free, c)) continue;
         const int64_t row_tiles = ceil_div(s.batch, segments) * windows;
-        const int64_t tiles = q.co_tiles * row_tiles;
-        const int64_t overhead = persistent ? kPersistentTileOverhead : kTileOverhead;
-        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * n * blocks + overhead);
+        const int64_t co_tiles = ceil_div(s.out_channels, consumers * q.co_per_half);
+        if (wide && static_cast<double>(co_tiles * consumers * q.co_per_half) >
+                        kWgmmaWideMaxChannels * static_cast<double>(s.out_channels))
+          continue;
+        const int64_t tiles = co_tiles * row_tiles;
+        const int64_t overhead = (persistent ? kPersistentTileOverhead : kTileOverhead) * consumers / 2;
+        const int64_t chunk_cost = n * (consumers * kWgmmaRows + n) / (2 * kWgmmaRows + n);
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * chunk_cost * blocks + overhead);
         if (cost >= best_cost) continue;
         c.segments = static_cast<int32_t>(segments);
+        c.consumers = static_cast<int32_t>(consumers);
         c.n_atom = window % 64 == 0 ? 64 : 32;  // (the 16-bit kernel's swizzle atoms)
         c.blocks_per_sm = static_cast<int32_t>(blocks);
-        c.co_tiles = q.co_tiles;
+        c.co_tiles = co_tiles;
         c.row_tiles = row_tiles;
         c.tiles = tiles;
         c.persistent = persistent;
@@ -148,8 +164,14 @@ void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, Wg
     q.persistent_min_n = kWgmmaTf32PersistentMinN;
     q.persistent_z_free_only = true;
   }
-  const WgmmaTiling p = search_windows(s, dev, q);
+  WgmmaTiling p = search_windows(s, dev, q);
   if (p.window == 0) return;
+  if (p.consumers > 2) {  // (no narrower than the two-consumer persistent tiles: kWgmmaWide* in plan.hpp)
+    WindowSearch narrow = q;
+    narrow.wide = false;
+    const WgmmaTiling two = search_windows(s, dev, narrow);
+    if (two.window > 0 && p.n() < two.n()) p = two;
+  }
   if (tf32) {
     if (p.n() >= (ieee ? kWgmmaIeeePersistentMinWiden : kWgmmaTf32PersistentMinWiden) * t.n()) t = p;
     return;
@@ -201,7 +223,9 @@ int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t 
 void plan_shift_add(const Shape& s, WgmmaTiling& t) {
   // A row's outputs: a whole row in one window, else an interior window's share.
   const int64_t outputs = t.windows == 1 ? s.out_length : (t.window - t.halo) * s.stride;
-  const int32_t threads = t.persistent ? kWgmmaConsumerThreads : kWgmmaBlockThreads;
+  // (the persistent kernel's consumers, the one-tile kernel's threads: all of them, or its consumers
+  // in wide tiles, which keep the producer's registers few)
+  const int32_t threads = t.persistent || t.consumers > 2 ? 128 * t.consumers : kWgmmaBlockThreads;
   t.shift_add_groups =
       shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride, threads);
   t.shift_add_lanes = threads / t.shift_add_groups;
@@ -247,10 +271,10 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   if (co_per_half == 0)
     return no("needs kernel_size <= 8 or a multiple of 2, 4 or 8 that lets 64-row tiles start 16-byte aligned, got " +
               std::to_string(s.kernel_size));
-  const int64_t co_tiles = ceil_div(s.out_channels, 2 * co_per_half);
   const int64_t k_chunks = ceil_div(s.in_channels, kWgmmaChunk);
 
-  const WindowSearch q{halo, kWindowStep, co_per_half, co_tiles, k_chunks};
+  WindowSearch q{halo, kWindowStep, co_per_half, k_chunks};
+  q.wide = true;
   WgmmaTiling best = search_windows(s, dev, q);
   prefer_persistent(s, dev, q, best, false);
   if (best.window == 0)
@@ -341,7 +365,8 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     // overlap by exactly the taps' reach; weights rows need none either (W^T is packed).
     const int64_t reach = ceil_div((s.kernel_size - 1) * s.dilation, s.stride);
     const int64_t co_per_half = kWgmmaRows / s.kernel_size;
-    WindowSearch q{reach, kWgmmaTf32ColumnStep, co_per_half, ceil_div(s.out_channels, 2 * co_per_half), c.k_chunks};
+    WindowSearch q{reach, kWgmmaTf32ColumnStep, co_per_half, c.k_chunks};
+    q.wide = !segment_sums;
     if (segment_sums) {
       q.max_n = kWgmmaSegmentSumsMaxN;
       q.shared = false;
@@ -364,13 +389,12 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
       c = w;
     };
     if (w.window > 0 && w.tiles <= kInt32Max &&
-        (segment_sums || kColumnsWorkDen * work(w, 2 * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)))
+        (segment_sums || kColumnsWorkDen * work(w, w.consumers * kWgmmaRows) <= kColumnsWorkNum * work(c, c.rows)))
       adopt_columns(w, false, segment_sums);
     // Raw weights (WgmmaTiling::raw_weights): a warpgroup's rows start 16-byte aligned in W's rows.
     const int64_t raw_co_per_half = aligned_co_per_half(s.kernel_size, kAlign32);
     if (c.tf32_columns && raw_co_per_half > 0 && s.out_channels * s.kernel_size % kAlign32 == 0) {
-      WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, ceil_div(s.out_channels, 2 * raw_co_per_half),
-                     chunks};
+      WindowSearch r{reach, kWgmmaTf32ColumnStep, raw_co_per_half, chunks};
       r.max_n = ieee ? kRawWeightsIeeeMaxN : kRawWeightsMaxN;
       r.shared = false;
       r.column_bytes = kStageColumnBytes * parts;

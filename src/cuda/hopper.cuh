@@ -121,4 +121,21 @@ __device__ __forceinline__ void wgmma_wait() {
 // Keeps the compiler from moving accumulator reads or writes across an asynchronous wgmma.
 __device__ __forceinline__ void fence_operand(float& r) { asm volatile("" : "+f"(r)::"memory"); }
 
+// A warpgroup's registers per thread from here on (every thread of the warpgroup runs it): a producer
+// lowers its count so that its consumers can raise theirs past the launch's even share. ptxas compiles
+// the code after each to that count (it needs __launch_bounds__ with a minimum of blocks to know the
+// count at entry).
+template <int kRegisters>
+__device__ __forceinline__ void release_registers() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+template <int kRegisters>
+__device__ __forceinline__ void claim_registers() {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+
 }  // namespace convt1d::detail::hopper

@@ -28,6 +28,7 @@ using gemm::to_float;
 constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
 static_assert(kThreads == kWgmmaBlockThreads);
 constexpr int kConsumerWarps = 8;
+constexpr int kWarpgroupThreads = 128;
 constexpr uint32_t kSwizzlePeriod = 1024;
 
 // The counts that the kernels divide by are Divisors (src/divisor.hpp): a small layer's tile runs
@@ -88,15 +89,17 @@ struct StageCursor {
 
 // A wgmma kernel's stage ring: `stages` buffers of stage_bytes from the 1024-byte aligned base of the
 // dynamic shared memory (the 128B-swizzle period), then a "full" and an "empty" mbarrier per stage, then
-// the tile's bias (kWgmmaMaxTileChannels floats). Returns once the barriers are initialised and the
-// kernel before (the TF32 operand packing, when launched as its dependent) has finished.
+// the tile's bias (kWgmmaMaxTileChannels floats). Every consumer warp releases a stage ("empty").
+// Returns once the barriers are initialised and the kernel before (the TF32 operand packing, when
+// launched as its dependent) has finished.
 struct StageRing {
   unsigned char* smem;
   uint64_t* full;
   uint64_t* empty;
   float* bias;
 };
-__device__ __forceinline__ StageRing open_stage_ring(unsigned char* smem_raw, int32_t stages, uint32_t stage_bytes) {
+__device__ __forceinline__ StageRing open_stage_ring(unsigned char* smem_raw, int32_t stages, uint32_t stage_bytes,
+                                                     int consumer_warps = kConsumerWarps) {
   StageRing r;
   r.smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   r.full = reinterpret_cast<uint64_t*>(r.smem + size_t(stages) * stage_bytes);
@@ -105,7 +108,7 @@ __device__ __forceinline__ StageRing open_stage_ring(unsigned char* smem_raw, in
   if (threadIdx.x == 0) {
     for (int s = 0; s < stages; ++s) {
       ptx::mbar_init(&r.full[s], 1);
-      ptx::mbar_init(&r.empty[s], kConsumerWarps);
+      ptx::mbar_init(&r.empty[s], consumer_warps);
     }
     hopper::fence_barrier_init();
   }
@@ -324,7 +327,7 @@ __device__ __forceinline__ EpilogueThreads epilogue_threads(const WgmmaParams& p
 // + i*active, with `active` a multiple of the stride: its phase, taps and column step stay fixed, so
 // the loop is loads and adds. Group g takes the tile's rows (channel cc, segment sg) g, g + groups, ...
 // (row = cc * segments + sg); the Z rows of channel cc start at h * kWgmmaRows + c * K for
-// cc = h * co_per_half + c (h: its half, 0 or 1). The plan sizes the groups so that a thread's rows
+// cc = h * co_per_half + c (h: its consumer warpgroup, 0 to 2). The plan sizes the groups so that a thread's rows
 // and outputs per row balance (shift_add_groups, plan.hpp): with few outputs per row, each row's
 // set-up would otherwise cost more than its outputs (perf-log step 85).
 // In a window with neighbours on both sides every owned output's taps lie inside the window (the halo
@@ -360,7 +363,7 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
     if (co >= p.out_channels) break;  // (rows are channel-major: every later row is past C_out too)
     if (b >= p.batch) continue;
     const float bias_v = bias_s ? bias_s[cc] : 0.0f;
-    const int h = cc >= p.co_per_half;  // tiles hold at most two halves
+    const int h = (cc >= p.co_per_half) + (cc >= 2 * p.co_per_half);  // (at most kWgmmaWideConsumers)
     const float* zrow =
         z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch + sg * p.window;
     T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
@@ -468,7 +471,7 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<kKernel>(smem, a.device, opt_in_what);
   const int64_t grid = plan.wgmma.persistent ? plan.wgmma.grid : plan.wgmma.tiles;
-  launch_dependent(dependent, kKernel, grid, kThreads, smem, static_cast<cudaStream_t>(a.stream), launch_what, w_map,
+  launch_dependent(dependent, kKernel, grid, plan.wgmma.block_threads(), smem, static_cast<cudaStream_t>(a.stream), launch_what, w_map,
                    x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
 }
 

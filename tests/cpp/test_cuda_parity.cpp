@@ -375,6 +375,9 @@ TEST_F(CudaParity, WgmmaLayers) {
                                             // tile (segments of one window each): register epilogue
                                             // (persistent in 16-bit and TF32)
       {48, 96, 64, 200, 8, 4, 2, 1, 0},     // the same at stride 4, through Z (persistent in 16-bit)
+      {2, 384, 192, 1400, 8, 4, 2, 1, 0},   // wide tiles (three consumers) through Z, every mode
+      {9, 384, 192, 264, 16, 8, 4, 1, 0},   // wide tiles of two rows' windows, register epilogue
+                                            // (persistent in 16-bit and TF32)
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -395,6 +398,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
   int short_persistent = 0, windowed_segments = 0, windowed_segments_z = 0;
+  int wide = 0, wide_z = 0, wide_persistent = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -425,6 +429,10 @@ TEST_F(CudaParity, WgmmaLayers) {
       const bool windowed = plan.wgmma.segments > 1 && plan.wgmma.windows > 1;
       windowed_segments += windowed;
       windowed_segments_z += windowed && !plan.wgmma.register_epilogue;
+      const bool wide_tile = plan.wgmma.consumers == convt1d::detail::kWgmmaWideConsumers;
+      wide += wide_tile;
+      wide_z += wide_tile && !plan.wgmma.register_epilogue;
+      wide_persistent += wide_tile && plan.wgmma.persistent;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -445,6 +453,9 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(short_persistent, 2) << "no persistent tiles in fp16 and bf16 had fewer chunks than stages";
   EXPECT_GE(windowed_segments, 8) << "too few layers put windows of several rows, not whole rows, in a tile";
   EXPECT_GE(windowed_segments_z, 4) << "too few such tiles went through Z";
+  EXPECT_GE(wide, 6) << "too few layers ran wide tiles (three consumer warpgroups)";
+  EXPECT_GE(wide_z, 3) << "too few wide tiles went through Z";
+  EXPECT_GE(wide_persistent, 2) << "too few wide tiles ran persistent";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

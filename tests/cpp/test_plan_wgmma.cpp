@@ -244,7 +244,9 @@ TEST(WgmmaPlan, RealLayersTileWell) {
       EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxSharedN);
       EXPECT_LE(2 * (t.smem_bytes + 1024), dev.smem_per_sm) << "two blocks must fit on an SM";
     }
-    EXPECT_LE(2 * 64 * t.z_pitch * 4, t.stages * (2 * 64 * 64 * 2 + 64 * t.n() * 2)) << "Z must fit the stages";
+    if (!t.persistent)
+      EXPECT_LE(t.consumers * 64 * t.z_pitch * 4, t.stages * (t.consumers * 64 * 64 * 2 + 64 * t.n() * 2))
+          << "Z must fit the stages";
     EXPECT_EQ(t.z_pitch % 32, 8);
     EXPECT_EQ(t.halo % 8, 0) << "window starts must be 16-byte aligned for TMA";
     EXPECT_EQ(t.k_chunks, (s.in_channels + 63) / 64);
@@ -280,6 +282,63 @@ TEST(WgmmaPlan, RealLayersTileWell) {
   }
 }
 
+// Wide tiles (WgmmaTiling::consumers 3) where they measured faster (perf-log step 142: T3, T5 and L1 in
+// 16-bit, T3 in TF32, S9, S10 and S12, T5 and T6 in IEEE), not where they lost (T7 bf16 and L1 TF32:
+// persistent tiles narrower than the two-consumer ones; L2 IEEE: 144 channels for 128) or where
+// fewer tiles leave SMs idle (T1, small B = 1 layers); and what the kernel needs of them.
+TEST(WgmmaPlan, WideTilesWhereTheyPay) {
+  struct Case {
+    const char* name;
+    convt1d_problem p;
+    bool half, tf32, ieee;  // wide in 16-bit, TF32, IEEE
+  };
+  const Case cases[] = {
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2), true, true, false},
+      {"T5", layer(16, 768, 384, 264, 16, 8, 4), true, false, true},
+      {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), false, false, false},
+      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true, false, false},
+      {"S9", layer(1, 768, 384, 696, 16, 8, 4), true, true, true},
+      {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, false, false},
+      {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false, false, false},
+      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false, false, true},
+      {"T1", layer(16, 512, 256, 32, 16, 8, 4), false, false, false},
+      {"S1", layer(1, 512, 256, 87, 16, 8, 4), false, false, false},
+  };
+  using convt1d::detail::kWgmmaWideConsumers;
+  const DeviceInfo dev = hopper(true);
+  for (const Case& c : cases)
+    for (const char* mode : {"bf16", "tf32", "ieee"}) {
+      SCOPED_TRACE(std::string(c.name) + " " + mode);
+      convt1d_problem p = c.p;
+      const bool half = mode[0] == 'b', ieee = mode[0] == 'i';
+      p.dtype = half ? CONVT1D_BFLOAT16 : CONVT1D_FLOAT32;
+      p.math = ieee ? CONVT1D_MATH_IEEE : CONVT1D_MATH_TF32;
+      const Plan plan = convt1d::detail::make_plan(p, dev);
+      const bool wide = half ? c.half : ieee ? c.ieee : c.tf32;
+      if (plan.kernel != KernelKind::Wgmma) {  // (T6 streams in bf16 and TF32)
+        EXPECT_FALSE(wide);
+        continue;
+      }
+      const WgmmaTiling& t = plan.wgmma;
+      const convt1d::detail::Shape& s = plan.shape;
+      EXPECT_EQ(t.consumers, wide ? kWgmmaWideConsumers : 2);
+      EXPECT_EQ(t.block_threads(), 128 * (1 + t.consumers));
+      EXPECT_EQ(t.tile_channels(), t.consumers * t.co_per_half);
+      if (!wide) continue;
+      EXPECT_TRUE(half || t.tf32_columns);
+      EXPECT_FALSE(t.raw_weights || t.segment_sums);
+      EXPECT_GE(t.n(), convt1d::detail::kWgmmaWideMinN);
+      EXPECT_EQ(t.n() % convt1d::detail::kWgmmaWideColumnStep, 0);
+      EXPECT_EQ(t.blocks_per_sm, 1);
+      EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
+      EXPECT_GE(t.co_tiles * t.tile_channels(), s.out_channels);
+      EXPECT_LE(double(t.co_tiles * t.tile_channels()), convt1d::detail::kWgmmaWideMaxChannels * s.out_channels);
+      EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
+      if (t.persistent) EXPECT_TRUE(t.register_epilogue) << "wide persistent tiles keep no Z";
+      EXPECT_EQ(t.shift_add_lanes * t.shift_add_groups, kWgmmaWideConsumers * 128) << "the consumers' shift-add";
+    }
+}
+
 // Tilings over several waves (WgmmaTiling::persistent): one block per SM walks the tiles, with Z after
 // the stages or none (register epilogue, tiles up to 256 wide). 16-bit: tiles at least 0.75x as wide as
 // the one-tile plan's on about as many column slots, whatever the reduction's length (perf-log steps
@@ -293,17 +352,17 @@ TEST(WgmmaPlan, PersistentWhereTilesPackAsWell) {
   };
   const Case cases[] = {
       {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), true, true},
-      {"L1 at stride 4", layer(1, 2048, 1024, 1024, 8, 4, 2), true, false},
+      {"L1 at stride 4", layer(1, 2048, 1024, 1024, 8, 4, 2), false, false},  // (wide tiles, two waves)
       {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false, false},
       {"T5", layer(16, 768, 384, 264, 16, 8, 4), true, true},  // windows of 2 (16-bit), 8 rows (step 139)
       {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), true, false},
       {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false, false},
-      {"S9", layer(1, 768, 384, 696, 16, 8, 4), true, true},
-      {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, false},
+      {"S9", layer(1, 768, 384, 696, 16, 8, 4), false, false},  // (one wave of wide tiles)
+      {"S12", layer(1, 768, 384, 600, 10, 5, 3), false, false},  // (wide in 16-bit)
       {"L2", layer(1, 256, 128, 262144, 8, 4, 2), true, false},
-      {"S10", layer(1, 384, 192, 5568, 8, 4, 2), true, false},
+      {"S10", layer(1, 384, 192, 5568, 8, 4, 2), false, false},  // (wide in 16-bit)
       {"L6", layer(1, 96, 48, 21498, 8, 4, 2), false, false},
-      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), true, false},
+      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false, false},  // (wide in 16-bit; AUTO streams it)
   };
   const DeviceInfo dev = hopper(true);
   for (const Case& c : cases)
@@ -445,15 +504,22 @@ TEST(WgmmaPlan, ShiftAddThreadsTakeEveryOutputOnce) {
   ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
   EXPECT_GT(tf32.wgmma.shift_add_groups, 3);
   // The groups' lanes, which the kernels take from the plan: all of a block's threads, or the
-  // persistent kernel's consumers (S10 in bf16).
+  // persistent kernel's consumers (L2 in bf16), or a wide tile's three consumers (S10 in bf16).
   using convt1d::detail::kWgmmaBlockThreads;
   using convt1d::detail::kWgmmaConsumerThreads;
   EXPECT_EQ(bf16.wgmma.shift_add_lanes * bf16.wgmma.shift_add_groups, kWgmmaBlockThreads);
   EXPECT_EQ(tf32.wgmma.shift_add_lanes * tf32.wgmma.shift_add_groups, kWgmmaBlockThreads);
+  const Plan l2 = convt1d::detail::make_plan(layer(1, 256, 128, 262144, 8, 4, 2), dev);
+  ASSERT_EQ(l2.kernel, KernelKind::Wgmma);
+  ASSERT_TRUE(l2.wgmma.persistent);
+  ASSERT_EQ(l2.wgmma.consumers, 2);
+  EXPECT_EQ(l2.wgmma.shift_add_lanes * l2.wgmma.shift_add_groups, kWgmmaConsumerThreads);
   const Plan s10 = convt1d::detail::make_plan(layer(1, 384, 192, 5568, 8, 4, 2), dev);
   ASSERT_EQ(s10.kernel, KernelKind::Wgmma);
-  ASSERT_TRUE(s10.wgmma.persistent);
-  EXPECT_EQ(s10.wgmma.shift_add_lanes * s10.wgmma.shift_add_groups, kWgmmaConsumerThreads);
+  ASSERT_EQ(s10.wgmma.consumers, convt1d::detail::kWgmmaWideConsumers);
+  ASSERT_FALSE(s10.wgmma.persistent);
+  EXPECT_EQ(s10.wgmma.shift_add_lanes * s10.wgmma.shift_add_groups,
+            convt1d::detail::kWgmmaWideConsumers * convt1d::detail::kWgmmaRows * 2);
 }
 
 // The tf32 variant on the same real layers: with x transposed, the 16-bit kernel's tiles (x^T as B);
@@ -493,7 +559,7 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
       } else {
         EXPECT_EQ(t.co_per_half, convt1d::detail::kWgmmaRows / s.kernel_size);
       }
-      EXPECT_GE(2 * t.co_tiles * t.co_per_half, s.out_channels);
+      EXPECT_GE(t.co_tiles * t.tile_channels(), s.out_channels);
       EXPECT_EQ(t.window % convt1d::detail::kWgmmaTf32ColumnStep, 0);
       EXPECT_LE(t.n(), convt1d::detail::kWgmmaMaxN);
       EXPECT_EQ(t.halo, ((s.kernel_size - 1) * s.dilation + s.stride - 1) / s.stride);
@@ -536,7 +602,8 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
       EXPECT_TRUE(e.tf32_columns);
       EXPECT_LE(e.n(), convt1d::detail::kWgmmaSegmentSumsMaxN);
       EXPECT_EQ(e.blocks_per_sm, 1);
-    } else if (t.x_transposed && !t.raw_weights) {
+    } else if (t.x_transposed && !t.raw_weights && e.consumers == 2 && t.consumers == 2) {
+      // (wide tiles' cost counts operand bytes, which weigh the three passes' chunks differently)
       EXPECT_EQ(e.tf32_columns, t.tf32_columns);
       EXPECT_EQ(e.tiles, t.tiles);
       EXPECT_EQ(e.smem_bytes, t.smem_bytes);
