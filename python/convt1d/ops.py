@@ -487,6 +487,13 @@ def _check(x, weight, bias, stride, padding, output_padding, groups, dilation):
             in_channels, in_length, out_per_group, kernel_size, out_length)
 
 
+def _needs_grad(x, weight, bias):
+    """Whether autograd records this call: grad mode on and an input that requires a gradient."""
+    return _is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # Public entry point
 
@@ -533,9 +540,7 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         and type(groups) is int and type(dilation) is int and not _is_compiling() and _tracing_state() is None
         and not _transformed()
     ):
-        needs_grad = _is_grad_enabled() and (
-            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-        )
+        needs_grad = _needs_grad(x, weight, bias)
         signature = _signature(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = not signature.meta
         if eager and not needs_grad:
@@ -555,9 +560,7 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         checked = _check(x, weight, bias, stride, padding, output_padding, groups, dilation)
         eager = plain and not x.is_meta and not _is_compiling() and _tracing_state() is None
         # (an eager call under a torch.func transform or forward AD, or one that needs a gradient)
-        autograd = eager and (_transformed() or _is_grad_enabled() and (
-            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-        ))
+        autograd = eager and (_transformed() or _needs_grad(x, weight, bias))
     unbatched = x.dim() == 2
     if unbatched:
         x = x.unsqueeze(0)

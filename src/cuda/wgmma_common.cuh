@@ -327,9 +327,9 @@ __device__ __forceinline__ EpilogueThreads epilogue_threads(const WgmmaParams& p
 // + i*active, with `active` a multiple of the stride: its phase, taps and column step stay fixed, so
 // the loop is loads and adds. Group g takes the tile's rows (channel cc, segment sg) g, g + groups, ...
 // (row = cc * segments + sg); the Z rows of channel cc start at h * kWgmmaRows + c * K for
-// cc = h * co_per_half + c (h: its consumer warpgroup, 0 to 2). The plan sizes the groups so that a thread's rows
-// and outputs per row balance (shift_add_groups, plan.hpp): with few outputs per row, each row's
-// set-up would otherwise cost more than its outputs (perf-log step 85).
+// cc = h * co_per_half + c (h: its consumer warpgroup, 0 to 2). The plan sizes the groups so that a
+// thread's rows and outputs per row balance (shift_add_groups, plan.hpp): with few outputs per row,
+// each row's set-up would otherwise cost more than its outputs (perf-log step 85).
 // In a window with neighbours on both sides every owned output's taps lie inside the window (the halo
 // covers the taps' reach), so that loop runs without bounds checks: it is most of the epilogue's
 // instructions, and the epilogue is most of a tile's time when the reduction is short (T8, L2).
@@ -363,7 +363,8 @@ __device__ __forceinline__ void shift_add(const WgmmaParams& p, const float* z, 
     if (co >= p.out_channels) break;  // (rows are channel-major: every later row is past C_out too)
     if (b >= p.batch) continue;
     const float bias_v = bias_s ? bias_s[cc] : 0.0f;
-    const int h = (cc >= p.co_per_half) + (cc >= 2 * p.co_per_half);  // (at most kWgmmaWideConsumers)
+    static_assert(kWgmmaWideConsumers <= 3, "the consumer of channel cc: two compares");
+    const int h = (cc >= p.co_per_half) + (cc >= 2 * p.co_per_half);
     const float* zrow =
         z + (h * kWgmmaRows + (cc - h * p.co_per_half) * p.kernel_size + k0) * p.z_pitch + sg * p.window;
     T* yp = y + (int64_t(b) * p.out_channels + co) * p.out_length + t0;
@@ -471,8 +472,9 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
   const int64_t smem = plan.wgmma.smem_bytes;
   opt_in_smem<kKernel>(smem, a.device, opt_in_what);
   const int64_t grid = plan.wgmma.persistent ? plan.wgmma.grid : plan.wgmma.tiles;
-  launch_dependent(dependent, kKernel, grid, plan.wgmma.block_threads(), smem, static_cast<cudaStream_t>(a.stream), launch_what, w_map,
-                   x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+  launch_dependent(dependent, kKernel, grid, plan.wgmma.block_threads(), smem, static_cast<cudaStream_t>(a.stream),
+                   launch_what, w_map, x_map, make_wgmma_params(plan), static_cast<const T*>(a.bias),
+                   static_cast<T*>(a.y));
 }
 
 // x as TMA reads it: in place when its rows are 16-byte multiples, else copied by pad_rows into a

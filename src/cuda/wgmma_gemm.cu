@@ -5,7 +5,8 @@
 // Z[m, n] = sum_ci W[ci, m] x[ci, n] with m = co*K + k: W in its own layout viewed as [C_in][C_out*K]
 // and x as [B][C_in][L_in] are both "MN-major" operands, which wgmma reads with its transpose flags, so
 // TMA copies them unchanged. Consumer warpgroup h (0 .. C-1) computes the 64 rows m from
-// (co0 + h*co_per_half)*K (rows past its channels are computed and ignored). Epilogue, the shift-add (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z;
+// (co0 + h*co_per_half)*K (rows past its channels are computed and ignored). Epilogue, the shift-add
+// (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z;
 // stride-8 layers of kernel_size 16 sum theirs from the accumulators instead (WgmmaTiling::register_epilogue,
 // register_shift_add.cuh), with no Z and no block barrier.
 //
@@ -132,7 +133,7 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + C),
   const uint32_t stage_bytes = C * kABoxBytes + b_bytes;
   constexpr int kMmaMaxN = C > 2 ? kWideMaxMmaN : kWgmmaMaxN;
   // (TF32: W^T and x^T are packed by the kernel before)
-  const StageRing ring = open_stage_ring(smem_raw, p.stages, stage_bytes, C * 4);
+  const StageRing ring = open_stage_ring(smem_raw, p.stages, stage_bytes, C * kWarpgroupThreads / 32);
   unsigned char* const smem = ring.smem;  // (named, not bound: the consumers' lambda captures them)
   uint64_t* const full = ring.full;
   uint64_t* const empty = ring.empty;
