@@ -621,8 +621,8 @@ TEST(WgmmaPlan, Tf32RealLayersTileWell) {
   }
 }
 
-// What register_shift_add (src/cuda/register_shift_add.cuh) writes, lane by lane: every tile's two
-// consumer warpgroups' accumulators as wgmma lays them out (lane l of warp w: rows 16w + l/4 and + 8,
+// What register_shift_add (src/cuda/register_shift_add.cuh) writes, lane by lane: every tile's consumer
+// warpgroups' accumulators (two, or three in wide tiles) as wgmma lays them out (lane l of warp w: rows 16w + l/4 and + 8,
 // columns 8j + 2(l%4) and + 1), the kernel's shuffle as a lane-array lookup, and its stores, each
 // output counted once.
 std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Plan& plan, const t1d::Inputs& in) {
@@ -639,7 +639,7 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
     const int64_t start = j * (t.window - t.halo), co0 = co_tile * t.tile_channels();
     int64_t first = 0, last = 0;
     convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
-    for (int64_t h = 0; h < 2; ++h) {
+    for (int64_t h = 0; h < t.consumers; ++h) {
       for (int64_t row = 0; row < 64; ++row)  // this warpgroup's 64 rows of Z
         for (int64_t col = 0; col < n; ++col) {
           const int64_t co = co0 + h * t.co_per_half + row / K, b = b0 + col / t.window;
@@ -684,16 +684,20 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
   t1d::Rng rng(2626);
   const DeviceInfo dev = hopper(true);
   int emulated = 0, multi_window = 0, multi_segment = 0, tf32 = 0, raw_weights = 0, past_last_column = 0;
-  // Training batches of short rows, more tiles than SMs: several rows per tile (segments).
+  int wide = 0, wide_persistent = 0;
+  // Training batches of short rows, more tiles than SMs: several rows per tile (segments); the last
+  // three in wide tiles (three consumers: two rows' windows, persistent, four rows' windows).
   const convt1d_problem batches[] = {layer(160, 3, 16, 24, 16, 8, 4), layer(200, 2, 8, 30, 16, 8, 2),
-                                     layer(140, 4, 32, 13, 16, 8, 0)};
+                                     layer(140, 4, 32, 13, 16, 8, 0),  layer(32, 3, 96, 100, 16, 8, 4),
+                                     layer(32, 2, 96, 200, 16, 8, 4),  layer(32, 3, 36, 264, 16, 8, 4)};
+  constexpr int kBatches = sizeof(batches) / sizeof(batches[0]);
   for (int i = 0; i < 800 && emulated < 110; ++i) {
     // Short rows share tiles; rows of whole 32-position atoms often end on a window's last column.
     const int64_t length = i % 4 == 1 ? 32 * t1d::rand_int(rng, 1, 20) : t1d::rand_int(rng, 1, i % 2 ? 700 : 64);
     convt1d_problem p = layer(t1d::rand_int(rng, 1, 6), t1d::rand_int(rng, 1, 5), 8 * t1d::rand_int(rng, 1, 5),
                               length, 16, 8, t1d::rand_int(rng, 0, 8));
     p.output_padding = t1d::rand_int(rng, 0, 7);
-    if (i < 6) p = batches[i % 3];
+    if (i < 2 * kBatches) p = batches[i % kBatches];
     p.has_bias = i % 2;
     p.algorithm = CONVT1D_ALGO_WGMMA;
     if (i % 3 == 0) p.dtype = CONVT1D_FLOAT32;
@@ -715,8 +719,12 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     tf32 += t.tf32;
     raw_weights += t.raw_weights;
     past_last_column += q_last == reach;
+    wide += t.consumers == convt1d::detail::kWgmmaWideConsumers;
+    wide_persistent += t.consumers == convt1d::detail::kWgmmaWideConsumers && t.persistent;
   }
   EXPECT_GE(emulated, 110);
+  EXPECT_GE(wide, 4) << "too few problems took wide tiles";
+  EXPECT_GE(wide_persistent, 1) << "no wide tiles ran persistent";
   EXPECT_GE(multi_window, 10) << "too few problems cut rows into windows";
   EXPECT_GE(multi_segment, 4) << "too few problems put several rows in one tile";
   EXPECT_GE(tf32, 10) << "too few problems took the TF32 tiles";
