@@ -158,7 +158,9 @@ struct WgmmaTiling {
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
   // Output channels per tile: one block of rows in the x^T-as-A TF32 kernel, else one per consumer.
   int32_t tile_channels() const { return tf32 && !tf32_columns ? co_per_half : consumers * co_per_half; }
-  int32_t block_threads() const { return 128 * (1 + consumers); }  // a producer warpgroup + the consumers
+  int32_t block_threads() const { return kWarpgroupThreads * (1 + consumers); }  // the producer + the consumers
+  int32_t consumer_threads() const { return kWarpgroupThreads * consumers; }
+  static constexpr int32_t kWarpgroupThreads = 128;
 };
 
 constexpr int kWgmmaChunk = 64;       // input channels per pipeline stage (the K of 4 wgmma k16 steps)

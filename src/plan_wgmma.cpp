@@ -225,7 +225,7 @@ void plan_shift_add(const Shape& s, WgmmaTiling& t) {
   const int64_t outputs = t.windows == 1 ? s.out_length : (t.window - t.halo) * s.stride;
   // (the persistent kernel's consumers, the one-tile kernel's threads: all of them, or its consumers
   // in wide tiles, which keep the producer's registers few)
-  const int32_t threads = t.persistent || t.consumers > 2 ? 128 * t.consumers : kWgmmaBlockThreads;
+  const int32_t threads = t.persistent || t.consumers > 2 ? t.consumer_threads() : kWgmmaBlockThreads;
   t.shift_add_groups =
       shift_add_groups(int64_t{t.tile_channels()} * t.segments, std::max<int64_t>(outputs, 1), s.stride, threads);
   t.shift_add_lanes = threads / t.shift_add_groups;

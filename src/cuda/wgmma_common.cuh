@@ -28,7 +28,7 @@ using gemm::to_float;
 constexpr int kThreads = 3 * 128;  // producer warpgroup + 2 consumer warpgroups
 static_assert(kThreads == kWgmmaBlockThreads);
 constexpr int kConsumerWarps = 8;
-constexpr int kWarpgroupThreads = 128;
+constexpr int kWarpgroupThreads = WgmmaTiling::kWarpgroupThreads;
 constexpr uint32_t kSwizzlePeriod = 1024;
 
 // The counts that the kernels divide by are Divisors (src/divisor.hpp): a small layer's tile runs

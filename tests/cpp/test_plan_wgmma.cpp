@@ -335,7 +335,8 @@ TEST(WgmmaPlan, WideTilesWhereTheyPay) {
       EXPECT_LE(double(t.co_tiles * t.tile_channels()), convt1d::detail::kWgmmaWideMaxChannels * s.out_channels);
       EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
       if (t.persistent) EXPECT_TRUE(t.register_epilogue) << "wide persistent tiles keep no Z";
-      EXPECT_EQ(t.shift_add_lanes * t.shift_add_groups, kWgmmaWideConsumers * 128) << "the consumers' shift-add";
+      EXPECT_EQ(t.consumer_threads(), kWgmmaWideConsumers * 128);
+      EXPECT_EQ(t.shift_add_lanes * t.shift_add_groups, t.consumer_threads()) << "the consumers' shift-add";
     }
 }
 
