@@ -55,9 +55,10 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
     --suite bench/sanitizer_layers.csv --case R7 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   # the wgmma kernel's persistent blocks (WgmmaTiling::persistent): register epilogue (R3; R13 also TF32), Z (R11;
-  # R12 one chunk per tile); tiles of one window of several rows (R13, R14); wide tiles (R15 Z, R16 persistent)
+  # R12 one chunk per tile); tiles of one window of several rows (R13, R14); wide tiles (R15 Z, R16 persistent);
+  # joined batch rows (R17, 16-bit)
   step memcheck_wgmma_persistent compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
-    --suite bench/sanitizer_layers.csv --case R3,R11,R12,R13,R14,R15,R16 --mode bf16,fp16,tf32 --algo wgmma --quick --repeats 1 --warmup 0 \
+    --suite bench/sanitizer_layers.csv --case R3,R11,R12,R13,R14,R15,R16,R17 --mode bf16,fp16,tf32 --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   # IEEE sums in segments (WgmmaTiling::segment_sums): raw weights (R8), packed W^T tiles (R9)
   step memcheck_ieee_segments compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench \
@@ -83,7 +84,7 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
   [ "$mode" = quick ] || step racecheck_wgmma_raw compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --case S1 --mode tf32,ieee --algo wgmma --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_wgmma_persistent compute-sanitizer --tool racecheck --error-exitcode 1 $cli \
-    bench --suite bench/sanitizer_layers.csv --case R3,R11,R12,R13,R14,R15,R16 --mode bf16,tf32 --algo wgmma --quick --repeats 1 --warmup 0 \
+    bench --suite bench/sanitizer_layers.csv --case R3,R11,R12,R13,R14,R15,R16,R17 --mode bf16,tf32 --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_ieee_segments compute-sanitizer --tool racecheck --error-exitcode 1 $cli \
     bench --suite bench/sanitizer_layers.csv --case R8,R9 --mode ieee --algo wgmma --quick --repeats 1 --warmup 0 \

@@ -153,6 +153,15 @@ struct WgmmaTiling {
   // dilation 1, on the tap-major kernels (16-bit, TF32 and IEEE tf32_columns, raw_weights included).
   // register_epilogue_fits says when.
   bool register_epilogue = false;
+  // 16-bit tiles over batch rows joined end to end (perf-log step 143): x copied into a workspace
+  // [C_in][B * joined_pitch] in which each batch row's L_in positions are followed by zeros up to
+  // joined_pitch, so that windows run on across row ends instead of every row rounding up to whole
+  // windows (16 rows of 300 positions: three windows of 128 each apart, 19 windows of 256 joined).
+  // Windows, tiles and register_epilogue_fits then see one row of B * joined_pitch positions
+  // (joined_shape), and the register epilogue maps each column back to its batch row; the zeros between
+  // rows stand for the positions outside them that the taps reach. Only with the register epilogue,
+  // and only where it saves waves of tiles (prefer_joined_rows in plan_wgmma.cpp). 0: rows apart.
+  int64_t joined_pitch = 0;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -238,6 +247,12 @@ constexpr int kRawWeightsDeepIeeeMaxRowTiles = 64;
 // further right than one column past it.
 constexpr int kRegisterEpilogueStride = 8;
 bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t);
+
+// WgmmaTiling::joined_pitch: the shortest pitch (even, and B * pitch a multiple of 8 for TMA's 16-byte
+// row pitch) whose zeros after a row cover the taps' reach left of the next row and the outputs right of
+// its own; and the one-row shape over B * pitch positions whose windows and last output the tiling sees.
+int64_t joined_pitch_of(const Shape& s);
+Shape joined_shape(const Shape& s, int64_t pitch);
 
 // Can the wgmma kernel run this problem on this device? Fills `t` when it can; else says why.
 bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTiling& t, std::string& why);

@@ -1,5 +1,5 @@
-// x copied into rows of a wider pitch, for TMA maps whose row pitch must be a 16-byte multiple
-// (wgmma_common.cuh, TmaInput). A kernel rather than cudaMemcpy2DAsync so that the wgmma kernel after
+// x copied into rows of a wider pitch, for TMA maps whose row pitch must be a 16-byte multiple, or with
+// its batch rows joined (wgmma_common.cuh, TmaInput). A kernel rather than cudaMemcpy2DAsync so that the wgmma kernel after
 // it can be its programmatic dependent (dependent_launch.cuh): its set-up then overlaps the copy, where
 // a copy-engine transfer leaves a launch gap before it (perf-log step 108).
 #pragma once
@@ -15,5 +15,11 @@ namespace convt1d::detail {
 // The pad columns [length, pitch) are left as they are. Calls allow_dependent_launch() at its start.
 void pad_rows(const void* src, void* dst, int64_t rows, int64_t length, int64_t pitch, size_t elem,
               cudaStream_t stream);
+
+// x [batch][channels][length] with its batch rows joined end to end (WgmmaTiling::joined_pitch):
+// dst[c][b * pitch + l] = src[b][c][l] for l < length, and 0 for length <= l < pitch. Calls
+// allow_dependent_launch() at its start.
+void join_rows(const void* src, void* dst, int64_t batch, int64_t channels, int64_t length, int64_t pitch, size_t elem,
+               cudaStream_t stream);
 
 }  // namespace convt1d::detail

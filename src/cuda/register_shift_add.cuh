@@ -14,25 +14,41 @@
 // A window's last column also feeds the output one column to its right (its first tap's position is
 // past the row, a zero), which its lane writes as well; the plan guarantees that no owned output lies
 // further right (register_epilogue_fits).
+// Joined rows (WgmmaTiling::joined_pitch, one segment): column c of the joined row is position
+// c - b * pitch of batch row b = c / pitch; the window owns the outputs whose q lies in
+// [start + halo, start + window) of the joined row (the first and last windows: everything to their
+// left and right), as apart rows' windows do, and a row's zeros make the taps left of its first position
+// and right of its last read zero. The pitch is even, so a lane's two columns are of one row.
 #pragma once
 
 #include "cuda/wgmma_common.cuh"
 
 namespace convt1d::detail::wgmma {
 
-template <int N, class T>
-__device__ __forceinline__ void register_shift_add(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
-                                                   int32_t start, int32_t co0, int h, const T* __restrict__ bias,
-                                                   T* __restrict__ y) {
+// (JOINED: p.joined, as a template argument so that the loop over rows apart stays as lean as it was:
+// the epilogue is a large share of a short reduction's tile, T5's.)
+template <int N, bool JOINED, class T>
+__device__ __forceinline__ void register_shift_add_rows(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
+                                                        int32_t start, int32_t co0, int h, const T* __restrict__ bias,
+                                                        T* __restrict__ y) {
   constexpr int32_t s = kRegisterEpilogueStride;
   const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
   const int32_t co = co0 + h * p.co_per_half + warp;
   const auto [first, last] = owned_outputs(p, j, start, s);
+  // (joined rows: the joined q that the window owns)
+  const int32_t own_first = j > 0 ? start + p.halo : 0;
+  const int32_t own_last = j < p.windows.value - 1 ? start + p.window : start + p.window + 1;
   const bool live = co < p.out_channels;
   const float bias_v = live && bias != nullptr ? to_float(bias[co]) : 0.0f;
   const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first
   float carry = 0.0f;  // the second tap at column 8j - 1 (quad 0 lanes), from the previous 8 columns
   int32_t sg = 0, col = 2 * quad;  // this lane's first column of the 8: segment and column in it
+  // JOINED (one segment): the batch row and position of this lane's column, stepped with it
+  int32_t joined_b = 0, joined_q = 0;
+  if constexpr (JOINED) {
+    joined_b = p.joined_pitch.div(start + col);
+    joined_q = start + col - joined_b * p.joined_pitch.value;
+  }
 #pragma unroll
   for (int c8 = 0; c8 < N / 8; ++c8, col += 8) {
     if (col >= p.window) {  // (windows are whole multiples of 8 columns)
@@ -44,18 +60,34 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
     float left = quad == 0 ? carry : from_left;
     carry = from_left;
     if (col == 0) left = 0.0f;  // column -1: an input position before the row (or another segment's)
-    const int32_t b = b0 + sg;
+    int32_t b = b0 + sg, q = start + col;  // the lane's first column: batch row, input position
+    if constexpr (JOINED) {
+      b = joined_b;
+      q = joined_q;
+      for (joined_q += 8; joined_q >= p.joined_pitch.value; joined_q -= p.joined_pitch.value) ++joined_b;
+    }
     if (!live || b >= p.batch) continue;
     T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
-    const int32_t t0 = (start + col) * s + r - p.padding;
+    const int32_t t0 = q * s + r - p.padding;
     const float v[3] = {a[0] + left, a[1] + a[2], a[3]};
 #pragma unroll
     for (int e = 0; e < 3; ++e) {
       if (e == 2 && col + 2 != p.window) break;  // only a window's last column feeds one more output
       const int32_t t = t0 + e * s;
-      if (t >= first && t < last) yrow[t] = from_float<T>(v[e] + bias_v);
+      const bool owned = JOINED ? start + col + e >= own_first && start + col + e < own_last && t >= 0 &&
+                                      t < p.out_length
+                                : t >= first && t < last;
+      if (owned) yrow[t] = from_float<T>(v[e] + bias_v);
     }
   }
+}
+
+template <int N, class T>
+__device__ __forceinline__ void register_shift_add(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
+                                                   int32_t start, int32_t co0, int h, const T* __restrict__ bias,
+                                                   T* __restrict__ y) {
+  if (p.joined) return register_shift_add_rows<N, true>(acc, p, b0, j, start, co0, h, bias, y);
+  register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
 }
 
 // The epilogue of a block that computes one tile (the non-persistent tap-major kernels): the register

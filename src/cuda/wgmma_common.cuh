@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "backend.hpp"
 #include "divisor.hpp"
@@ -47,6 +48,8 @@ struct WgmmaParams {
   Divisor<int32_t> shift_add_lanes, shift_add_active;
   int32_t segment_chunks;    // WgmmaTiling::segment_chunks
   int32_t register_epilogue;  // WgmmaTiling::register_epilogue (register_shift_add.cuh)
+  int32_t joined;             // WgmmaTiling::joined_pitch > 0: windows over the one joined row,
+  Divisor<int32_t> joined_pitch;  // whose batch rows start every joined_pitch positions
   int32_t first_tap[kMaxPhases], first_shift[kMaxPhases], tap_count[kMaxPhases];
 };
 
@@ -460,6 +463,8 @@ inline WgmmaParams make_wgmma_params(const Plan& plan) {
   p.shift_add_active = Divisor<int32_t>::of(t.shift_add_lanes - t.shift_add_lanes % s.stride);
   p.segment_chunks = t.segment_chunks;
   p.register_epilogue = t.register_epilogue ? 1 : 0;
+  p.joined = t.joined_pitch > 0 ? 1 : 0;
+  p.joined_pitch = Divisor<int32_t>::of(t.joined_pitch > 0 ? static_cast<int32_t>(t.joined_pitch) : 1);
   gemm::fill_phase_taps(plan.poly, p);
   return p;
 }
@@ -478,20 +483,30 @@ void launch_tiles(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w_m
 }
 
 // x as TMA reads it: in place when its rows are 16-byte multiples, else copied by pad_rows into a
-// stream-ordered workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements;
-// the kernel after it then launches as pad_rows' programmatic dependent (padded()). The pad is never
-// read: the map's row length stays L_in, so TMA zero-fills past it.
+// stream-ordered workspace (pool-cached, graph-capturable) with rows of plan.wgmma.x_pitch elements,
+// or by join_rows into one row per channel of x_pitch = B * joined_pitch (WgmmaTiling::joined_pitch);
+// the kernel after it then launches as the copy's programmatic dependent (padded()). pad_rows' pad is
+// never read: the map's row length stays L_in, so TMA zero-fills past it (join_rows writes its zeros).
 class TmaInput {
  public:
   TmaInput(const Plan& plan, const ForwardArgs& a, size_t elem) {
     const Shape& s = plan.shape;
+    const WgmmaTiling& t = plan.wgmma;
     ptr_ = a.x;
     if (!padded(plan)) return;
     const auto stream = static_cast<cudaStream_t>(a.stream);
-    const int64_t rows = s.batch * s.in_channels;
-    padded_.emplace(static_cast<size_t>(rows * plan.wgmma.x_pitch) * elem, stream, "padded x");
-    pad_rows(a.x, padded_->as<void>(), rows, s.in_length, plan.wgmma.x_pitch, elem, stream);
+    const int64_t rows = t.joined_pitch > 0 ? s.in_channels : s.batch * s.in_channels;
+    padded_.emplace(static_cast<size_t>(rows * t.x_pitch) * elem, stream, t.joined_pitch > 0 ? "joined x" : "padded x");
+    if (t.joined_pitch > 0)
+      join_rows(a.x, padded_->as<void>(), s.batch, s.in_channels, s.in_length, t.joined_pitch, elem, stream);
+    else
+      pad_rows(a.x, padded_->as<void>(), rows, s.in_length, t.x_pitch, elem, stream);
     ptr_ = padded_->as<void>();
+  }
+  // The x map's (row length, batch rows): the joined row, or L_in in each of B.
+  static std::pair<int64_t, int64_t> rows(const Plan& plan) {
+    if (plan.wgmma.joined_pitch > 0) return {plan.wgmma.x_pitch, 1};
+    return {plan.shape.in_length, plan.shape.batch};
   }
   static bool padded(const Plan& plan) { return plan.wgmma.x_pitch != plan.shape.in_length; }
   void finish() {  // after the kernel launch: the copy goes back to the pool in stream order

@@ -319,17 +319,20 @@ void launch_wgmma(const Plan& plan, const ForwardArgs& a) {
   if (plan.wgmma.tf32) return launch_wgmma_tf32(plan, a);
   const Shape& s = plan.shape;
   const WgmmaTiling& t = plan.wgmma;
+  if (t.joined_pitch > 0 && !t.register_epilogue)  // (the Z path's shift-add keeps rows apart)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tiles over joined rows planned without the register epilogue");
   TmaInput x(plan, a, 2);
   const bool bf16 = plan.dtype == CONVT1D_BFLOAT16;
   const CUtensorMapDataType type = bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   const cuuint64_t m_total = static_cast<cuuint64_t>(s.out_channels * s.kernel_size);
   const CUtensorMap w_map = tensor_map<2>(type, a.w, {m_total, static_cast<cuuint64_t>(s.in_channels)}, {m_total * 2},
                                           {kWgmmaRows, kWgmmaChunk}, CU_TENSOR_MAP_SWIZZLE_128B, "weight");
-  const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
+  const auto [length, batch] = TmaInput::rows(plan);
+  const cuuint64_t l = static_cast<cuuint64_t>(length);
   const cuuint64_t pitch = static_cast<cuuint64_t>(t.x_pitch);
   const cuuint64_t ci = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMap x_map =
-      tensor_map<3>(type, x.get(), {l, ci, static_cast<cuuint64_t>(s.batch)}, {pitch * 2, pitch * ci * 2},
+      tensor_map<3>(type, x.get(), {l, ci, static_cast<cuuint64_t>(batch)}, {pitch * 2, pitch * ci * 2},
                     {static_cast<cuuint32_t>(t.n_atom), kWgmmaChunk, 1},
                     t.n_atom == 64 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, "x");
   if (bf16)

@@ -378,6 +378,8 @@ TEST_F(CudaParity, WgmmaLayers) {
       {2, 384, 192, 1400, 8, 4, 2, 1, 0},   // wide tiles (three consumers) through Z, every mode
       {9, 384, 192, 264, 16, 8, 4, 1, 0},   // wide tiles of two rows' windows, register epilogue
                                             // (persistent in 16-bit and TF32)
+      {24, 64, 96, 300, 16, 8, 4, 1, 0},    // 16-bit over joined rows: wide persistent tiles
+      {13, 40, 56, 301, 16, 8, 0, 1, 5},    // joined rows of an odd length and batch, output_padding
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -398,7 +400,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
   int short_persistent = 0, windowed_segments = 0, windowed_segments_z = 0;
-  int wide = 0, wide_z = 0, wide_persistent = 0;
+  int wide = 0, wide_z = 0, wide_persistent = 0, joined = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -433,6 +435,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       wide += wide_tile;
       wide_z += wide_tile && !plan.wgmma.register_epilogue;
       wide_persistent += wide_tile && plan.wgmma.persistent;
+      joined += plan.wgmma.joined_pitch > 0;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -456,6 +459,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(wide, 6) << "too few layers ran wide tiles (three consumer warpgroups)";
   EXPECT_GE(wide_z, 3) << "too few wide tiles went through Z";
   EXPECT_GE(wide_persistent, 2) << "too few wide tiles ran persistent";
+  EXPECT_GE(joined, 4) << "too few 16-bit layers joined their batch rows";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

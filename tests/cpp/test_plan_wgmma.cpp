@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "convt1d/convt1d.h"
@@ -237,7 +238,8 @@ TEST(WgmmaPlan, RealLayersTileWell) {
     EXPECT_EQ(t.window % t.n_atom, 0);
     EXPECT_TRUE(t.n_atom == 32 || t.n_atom == 64);
     EXPECT_LE(t.segments, s.batch) << "a tile's segments are windows of different batch rows";
-    EXPECT_EQ(t.row_tiles, (s.batch + t.segments - 1) / t.segments * t.windows);
+    // (joined rows: one row of B * joined_pitch positions)
+    EXPECT_EQ(t.row_tiles, t.joined_pitch > 0 ? t.windows : (s.batch + t.segments - 1) / t.segments * t.windows);
     EXPECT_GE(t.stages, 2);
     EXPECT_LE(t.smem_bytes, dev.smem_per_block_optin);
     if (t.blocks_per_sm == 2) {
@@ -254,7 +256,10 @@ TEST(WgmmaPlan, RealLayersTileWell) {
     const double computed = double(t.row_tiles) * t.n();
     EXPECT_LE(computed, 1.5 * double(s.batch * s.in_length)) << t.window << " x " << t.segments;
     EXPECT_EQ(t.tiles, t.co_tiles * t.row_tiles);
-    EXPECT_EQ(t.x_pitch, s.in_length) << "these rows are 16-byte multiples: no padded copy";
+    if (t.joined_pitch > 0)
+      EXPECT_EQ(t.x_pitch, s.batch * t.joined_pitch);
+    else
+      EXPECT_EQ(t.x_pitch, s.in_length) << "these rows are 16-byte multiples: no padded copy";
   }
   // Rows of other lengths (HiFi-GAN's 87 frames) are read through a padded copy.
   WgmmaTiling s1;
@@ -389,8 +394,10 @@ TEST(WgmmaPlan, PersistentWhereTilesPackAsWell) {
         EXPECT_TRUE(t.tf32_columns && t.register_epilogue && !t.raw_weights && !t.segment_sums);
         EXPECT_EQ(t.n() % convt1d::detail::kWgmmaTf32PersistentColumnStep, 0);
         EXPECT_GE(t.n(), convt1d::detail::kWgmmaTf32PersistentMinN);
-      } else {
-        EXPECT_EQ(t.n() % convt1d::detail::kWgmmaPersistentColumnStep, 0);
+      } else {  // (wide tiles over joined rows: any compiled width)
+        EXPECT_EQ(t.n() % (t.joined_pitch > 0 ? convt1d::detail::kWgmmaWideColumnStep
+                                              : convt1d::detail::kWgmmaPersistentColumnStep),
+                  0);
       }
       EXPECT_LE(t.n(), t.register_epilogue ? convt1d::detail::kWgmmaPersistentRegisterMaxN
                                            : convt1d::detail::kWgmmaPersistentMaxN);
@@ -640,12 +647,20 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
     const int64_t start = j * (t.window - t.halo), co0 = co_tile * t.tile_channels();
     int64_t first = 0, last = 0;
     convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
+    // Joined rows: the joined q that window j owns, and where a joined column lies (batch row, position).
+    const int64_t pitch = t.joined_pitch, own_first = j > 0 ? start + t.halo : 0;
+    const int64_t own_last = j < t.windows - 1 ? start + t.window : start + t.window + 1;
+    const auto place = [&](int64_t b, int64_t column) {
+      return pitch > 0 ? std::pair<int64_t, int64_t>{column / pitch, column % pitch}
+                       : std::pair<int64_t, int64_t>{b, column};
+    };
     for (int64_t h = 0; h < t.consumers; ++h) {
       for (int64_t row = 0; row < 64; ++row)  // this warpgroup's 64 rows of Z
         for (int64_t col = 0; col < n; ++col) {
-          const int64_t co = co0 + h * t.co_per_half + row / K, b = b0 + col / t.window;
+          const int64_t co = co0 + h * t.co_per_half + row / K;
+          const auto [b, l] = place(b0 + col / t.window, start + col % t.window);
           z[static_cast<size_t>(row * n + col)] =
-              co < C_out && b < s.batch ? z_of(s, in, b, co * K + row % K, start + col % t.window) : 0.0;
+              co < C_out && b < s.batch ? z_of(s, in, b, co * K + row % K, l) : 0.0;
         }
       for (int64_t w = 0; w < 4; ++w) {
         double carry[32] = {}, a[32][4];
@@ -659,13 +674,16 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
             carry[l] = from_left;
             const int64_t column = 8 * c8 + 2 * (l % 4), sg = column / t.window, col = column % t.window;
             const double left = col == 0 ? 0.0 : left_raw;
-            const int64_t co = co0 + h * t.co_per_half + w, r = l / 4, b = b0 + sg;
+            const int64_t co = co0 + h * t.co_per_half + w, r = l / 4;
+            const auto [b, q] = place(b0 + sg, start + col);
             if (co >= C_out || b >= s.batch) continue;
             const double v[3] = {a[l][0] + left, a[l][1] + a[l][2], a[l][3]};
             for (int e = 0; e < 3; ++e) {
               if (e == 2 && col + 2 != t.window) break;
-              const int64_t o = (start + col) * st + r - s.padding + e * st;
-              if (o < first || o >= last) continue;
+              const int64_t o = q * st + r - s.padding + e * st;
+              if (pitch > 0 ? start + col + e < own_first || start + col + e >= own_last || o < 0 || o >= s.out_length
+                            : o < first || o >= last)
+                continue;
               const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
               y[idx] = v[e] + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
               ++owners[idx];
@@ -709,7 +727,10 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     const WgmmaTiling& t = plan.wgmma;
     const int64_t q_last = (plan.shape.out_length - 1 + p.padding) / p.stride;
     const int64_t reach = int64_t{t.windows - 1} * (t.window - t.halo) + t.window;
-    EXPECT_EQ(t.register_epilogue, (!t.tf32 || t.tf32_columns) && q_last <= reach);
+    if (t.joined_pitch > 0)  // (windows over the joined row: register_epilogue_fits on joined_shape)
+      EXPECT_TRUE(t.register_epilogue);
+    else
+      EXPECT_EQ(t.register_epilogue, (!t.tf32 || t.tf32_columns) && q_last <= reach);
     if (!t.register_epilogue) continue;
     const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
     const t1d::Comparison c = t1d::compare(emulate_register_epilogue(p, plan, in), t1d::reference_of(p, in));
@@ -719,7 +740,7 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     multi_segment += t.segments > 1;
     tf32 += t.tf32;
     raw_weights += t.raw_weights;
-    past_last_column += q_last == reach;
+    past_last_column += t.joined_pitch == 0 && q_last == reach;
     wide += t.consumers == convt1d::detail::kWgmmaWideConsumers;
     wide_persistent += t.consumers == convt1d::detail::kWgmmaWideConsumers && t.persistent;
   }
@@ -731,6 +752,37 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
   EXPECT_GE(tf32, 10) << "too few problems took the TF32 tiles";
   EXPECT_GE(raw_weights, 5) << "too few TF32 problems read their weights as stored";
   EXPECT_GE(past_last_column, 5) << "too few problems had an output one column past the last window";
+}
+
+// The same over joined batch rows (WgmmaTiling::joined_pitch, 16-bit): wide persistent and one-tile
+// tiles, two consumers, an odd batch and row length, output_padding.
+TEST(WgmmaPlan, JoinedRowsRegisterEpilogueMatchesTheReference) {
+  t1d::Rng rng(2727);
+  const DeviceInfo dev = hopper(true);
+  convt1d_problem batches[] = {layer(24, 3, 96, 300, 16, 8, 4), layer(48, 3, 192, 36, 16, 8, 4),
+                               layer(13, 3, 56, 301, 16, 8, 0), layer(25, 3, 56, 301, 16, 8, 0),
+                               layer(13, 4, 56, 301, 16, 8, 3)};
+  batches[4].output_padding = 5;
+  int wide = 0, persistent = 0;
+  for (convt1d_problem p : batches)
+    for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16}) {
+      p.dtype = dtype;
+      p.has_bias = dtype == CONVT1D_FLOAT16;
+      p.algorithm = CONVT1D_ALGO_WGMMA;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK);
+      SCOPED_TRACE(t1d::describe(p));
+      const Plan plan = convt1d::detail::make_plan(p, dev);
+      const WgmmaTiling& t = plan.wgmma;
+      ASSERT_GT(t.joined_pitch, 0);
+      ASSERT_TRUE(t.register_epilogue);
+      const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
+      const t1d::Comparison c = t1d::compare(emulate_register_epilogue(p, plan, in), t1d::reference_of(p, in));
+      EXPECT_LE(c.rel_error, 1e-12) << c.str();
+      wide += t.consumers == convt1d::detail::kWgmmaWideConsumers;
+      persistent += t.persistent;
+    }
+  EXPECT_GE(wide, 4);
+  EXPECT_GE(persistent, 4);
 }
 
 // Only stride-8 upsamplers of kernel_size 16, on the kernels that keep the accumulators in this
@@ -766,6 +818,62 @@ TEST(WgmmaPlan, RegisterEpilogueOnlyWhereItFits) {
   EXPECT_TRUE(convt1d::detail::register_epilogue_fits(shape, t));
   t.window = 32;
   EXPECT_FALSE(convt1d::detail::register_epilogue_fits(shape, t));
+}
+
+// Batch rows joined end to end (WgmmaTiling::joined_pitch), in 16-bit, where that takes fewer waves of
+// tiles at least as wide: DAC's up1 on rows of 300 (six waves of 256 columns apart, five joined) and a
+// batch of 8 rows of 264 at 1024 -> 512 channels (four waves of 192, three of 256); not T5 (five
+// waves either way: joined windows of 224 lost 22 %, perf-log step 143), nor where rows fill their
+// windows (Oobleck's rows of 32), nor in TF32, nor for one row.
+TEST(WgmmaPlan, JoinedRowsWhereTheyPay) {
+  const DeviceInfo dev = hopper(true);
+  struct Case {
+    convt1d_problem p;
+    int64_t pitch;
+  };
+  for (const Case& c : {Case{layer(16, 768, 384, 300, 16, 8, 4), 302}, Case{layer(8, 1024, 512, 264, 16, 8, 4), 266}})
+    for (int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16}) {
+      convt1d_problem p = c.p;
+      p.dtype = dtype;
+      SCOPED_TRACE(t1d::describe(p));
+      const Plan plan = convt1d::detail::make_plan(p, dev);
+      const WgmmaTiling& t = plan.wgmma;
+      ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+      EXPECT_EQ(t.joined_pitch, c.pitch);  // the row, the reach of one tap to the left, even
+      EXPECT_EQ(t.x_pitch, p.batch * c.pitch);
+      EXPECT_TRUE(t.register_epilogue);
+      EXPECT_EQ(t.segments, 1);
+      EXPECT_EQ(t.windows, convt1d::detail::wgmma_windows(p.batch * c.pitch, t.window, t.halo));
+      EXPECT_EQ(t.tiles, t.windows * t.co_tiles);
+      convt1d_problem one_row = p;
+      one_row.batch = 1;
+      EXPECT_EQ(convt1d::detail::make_plan(one_row, dev).wgmma.joined_pitch, 0) << "one row: nothing to join";
+      p.dtype = CONVT1D_FLOAT32;
+      EXPECT_EQ(convt1d::detail::make_plan(p, dev).wgmma.joined_pitch, 0) << "TF32 has no joined rows";
+    }
+  for (const convt1d_problem& p : {layer(16, 768, 384, 264, 16, 8, 4), layer(16, 2048, 1024, 32, 16, 8, 4),
+                                   layer(16, 512, 256, 32, 16, 8, 4), layer(16, 1536, 768, 256, 8, 4, 2)}) {
+    SCOPED_TRACE(t1d::describe(p));  // T5, T7, T1, T3
+    EXPECT_EQ(convt1d::detail::make_plan(p, dev).wgmma.joined_pitch, 0);
+  }
+
+  // The pitch: the taps' reach (and the outputs' last q) within each row's zeros; even, and B * pitch a
+  // multiple of 8 (TMA's 16-byte row pitch).
+  const auto pitch_of = [](int64_t batch, int64_t length, int64_t output_padding) {
+    convt1d_problem p = layer(batch, 8, 8, length, 16, 8, 4);
+    p.output_padding = output_padding;
+    return convt1d::detail::joined_pitch_of(convt1d::detail::shape_of(p));
+  };
+  EXPECT_EQ(pitch_of(16, 264, 0), 266);
+  EXPECT_EQ(pitch_of(9, 264, 0), 272);   // (9 * pitch a multiple of 8)
+  EXPECT_EQ(pitch_of(4, 101, 0), 102);   // (even)
+  EXPECT_EQ(pitch_of(16, 264, 7), 266);  // q_last = (8 * 264 + 7 - 1 + 4) / 8 = 265
+  const convt1d::detail::Shape s = convt1d::detail::shape_of(layer(3, 8, 8, 100, 16, 8, 4));
+  const convt1d::detail::Shape v = convt1d::detail::joined_shape(s, 102);
+  EXPECT_EQ(v.batch, 1);
+  EXPECT_EQ(v.in_length, 306);
+  EXPECT_EQ(v.out_length, 2 * 102 * 8 + s.out_length);
+  EXPECT_EQ((v.out_length - 1 + v.padding) / v.stride, 2 * 102 + (s.out_length - 1 + s.padding) / s.stride);
 }
 
 TEST(WgmmaPlan, EmulatedWindowsMatchTheReference) {

@@ -10,7 +10,7 @@ namespace convt1d::bench {
 
 // The ncu kernel filter that matches every kernel of ours (and none of cuDNN's or the benchmark's).
 inline constexpr const char* kOurKernelsRegex =
-    "regex:convt1d|implicit|direct|wgmma|col2im|narrow|pack_|widen|finish_split|transpose_tf32|pad_rows";
+    "regex:convt1d|implicit|direct|wgmma|col2im|narrow|pack_|widen|finish_split|transpose_tf32|pad_rows|join_rows";
 
 struct KernelMetrics {
   std::string id;      // ncu's launch ID
