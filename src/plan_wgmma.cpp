@@ -49,20 +49,6 @@ int64_t aligned_co_per_half(int64_t kernel_size, int64_t align) {
   return co_per_half;
 }
 
-// The tile cost model of search_windows: waves of tiles, each costing its MMA work (k_chunks x N
-// columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue). A wide
-// tile's chunk costs its operand bytes relative to a two-consumer tile's, (192 + N) / (128 + N): the
-// main loop is bound by them (kWgmmaWideConsumers), and its fixed cost is 1.5x (the epilogue's rows).
-int64_t tiling_cost(const DeviceInfo& dev, int64_t tiles, int64_t blocks, int64_t k_chunks, int64_t n,
-                    int64_t consumers, bool persistent) {
-  const int64_t overhead = (persistent ? kPersistentTileOverhead : kTileOverhead) * consumers / 2;
-  const int64_t chunk_cost = n * (consumers * kWgmmaRows + n) / (2 * kWgmmaRows + n);
-  return ceil_div(tiles, dev.sm_count * blocks) * (k_chunks * chunk_cost * blocks + overhead);
-}
-int64_t tiling_cost(const DeviceInfo& dev, const WgmmaTiling& t) {
-  return tiling_cost(dev, t.tiles, t.blocks_per_sm, t.k_chunks, t.n(), t.consumers, t.persistent);
-}
-
 // What search_windows tiles: consumers*co_per_half channels x N columns (`segments` windows of `window`
 // positions, window a multiple of window_step, N up to max_n), windows overlapping by `halo`, over
 // k_chunks pipeline steps. Stages hold the consumer warpgroups' 64 weight rows each (128 bytes a row,
@@ -102,7 +88,10 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
         kAlignSlack + stages * (stage_bytes + kBarrierBytesPerStage) + kBiasBytes + (persistent ? z_bytes : 0);
     return true;
   };
-  // The cheapest tiling by the cost model (tiling_cost).
+  // The cheapest tiling by the cost model: waves of tiles, each costing its MMA work (k_chunks x N
+  // columns, shared by the blocks on an SM) plus a fixed cost (launch, pipeline fill, epilogue). A wide
+  // tile's chunk costs its operand bytes relative to a two-consumer tile's, (192 + N) / (128 + N): the
+  // main loop is bound by them (kWgmmaWideConsumers), and its fixed cost is 1.5x (the epilogue's rows).
   WgmmaTiling best;
   int64_t best_cost = std::numeric_limits<int64_t>::max();
   for (int64_t window = q.max_n / q.window_step * q.window_step; window >= q.window_step;
@@ -124,7 +113,8 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
       c.halo = static_cast<int32_t>(q.halo);
       c.co_per_half = static_cast<int32_t>(q.co_per_half);
       const bool z_free = persistent && register_epilogue_fits(s, c);
-      if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n || (q.persistent_z_free_only && !z_free) ||
+      if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n ||
+                         (q.persistent_z_free_only && !z_free) ||
                          n > (z_free ? kWgmmaPersistentRegisterMaxN : kWgmmaPersistentMaxN)))
         continue;
       // (consumer warpgroups, blocks per SM): two consumers at one or two blocks per SM, or wide tiles
@@ -141,7 +131,9 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
                         kWgmmaWideMaxChannels * static_cast<double>(s.out_channels))
           continue;
         const int64_t tiles = co_tiles * row_tiles;
-        const int64_t cost = tiling_cost(dev, tiles, blocks, q.k_chunks, n, consumers, persistent);
+        const int64_t overhead = (persistent ? kPersistentTileOverhead : kTileOverhead) * consumers / 2;
+        const int64_t chunk_cost = n * (consumers * kWgmmaRows + n) / (2 * kWgmmaRows + n);
+        const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * chunk_cost * blocks + overhead);
         if (cost >= best_cost) continue;
         c.segments = static_cast<int32_t>(segments);
         c.consumers = static_cast<int32_t>(consumers);
@@ -195,11 +187,12 @@ void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, Wg
 
 // The 16-bit tiling over joined batch rows (WgmmaTiling::joined_pitch) instead of `t` where it takes
 // fewer waves of tiles at least as wide and the register epilogue sums its outputs. Measured (perf-log
-// step 143, H100 bf16): 768 -> 384 channels on 16 rows of 300, six waves of 256 columns -> five, 15 %
-// faster; 8 rows of 264 at 1024 -> 512, four waves of 192 -> three of 256, 2 %. A wide tile's time is
-// nearly flat in its width (its operand reads from shared memory: each 64-row wgmma of at most 128
-// columns reads its A again), so joined windows that only narrow the tiles lost: T5's five waves of 256
-// as five of 224, +22 % with the copy (join_rows, ~9 us); the cost model's columns would have taken them.
+// step 143, H100 bf16): 768 -> 384 channels on 16 rows of 300, six waves of 256 columns -> five, 13 %
+// faster (64 -> 192 on 48 rows of 140 too); 8 rows of 264 at 1024 -> 512, four waves of 192 -> three of
+// 256, 1.6 %. A wide tile's time is nearly flat in its width (its operand reads from shared memory: each
+// 64-row wgmma of at most 128 columns reads its A again), so joined windows that only narrow the tiles
+// lost: T5's five waves of 256 as five of 224, +22 % with the copy (join_rows, ~9 us); the cost model's
+// columns would have taken them.
 void prefer_joined_rows(const Shape& s, const DeviceInfo& dev, const WindowSearch& q, WgmmaTiling& t) {
   if (s.batch < 2 || t.window == 0) return;
   const int64_t pitch = joined_pitch_of(s);
@@ -218,7 +211,7 @@ void prefer_joined_rows(const Shape& s, const DeviceInfo& dev, const WindowSearc
 
 int64_t joined_pitch_of(const Shape& s) {
   const int64_t reach = (s.kernel_size - 1) * s.dilation / s.stride;  // taps left of an output's q (max shift)
-  const int64_t q_last = (s.out_length - 1 + s.padding) / s.stride;             // a row's last output's q
+  const int64_t q_last = (s.out_length - 1 + s.padding) / s.stride;   // a row's last output's q
   int64_t pitch = std::max(s.in_length + reach, q_last + 1);
   while (pitch % 2 != 0 || s.batch * pitch % kTmaAlignElems != 0) ++pitch;
   return pitch;

@@ -45,7 +45,7 @@ void launch(const void* src, void* dst, int64_t rows, int64_t length, int64_t pi
 
 // One warp per row of dst (channel c, batch row b), in units U of one or more elements: the row's
 // division is all the index arithmetic, and the units are as wide as the row lengths and the pointers
-// allow (T5's rows of 264 joined at a pitch of 266: 4 bytes).
+// allow (rows of 300 joined at a pitch of 302: 4 bytes).
 template <class U>
 __global__ void __launch_bounds__(kThreads) join_rows_kernel(const U* __restrict__ src, U* __restrict__ dst,
                                                              uint32_t rows, uint32_t batch, uint32_t channels,

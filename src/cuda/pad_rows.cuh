@@ -1,7 +1,7 @@
 // x copied into rows of a wider pitch, for TMA maps whose row pitch must be a 16-byte multiple, or with
-// its batch rows joined (wgmma_common.cuh, TmaInput). A kernel rather than cudaMemcpy2DAsync so that the wgmma kernel after
-// it can be its programmatic dependent (dependent_launch.cuh): its set-up then overlaps the copy, where
-// a copy-engine transfer leaves a launch gap before it (perf-log step 108).
+// its batch rows joined (wgmma_common.cuh, TmaInput). Kernels rather than cudaMemcpy2DAsync so that the
+// wgmma kernel after them can be their programmatic dependent (dependent_launch.cuh): its set-up then
+// overlaps the copy, where a copy-engine transfer leaves a launch gap before it (perf-log step 108).
 #pragma once
 
 #include <cuda_runtime.h>
