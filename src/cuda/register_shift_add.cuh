@@ -25,12 +25,17 @@
 
 namespace convt1d::detail::wgmma {
 
-// (JOINED: p.joined, as a template argument so that the loop over rows apart stays as lean as it was:
-// the epilogue is a large share of a short reduction's tile, T5's.)
+// (JOINED: p.joined, as a template argument so that the loop over rows apart stays as lean as it was.)
+// 16-bit (kStepRows): the lane's batch row, its row of y and its column's input position are stepped
+// along with the column (segments are consecutive batch rows; joined rows start every joined_pitch
+// columns) instead of recomputed every 8 columns: the epilogue is a quarter of T5's time, and its 64-bit
+// row products a good part of each step (perf-log step 144: T5 bf16 3 % faster). TF32 tiles ran 1-3 %
+// slower so, and keep the recomputation.
 template <int N, bool JOINED, class T>
 __device__ __forceinline__ void register_shift_add_rows(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                         int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                         T* __restrict__ y) {
+  constexpr bool kStepRows = sizeof(T) == 2;
   constexpr int32_t s = kRegisterEpilogueStride;
   const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
   const int32_t co = co0 + h * p.co_per_half + warp;
@@ -43,17 +48,24 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
   const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first
   float carry = 0.0f;  // the second tap at column 8j - 1 (quad 0 lanes), from the previous 8 columns
   int32_t sg = 0, col = 2 * quad;  // this lane's first column of the 8: segment and column in it
-  // JOINED (one segment): the batch row and position of this lane's column, stepped with it
-  int32_t joined_b = 0, joined_q = 0;
+  // The batch row and position of this lane's column, stepped with it (JOINED, or kStepRows)
+  int32_t step_b = b0, step_q = start + col;
   if constexpr (JOINED) {
-    joined_b = p.joined_pitch.div(start + col);
-    joined_q = start + col - joined_b * p.joined_pitch.value;
+    step_b = p.joined_pitch.div(start + col);
+    step_q = start + col - step_b * p.joined_pitch.value;
   }
+  const int64_t row_step = int64_t{p.out_channels} * p.out_length;  // from one batch row of y to the next
+  T* step_row = kStepRows ? y + (int64_t{step_b} * p.out_channels + co) * p.out_length : nullptr;
 #pragma unroll
   for (int c8 = 0; c8 < N / 8; ++c8, col += 8) {
     if (col >= p.window) {  // (windows are whole multiples of 8 columns)
       col -= p.window;
       ++sg;
+      if constexpr (kStepRows && !JOINED) {
+        step_q -= p.window;
+        ++step_b;
+        step_row += row_step;
+      }
     }
     const float* a = acc + 4 * c8;  // first tap at col, col + 1; second tap at col, col + 1
     const float from_left = __shfl_sync(0xffffffffu, a[3], left_lane);
@@ -61,13 +73,17 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
     carry = from_left;
     if (col == 0) left = 0.0f;  // column -1: an input position before the row (or another segment's)
     int32_t b = b0 + sg, q = start + col;  // the lane's first column: batch row, input position
-    if constexpr (JOINED) {
-      b = joined_b;
-      q = joined_q;
-      for (joined_q += 8; joined_q >= p.joined_pitch.value; joined_q -= p.joined_pitch.value) ++joined_b;
+    T* yrow = step_row;
+    if constexpr (JOINED || kStepRows) {
+      b = step_b;
+      q = step_q;
+      for (step_q += 8; JOINED && step_q >= p.joined_pitch.value; step_q -= p.joined_pitch.value) {
+        ++step_b;
+        if constexpr (kStepRows) step_row += row_step;
+      }
     }
     if (!live || b >= p.batch) continue;
-    T* yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
+    if constexpr (!kStepRows) yrow = y + (int64_t(b) * p.out_channels + co) * p.out_length;
     const int32_t t0 = q * s + r - p.padding;
     const float v[3] = {a[0] + left, a[1] + a[2], a[3]};
 #pragma unroll
