@@ -30,7 +30,7 @@ namespace convt1d::detail::wgmma {
 // along with the column (segments are consecutive batch rows; joined rows start every joined_pitch
 // columns) instead of recomputed every 8 columns: the epilogue is a quarter of T5's time, and its 64-bit
 // row products a good part of each step (perf-log step 144: T5 bf16 3 % faster). TF32 tiles ran 1-3 %
-// slower so, and keep the recomputation.
+// slower that way, and keep the recomputation.
 template <int N, bool JOINED, class T>
 __device__ __forceinline__ void register_shift_add_rows(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                         int32_t start, int32_t co0, int h, const T* __restrict__ bias,
