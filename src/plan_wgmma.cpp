@@ -324,8 +324,9 @@ bool plan_wgmma(const Shape& s, int32_t dtype, const DeviceInfo& dev, WgmmaTilin
   // Read the larger operand once: when the weights outweigh x, consecutive tiles share weights.
   best.rows_fastest = s.in_channels * s.out_channels * s.kernel_size > s.batch * s.in_channels * s.in_length;
   if (best.joined_pitch > 0) best.x_pitch = s.batch * best.joined_pitch;
-  plan_shift_add(s, best);
-  best.register_epilogue = best.joined_pitch > 0 || register_epilogue_fits(s, best);
+  const Shape seen = best.joined_pitch > 0 ? joined_shape(s, best.joined_pitch) : s;  // (the row the windows see)
+  plan_shift_add(seen, best);
+  best.register_epilogue = register_epilogue_fits(seen, best);
   t = best;
   return true;
 }
