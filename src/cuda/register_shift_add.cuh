@@ -22,20 +22,20 @@
 #pragma once
 
 #include "cuda/wgmma_common.cuh"
+#include "owned_columns.hpp"
 
 namespace convt1d::detail::wgmma {
 
-// (JOINED: p.joined, as a template argument so that the loop over rows apart stays as lean as it was.)
-// 16-bit (kStepRows): the lane's batch row, its row of y and its column's input position are stepped
-// along with the column (segments are consecutive batch rows; joined rows start every joined_pitch
-// columns) instead of recomputed every 8 columns: the epilogue is a quarter of T5's time, and its 64-bit
-// row products a good part of each step (perf-log step 144: T5 bf16 3 % faster). TF32 tiles ran 1-3 %
-// slower that way, and keep the recomputation.
+// Joined rows (JOINED: p.joined, as a template argument so that the TF32 loop over rows apart stays as
+// it was), and TF32 rows apart. Joined 16-bit (kStepRows): the lane's batch row and its row of y are
+// stepped along with the column (joined rows start every joined_pitch columns) instead of recomputed
+// every 8 columns (perf-log step 144: 3 % faster). TF32 tiles ran 1-3 % slower that way, and keep the
+// recomputation.
 template <int N, bool JOINED, class T>
 __device__ __forceinline__ void register_shift_add_rows(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                         int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                         T* __restrict__ y) {
-  constexpr bool kStepRows = sizeof(T) == 2;
+  constexpr bool kStepRows = JOINED && sizeof(T) == 2;
   constexpr int32_t s = kRegisterEpilogueStride;
   const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
   const int32_t co = co0 + h * p.co_per_half + warp;
@@ -48,7 +48,7 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
   const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first
   float carry = 0.0f;  // the second tap at column 8j - 1 (quad 0 lanes), from the previous 8 columns
   int32_t sg = 0, col = 2 * quad;  // this lane's first column of the 8: segment and column in it
-  // The batch row and position of this lane's column, stepped with it (JOINED, or kStepRows)
+  // (JOINED) The batch row and position of this lane's column, stepped with it
   int32_t step_b = b0, step_q = start + col;
   if constexpr (JOINED) {
     step_b = p.joined_pitch.div(start + col);
@@ -61,11 +61,6 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
     if (col >= p.window) {  // (windows are whole multiples of 8 columns)
       col -= p.window;
       ++sg;
-      if constexpr (kStepRows && !JOINED) {
-        step_q -= p.window;
-        ++step_b;
-        step_row += row_step;
-      }
     }
     const float* a = acc + 4 * c8;  // first tap at col, col + 1; second tap at col, col + 1
     const float from_left = __shfl_sync(0xffffffffu, a[3], left_lane);
@@ -74,10 +69,10 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
     if (col == 0) left = 0.0f;  // column -1: an input position before the row (or another segment's)
     int32_t b = b0 + sg, q = start + col;  // the lane's first column: batch row, input position
     T* yrow = step_row;
-    if constexpr (JOINED || kStepRows) {
+    if constexpr (JOINED) {
       b = step_b;
       q = step_q;
-      for (step_q += 8; JOINED && step_q >= p.joined_pitch.value; step_q -= p.joined_pitch.value) {
+      for (step_q += 8; step_q >= p.joined_pitch.value; step_q -= p.joined_pitch.value) {
         ++step_b;
         if constexpr (kStepRows) step_row += row_step;
       }
@@ -98,12 +93,69 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
   }
 }
 
+// 16-bit tiles of rows apart: the same sums, with less work per 8 columns than the general loop above
+// (perf-log step 145; the epilogue is the consumers' serial tail of every tile). Which columns a lane
+// writes is one range for the whole tile (owned_columns), moved along with the segment; the lane's y
+// pointer moves at a segment's start only, so a column's store takes a constant offset from it; the
+// bias rides on the taps before the shuffle (the second tap at column c - 1, and the first output's
+// carry at a segment's start), one add fewer per column pair.
+template <int N, class T>
+__device__ __forceinline__ void register_shift_add_apart(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
+                                                         int32_t start, int32_t co0, int h,
+                                                         const T* __restrict__ bias, T* __restrict__ y) {
+  constexpr int32_t s = kRegisterEpilogueStride;
+  const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
+  const int32_t co = co0 + h * p.co_per_half + warp;
+  if (co >= p.out_channels) return;  // (the warp's channel: all its lanes leave)
+  const float bias_v = bias != nullptr ? to_float(bias[co]) : 0.0f;
+  const int left_lane = quad == 0 ? lane + 3 : lane - 1;  // holds the column left of this lane's first
+  // In the unrolled column c = 8 * c8 of the tile, the lane's first column in its segment is
+  // c + 2 * quad - seg_start: the owned range and the segment's end are kept in units of c.
+  const OwnedColumns own = owned_columns(r, s, j, p.windows.value, start, p.halo, p.window, p.padding, p.out_length);
+  int32_t lo = own.lo - 2 * quad, hi = own.hi - 2 * quad;
+  int32_t seg_end = p.window, last_pair = p.window - 2 - 2 * quad;  // last_pair: c of the window's last column
+  const int32_t rows = min(p.batch - b0, p.segments.value);
+  const int32_t live_end = rows * p.window;  // (no segment past the last batch row)
+  constexpr int32_t kNoColumn = -(1 << 30);
+  T* out = y + (int64_t{b0} * p.out_channels + co) * p.out_length + int64_t{start + 2 * quad} * s + r - p.padding;
+  const int64_t next_segment = int64_t{p.out_channels} * p.out_length - int64_t{p.window} * s;
+  float carry = bias_v;  // the quad-0 lanes' left tap: from the previous 8 columns, or none at a segment's start
+#pragma unroll
+  for (int c8 = 0; c8 < N / 8; ++c8) {
+    constexpr int32_t kColumns = 8;
+    const int32_t c = kColumns * c8;
+    if (c >= seg_end) {  // (windows are whole multiples of 8 columns: the same c for every lane)
+      seg_end += p.window;
+      last_pair += p.window;
+      lo += p.window;
+      hi = c < live_end ? hi + p.window : kNoColumn;  // (past the last batch row: no stores, no exit
+                                                      // before the shuffles, which cost a check of the warp)
+      out += next_segment;
+      carry = bias_v;
+    }
+    const float* a = acc + 4 * c8;  // first tap at columns c, c + 1; second tap at c, c + 1
+    const float second = a[3] + bias_v;
+    const float from_left = __shfl_sync(0xffffffffu, second, left_lane);
+    const float left = quad == 0 ? carry : from_left;
+    carry = from_left;
+    const float v0 = a[0] + left, v1 = (a[1] + bias_v) + a[2];
+    if (lo <= c && c < hi) out[c * s] = from_float<T>(v0);
+    if (lo <= c + 1 && c + 1 < hi) out[(c + 1) * s] = from_float<T>(v1);
+    // only a window's last column feeds the output one column to its right (its first tap is past the row)
+    if (c == last_pair && lo <= c + 2 && c + 2 < hi) out[(c + 2) * s] = from_float<T>(second);
+  }
+}
+
 template <int N, class T>
 __device__ __forceinline__ void register_shift_add(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                    int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                    T* __restrict__ y) {
   if (p.joined) return register_shift_add_rows<N, true>(acc, p, b0, j, start, co0, h, bias, y);
-  register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
+  // (TF32 on the apart loop measured mixed: L1 -1 %, S9 +4.5 %, T5 / T7 within 0.5 %; perf-log step 145)
+  if constexpr (sizeof(T) == 2)
+    register_shift_add_apart<N>(acc, p, b0, j, start, co0, h, bias, y);
+  else
+    register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
 }
 
 // The epilogue of a block that computes one tile (the non-persistent tap-major kernels): the register

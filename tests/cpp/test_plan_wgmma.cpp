@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "convt1d/convt1d.h"
+#include "owned_columns.hpp"
 #include "plan.hpp"
 #include "problem.hpp"
 #include "test_hopper.hpp"
@@ -645,8 +646,6 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
     const int64_t row_tile = t.rows_fastest ? tile % t.row_tiles : tile / t.co_tiles;
     const int64_t b0 = row_tile / t.windows * t.segments, j = row_tile % t.windows;
     const int64_t start = j * (t.window - t.halo), co0 = co_tile * t.tile_channels();
-    int64_t first = 0, last = 0;
-    convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
     // Joined rows: the joined q that window j owns, and where a joined column lies (batch row, position).
     const int64_t pitch = t.joined_pitch, own_first = j > 0 ? start + t.halo : 0;
     const int64_t own_last = j < t.windows - 1 ? start + t.window : start + t.window + 1;
@@ -678,11 +677,15 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
             const auto [b, q] = place(b0 + sg, start + col);
             if (co >= C_out || b >= s.batch) continue;
             const double v[3] = {a[l][0] + left, a[l][1] + a[l][2], a[l][3]};
+            // (rows apart: the columns that owned_columns gives the lane's phase)
+            const convt1d::detail::OwnedColumns own = convt1d::detail::owned_columns(
+                static_cast<int32_t>(r), static_cast<int32_t>(st), static_cast<int32_t>(j), t.windows,
+                static_cast<int32_t>(start), t.halo, t.window, static_cast<int32_t>(s.padding), s.out_length);
             for (int e = 0; e < 3; ++e) {
               if (e == 2 && col + 2 != t.window) break;
               const int64_t o = q * st + r - s.padding + e * st;
               if (pitch > 0 ? start + col + e < own_first || start + col + e >= own_last || o < 0 || o >= s.out_length
-                            : o < first || o >= last)
+                            : col + e < own.lo || col + e >= own.hi)
                 continue;
               const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
               y[idx] = v[e] + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
@@ -695,6 +698,47 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
   }
   expect_each_written_once(owners);
   return y;
+}
+
+// owned_columns (the register epilogue's columns of phase r) is wgmma_owned_outputs in columns: column
+// c in [0, window] (c = window: the output right of the last column) of window j owns t = (start + c) *
+// stride + r - padding exactly where t lies in the window's owned outputs.
+TEST(WgmmaPlan, OwnedColumnsAreTheOwnedOutputs) {
+  t1d::Rng rng(4545);
+  int empty = 0, clipped_left = 0, clipped_right = 0;
+  for (int i = 0; i < 3000; ++i) {
+    convt1d::detail::Shape s{};
+    s.stride = t1d::rand_int(rng, 1, 16);
+    s.padding = t1d::rand_int(rng, 0, 3 * s.stride);
+    s.out_length = t1d::rand_int(rng, 1, i % 2 ? 60 : 900);
+    WgmmaTiling t;
+    t.window = 8 * t1d::rand_int(rng, 1, 8);
+    t.halo = 8 * t1d::rand_int(rng, 0, t.window / 8 - 1);
+    const int64_t q_end = (s.out_length - 1 + s.padding) / s.stride + 1;  // input positions the outputs reach
+    t.windows = static_cast<int32_t>(convt1d::detail::wgmma_windows(q_end, t.window, t.halo));
+    for (int32_t j = 0; j < t.windows; ++j) {
+      const int32_t start = j * (t.window - t.halo);
+      int64_t first = 0, last = 0;
+      convt1d::detail::wgmma_owned_outputs(s, t, j, first, last);
+      for (int32_t r = 0; r < s.stride; ++r) {
+        const convt1d::detail::OwnedColumns own = convt1d::detail::owned_columns(
+            r, static_cast<int32_t>(s.stride), j, t.windows, start, t.halo, t.window,
+            static_cast<int32_t>(s.padding), s.out_length);
+        empty += own.lo >= own.hi;
+        clipped_left += own.lo > (j > 0 ? t.halo : 0);
+        clipped_right += own.hi < (j < t.windows - 1 ? t.window : t.window + 1);
+        for (int32_t c = 0; c <= t.window; ++c) {
+          const int64_t o = int64_t{start + c} * s.stride + r - s.padding;
+          ASSERT_EQ(own.lo <= c && c < own.hi, o >= first && o < last)
+              << "stride " << s.stride << " padding " << s.padding << " L_out " << s.out_length << " window "
+              << t.window << " halo " << t.halo << " j " << j << " r " << r << " c " << c;
+        }
+      }
+    }
+  }
+  EXPECT_GT(empty, 100);
+  EXPECT_GT(clipped_left, 100);
+  EXPECT_GT(clipped_right, 100);
 }
 
 // Stride-8 upsamplers of kernel_size 16 (any padding and output_padding, short and long rows,

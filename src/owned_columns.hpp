@@ -1,0 +1,33 @@
+// Which columns of a tap-major window a lane of the register shift-add writes
+// (src/cuda/register_shift_add.cuh): plain C++ that the kernel and the CPU tests share.
+#pragma once
+
+#include <cstdint>
+
+#include "host_device.hpp"
+
+namespace convt1d::detail {
+
+// Window j of `windows` reads the input positions q = start + c of its columns c in [0, window); the
+// outputs of phase r at column c are t = q * stride + r - padding. The window owns the columns from
+// its halo (the first window: from its start) up to its end (the last window: one column further, whose
+// first tap lies past the row), as wgmma_owned_outputs says in outputs, and of those the columns whose
+// t lies in [0, out_length). In columns, the bound is the same for every row of a tile (all its
+// segments are window j of consecutive batch rows), so the kernel tests a column against two numbers.
+struct OwnedColumns {
+  int32_t lo, hi;  // columns [lo, hi); empty where lo >= hi
+};
+
+CONVT1D_HOST_DEVICE inline OwnedColumns owned_columns(int32_t r, int32_t stride, int32_t j, int32_t windows,
+                                                      int32_t start, int32_t halo, int32_t window, int32_t padding,
+                                                      int64_t out_length) {
+  // t >= 0 from q >= ceil((padding - r) / stride); t < out_length up to q <= floor((out_length - 1 +
+  // padding - r) / stride), the numerator at least -r > -stride (hence + stride before dividing).
+  const int64_t q_lo = (int64_t{padding} - r + stride - 1) / stride;
+  const int64_t q_hi = (out_length - 1 + padding - r + stride) / stride;  // one past the last
+  const int64_t lo = q_lo - start, hi = q_hi - start;
+  const int32_t own_lo = j > 0 ? halo : 0, own_hi = j < windows - 1 ? window : window + 1;
+  return {lo > own_lo ? static_cast<int32_t>(lo) : own_lo, hi < own_hi ? static_cast<int32_t>(hi) : own_hi};
+}
+
+}  // namespace convt1d::detail
