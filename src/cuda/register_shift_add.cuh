@@ -94,12 +94,15 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
 }
 
 // 16-bit tiles of rows apart: the same sums, with less work per 8 columns than the general loop above
-// (perf-log step 145; the epilogue is the consumers' serial tail of every tile). Which columns a lane
-// writes is one range for the whole tile (owned_columns), moved along with the segment; the lane's y
-// pointer moves at a segment's start only, so a column's store takes a constant offset from it; the
+// (perf-log steps 145-146; the epilogue is the consumers' serial tail of every tile). Which columns a
+// lane writes is one range for the whole tile (owned_columns), moved along with the segment; the lane's
+// y pointer moves at a segment's start only, so a column's store takes a constant offset from it; the
 // bias rides on the taps before the shuffle (the second tap at column c - 1, and the first output's
-// carry at a segment's start), one add fewer per column pair.
-template <int N, class T>
+// carry at a segment's start). The output right of a window's last column (its second tap alone):
+// RIGHT_FROM_CARRY (persistent tiles), what a quad-0 lane's carry holds at the segment's end, written
+// there once per segment; else tested for in every 8 columns, which ran 5 % faster on S9's one wave of
+// one-tile blocks (their epilogue's code runs once per SM: its size counts; perf-log step 146).
+template <int N, bool RIGHT_FROM_CARRY, class T>
 __device__ __forceinline__ void register_shift_add_apart(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                          int32_t start, int32_t co0, int h,
                                                          const T* __restrict__ bias, T* __restrict__ y) {
@@ -120,13 +123,18 @@ __device__ __forceinline__ void register_shift_add_apart(const float* acc, const
   T* out = y + (int64_t{b0} * p.out_channels + co) * p.out_length + int64_t{start + 2 * quad} * s + r - p.padding;
   const int64_t next_segment = int64_t{p.out_channels} * p.out_length - int64_t{p.window} * s;
   float carry = bias_v;  // the quad-0 lanes' left tap: from the previous 8 columns, or none at a segment's start
+  // (c: the segment's end, its column `window`; carry: the quad-3 lane's second tap at window - 1)
+  const auto right_of_window = [&](int32_t c) {
+    if (quad == 0 && lo <= c && c < hi) out[c * s] = from_float<T>(carry);
+  };
 #pragma unroll
   for (int c8 = 0; c8 < N / 8; ++c8) {
     constexpr int32_t kColumns = 8;
     const int32_t c = kColumns * c8;
-    if (c >= seg_end) {  // (windows are whole multiples of 8 columns: the same c for every lane)
+    if (c >= seg_end) {  // (windows are whole multiples of 8 columns: c is the segment's end in every lane)
+      if constexpr (RIGHT_FROM_CARRY) right_of_window(c);
       seg_end += p.window;
-      last_pair += p.window;
+      if constexpr (!RIGHT_FROM_CARRY) last_pair += p.window;
       lo += p.window;
       hi = c < live_end ? hi + p.window : kNoColumn;  // (past the last batch row: no stores, no exit
                                                       // before the shuffles, which cost a check of the warp)
@@ -141,19 +149,22 @@ __device__ __forceinline__ void register_shift_add_apart(const float* acc, const
     const float v0 = a[0] + left, v1 = (a[1] + bias_v) + a[2];
     if (lo <= c && c < hi) out[c * s] = from_float<T>(v0);
     if (lo <= c + 1 && c + 1 < hi) out[(c + 1) * s] = from_float<T>(v1);
-    // only a window's last column feeds the output one column to its right (its first tap is past the row)
-    if (c == last_pair && lo <= c + 2 && c + 2 < hi) out[(c + 2) * s] = from_float<T>(second);
+    if constexpr (!RIGHT_FROM_CARRY)
+      if (c == last_pair && lo <= c + 2 && c + 2 < hi) out[(c + 2) * s] = from_float<T>(second);
   }
+  if constexpr (RIGHT_FROM_CARRY)
+    if (seg_end == N) right_of_window(N);  // (the last segment, where it ends with the tile)
 }
 
-template <int N, class T>
+// PERSISTENT: the persistent kernel's tiles (register_shift_add_apart's RIGHT_FROM_CARRY).
+template <int N, bool PERSISTENT = false, class T>
 __device__ __forceinline__ void register_shift_add(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                    int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                    T* __restrict__ y) {
   if (p.joined) return register_shift_add_rows<N, true>(acc, p, b0, j, start, co0, h, bias, y);
   // (TF32 on the apart loop measured mixed: L1 -1 %, S9 +4.5 %, T5 / T7 within 0.5 %; perf-log step 145)
   if constexpr (sizeof(T) == 2)
-    register_shift_add_apart<N>(acc, p, b0, j, start, co0, h, bias, y);
+    register_shift_add_apart<N, PERSISTENT>(acc, p, b0, j, start, co0, h, bias, y);
   else
     register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
 }

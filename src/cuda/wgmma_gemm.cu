@@ -85,11 +85,11 @@ constexpr bool kTf32 = std::is_same_v<T, float>;
 // kernel's): the register shift-add where the plan chose it, else the shift-add over Z between named
 // barriers, the first waiting for every consumer's last wgmma (Z overlays the stages, or the previous
 // tile's Z), the second for Z and the bias.
-template <int N, int C, class T>
+template <int N, int C, bool PERSISTENT, class T>
 __device__ __forceinline__ void consumers_epilogue(const float* acc, float* z, float* bias_s, const WgmmaParams& p,
                                                    const TileOrigin& o, int h, const T* __restrict__ bias,
                                                    T* __restrict__ y) {
-  if (p.register_epilogue) return register_shift_add<N>(acc, p, o.b0, o.j, o.start, o.co0, h, bias, y);
+  if (p.register_epilogue) return register_shift_add<N, PERSISTENT>(acc, p, o.b0, o.j, o.start, o.co0, h, bias, y);
   constexpr int kEpilogueThreads = C * kWarpgroupThreads;
   __syncwarp();  // (bar.sync is warp-aligned: reconverge after the shift-add's early exits)
   ptx::bar_sync(kEpilogueBarrier, kEpilogueThreads);
@@ -246,11 +246,11 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + C),
         // The tile's last stage is free once its group has retired; Z and the bias once both
         // consumers are done with the previous tile's.
         if (tid % 32 == 0) ptx::mbar_arrive(&empty[next.previous(p.stages)]);
-        consumers_epilogue<N, C>(acc, z, ring.bias, p, tile_origin(p, static_cast<int32_t>(tile), tile_channels), h,
-                                 bias, y);
+        consumers_epilogue<N, C, true>(acc, z, ring.bias, p, tile_origin(p, static_cast<int32_t>(tile), tile_channels),
+                                       h, bias, y);
       }
     } while (next_tile(tile));
-    if constexpr (!PERSISTENT && C > 2) consumers_epilogue<N, C>(acc, z, ring.bias, p, first, h, bias, y);
+    if constexpr (!PERSISTENT && C > 2) consumers_epilogue<N, C, false>(acc, z, ring.bias, p, first, h, bias, y);
   }
   if constexpr (!PERSISTENT && C == 2)
     one_tile_epilogue<N>(acc, z, p, first.b0, first.j, first.start, first.co0, bias_s, bias, y);

@@ -662,8 +662,34 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
               co < C_out && b < s.batch ? z_of(s, in, b, co * K + row % K, l) : 0.0;
         }
       for (int64_t w = 0; w < 4; ++w) {
+        const int64_t co = co0 + h * t.co_per_half + w;
+        // (rows apart: the columns that owned_columns gives phase r)
+        const auto owned = [&](int64_t r) {
+          return convt1d::detail::owned_columns(static_cast<int32_t>(r), static_cast<int32_t>(st),
+                                                static_cast<int32_t>(j), t.windows, static_cast<int32_t>(start),
+                                                t.halo, t.window, static_cast<int32_t>(s.padding), s.out_length);
+        };
+        const auto store = [&](int64_t b, int64_t o, double v) {
+          const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
+          y[idx] = v + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
+          ++owners[idx];
+        };
+        // 16-bit persistent tiles of rows apart (register_shift_add_apart, RIGHT_FROM_CARRY): the output
+        // right of a window's last column comes from a quad-0 lane's carry at the segment's end, not
+        // from the quad-3 lane that held it.
+        const bool right_from_carry = pitch == 0 && !t.tf32 && t.persistent;
         double carry[32] = {}, a[32][4];
+        const auto right_of_window = [&](int64_t column) {  // `column`: the end of segment column / window - 1
+          const int64_t b = b0 + column / t.window - 1;
+          if (co >= C_out || b >= s.batch) return;
+          for (int l = 0; l < 32; l += 4) {
+            const int64_t r = l / 4;
+            const convt1d::detail::OwnedColumns own = owned(r);
+            if (t.window >= own.lo && t.window < own.hi) store(b, (start + t.window) * st + r - s.padding, carry[l]);
+          }
+        };
         for (int64_t c8 = 0; c8 < n / 8; ++c8) {
+          if (right_from_carry && c8 > 0 && 8 * c8 % t.window == 0) right_of_window(8 * c8);
           for (int l = 0; l < 32; ++l)
             for (int i = 0; i < 4; ++i)
               a[l][i] = z[static_cast<size_t>((16 * w + l / 4 + (i >= 2 ? 8 : 0)) * n + 8 * c8 + 2 * (l % 4) + i % 2)];
@@ -673,26 +699,22 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
             carry[l] = from_left;
             const int64_t column = 8 * c8 + 2 * (l % 4), sg = column / t.window, col = column % t.window;
             const double left = col == 0 ? 0.0 : left_raw;
-            const int64_t co = co0 + h * t.co_per_half + w, r = l / 4;
+            const int64_t r = l / 4;
             const auto [b, q] = place(b0 + sg, start + col);
             if (co >= C_out || b >= s.batch) continue;
             const double v[3] = {a[l][0] + left, a[l][1] + a[l][2], a[l][3]};
-            // (rows apart: the columns that owned_columns gives the lane's phase)
-            const convt1d::detail::OwnedColumns own = convt1d::detail::owned_columns(
-                static_cast<int32_t>(r), static_cast<int32_t>(st), static_cast<int32_t>(j), t.windows,
-                static_cast<int32_t>(start), t.halo, t.window, static_cast<int32_t>(s.padding), s.out_length);
+            const convt1d::detail::OwnedColumns own = owned(r);
             for (int e = 0; e < 3; ++e) {
-              if (e == 2 && col + 2 != t.window) break;
+              if (e == 2 && (right_from_carry || col + 2 != t.window)) break;
               const int64_t o = q * st + r - s.padding + e * st;
               if (pitch > 0 ? start + col + e < own_first || start + col + e >= own_last || o < 0 || o >= s.out_length
                             : col + e < own.lo || col + e >= own.hi)
                 continue;
-              const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
-              y[idx] = v[e] + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
-              ++owners[idx];
+              store(b, o, v[e]);
             }
           }
         }
+        if (right_from_carry && n % t.window == 0) right_of_window(n);
       }
     }
   }
