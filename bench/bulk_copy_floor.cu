@@ -14,21 +14,14 @@
 #include <cstdlib>
 #include <vector>
 
+#include "standalone_check.cuh"
+
 namespace {
 
 constexpr int kPiece = 16384;      // bytes per bulk copy
 constexpr int kMaxStages = 12;     // pieces in flight per block: 192 KB of shared memory
 constexpr int kRepeats = 3;
 constexpr int64_t kBytes = int64_t{1} << 30;
-
-#define CHECK(call)                                                                   \
-  do {                                                                                \
-    cudaError_t e_ = (call);                                                          \
-    if (e_ != cudaSuccess) {                                                          \
-      std::printf("%s failed: %s\n", #call, cudaGetErrorString(e_));                  \
-      std::exit(1);                                                                   \
-    }                                                                                 \
-  } while (0)
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));

@@ -19,20 +19,13 @@
 #include <cstdio>
 #include <vector>
 
+#include "standalone_check.cuh"
+
 namespace {
 
 constexpr int kBatch = 32, kCin = 32, kCout = 64;
 constexpr int64_t kLin = 131072, kLout = 131084;
 constexpr int kRepeats = 20;
-
-#define CHECK(call)                                                                   \
-  do {                                                                                \
-    cudaError_t e_ = (call);                                                          \
-    if (e_ != cudaSuccess) {                                                          \
-      std::printf("%s failed: %s\n", #call, cudaGetErrorString(e_));                  \
-      std::exit(1);                                                                   \
-    }                                                                                 \
-  } while (0)
 
 // One thread per vector column of a batch row: loads the column's kCin vectors, stores kCout.
 template <class V>
