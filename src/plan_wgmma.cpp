@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "plan.hpp"
+#include "window_ownership.hpp"
 
 namespace convt1d::detail {
 
@@ -231,14 +232,10 @@ int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo) {
 }
 
 void wgmma_owned_outputs(const Shape& s, const WgmmaTiling& t, int64_t j, int64_t& first, int64_t& last) {
-  // Window j reads input positions [start, start + window) with start = j * (window - halo). It owns
-  // the outputs u = t + padding whose q = u / stride lies in [start + halo, start + window): their taps
-  // read q - halo .. q, all inside the window. The first window owns everything to its left (taps
-  // there read x < 0, which is zero), the last everything to its right (x >= L_in).
-  const int64_t start = j * (t.window - t.halo);
-  first = j == 0 ? 0 : std::clamp((start + t.halo) * s.stride - s.padding, int64_t{0}, s.out_length);
-  last = j == t.windows - 1 ? s.out_length
-                            : std::clamp((start + t.window) * s.stride - s.padding, int64_t{0}, s.out_length);
+  const auto o = window_owned_outputs<int64_t>(j, t.windows, j * (t.window - t.halo), t.halo, t.window, s.stride,
+                                               s.padding, s.out_length);
+  first = o.first;
+  last = o.last;
 }
 
 int32_t shift_add_groups(int64_t rows, int64_t outputs, int64_t stride, int32_t threads) {

@@ -22,7 +22,7 @@
 #pragma once
 
 #include "cuda/wgmma_common.cuh"
-#include "owned_columns.hpp"
+#include "window_ownership.hpp"
 
 namespace convt1d::detail::wgmma {
 

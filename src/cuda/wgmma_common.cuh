@@ -20,6 +20,7 @@
 #include "cuda/pad_rows.cuh"
 #include "cuda/stream_buffer.cuh"
 #include "cuda/gemm_params.cuh"
+#include "window_ownership.hpp"
 
 namespace convt1d::detail::wgmma {
 
@@ -300,17 +301,11 @@ __device__ __forceinline__ void with_tap_count(int taps, F&& f) {
   }
 }
 
-// The outputs [first, last) that window j (first input position `start`) owns: those whose taps all
-// lie inside it (the halo covers their reach); the first and last windows also own everything to
-// their left and right (the host's wgmma_owned_outputs).
-struct OwnedOutputs {
-  int32_t first, last;
-};
-__device__ __forceinline__ OwnedOutputs owned_outputs(const WgmmaParams& p, int32_t j, int32_t start, int32_t stride) {
-  OwnedOutputs o{0, static_cast<int32_t>(p.out_length)};
-  if (j > 0) o.first = min(max((start + p.halo) * stride - p.padding, 0), o.last);
-  if (j < p.windows.value - 1) o.last = min(max((start + p.window) * stride - p.padding, 0), o.last);
-  return o;
+// The outputs [first, last) that window j (first input position `start`) owns (window_ownership.hpp).
+__device__ __forceinline__ OwnedOutputs<int32_t> owned_outputs(const WgmmaParams& p, int32_t j, int32_t start,
+                                                               int32_t stride) {
+  return window_owned_outputs<int32_t>(j, p.windows.value, start, p.halo, p.window, stride, p.padding,
+                                       static_cast<int32_t>(p.out_length));
 }
 
 // Who runs a shift-add: `groups` groups of `lanes` threads; this thread is `lane` of group `group`

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "convt1d/convt1d.h"
-#include "owned_columns.hpp"
+#include "window_ownership.hpp"
 #include "plan.hpp"
 #include "problem.hpp"
 #include "test_hopper.hpp"

@@ -1,17 +1,45 @@
-// Which columns of a tap-major window a lane of the register shift-add writes
-// (src/cuda/register_shift_add.cuh): plain C++ that the kernel and the CPU tests share.
+// What a window of the tap-major kernels owns, in outputs (the shift-adds, the planner) and in columns
+// (the register shift-add, src/cuda/register_shift_add.cuh): plain C++ that the kernels, the planner
+// and the CPU tests share.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "host_device.hpp"
 
 namespace convt1d::detail {
 
+// The outputs [first, last) that window j of `windows` (input positions start .. start + window - 1)
+// owns: the outputs u = t + padding whose q = u / stride lies in [start + halo, start + window), whose
+// taps read q - halo .. q, all inside the window. The first window owns everything to its left (taps
+// there read x < 0, which is zero), the last everything to its right (x >= L_in). I: int32_t in the
+// kernels, int64_t on the host.
+template <class I>
+struct OwnedOutputs {
+  I first, last;
+};
+template <class I>
+CONVT1D_HOST_DEVICE inline I clamp_output(I t, I out_length) {
+#if defined(__CUDA_ARCH__)
+  return min(max(t, I{0}), out_length);  // (the kernels' integer min / max instructions)
+#else
+  return std::min(std::max(t, I{0}), out_length);
+#endif
+}
+template <class I>
+CONVT1D_HOST_DEVICE inline OwnedOutputs<I> window_owned_outputs(I j, I windows, I start, I halo, I window, I stride,
+                                                                I padding, I out_length) {
+  OwnedOutputs<I> o{0, out_length};
+  if (j > 0) o.first = clamp_output<I>((start + halo) * stride - padding, out_length);
+  if (j < windows - 1) o.last = clamp_output<I>((start + window) * stride - padding, out_length);
+  return o;
+}
+
 // Window j of `windows` reads the input positions q = start + c of its columns c in [0, window); the
 // outputs of phase r at column c are t = q * stride + r - padding. The window owns the columns from
 // its halo (the first window: from its start) up to its end (the last window: one column further, whose
-// first tap lies past the row), as wgmma_owned_outputs says in outputs, and of those the columns whose
+// first tap lies past the row), as window_owned_outputs says in outputs, and of those the columns whose
 // t lies in [0, out_length). In columns, the bound is the same for every row of a tile (all its
 // segments are window j of consecutive batch rows), so the kernel tests a column against two numbers.
 struct OwnedColumns {
