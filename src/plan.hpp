@@ -162,6 +162,11 @@ struct WgmmaTiling {
   // rows stand for the positions outside them that the taps reach. Only with the register epilogue,
   // and only where it saves waves of tiles (prefer_joined_rows in plan_wgmma.cpp). 0: rows apart.
   int64_t joined_pitch = 0;
+  // TF32 / IEEE: the per-call packing of W^T and x^T by TMA on this many persistent blocks (one per
+  // SM; src/cuda/tf32_pack_tma.cu) instead of the plain kernel's one small block per tile, for the
+  // packings of tens of MB that it moves faster (pack_tma_blocks in plan_wgmma.cpp). 0: the plain
+  // kernel, which the launcher also falls back to where TMA cannot address the operands.
+  int32_t pack_blocks = 0;
   int64_t co_tiles = 0, row_tiles = 0, tiles = 0;
   int64_t smem_bytes = 0;
   int32_t n() const { return window * segments; }  // GEMM N: Z columns per tile
@@ -271,6 +276,12 @@ constexpr int kWgmmaTf32RowStep = 32;     // rows round up to whole wgmma widths
 constexpr int64_t kWgmmaTf32MaxTransposeBytes = int64_t{1} << 30;
 constexpr int64_t kWgmmaTf32TransposeMinRows = 512;
 constexpr int kWgmmaTf32ColumnStep = 16;  // tf32_columns windows: multiples of the narrowest wgmma used
+// WgmmaTiling::pack_blocks: the bytes moved (reads and writes of W^T and x^T) for which the TMA packing
+// was faster than the plain one (perf-log step 152, H100: 22-126 MB 1-15 % faster; 11 MB and less,
+// 189 MB and more 1-10 % slower: the persistent blocks' set-up, then the plain kernel's deeper
+// memory parallelism).
+constexpr int64_t kPackTmaMinBytes = int64_t{20} << 20;
+constexpr int64_t kPackTmaMaxBytes = int64_t{128} << 20;
 
 // Windows per row and the outputs window j owns: t in [first, last). Exposed for the tests.
 int64_t wgmma_windows(int64_t in_length, int64_t window, int64_t halo);

@@ -208,6 +208,20 @@ void prefer_joined_rows(const Shape& s, const DeviceInfo& dev, const WindowSearc
   t = j;
 }
 
+// WgmmaTiling::pack_blocks for a TF32 / IEEE tiling: one block per SM where the packing moves
+// kPackTmaMinBytes..kPackTmaMaxBytes and TMA can read the rows it packs (16-byte row pitches), else 0.
+int32_t pack_tma_blocks(const Shape& s, const DeviceInfo& dev, const WgmmaTiling& t) {
+  constexpr int64_t kElem = 4;
+  constexpr int64_t kTmaRowElems = 16 / kElem;
+  const bool packs_w = !t.raw_weights, packs_x = t.x_transposed;
+  const int64_t w_rows = s.out_channels * s.kernel_size;
+  if ((packs_w && w_rows % kTmaRowElems != 0) || (packs_x && s.in_length % kTmaRowElems != 0)) return 0;
+  int64_t bytes = 0;  // each job reads [rows][C_in][length] and writes [rows][length][ci_pitch]
+  if (packs_w) bytes += w_rows * (s.in_channels + t.ci_pitch) * kElem;
+  if (packs_x) bytes += s.batch * s.in_length * (s.in_channels + t.ci_pitch) * kElem;
+  return bytes >= kPackTmaMinBytes && bytes <= kPackTmaMaxBytes ? dev.sm_count : 0;
+}
+
 }  // namespace
 
 int64_t joined_pitch_of(const Shape& s) {
@@ -452,6 +466,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.segment_chunks = static_cast<int32_t>(c.segment_sums ? kIeeeSegmentChannels / kWgmmaTf32Chunk : chunks);
   plan_shift_add(s, c);
   c.register_epilogue = register_epilogue_fits(s, c);
+  c.pack_blocks = pack_tma_blocks(s, dev, c);
   t = c;
   return true;
 }

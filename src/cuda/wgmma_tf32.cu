@@ -28,6 +28,7 @@
 
 #include "cuda/dependent_launch.cuh"
 #include "cuda/hopper.cuh"
+#include "cuda/tf32_pack_tma.cuh"
 #include "cuda/tf32_transpose.cuh"
 #include "cuda/wgmma_common.cuh"
 #include "cuda/wgmma_ops.cuh"
@@ -266,7 +267,10 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
                            t.ci_pitch, t.ieee};
   const TransposeJob jobs[] = {t.raw_weights ? x_job : w_job, x_job};
   const int job_count = t.raw_weights ? 1 : t.x_transposed ? 2 : 1;
-  transpose_to_tf32(jobs, job_count, stream, "transpose_tf32_kernel launch (W^T, x^T)");
+  if (t.pack_blocks > 0 && tf32_pack_tma_fits(jobs, job_count))
+    tf32_pack_tma(jobs, job_count, t.pack_blocks, a.device, stream);
+  else
+    transpose_to_tf32(jobs, job_count, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const auto wt_map = [&] {

@@ -462,6 +462,58 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(joined, 4) << "too few 16-bit layers joined their batch rows";
 }
 
+// Layers whose TF32 / IEEE operand packing runs by TMA (WgmmaTiling::pack_blocks: tens of MB, too
+// many MACs for the whole fp64 reference): every output written (poisoned first), and sampled outputs
+// (random ones, the first and last channel rows of the first and last batch rows) against
+// reference_point. Channels that are not whole 32-channel chunks, and positions and W^T rows that
+// are not whole 128-position tiles, reach the tiles' edges.
+TEST_F(CudaParity, TmaPackedOperands) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  const std::vector<Layer> layers = {
+      {1, 768, 384, 600, 10, 5, 3, 1, 0},   // the suite's S12
+      {4, 1000, 384, 300, 16, 8, 4, 1, 0},  // 1000 channels, rows of 300 positions
+      {3, 1000, 300, 500, 16, 8, 4, 1, 0},  // W^T of 4800 rows, rows of 500
+  };
+  t1d::Rng rng(152);
+  int ran = 0;
+  for (const Layer& l : layers) {
+    convt1d_problem p = l.problem();
+    p.has_bias = 1;
+    for (const Mode& m : {kModes[1], kModes[2]}) {  // fp32 IEEE and TF32
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const std::string what = std::string(m.name) + " " + describe(p);
+      ASSERT_GT(convt1d::detail::make_plan(p, dev).wgmma.pack_blocks, 0) << what << ": not packed by TMA";
+      const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+      DeviceProblem d(p, in);
+      d.y.fill_bytes(0xFF);
+      ASSERT_EQ(d.forward(p), CONVT1D_OK) << what << ": " << convt1d_last_error();
+      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+      const std::vector<double> y = d.download(m.dtype);
+      const int64_t l_out = t1d::formula_out_length(p);
+      std::vector<int64_t> samples;
+      for (int i = 0; i < 4000; ++i) samples.push_back(t1d::rand_int(rng, 0, d.y_count - 1));
+      for (const int64_t b : {int64_t{0}, p.batch - 1})
+        for (const int64_t co : {int64_t{0}, p.out_channels - 1})
+          for (int64_t t = 0; t < l_out; ++t) samples.push_back((b * p.out_channels + co) * l_out + t);
+      std::vector<double> got, ref;
+      for (const int64_t i : samples) {
+        const int64_t t = i % l_out, co = (i / l_out) % p.out_channels, b = i / (l_out * p.out_channels);
+        got.push_back(y[static_cast<size_t>(i)]);
+        ref.push_back(convt1d::detail::reference_point(p, in.x.data(), in.w.data(), in.bias_ptr(), b, co, t));
+      }
+      int64_t unwritten = 0;
+      for (const double v : y) unwritten += !std::isfinite(v);
+      EXPECT_EQ(unwritten, 0) << what << ": outputs left poisoned";
+      expect_close(m, got, ref, what + " (sampled)");
+      if (HasFailure()) return;
+      ++ran;
+    }
+  }
+  EXPECT_EQ(ran, 6);
+}
+
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a
 // workspace, then col2im, in every mode but fp64 (fp16 and bf16 through fp32 copies of x and W): AUTO
 // must pick it and be right, with every parameter in play.

@@ -167,6 +167,38 @@ TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
   }
 }
 
+// The TF32 / IEEE packing runs by TMA on one block per SM (WgmmaTiling::pack_blocks) where it moves
+// tens of MB and TMA can read its rows; the plain packing kernel elsewhere (perf-log step 152).
+TEST(WgmmaPlan, PackingByTmaForPackingsOfTensOfMegabytes) {
+  struct Case {
+    const char* name;
+    convt1d_problem p;
+    bool tf32, ieee;  // TMA packing in TF32, in IEEE
+  };
+  const Case cases[] = {
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2), true, false},    // 126 MB; IEEE's split parts 189 MB
+      {"S9", layer(1, 768, 384, 696, 16, 8, 4), true, true},      // 42 MB, 63 MB
+      {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, true},     // 27 MB, 41 MB
+      {"T3, odd rows", layer(16, 1536, 768, 255, 8, 4, 2), false, false},  // rows TMA cannot read
+      {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), false, false},  // raw weights: x^T only, 8 MB
+      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), false, true},  // 285 MB; IEEE reads raw W: x^T, 25 MB
+      {"S13", layer(1, 256, 128, 600, 10, 5, 0), false, false},   // 4 MB
+  };
+  const auto dev = hopper(true);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    convt1d_problem p = c.p;
+    p.dtype = CONVT1D_FLOAT32;
+    for (const auto math : {CONVT1D_MATH_TF32, CONVT1D_MATH_IEEE}) {
+      p.math = math;
+      const convt1d::detail::Plan plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+      const bool tma = math == CONVT1D_MATH_IEEE ? c.ieee : c.tf32;
+      EXPECT_EQ(plan.wgmma.pack_blocks, tma ? dev.sm_count : 0) << (math == CONVT1D_MATH_IEEE ? "IEEE" : "TF32");
+    }
+  }
+}
+
 // Kernels longer than a TF32 tile's rows (the suite's P3: K 10000, stride 1000) go to GEMM + col2im
 // in TF32 mode on Hopper, through a 1x1 problem of C_out*K channels; nowhere else.
 TEST(WgmmaPlan, LongKernelsRunAsGemmThenCol2im) {
