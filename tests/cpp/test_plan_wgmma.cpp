@@ -167,8 +167,8 @@ TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
   }
 }
 
-// The TF32 / IEEE packing runs by TMA on one block per SM (WgmmaTiling::pack_blocks) where it moves
-// tens of MB and TMA can read its rows; the plain packing kernel elsewhere (perf-log step 152).
+// The TF32 / IEEE packing runs by TMA on one block per SM (WgmmaTiling::pack_blocks) where it packs W^T,
+// moves tens of MB and TMA can read its rows; the plain packing kernel elsewhere (perf-log step 152).
 TEST(WgmmaPlan, PackingByTmaForPackingsOfTensOfMegabytes) {
   struct Case {
     const char* name;
@@ -181,7 +181,7 @@ TEST(WgmmaPlan, PackingByTmaForPackingsOfTensOfMegabytes) {
       {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, true},     // 27 MB, 41 MB
       {"T3, odd rows", layer(16, 1536, 768, 255, 8, 4, 2), false, false},  // rows TMA cannot read
       {"T7", layer(16, 2048, 1024, 32, 16, 8, 4), false, false},  // raw weights: x^T only, 8 MB
-      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), false, true},  // 285 MB; IEEE reads raw W: x^T, 25 MB
+      {"L1", layer(1, 2048, 1024, 1024, 16, 8, 4), false, false}, // 285 MB; IEEE: raw W, x^T alone (25 MB)
       {"S13", layer(1, 256, 128, 600, 10, 5, 0), false, false},   // 4 MB
   };
   const auto dev = hopper(true);
