@@ -25,6 +25,8 @@ __device__ __forceinline__ uint32_t to_tf32(float f) {
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(f));
   return r;
 }
+// The same rounding as a float (the packed W^T / x^T operands, tf32_transpose.cu and tf32_pack_tma.cu).
+__device__ __forceinline__ float tf32_of(float f) { return __uint_as_float(to_tf32(f)); }
 
 // fp32 v = hi + lo for 3xTF32: hi is v truncated to tf32 (one AND, where cvt.rna.tf32 is five
 // instructions on sm_90) and lo = v - hi exactly, passed as is: the tensor core reads the top 19 bits

@@ -48,9 +48,9 @@ constexpr int kPositions = kBoxes * kBoxPositions;
 constexpr int kTileBytes = kChannels * kPositions * 4;  // one input stage, one output part: 16 KB
 constexpr int kInStages = 7;              // 112 KB of loads in flight (perf-log step 149: 128 KB ~ copy speed)
 constexpr int kOutBytes = 6 * kTileBytes; // output buffers: 96 KB of stores in flight
-constexpr int kWorkerWarps = 8;           // the transposers
-constexpr int kWorkers = kWorkerWarps * 32;
-constexpr int kThreads = 64 + kWorkers;   // the loader warp, the storer warp and the transposers
+constexpr int kTransposerWarps = 8;
+constexpr int kTransposers = kTransposerWarps * 32;
+constexpr int kThreads = 64 + kTransposers;  // the loader warp, the storer warp and the transposers
 constexpr int kQuads = kPositions / 4;    // position quads per tile: 4 per transposer warp
 constexpr int kFilledBarrier = 1;         // named barriers 1 .. buffers: "buffer b is written" (0 is __syncthreads)
 constexpr uint32_t kSwizzleRow = 128;     // bytes per row of a 128B-swizzled tile
@@ -71,8 +71,6 @@ struct PackParams {
 __device__ __forceinline__ uint32_t swizzled(uint32_t row, uint32_t column) {
   return row * kSwizzleRow + ((((column / 4) ^ (row % 8)) * 16) | (column % 4) * 4);
 }
-
-__device__ __forceinline__ float tf32_of(float v) { return __uint_as_float(ptx::to_tf32(v)); }
 
 __device__ __forceinline__ void tma_store_3d(const CUtensorMap* map, const void* src, int32_t c0, int32_t c1,
                                              int32_t c2) {
@@ -130,7 +128,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x == 0) {
     for (int s = 0; s < kInStages; ++s) {
       ptx::mbar_init(&full[s], 1);
-      ptx::mbar_init(&empty[s], kWorkerWarps);
+      ptx::mbar_init(&empty[s], kTransposerWarps);
     }
     for (int b = 0; b < kBuffers; ++b) ptx::mbar_init(&out_free[b], 1);
     hopper::fence_barrier_init();
@@ -159,7 +157,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     int k = 0;
     for (int32_t i = first; i < total; i += step, ++k) {
       const int buffer = k % kBuffers;
-      ptx::bar_sync(kFilledBarrier + buffer, kWorkers + 32);
+      ptx::bar_sync(kFilledBarrier + buffer, kTransposers + 32);
       if (lane == 0) {
         const PackTile t = pack_tile_of(p, i);
         const CUtensorMap* map = t.job ? &out1 : &out0;
@@ -182,8 +180,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     unsigned char* const tile_out = out + buffer * kParts * kTileBytes;
     ptx::mbar_wait(&full[s], (k / kInStages) & 1);
     if (k >= kBuffers) ptx::mbar_wait(&out_free[buffer], (k / kBuffers - 1) & 1);
-    for (int n = 0; n < kQuads / kWorkerWarps; ++n) {
-      const int quad = n * kWorkerWarps + twarp;  // positions 4 quad .. 4 quad + 3
+    for (int n = 0; n < kQuads / kTransposerWarps; ++n) {
+      const int quad = n * kTransposerWarps + twarp;  // positions 4 quad .. 4 quad + 3
       const int box = quad / (kBoxPositions / 4), in_box = quad % (kBoxPositions / 4);
       const float4 v = *reinterpret_cast<const float4*>(in + s * kTileBytes + box * (kTileBytes / kBoxes) +
                                                         swizzled(channel, in_box * 4));
@@ -191,15 +189,15 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const uint32_t at = swizzled(quad * 4 + j, channel);
-        const float big = tf32_of(e[j]);
+        const float big = ptx::tf32_of(e[j]);
         *reinterpret_cast<float*>(tile_out + at) = big;
-        if constexpr (SPLIT) *reinterpret_cast<float*>(tile_out + kTileBytes + at) = tf32_of(e[j] - big);
+        if constexpr (SPLIT) *reinterpret_cast<float*>(tile_out + kTileBytes + at) = ptx::tf32_of(e[j] - big);
       }
     }
     __syncwarp();
     if (lane == 0) ptx::mbar_arrive(&empty[s]);  // the input stage is read
     hopper::fence_proxy_async();                 // this thread's buffer writes, before the TMA stores
-    ptx::bar_arrive(kFilledBarrier + buffer, kWorkers + 32);
+    ptx::bar_arrive(kFilledBarrier + buffer, kTransposers + 32);
   }
 #else
   __trap();  // never planned without sm_90a code

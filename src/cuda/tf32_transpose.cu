@@ -56,7 +56,7 @@ __device__ __forceinline__ int swizzled(int channel, int pos) {
   return (((pos / kVector) ^ ((channel / kVector) % kSwizzleChunks)) * kVector) | (pos % kVector);
 }
 
-__device__ __forceinline__ float tf32_of(float v) { return __uint_as_float(ptx::to_tf32(v)); }
+using ptx::tf32_of;
 
 template <int kPositions>
 __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
