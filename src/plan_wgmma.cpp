@@ -208,21 +208,18 @@ void prefer_joined_rows(const Shape& s, const DeviceInfo& dev, const WindowSearc
   t = j;
 }
 
-// WgmmaTiling::pack_blocks for a TF32 / IEEE tiling: one block per SM where the packing moves
-// kPackTmaMinBytes..kPackTmaMaxBytes and TMA can read the rows it packs (16-byte row pitches), else 0.
-// Only where it packs W^T: every layer measured faster packed W^T (and x^T); the one suite layer that
-// packs x^T alone in that range (L1 IEEE, raw weights) was not A/B'd, and measured 1.4 % slower than in
-// the session before with the TMA packing (perf-log step 152).
+// WgmmaTiling::pack_blocks for a TF32 / IEEE tiling that packs W^T: one block per SM where the packing
+// moves kPackTmaMinBytes..kPackTmaMaxBytes and TMA can read the rows it packs (16-byte row pitches),
+// else 0. Not where x^T is packed alone (raw weights): the one suite layer of that kind in the range,
+// L1 IEEE, was not A/B'd and timed 1.4 % slower with it than the session before (perf-log step 152).
 int32_t pack_tma_blocks(const Shape& s, const DeviceInfo& dev, const WgmmaTiling& t) {
   constexpr int64_t kElem = 4;
   constexpr int64_t kTmaRowElems = 16 / kElem;
-  const bool packs_w = !t.raw_weights, packs_x = t.x_transposed;
-  if (!packs_w) return 0;
   const int64_t w_rows = s.out_channels * s.kernel_size;
-  if ((packs_w && w_rows % kTmaRowElems != 0) || (packs_x && s.in_length % kTmaRowElems != 0)) return 0;
-  int64_t bytes = 0;  // each job reads [rows][C_in][length] and writes [rows][length][ci_pitch]
-  if (packs_w) bytes += w_rows * (s.in_channels + t.ci_pitch) * kElem;
-  if (packs_x) bytes += s.batch * s.in_length * (s.in_channels + t.ci_pitch) * kElem;
+  if (t.raw_weights || w_rows % kTmaRowElems != 0 || (t.x_transposed && s.in_length % kTmaRowElems != 0)) return 0;
+  // Each job reads [rows][C_in][length] and writes [rows][length][ci_pitch].
+  int64_t bytes = w_rows * (s.in_channels + t.ci_pitch) * kElem;
+  if (t.x_transposed) bytes += s.batch * s.in_length * (s.in_channels + t.ci_pitch) * kElem;
   return bytes >= kPackTmaMinBytes && bytes <= kPackTmaMaxBytes ? dev.sm_count : 0;
 }
 
