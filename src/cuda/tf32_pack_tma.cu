@@ -41,7 +41,7 @@ namespace convt1d::detail {
 
 namespace {
 
-constexpr int kChannels = 32;             // a chunk: one 128-byte row of packed output
+constexpr int kChannels = kTransposeChunkChannels;  // a chunk: one 128-byte row of packed output
 constexpr int kBoxPositions = 32;         // input box: 32 positions (128 bytes, the swizzle width)
 constexpr int kBoxes = 4;                 // input boxes per tile
 constexpr int kPositions = kBoxes * kBoxPositions;
@@ -207,31 +207,17 @@ __global__ void __launch_bounds__(kThreads, 1)
 constexpr int64_t kSmemBytes = wgmma::kSwizzlePeriod + int64_t{kInStages} * kTileBytes + kOutBytes +
                                (2 * kInStages + kOutBytes / kTileBytes) * sizeof(uint64_t);
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-int64_t chunks_of(const TransposeJob& j) { return j.ci_pitch / (j.split ? 2 * kChannels : kChannels); }
-
 }  // namespace
 
-bool tf32_pack_tma_fits(const TransposeJob* jobs, int count) {
-  if (count < 1 || count > kMaxTransposeJobs) return false;
-  for (int i = 0; i < count; ++i) {
-    const TransposeJob& j = jobs[i];
-    if (!aligned16(j.in) || !aligned16(j.out) || j.length % 4 != 0 || j.split != jobs[0].split ||
-        chunks_of(j) != chunks_of(jobs[0]) || j.batch * j.length == 0 ||
-        j.length > std::numeric_limits<int32_t>::max() || j.channels > std::numeric_limits<int32_t>::max())
-      return false;
-  }
-  return true;
-}
-
 void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int device, cudaStream_t stream) {
-  if (!tf32_pack_tma_fits(jobs, count))
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: tf32_pack_tma called on jobs TMA cannot pack");
+  // (Rows of multiples of 4 positions: the plan's pack_tma_blocks; 16-byte aligned x and W: dispatch.)
+  if (count < 1 || count > kMaxTransposeJobs || packed_chunks(jobs[count - 1]) != packed_chunks(jobs[0]))
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: tf32_pack_tma takes one or two jobs of the same chunks, got " +
+                                     std::to_string(count));
   PackParams p{};
   p.count = count;
   CUtensorMap in[kMaxTransposeJobs], out[kMaxTransposeJobs];
-  const int64_t chunks = chunks_of(jobs[0]);
+  const int64_t chunks = packed_chunks(jobs[0]);
   int64_t total = 0;
   for (int i = 0; i < count; ++i) {
     const TransposeJob& j = jobs[i];

@@ -11,13 +11,10 @@
 
 namespace convt1d::detail {
 
-// Whether TMA can read and write these jobs: 16-byte aligned bases and row pitches (length a multiple
-// of 4 floats), and the same channel chunks in every job (W^T and x^T: C_in).
-bool tf32_pack_tma_fits(const TransposeJob* jobs, int count);
-
 // Packs the jobs on `blocks` blocks (at most one per SM: each holds ~210 KB of shared memory). The
 // kernel launched next as a programmatic dependent reads the output after wait_prior_grid(), as it
-// does after transpose_to_tf32. Needs tf32_pack_tma_fits.
+// does after transpose_to_tf32. Where the plan chose it (WgmmaTiling::pack_blocks: rows of multiples of
+// 4 positions) and dispatch let TMA run (16-byte aligned x and W; the workspaces are).
 void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int device, cudaStream_t stream);
 
 }  // namespace convt1d::detail

@@ -28,7 +28,7 @@ namespace convt1d::detail {
 
 namespace {
 
-constexpr int kChannels = 32;    // per tile: one ci chunk of the packed rows
+constexpr int kChannels = kTransposeChunkChannels;  // per tile: one ci chunk of the packed rows
 constexpr int kWide = 128;       // positions per tile, where there are enough tiles
 constexpr int kNarrow = 32;      // else
 constexpr int64_t kMinBlocks = 1024;  // ~8 blocks per SM
@@ -116,10 +116,8 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
 }
 
 // Input chunks of 32 channels: a split row holds two columns per channel.
-int64_t ci_tiles_of(const TransposeJob& j) { return j.ci_pitch / (j.split ? 2 * kChannels : kChannels); }
-
 int64_t tiles_of(const TransposeJob& j, int64_t positions) {
-  return j.batch * ((j.length + positions - 1) / positions) * ci_tiles_of(j);
+  return j.batch * ((j.length + positions - 1) / positions) * packed_chunks(j);
 }
 
 template <int kPositions>
@@ -136,13 +134,13 @@ void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
     j.length = s.length;
     j.ci_pitch = s.ci_pitch;
     const int64_t l_tiles = (s.length + kPositions - 1) / kPositions, row_tiles = s.batch * l_tiles;
-    j.blocks = row_tiles * ci_tiles_of(s);
+    j.blocks = row_tiles * packed_chunks(s);
     blocks += j.blocks;
     if (j.blocks == 0) continue;  // (no tile to find)
     if (blocks > std::numeric_limits<int32_t>::max())
       fail(CONVT1D_INTERNAL_ERROR, "convt1d: transpose_to_tf32 needs " + std::to_string(blocks) + " blocks");
     j.l_tiles = Divisor<int32_t>::of(l_tiles);
-    j.ci_tiles = Divisor<int32_t>::of(ci_tiles_of(s));
+    j.ci_tiles = Divisor<int32_t>::of(packed_chunks(s));
     j.aligned = reinterpret_cast<uintptr_t>(s.in) % 16 == 0 && s.length % kVector == 0;
     j.split = s.split ? 1 : 0;
   }

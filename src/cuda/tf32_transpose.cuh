@@ -17,6 +17,12 @@ struct TransposeJob {
   bool split = false;
 };
 
+// The packed output's 32-channel chunks per row (each 64 columns when split).
+constexpr int kTransposeChunkChannels = 32;
+inline int64_t packed_chunks(const TransposeJob& j) {
+  return j.ci_pitch / (j.split ? 2 * kTransposeChunkChannels : kTransposeChunkChannels);
+}
+
 // Packs every job (at most kMaxTransposeJobs: W^T and x^T) in one launch.
 constexpr int kMaxTransposeJobs = 2;
 void transpose_to_tf32(const TransposeJob* jobs, int count, cudaStream_t stream, const char* what);

@@ -267,7 +267,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
                            t.ci_pitch, t.ieee};
   const TransposeJob jobs[] = {t.raw_weights ? x_job : w_job, x_job};
   const int job_count = t.raw_weights ? 1 : t.x_transposed ? 2 : 1;
-  if (t.pack_blocks > 0 && tf32_pack_tma_fits(jobs, job_count))
+  if (t.pack_blocks > 0)
     tf32_pack_tma(jobs, job_count, t.pack_blocks, a.device, stream);
   else
     transpose_to_tf32(jobs, job_count, stream, "transpose_tf32_kernel launch (W^T, x^T)");
