@@ -207,6 +207,14 @@ __global__ void __launch_bounds__(kThreads, 1)
 constexpr int64_t kSmemBytes = wgmma::kSwizzlePeriod + int64_t{kInStages} * kTileBytes + kOutBytes +
                                (2 * kInStages + kOutBytes / kTileBytes) * sizeof(uint64_t);
 
+template <bool SPLIT>
+void launch_pack(const CUtensorMap (&in)[kMaxTransposeJobs], const CUtensorMap (&out)[kMaxTransposeJobs],
+                 const PackParams& p, int64_t grid, int device, cudaStream_t stream) {
+  opt_in_smem<tf32_pack_tma_kernel<SPLIT>>(kSmemBytes, device, "cudaFuncSetAttribute(tf32_pack_tma_kernel)");
+  tf32_pack_tma_kernel<SPLIT><<<static_cast<unsigned>(grid), kThreads, kSmemBytes, stream>>>(in[0], in[1], out[0],
+                                                                                             out[1], p);
+}
+
 }  // namespace
 
 void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int device, cudaStream_t stream) {
@@ -238,15 +246,10 @@ void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int devi
   p.total = static_cast<int32_t>(total);
   if (count == 1) out[1] = out[0], in[1] = in[0];
   const int64_t grid = std::min(blocks, total);
-  if (jobs[0].split) {
-    opt_in_smem<tf32_pack_tma_kernel<true>>(kSmemBytes, device, "cudaFuncSetAttribute(tf32_pack_tma_kernel)");
-    tf32_pack_tma_kernel<true><<<static_cast<unsigned>(grid), kThreads, kSmemBytes, stream>>>(in[0], in[1], out[0],
-                                                                                             out[1], p);
-  } else {
-    opt_in_smem<tf32_pack_tma_kernel<false>>(kSmemBytes, device, "cudaFuncSetAttribute(tf32_pack_tma_kernel)");
-    tf32_pack_tma_kernel<false><<<static_cast<unsigned>(grid), kThreads, kSmemBytes, stream>>>(in[0], in[1], out[0],
-                                                                                              out[1], p);
-  }
+  if (jobs[0].split)
+    launch_pack<true>(in, out, p, grid, device, stream);
+  else
+    launch_pack<false>(in, out, p, grid, device, stream);
   cuda_check_launch("tf32_pack_tma_kernel launch (W^T, x^T)");
 }
 
