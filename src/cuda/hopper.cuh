@@ -58,6 +58,13 @@ __device__ __forceinline__ void fence_proxy_async() {
 #endif
 }
 
+// Byte offset of fp32 element (row, column) in a tile of 128-byte rows that TMA wrote (or reads) with the
+// 128B swizzle (a 1024-byte aligned buffer): the row's 16-byte chunks XORed with row mod 8.
+__device__ __forceinline__ uint32_t swizzled_128b(uint32_t row, uint32_t column) {
+  constexpr uint32_t kRowBytes = 128;
+  return row * kRowBytes + ((((column / 4) ^ (row % 8)) * 16) | (column % 4) * 4);
+}
+
 // Tensor tile loads: the box at the given element coordinates (out-of-bounds elements read as zero)
 // into shared memory, completing `bytes` of the barrier's transaction count.
 __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint64_t* bar) {

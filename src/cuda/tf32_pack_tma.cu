@@ -53,7 +53,6 @@ constexpr int kTransposers = kTransposerWarps * 32;
 constexpr int kThreads = 64 + kTransposers;  // the loader warp, the storer warp and the transposers
 constexpr int kQuads = kPositions / 4;    // position quads per tile: 4 per transposer warp
 constexpr int kFilledBarrier = 1;         // named barriers 1 .. buffers: "buffer b is written" (0 is __syncthreads)
-constexpr uint32_t kSwizzleRow = 128;     // bytes per row of a 128B-swizzled tile
 
 struct PackJob {
   int32_t batch, length;           // rows and positions of the input
@@ -66,11 +65,6 @@ struct PackParams {
   Divisor<int32_t> chunks;         // channel chunks per row tile
   int32_t total;                   // tiles over all jobs
 };
-
-// Byte offset of (row, column) in a 128B-swizzled tile of 128-byte rows (a 1024-aligned buffer).
-__device__ __forceinline__ uint32_t swizzled(uint32_t row, uint32_t column) {
-  return row * kSwizzleRow + ((((column / 4) ^ (row % 8)) * 16) | (column % 4) * 4);
-}
 
 __device__ __forceinline__ void tma_store_3d(const CUtensorMap* map, const void* src, int32_t c0, int32_t c1,
                                              int32_t c2) {
@@ -184,11 +178,11 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int quad = n * kTransposerWarps + twarp;  // positions 4 quad .. 4 quad + 3
       const int box = quad / (kBoxPositions / 4), in_box = quad % (kBoxPositions / 4);
       const float4 v = *reinterpret_cast<const float4*>(in + s * kTileBytes + box * (kTileBytes / kBoxes) +
-                                                        swizzled(channel, in_box * 4));
+                                                        hopper::swizzled_128b(channel, in_box * 4));
       const float e[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const uint32_t at = swizzled(quad * 4 + j, channel);
+        const uint32_t at = hopper::swizzled_128b(quad * 4 + j, channel);
         const float big = ptx::tf32_of(e[j]);
         *reinterpret_cast<float*>(tile_out + at) = big;
         if constexpr (SPLIT) *reinterpret_cast<float*>(tile_out + kTileBytes + at) = ptx::tf32_of(e[j] - big);

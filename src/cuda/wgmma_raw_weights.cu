@@ -79,8 +79,7 @@ __device__ __forceinline__ void mma_columns(float* acc, const uint32_t (&a)[4], 
 // ci mod 8 by the 128B swizzle.
 __device__ __forceinline__ float w_at(const unsigned char* ws, int h, int ci, int m) {
   const int box = h * kWBoxesPerWarpgroup + m / kWBoxRows, r = m % kWBoxRows;
-  const int chunk = (r / 4) ^ (ci % 8);
-  return *reinterpret_cast<const float*>(ws + box * kWBoxBytes + ci * kRowBytes + chunk * 16 + (r % 4) * 4);
+  return *reinterpret_cast<const float*>(ws + box * kWBoxBytes + hopper::swizzled_128b(ci, r));
 }
 
 template <bool IEEE>

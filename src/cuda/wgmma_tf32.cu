@@ -69,8 +69,7 @@ __device__ __forceinline__ void mma_rows(float* acc, const A& a, uint64_t b) {
 // ci mod 8 by the 128B swizzle.
 __device__ __forceinline__ float x_at(const unsigned char* xs, int ci, int pos) {
   const int box = pos / kWgmmaTf32Atom, p = pos % kWgmmaTf32Atom;
-  const int chunk = (p / 4) ^ (ci % 8);
-  return *reinterpret_cast<const float*>(xs + box * kXBoxBytes + ci * kRowBytes + chunk * 16 + (p % 4) * 4);
+  return *reinterpret_cast<const float*>(xs + box * kXBoxBytes + hopper::swizzled_128b(ci, p));
 }
 
 __device__ __forceinline__ void fence_fragments(AFragments& a) {
