@@ -194,7 +194,8 @@ constexpr int kWgmmaMaxTileChannels = 192;  // output channels of one tile (tf32
 // AUTO takes them where the tile cost model finds them cheaper (search_windows: a chunk costs its
 // operand bytes), but not where the tiles' channels overrun C_out by more than kWgmmaWideMaxChannels
 // (L2's 128 channels as 6 tiles of 24: IEEE 4 % slower), and persistent ones only as wide as the
-// two-consumer persistent tiles at least (narrower: T7 bf16 6 % and L1 TF32 12 % slower; perf-log step 142).
+// two-consumer persistent tiles at least (narrower: T7 bf16 6 % and L1 TF32 12 % slower; perf-log step 142),
+// but in TF32 where an SM's rounds of them hold less MMA work (T5 6 % faster; step 161).
 constexpr int kWgmmaWideConsumers = 3;
 constexpr int kWgmmaWideMinN = 192;
 constexpr int kWgmmaWideColumnStep = 32;

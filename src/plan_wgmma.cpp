@@ -167,7 +167,8 @@ void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, Wg
   }
   WgmmaTiling p = search_windows(s, dev, q);
   if (p.window == 0) return;
-  if (p.consumers > 2) {  // (no narrower than the two-consumer persistent tiles: kWgmmaWide* in plan.hpp)
+  if (p.consumers > 2) {  // (no narrower than the two-consumer persistent tiles, but for TF32's rule below:
+                          // kWgmmaWide* in plan.hpp)
     WindowSearch narrow = q;
     narrow.wide = false;
     const WgmmaTiling two = search_windows(s, dev, narrow);
