@@ -176,10 +176,11 @@ void prefer_persistent(const Shape& s, const DeviceInfo& dev, WindowSearch q, Wg
     // two-consumer tiles' (the last round counts whole): they read fewer operand bytes per MAC as well.
     // Measured (perf-log step 161, H100): T5 six rounds of 192 x 192 against seven of 128 x 256, 6 % faster;
     // L1, four rounds of 192 x 192 against five of 128 x 208 (11 % more), 12 % slower.
-    const auto slots = [&](const WgmmaTiling& c) {
+    // (not the 16-bit rule's column slots below: these count rows too, as the tiles' consumers differ)
+    const auto mma_work = [&](const WgmmaTiling& c) {
       return ceil_div(c.tiles, dev.sm_count) * c.consumers * kWgmmaRows * c.n();
     };
-    if (tf32 && !ieee && two.window > 0 && slots(p) < slots(two)) {
+    if (tf32 && !ieee && two.window > 0 && mma_work(p) < mma_work(two)) {
       t = p;
       return;
     }
