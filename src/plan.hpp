@@ -153,6 +153,11 @@ struct WgmmaTiling {
   // dilation 1, on the tap-major kernels (16-bit, TF32 and IEEE tf32_columns, raw_weights included).
   // register_epilogue_fits says when.
   bool register_epilogue = false;
+  // TF32 tiles on packed W^T (tf32_columns, not raw_weights) at strides 4, 2 and 1 (kernel_size twice
+  // the stride): the packing writes W^T's rows regrouped (src/tap_pairs.hpp) so that each lane holds
+  // both taps of its outputs, and the register epilogue serves them as it does stride 8. AUTO:
+  // persistent tilings of kTapPairsMinRounds rounds or more.
+  bool tap_pairs = false;
   // 16-bit tiles over batch rows joined end to end (perf-log step 143): x copied into a workspace
   // [C_in][B * joined_pitch] in which each batch row's L_in positions are followed by zeros up to
   // joined_pitch, so that windows run on across row ends instead of every row rounding up to whole
@@ -249,10 +254,16 @@ constexpr int kRawWeightsDeepIeeeMaxRowTiles = 64;
 
 // Can every output of tiling `t` be summed from the accumulators (WgmmaTiling::register_epilogue)?
 // Two taps per output one position apart (kernel_size = 2 * stride, dilation 1) whose rows one lane
-// holds (stride 8: a channel's 16 rows are one warp's), and no output owned by the last window
-// further right than one column past it.
+// holds (src/tap_pairs.hpp): stride 8, where a channel's 16 rows are one warp's, or strides 4, 2 and 1
+// where the W^T packing regroups the rows (WgmmaTiling::tap_pairs); and no output owned by the last
+// window further right than one column past it.
 constexpr int kRegisterEpilogueStride = 8;
 bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t);
+// AUTO regroups W^T's rows (WgmmaTiling::tap_pairs) for TF32 persistent tilings of at least this many
+// rounds of tiles per SM. Measured (perf-log step 165, H100): L2 (63 rounds) 2.7 % faster than its
+// one-tile blocks through Z; T3 (4 rounds) the same; S10 and L6 (2 rounds) 5-8 % slower; one-tile
+// blocks with the register epilogue at strides 4 and 2, mixed (S23 -3 %, S6 +4 %, IEEE S11 +13 %).
+constexpr int64_t kTapPairsMinRounds = 8;
 
 // WgmmaTiling::joined_pitch: the shortest pitch (even, and B * pitch a multiple of 8 for TMA's 16-byte
 // row pitch) whose zeros after a row cover the taps' reach left of the next row and the outputs right of

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "plan.hpp"
+#include "tap_pairs.hpp"
 #include "window_ownership.hpp"
 
 namespace convt1d::detail {
@@ -64,6 +65,9 @@ struct WindowSearch {
   // Persistent tiles: widths in these steps from this one, and (TF32) only those without Z.
   int64_t persistent_step = kWgmmaPersistentColumnStep, persistent_min_n = kWgmmaPersistentColumnStep;
   bool persistent_z_free_only = false;
+  // TF32 persistent tilings at strides below 8: W^T's rows regrouped (WgmmaTiling::tap_pairs) where
+  // they take kTapPairsMinRounds rounds or more
+  bool tap_pairs = false;
 };
 
 // The tiling that the cost model finds cheapest; window 0 when none fits.
@@ -113,6 +117,7 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
       c.windows = static_cast<int32_t>(windows);
       c.halo = static_cast<int32_t>(q.halo);
       c.co_per_half = static_cast<int32_t>(q.co_per_half);
+      c.tap_pairs = q.tap_pairs && persistent && s.stride != kRegisterEpilogueStride;
       const bool z_free = persistent && register_epilogue_fits(s, c);
       if (persistent && (n % q.persistent_step != 0 || n < q.persistent_min_n ||
                          (q.persistent_z_free_only && !z_free) ||
@@ -132,6 +137,7 @@ WgmmaTiling search_windows(const Shape& s, const DeviceInfo& dev, const WindowSe
                         kWgmmaWideMaxChannels * static_cast<double>(s.out_channels))
           continue;
         const int64_t tiles = co_tiles * row_tiles;
+        if (c.tap_pairs && ceil_div(tiles, dev.sm_count) < kTapPairsMinRounds) continue;
         const int64_t overhead = (persistent ? kPersistentTileOverhead : kTileOverhead) * consumers / 2;
         const int64_t chunk_cost = n * (consumers * kWgmmaRows + n) / (2 * kWgmmaRows + n);
         const int64_t cost = ceil_div(tiles, dev.sm_count * blocks) * (q.k_chunks * chunk_cost * blocks + overhead);
@@ -296,7 +302,12 @@ void plan_shift_add(const Shape& s, WgmmaTiling& t) {
 
 bool register_epilogue_fits(const Shape& s, const WgmmaTiling& t) {
   if (t.window == 0 || (t.tf32 && !t.tf32_columns)) return false;  // (the x^T-as-A kernel's accumulators)
-  if (s.dilation != 1 || s.stride != kRegisterEpilogueStride || s.kernel_size != 2 * s.stride) return false;
+  if (s.dilation != 1 || s.kernel_size != 2 * s.stride) return false;
+  // (other strides: rows regrouped by the W^T packing, for strides that divide the stride-8 lane rows,
+  // in whole groups)
+  if (s.stride != kRegisterEpilogueStride &&
+      (!t.tap_pairs || kRegisterEpilogueStride % s.stride != 0 || s.out_channels * s.kernel_size % kTapPairRows != 0))
+    return false;
   if (int64_t{t.co_per_half} * s.kernel_size != kWgmmaRows) return false;  // (a warp's 16 rows per channel)
   // The last output's input position, and the last window's first: the window's columns reach it or
   // stop one short (that output's first tap is then past the row).
@@ -433,6 +444,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
     const int64_t co_per_half = kWgmmaRows / s.kernel_size;
     WindowSearch q{reach, kWgmmaTf32ColumnStep, co_per_half, c.k_chunks};
     q.wide = !segment_sums;
+    q.tap_pairs = !ieee;
     if (segment_sums) {
       q.max_n = kWgmmaSegmentSumsMaxN;
       q.shared = false;
@@ -480,6 +492,7 @@ bool plan_wgmma_tf32(const Shape& s, const DeviceInfo& dev, WgmmaTiling& t, std:
   c.segment_chunks = static_cast<int32_t>(c.segment_sums ? kIeeeSegmentChannels / kWgmmaTf32Chunk : chunks);
   plan_shift_add(s, c);
   c.register_epilogue = register_epilogue_fits(s, c);
+  c.tap_pairs = c.tap_pairs && c.register_epilogue;  // (the Z path reads W^T's rows in order)
   c.pack_blocks = pack_tma_blocks(s, dev, c);
   t = c;
   return true;

@@ -1,6 +1,9 @@
 // The tap-major kernels' shift-add straight from the wgmma accumulators, for the stride-8 upsamplers
 // of most vocoders (HiFi-GAN, DAC, Oobleck, Mimi): kernel_size 16, dilation 1
-// (WgmmaTiling::register_epilogue).
+// (WgmmaTiling::register_epilogue). TF32 tiles on packed W^T take strides 4, 2 and 1 (kernel_size
+// twice the stride) too: the packing regroups W^T's rows so that a lane's two rows are again both taps
+// of one phase of one channel (src/tap_pairs.hpp), and what follows holds with lane row l/4 standing
+// for that channel and phase.
 //
 // Output t (u = t + padding = 8q + r) then sums exactly two taps of its phase r: k = r at input
 // position q and k = r + 8 at q - 1, i.e. Z rows (co, r) and (co, r + 8) at columns q and q - 1. In a
@@ -22,6 +25,7 @@
 #pragma once
 
 #include "cuda/wgmma_common.cuh"
+#include "tap_pairs.hpp"
 #include "window_ownership.hpp"
 
 namespace convt1d::detail::wgmma {
@@ -36,9 +40,13 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
                                                         int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                         T* __restrict__ y) {
   constexpr bool kStepRows = JOINED && sizeof(T) == 2;
-  constexpr int32_t s = kRegisterEpilogueStride;
-  const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, r = lane / 4, quad = lane % 4;
-  const int32_t co = co0 + h * p.co_per_half + warp;
+  // (joined rows: 16-bit, stride 8; else TF32 at stride 8, or 4, 2, 1 on rows the packing regrouped)
+  const int32_t s = JOINED ? kRegisterEpilogueStride : p.stride.value;
+  const int shift = JOINED ? kTapPairMaxShift : __ffs(s) - 1;
+  const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, quad = lane % 4;
+  const TapPairLane mine = tap_pair_lane(warp, lane / 4, shift);
+  const int32_t r = mine.phase;
+  const int32_t co = co0 + h * p.co_per_half + mine.channel;
   const auto [first, last] = owned_outputs(p, j, start, s);
   // (joined rows: the joined q that the window owns)
   const int32_t own_first = j > 0 ? start + p.halo : 0;

@@ -36,6 +36,7 @@
 #include "cuda/wgmma_common.cuh"
 #include "divisor.hpp"
 #include "problem.hpp"
+#include "tap_pairs.hpp"
 
 namespace convt1d::detail {
 
@@ -45,6 +46,7 @@ constexpr int kChannels = kTransposeChunkChannels;  // a chunk: one 128-byte row
 constexpr int kBoxPositions = 32;         // input box: 32 positions (128 bytes, the swizzle width)
 constexpr int kBoxes = 4;                 // input boxes per tile
 constexpr int kPositions = kBoxes * kBoxPositions;
+static_assert(kPositions % kTapPairRows == 0, "tiles of whole regrouped row groups");
 constexpr int kTileBytes = kChannels * kPositions * 4;  // one input stage, one output part: 16 KB
 constexpr int kInStages = 7;              // 112 KB of loads in flight (perf-log step 149: 128 KB ~ copy speed)
 constexpr int kOutBytes = 6 * kTileBytes; // output buffers: 96 KB of stores in flight
@@ -58,6 +60,7 @@ struct PackJob {
   int32_t batch, length;           // rows and positions of the input
   Divisor<int32_t> l_tiles;        // position tiles per row
   int32_t row_tiles;               // batch * l_tiles
+  int32_t pair_shift;              // tap_pair_shift: rows regrouped in the output (W^T), or -1
 };
 struct PackParams {
   PackJob job[kMaxTransposeJobs];
@@ -172,6 +175,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   for (int32_t i = first; i < total; i += step, ++k) {
     const int s = k % kInStages, buffer = k % kBuffers;
     unsigned char* const tile_out = out + buffer * kParts * kTileBytes;
+    // (a tile's kPositions rows are whole groups of kTapPairRows: regrouped within the tile)
+    const int pair_shift = p.job[0].pair_shift >= 0 ? p.job[pack_tile_of(p, i).job].pair_shift : -1;
     ptx::mbar_wait(&full[s], (k / kInStages) & 1);
     if (k >= kBuffers) ptx::mbar_wait(&out_free[buffer], (k / kBuffers - 1) & 1);
     for (int n = 0; n < kQuads / kTransposerWarps; ++n) {
@@ -182,7 +187,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       const float e[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const uint32_t at = hopper::swizzled_128b(quad * 4 + j, channel);
+        const int row = quad * 4 + j;
+        const uint32_t at =
+            hopper::swizzled_128b(pair_shift >= 0 ? static_cast<uint32_t>(tap_pair_row(row, pair_shift)) : row, channel);
         const float big = ptx::tf32_of(e[j]);
         *reinterpret_cast<float*>(tile_out + at) = big;
         if constexpr (SPLIT) *reinterpret_cast<float*>(tile_out + kTileBytes + at) = ptx::tf32_of(e[j] - big);
@@ -225,7 +232,7 @@ void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int devi
     const TransposeJob& j = jobs[i];
     const int64_t l_tiles = (j.length + kPositions - 1) / kPositions;
     p.job[i] = {static_cast<int32_t>(j.batch), static_cast<int32_t>(j.length), Divisor<int32_t>::of(l_tiles),
-                static_cast<int32_t>(j.batch * l_tiles)};
+                static_cast<int32_t>(j.batch * l_tiles), tap_pair_shift(j)};
     total += j.batch * l_tiles * chunks;
     const auto len = static_cast<cuuint64_t>(j.length), ch = static_cast<cuuint64_t>(j.channels),
                rows = static_cast<cuuint64_t>(j.batch), pitch = static_cast<cuuint64_t>(j.ci_pitch);

@@ -23,6 +23,7 @@
 #include "cuda/ptx.cuh"
 #include "divisor.hpp"
 #include "problem.hpp"
+#include "tap_pairs.hpp"
 
 namespace convt1d::detail {
 
@@ -46,6 +47,7 @@ struct Job {
   int64_t blocks;
   int32_t aligned;                     // float4 reads: the base and every row 16-byte aligned
   int32_t split;                       // TransposeJob::split: big and small parts per chunk
+  int32_t pair_shift;                  // log2 TransposeJob::tap_pair_stride; -1: rows in order
 };
 struct Jobs {
   Job job[kMaxTransposeJobs];
@@ -57,6 +59,20 @@ __device__ __forceinline__ int swizzled(int channel, int pos) {
 }
 
 using ptx::tf32_of;
+
+}  // namespace
+
+int32_t tap_pair_shift(const TransposeJob& j) {
+  if (j.tap_pair_stride == 0) return -1;
+  int32_t shift = 0;
+  while ((1 << shift) < j.tap_pair_stride) ++shift;
+  if ((1 << shift) != j.tap_pair_stride || shift >= kTapPairMaxShift || j.length % kTapPairRows != 0)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: W^T rows regrouped for stride " + std::to_string(j.tap_pair_stride) +
+                                     " over " + std::to_string(j.length) + " rows");
+  return shift;
+}
+
+namespace {
 
 template <int kPositions>
 __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
@@ -104,7 +120,7 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
     const int at = swizzled(c, pos);  // the same for channels c..c+3 (one channel quad)
     const float4 in = make_float4(tile[c][at], tile[c + 1][at], tile[c + 2][at], tile[c + 3][at]);
     const float4 big = make_float4(tf32_of(in.x), tf32_of(in.y), tf32_of(in.z), tf32_of(in.w));
-    float* row = job.out + (b * job.length + l) * job.ci_pitch;
+    float* row = job.out + (b * job.length + (job.pair_shift >= 0 ? tap_pair_row(l, job.pair_shift) : l)) * job.ci_pitch;
     if (job.split) {
       *reinterpret_cast<float4*>(row + 2 * ci0 + c) = big;
       *reinterpret_cast<float4*>(row + 2 * ci0 + kChannels + c) = make_float4(
@@ -143,6 +159,7 @@ void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
     j.ci_tiles = Divisor<int32_t>::of(packed_chunks(s));
     j.aligned = reinterpret_cast<uintptr_t>(s.in) % 16 == 0 && s.length % kVector == 0;
     j.split = s.split ? 1 : 0;
+    j.pair_shift = tap_pair_shift(s);
   }
   if (blocks == 0) return;
   transpose_tf32_kernel<kPositions><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);

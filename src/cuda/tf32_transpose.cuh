@@ -15,6 +15,10 @@ struct TransposeJob {
   float* out;
   int64_t batch, channels, length, ci_pitch;
   bool split = false;
+  // W^T for the register epilogue at strides below 8 (WgmmaTiling::tap_pairs): output row tap_pair_row(l,
+  // log2 of this) holds input position l, in groups of kTapPairRows whole ones (length a multiple). 0:
+  // rows in order.
+  int32_t tap_pair_stride = 0;
 };
 
 // The packed output's 32-channel chunks per row (each 64 columns when split).
@@ -22,6 +26,9 @@ constexpr int kTransposeChunkChannels = 32;
 inline int64_t packed_chunks(const TransposeJob& j) {
   return j.ci_pitch / (j.split ? 2 * kTransposeChunkChannels : kTransposeChunkChannels);
 }
+
+// log2 of j.tap_pair_stride, -1 for rows in order; fails on a stride or row count it cannot regroup.
+int32_t tap_pair_shift(const TransposeJob& j);
 
 // Packs every job (at most kMaxTransposeJobs: W^T and x^T) in one launch.
 constexpr int kMaxTransposeJobs = 2;

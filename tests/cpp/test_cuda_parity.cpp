@@ -380,6 +380,10 @@ TEST_F(CudaParity, WgmmaLayers) {
                                             // (persistent in 16-bit and TF32)
       {24, 64, 96, 300, 16, 8, 4, 1, 0},    // 16-bit over joined rows: wide persistent tiles
       {13, 40, 56, 301, 16, 8, 0, 1, 5},    // joined rows of an odd length and batch, output_padding
+      {16, 8, 64, 4096, 8, 4, 2, 1, 0},     // stride 4, TF32: persistent tiles over >= 8 rounds, the
+                                            // register epilogue on W^T rows regrouped by the packing
+      {16, 8, 128, 4096, 4, 2, 1, 1, 0},    // the same at stride 2
+      {32, 8, 256, 2048, 2, 1, 0, 1, 0},    // and at stride 1, kernel_size 2
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(905);
@@ -400,7 +404,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
   int short_persistent = 0, windowed_segments = 0, windowed_segments_z = 0;
-  int wide = 0, wide_z = 0, wide_persistent = 0, joined = 0;
+  int wide = 0, wide_z = 0, wide_persistent = 0, joined = 0, regrouped = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -436,6 +440,7 @@ TEST_F(CudaParity, WgmmaLayers) {
       wide_z += wide_tile && !plan.wgmma.register_epilogue;
       wide_persistent += wide_tile && plan.wgmma.persistent;
       joined += plan.wgmma.joined_pitch > 0;
+      regrouped += plan.wgmma.tap_pairs;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -460,6 +465,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(wide_z, 3) << "too few wide tiles went through Z";
   EXPECT_GE(wide_persistent, 2) << "too few wide tiles ran persistent";
   EXPECT_GE(joined, 4) << "too few 16-bit layers joined their batch rows";
+  EXPECT_GE(regrouped, 3) << "too few TF32 layers summed from W^T rows regrouped for strides below 8";
 }
 
 // Layers whose TF32 / IEEE operand packing runs by TMA (WgmmaTiling::pack_blocks: tens of MB, too
@@ -474,9 +480,11 @@ TEST_F(CudaParity, TmaPackedOperands) {
       {1, 768, 384, 600, 10, 5, 3, 1, 0},   // the suite's S12
       {4, 1000, 384, 300, 16, 8, 4, 1, 0},  // 1000 channels, rows of 300 positions
       {3, 1000, 300, 500, 16, 8, 4, 1, 0},  // W^T of 4800 rows, rows of 500
+      {4, 512, 512, 4096, 8, 4, 2, 1, 0},   // stride 4: in TF32, W^T rows regrouped for the register
+                                            // epilogue (persistent tiles over 17 rounds)
   };
   t1d::Rng rng(152);
-  int ran = 0;
+  int ran = 0, regrouped = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = 1;
@@ -484,7 +492,9 @@ TEST_F(CudaParity, TmaPackedOperands) {
       p.dtype = m.dtype;
       p.math = m.math;
       const std::string what = std::string(m.name) + " " + describe(p);
-      ASSERT_GT(convt1d::detail::make_plan(p, dev).wgmma.pack_blocks, 0) << what << ": not packed by TMA";
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_GT(plan.wgmma.pack_blocks, 0) << what << ": not packed by TMA";
+      regrouped += plan.wgmma.tap_pairs;
       const Inputs in = t1d::random_inputs(rng, p, m.dtype);
       DeviceProblem d(p, in);
       d.y.fill_bytes(0xFF);
@@ -511,7 +521,8 @@ TEST_F(CudaParity, TmaPackedOperands) {
       ++ran;
     }
   }
-  EXPECT_EQ(ran, 6);
+  EXPECT_EQ(ran, 8);
+  EXPECT_EQ(regrouped, 1) << "the TMA packing did not regroup W^T's rows";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

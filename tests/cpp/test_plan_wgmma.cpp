@@ -13,6 +13,7 @@
 #include "convt1d/convt1d.h"
 #include "window_ownership.hpp"
 #include "plan.hpp"
+#include "tap_pairs.hpp"
 #include "problem.hpp"
 #include "test_hopper.hpp"
 #include "test_util.hpp"
@@ -399,7 +400,7 @@ TEST(WgmmaPlan, PersistentWhereTilesPackAsWell) {
       {"S8", layer(1, 1536, 768, 87, 16, 8, 4), false, false},
       {"S9", layer(1, 768, 384, 696, 16, 8, 4), false, false},  // (one wave of wide tiles)
       {"S12", layer(1, 768, 384, 600, 10, 5, 3), false, false},  // (wide in 16-bit)
-      {"L2", layer(1, 256, 128, 262144, 8, 4, 2), true, false},
+      {"L2", layer(1, 256, 128, 262144, 8, 4, 2), true, true},  // (TF32: W^T rows regrouped, tap_pairs)
       {"S10", layer(1, 384, 192, 5568, 8, 4, 2), false, false},  // (wide in 16-bit)
       {"L6", layer(1, 96, 48, 21498, 8, 4, 2), false, false},
       {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false, false},  // (wide in 16-bit; AUTO streams it)
@@ -423,7 +424,7 @@ TEST(WgmmaPlan, PersistentWhereTilesPackAsWell) {
       EXPECT_GT(t.tiles, dev.sm_count);
       EXPECT_EQ(t.grid, dev.sm_count);
       EXPECT_EQ(t.blocks_per_sm, 1);
-      EXPECT_EQ(t.register_epilogue, c.p.stride == 8);
+      EXPECT_EQ(t.register_epilogue, c.p.stride == 8 || t.tap_pairs);
       if (tf32) {
         EXPECT_TRUE(t.tf32_columns && t.register_epilogue && !t.raw_weights && !t.segment_sums);
         EXPECT_EQ(t.n() % convt1d::detail::kWgmmaTf32PersistentColumnStep, 0);
@@ -674,6 +675,11 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
   std::vector<double> y(static_cast<size_t>(s.y_elements()), 0.0);
   std::vector<int> owners(y.size(), 0);
   std::vector<double> z(static_cast<size_t>(64 * n));
+  // (strides below 8: W^T's rows regrouped so that a lane holds both taps of its phase, tap_pairs.hpp)
+  const bool regrouped = t.tap_pairs;
+  int shift = 0;
+  while ((int64_t{1} << shift) < st) ++shift;
+  EXPECT_EQ(int64_t{1} << shift, st);
   for (int64_t tile = 0; tile < t.tiles; ++tile) {
     const int64_t co_tile = t.rows_fastest ? tile / t.row_tiles : tile % t.co_tiles;
     const int64_t row_tile = t.rows_fastest ? tile % t.row_tiles : tile / t.co_tiles;
@@ -687,22 +693,28 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
                        : std::pair<int64_t, int64_t>{b, column};
     };
     for (int64_t h = 0; h < t.consumers; ++h) {
-      for (int64_t row = 0; row < 64; ++row)  // this warpgroup's 64 rows of Z
+      for (int64_t m = 0; m < 64; ++m) {  // this warpgroup's 64 rows of Z, where the W^T packing put them
+        const int64_t row = regrouped ? convt1d::detail::tap_pair_row(m, shift) : m;
         for (int64_t col = 0; col < n; ++col) {
-          const int64_t co = co0 + h * t.co_per_half + row / K;
+          const int64_t co = co0 + h * t.co_per_half + m / K;
           const auto [b, l] = place(b0 + col / t.window, start + col % t.window);
           z[static_cast<size_t>(row * n + col)] =
-              co < C_out && b < s.batch ? z_of(s, in, b, co * K + row % K, l) : 0.0;
+              co < C_out && b < s.batch ? z_of(s, in, b, co * K + m % K, l) : 0.0;
         }
+      }
       for (int64_t w = 0; w < 4; ++w) {
-        const int64_t co = co0 + h * t.co_per_half + w;
+        // (the lanes of warp w: channel and phase of lane row l / 4, tap_pair_lane)
+        const auto lane_co = [&](int l) {
+          return co0 + h * t.co_per_half + convt1d::detail::tap_pair_lane(static_cast<int32_t>(w), l / 4, shift).channel;
+        };
+        const auto phase = [&](int l) { return convt1d::detail::tap_pair_lane(static_cast<int32_t>(w), l / 4, shift).phase; };
         // (rows apart: the columns that owned_columns gives phase r)
         const auto owned = [&](int64_t r) {
           return convt1d::detail::owned_columns(static_cast<int32_t>(r), static_cast<int32_t>(st),
                                                 static_cast<int32_t>(j), t.windows, static_cast<int32_t>(start),
                                                 t.halo, t.window, static_cast<int32_t>(s.padding), s.out_length);
         };
-        const auto store = [&](int64_t b, int64_t o, double v) {
+        const auto store = [&](int64_t co, int64_t b, int64_t o, double v) {
           const size_t idx = static_cast<size_t>((b * C_out + co) * s.out_length + o);
           y[idx] = v + (p.has_bias ? in.bias[static_cast<size_t>(co)] : 0.0);
           ++owners[idx];
@@ -714,11 +726,11 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
         double carry[32] = {}, a[32][4];
         const auto right_of_window = [&](int64_t column) {  // `column`: the end of segment column / window - 1
           const int64_t b = b0 + column / t.window - 1;
-          if (co >= C_out || b >= s.batch) return;
           for (int l = 0; l < 32; l += 4) {
-            const int64_t r = l / 4;
+            const int64_t r = phase(l), co = lane_co(l);
+            if (co >= C_out || b >= s.batch) continue;
             const convt1d::detail::OwnedColumns own = owned(r);
-            if (t.window >= own.lo && t.window < own.hi) store(b, (start + t.window) * st + r - s.padding, carry[l]);
+            if (t.window >= own.lo && t.window < own.hi) store(co, b, (start + t.window) * st + r - s.padding, carry[l]);
           }
         };
         for (int64_t c8 = 0; c8 < n / 8; ++c8) {
@@ -732,7 +744,7 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
             carry[l] = from_left;
             const int64_t column = 8 * c8 + 2 * (l % 4), sg = column / t.window, col = column % t.window;
             const double left = col == 0 ? 0.0 : left_raw;
-            const int64_t r = l / 4;
+            const int64_t r = phase(l), co = lane_co(l);
             const auto [b, q] = place(b0 + sg, start + col);
             if (co >= C_out || b >= s.batch) continue;
             const double v[3] = {a[l][0] + left, a[l][1] + a[l][2], a[l][3]};
@@ -743,7 +755,7 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
               if (pitch > 0 ? start + col + e < own_first || start + col + e >= own_last || o < 0 || o >= s.out_length
                             : col + e < own.lo || col + e >= own.hi)
                 continue;
-              store(b, o, v[e]);
+              store(co, b, o, v[e]);
             }
           }
         }
@@ -829,7 +841,8 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
     if (t.joined_pitch > 0)  // (windows over the joined row: register_epilogue_fits on joined_shape)
       EXPECT_TRUE(t.register_epilogue);
     else
-      EXPECT_EQ(t.register_epilogue, (!t.tf32 || t.tf32_columns) && q_last <= reach);
+      EXPECT_EQ(t.register_epilogue,
+                (!t.tf32 || t.tf32_columns) && (p.stride == 8 || !t.raw_weights) && q_last <= reach);
     if (!t.register_epilogue) continue;
     const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
     const t1d::Comparison c = t1d::compare(emulate_register_epilogue(p, plan, in), t1d::reference_of(p, in));
@@ -851,6 +864,93 @@ TEST(WgmmaPlan, RegisterEpilogueMatchesTheReference) {
   EXPECT_GE(tf32, 10) << "too few problems took the TF32 tiles";
   EXPECT_GE(raw_weights, 5) << "too few TF32 problems read their weights as stored";
   EXPECT_GE(past_last_column, 5) << "too few problems had an output one column past the last window";
+}
+
+// W^T's rows regrouped for strides 4, 2 and 1 (WgmmaTiling::tap_pairs, tap_pairs.hpp): on any TF32 or
+// IEEE tiling on packed W^T (forced here; AUTO takes it for long persistent tilings only, see
+// TapPairsWhereTheyPay), what the register epilogue writes is the reference.
+TEST(WgmmaPlan, RegroupedTapPairsMatchTheReference) {
+  t1d::Rng rng(4848);
+  const DeviceInfo dev = hopper(true);
+  int emulated = 0, persistent = 0, wide = 0, multi_window = 0, ieee = 0;
+  int by_stride[convt1d::detail::kRegisterEpilogueStride + 1] = {};
+  // (persistent tiles of >= kTapPairsMinRounds rounds at strides 4, 2 and 1; wide one-tile blocks)
+  const convt1d_problem fixed[] = {layer(16, 8, 64, 4096, 8, 4, 2), layer(16, 8, 128, 4096, 4, 2, 1),
+                                   layer(32, 8, 256, 2048, 2, 1, 0), layer(2, 384, 192, 1400, 8, 4, 2)};
+  for (int i = 0; i < 600 && emulated < 50; ++i) {
+    const int64_t stride = int64_t{4} >> (i % 3);
+    convt1d_problem p = layer(t1d::rand_int(rng, 1, 8), t1d::rand_int(rng, 1, 96), 8 * t1d::rand_int(rng, 1, 24),
+                              t1d::rand_int(rng, 1, i % 2 ? 600 : 64), 2 * stride, stride,
+                              t1d::rand_int(rng, 0, stride));
+    p.output_padding = t1d::rand_int(rng, 0, stride - 1);
+    if (i < 4) p = fixed[i];
+    p.has_bias = i % 2;
+    p.dtype = CONVT1D_FLOAT32;
+    p.math = i % 4 == 3 ? CONVT1D_MATH_IEEE : CONVT1D_MATH_TF32;
+    p.algorithm = CONVT1D_ALGO_WGMMA;
+    if (convt1d_validate(&p) != CONVT1D_OK) continue;
+    SCOPED_TRACE(t1d::describe(p));
+    Plan plan = convt1d::detail::make_plan(p, dev);
+    if (plan.kernel != KernelKind::Wgmma) continue;
+    WgmmaTiling& t = plan.wgmma;
+    if (t.raw_weights) EXPECT_FALSE(t.tap_pairs) << "raw weights are read as stored";
+    if (!t.tf32_columns || t.raw_weights) continue;
+    t.tap_pairs = true;
+    t.register_epilogue = convt1d::detail::register_epilogue_fits(plan.shape, t);
+    if (i < 4) ASSERT_TRUE(t.register_epilogue);
+    if (!t.register_epilogue) continue;
+    const t1d::Inputs in = t1d::random_inputs(rng, p, CONVT1D_FLOAT64);
+    const t1d::Comparison c = t1d::compare(emulate_register_epilogue(p, plan, in), t1d::reference_of(p, in));
+    EXPECT_LE(c.rel_error, 1e-12) << c.str();
+    ++emulated;
+    ++by_stride[p.stride];
+    persistent += t.persistent;
+    wide += t.consumers == convt1d::detail::kWgmmaWideConsumers;
+    multi_window += t.windows > 1;
+    ieee += t.ieee;
+  }
+  EXPECT_GE(emulated, 50);
+  for (const int stride : {1, 2, 4}) EXPECT_GE(by_stride[stride], 10) << "stride " << stride;
+  EXPECT_GE(persistent, 3) << "too few persistent tiles";
+  EXPECT_GE(wide, 1) << "no wide tiles";
+  EXPECT_GE(multi_window, 10) << "too few rows cut into windows";
+  EXPECT_GE(ieee, 10) << "too few IEEE problems";
+}
+
+// AUTO regroups W^T's rows (WgmmaTiling::tap_pairs) for TF32 persistent tilings of at least
+// kTapPairsMinRounds rounds (L2: 63), not for shorter ones (T3: 4, S10 and L6: 2), one-tile blocks,
+// IEEE, 16-bit, or stride 8 (whose rows need no regrouping).
+TEST(WgmmaPlan, TapPairsWhereTheyPay) {
+  const DeviceInfo dev = hopper(true);
+  struct Case {
+    const char* name;
+    convt1d_problem p;
+    bool tap_pairs;  // in TF32
+  };
+  const Case cases[] = {
+      {"L2", layer(1, 256, 128, 262144, 8, 4, 2), true},  {"stride 2", layer(1, 256, 128, 262144, 4, 2, 1), true},
+      {"T3", layer(16, 1536, 768, 256, 8, 4, 2), false},  {"S10", layer(1, 384, 192, 5568, 8, 4, 2), false},
+      {"L6", layer(1, 96, 48, 21498, 8, 4, 0), false},    {"S23", layer(1, 128, 64, 480, 8, 4, 0), false},
+      {"T5", layer(16, 768, 384, 264, 16, 8, 4), false},
+  };
+  for (const Case& c : cases) {
+    for (const int32_t math : {CONVT1D_MATH_TF32, CONVT1D_MATH_IEEE}) {
+      convt1d_problem p = c.p;
+      p.dtype = CONVT1D_FLOAT32;
+      p.math = math;
+      SCOPED_TRACE(std::string(c.name) + (math == CONVT1D_MATH_IEEE ? " ieee" : " tf32"));
+      const Plan plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+      const WgmmaTiling& t = plan.wgmma;
+      EXPECT_EQ(t.tap_pairs, c.tap_pairs && math == CONVT1D_MATH_TF32);
+      if (!t.tap_pairs) continue;
+      EXPECT_TRUE(t.persistent && t.register_epilogue && t.tf32_columns && !t.raw_weights);
+      EXPECT_GE((t.tiles + dev.sm_count - 1) / dev.sm_count, convt1d::detail::kTapPairsMinRounds);
+    }
+    convt1d_problem half = c.p;
+    half.dtype = CONVT1D_BFLOAT16;
+    EXPECT_FALSE(convt1d::detail::make_plan(half, dev).wgmma.tap_pairs) << c.name << " bf16";
+  }
 }
 
 // The same over joined batch rows (WgmmaTiling::joined_pitch, 16-bit): wide persistent and one-tile
