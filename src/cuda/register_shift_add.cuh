@@ -35,16 +35,19 @@ namespace convt1d::detail::wgmma {
 // stepped along with the column (joined rows start every joined_pitch columns) instead of recomputed
 // every 8 columns (perf-log step 144: 3 % faster). TF32 tiles ran 1-3 % slower that way, and keep the
 // recomputation.
-template <int N, bool JOINED, class T>
+// STRIDE: kRegisterEpilogueStride, or 0 for strides 4, 2 and 1 read at run time (TF32 persistent tiles
+// on rows the packing regrouped, WgmmaTiling::tap_pairs): the stride-8 loop keeps its constant
+// multiplies (read at run time, T5 and T1 TF32 ran 8-9 % slower; perf-log step 166).
+template <int N, bool JOINED, class T, int STRIDE = kRegisterEpilogueStride>
 __device__ __forceinline__ void register_shift_add_rows(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                         int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                         T* __restrict__ y) {
   constexpr bool kStepRows = JOINED && sizeof(T) == 2;
-  // (joined rows: 16-bit, stride 8; else TF32 at stride 8, or 4, 2, 1 on rows the packing regrouped)
-  const int32_t s = JOINED ? kRegisterEpilogueStride : p.stride.value;
-  const int shift = JOINED ? kTapPairMaxShift : __ffs(s) - 1;
+  static_assert(STRIDE == kRegisterEpilogueStride || (STRIDE == 0 && !JOINED), "joined rows: stride 8");
+  const int32_t s = STRIDE > 0 ? STRIDE : p.stride.value;
+  const int shift = STRIDE > 0 ? kTapPairMaxShift : __ffs(s) - 1;
   const int lane = threadIdx.x % 32, warp = (threadIdx.x % 128) / 32, quad = lane % 4;
-  const TapPairLane mine = tap_pair_lane(warp, lane / 4, shift);
+  const TapPairLane mine = STRIDE > 0 ? TapPairLane{warp, lane / 4} : tap_pair_lane(warp, lane / 4, shift);
   const int32_t r = mine.phase;
   const int32_t co = co0 + h * p.co_per_half + mine.channel;
   const auto [first, last] = owned_outputs(p, j, start, s);
@@ -171,10 +174,14 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
                                                    T* __restrict__ y) {
   if (p.joined) return register_shift_add_rows<N, true>(acc, p, b0, j, start, co0, h, bias, y);
   // (TF32 on the apart loop measured mixed: L1 -1 %, S9 +4.5 %, T5 / T7 within 0.5 %; perf-log step 145)
-  if constexpr (sizeof(T) == 2)
+  if constexpr (sizeof(T) == 2) {
     register_shift_add_apart<N, PERSISTENT>(acc, p, b0, j, start, co0, h, bias, y);
-  else
+  } else {
+    if constexpr (PERSISTENT)  // (regrouped rows: TF32 persistent tilings only, kTapPairsMinRounds)
+      if (p.stride.value != kRegisterEpilogueStride)
+        return register_shift_add_rows<N, false, T, 0>(acc, p, b0, j, start, co0, h, bias, y);
     register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
+  }
 }
 
 // The epilogue of a block that computes one tile (the non-persistent tap-major kernels): the register

@@ -105,7 +105,9 @@ __device__ __forceinline__ PackTile pack_tile_of(const PackParams& p, int32_t i)
   return t;
 }
 
-template <bool SPLIT>
+// REGROUP: job 0's rows regrouped (PackJob::pair_shift), a template argument so that the other packings
+// keep their transposer loop as it was (perf-log step 166).
+template <bool SPLIT, bool REGROUP>
 __global__ void __launch_bounds__(kThreads, 1)
     tf32_pack_tma_kernel(const __grid_constant__ CUtensorMap in0, const __grid_constant__ CUtensorMap in1,
                          const __grid_constant__ CUtensorMap out0, const __grid_constant__ CUtensorMap out1,
@@ -176,7 +178,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int s = k % kInStages, buffer = k % kBuffers;
     unsigned char* const tile_out = out + buffer * kParts * kTileBytes;
     // (a tile's kPositions rows are whole groups of kTapPairRows: regrouped within the tile)
-    const int pair_shift = p.job[0].pair_shift >= 0 ? p.job[pack_tile_of(p, i).job].pair_shift : -1;
+    const int pair_shift = REGROUP ? p.job[pack_tile_of(p, i).job].pair_shift : -1;
     ptx::mbar_wait(&full[s], (k / kInStages) & 1);
     if (k >= kBuffers) ptx::mbar_wait(&out_free[buffer], (k / kBuffers - 1) & 1);
     for (int n = 0; n < kQuads / kTransposerWarps; ++n) {
@@ -189,7 +191,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int j = 0; j < 4; ++j) {
         const int row = quad * 4 + j;
         const uint32_t at =
-            hopper::swizzled_128b(pair_shift >= 0 ? static_cast<uint32_t>(tap_pair_row(row, pair_shift)) : row, channel);
+            hopper::swizzled_128b(REGROUP && pair_shift >= 0 ? static_cast<uint32_t>(tap_pair_row(row, pair_shift)) : row,
+                                  channel);
         const float big = ptx::tf32_of(e[j]);
         *reinterpret_cast<float*>(tile_out + at) = big;
         if constexpr (SPLIT) *reinterpret_cast<float*>(tile_out + kTileBytes + at) = ptx::tf32_of(e[j] - big);
@@ -208,12 +211,12 @@ __global__ void __launch_bounds__(kThreads, 1)
 constexpr int64_t kSmemBytes = wgmma::kSwizzlePeriod + int64_t{kInStages} * kTileBytes + kOutBytes +
                                (2 * kInStages + kOutBytes / kTileBytes) * sizeof(uint64_t);
 
-template <bool SPLIT>
+template <bool SPLIT, bool REGROUP>
 void launch_pack(const CUtensorMap (&in)[kMaxTransposeJobs], const CUtensorMap (&out)[kMaxTransposeJobs],
                  const PackParams& p, int64_t grid, int device, cudaStream_t stream) {
-  opt_in_smem<tf32_pack_tma_kernel<SPLIT>>(kSmemBytes, device, "cudaFuncSetAttribute(tf32_pack_tma_kernel)");
-  tf32_pack_tma_kernel<SPLIT><<<static_cast<unsigned>(grid), kThreads, kSmemBytes, stream>>>(in[0], in[1], out[0],
-                                                                                             out[1], p);
+  opt_in_smem<tf32_pack_tma_kernel<SPLIT, REGROUP>>(kSmemBytes, device, "cudaFuncSetAttribute(tf32_pack_tma_kernel)");
+  tf32_pack_tma_kernel<SPLIT, REGROUP>
+      <<<static_cast<unsigned>(grid), kThreads, kSmemBytes, stream>>>(in[0], in[1], out[0], out[1], p);
 }
 
 }  // namespace
@@ -247,10 +250,15 @@ void tf32_pack_tma(const TransposeJob* jobs, int count, int64_t blocks, int devi
   p.total = static_cast<int32_t>(total);
   if (count == 1) out[1] = out[0], in[1] = in[0];
   const int64_t grid = std::min(blocks, total);
+  // (only W^T, job 0, is regrouped, and only in TF32: IEEE's split packing never is)
+  if ((count > 1 && p.job[1].pair_shift >= 0) || (jobs[0].split && p.job[0].pair_shift >= 0))
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: tf32_pack_tma regroups the rows of a TF32 W^T only");
   if (jobs[0].split)
-    launch_pack<true>(in, out, p, grid, device, stream);
+    launch_pack<true, false>(in, out, p, grid, device, stream);
+  else if (p.job[0].pair_shift >= 0)
+    launch_pack<false, true>(in, out, p, grid, device, stream);
   else
-    launch_pack<false>(in, out, p, grid, device, stream);
+    launch_pack<false, false>(in, out, p, grid, device, stream);
   cuda_check_launch("tf32_pack_tma_kernel launch (W^T, x^T)");
 }
 

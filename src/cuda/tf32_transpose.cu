@@ -74,7 +74,9 @@ int32_t tap_pair_shift(const TransposeJob& j) {
 
 namespace {
 
-template <int kPositions>
+// REGROUP: some job's rows regrouped (pair_shift), a template argument so that the other packings keep
+// their store loop as it was (perf-log step 166).
+template <int kPositions, bool REGROUP>
 __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_constant__ Jobs jobs) {
   constexpr int kPasses = kChannels * kPositions / kVector / kThreads;  // float4 loads (and stores) per thread
   __shared__ __align__(16) float tile[kChannels][kPositions];
@@ -120,7 +122,8 @@ __global__ void __launch_bounds__(kThreads) transpose_tf32_kernel(const __grid_c
     const int at = swizzled(c, pos);  // the same for channels c..c+3 (one channel quad)
     const float4 in = make_float4(tile[c][at], tile[c + 1][at], tile[c + 2][at], tile[c + 3][at]);
     const float4 big = make_float4(tf32_of(in.x), tf32_of(in.y), tf32_of(in.z), tf32_of(in.w));
-    float* row = job.out + (b * job.length + (job.pair_shift >= 0 ? tap_pair_row(l, job.pair_shift) : l)) * job.ci_pitch;
+    const int64_t out_l = REGROUP && job.pair_shift >= 0 ? tap_pair_row(l, job.pair_shift) : l;
+    float* row = job.out + (b * job.length + out_l) * job.ci_pitch;
     if (job.split) {
       *reinterpret_cast<float4*>(row + 2 * ci0 + c) = big;
       *reinterpret_cast<float4*>(row + 2 * ci0 + kChannels + c) = make_float4(
@@ -162,7 +165,12 @@ void launch_tiles(const TransposeJob* in, int count, cudaStream_t stream) {
     j.pair_shift = tap_pair_shift(s);
   }
   if (blocks == 0) return;
-  transpose_tf32_kernel<kPositions><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);
+  bool regroup = false;
+  for (int i = 0; i < count; ++i) regroup = regroup || jobs.job[i].pair_shift >= 0;
+  if (regroup)
+    transpose_tf32_kernel<kPositions, true><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);
+  else
+    transpose_tf32_kernel<kPositions, false><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(jobs);
 }
 
 }  // namespace

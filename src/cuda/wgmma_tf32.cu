@@ -262,7 +262,7 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
   const TransposeJob w_job{static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch,
                            t.ieee, t.tap_pairs ? static_cast<int32_t>(s.stride) : 0};
-  if (t.tap_pairs && (t.raw_weights || !t.tf32_columns || !t.register_epilogue))
+  if (t.tap_pairs && (t.raw_weights || !t.tf32_columns || !t.register_epilogue || !t.persistent))
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: W^T rows regrouped for a tiling whose epilogue does not read them so");
   const TransposeJob x_job{static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length,
                            t.ci_pitch, t.ieee};
