@@ -1,9 +1,9 @@
 // The tap-major kernels' shift-add straight from the wgmma accumulators, for the stride-8 upsamplers
 // of most vocoders (HiFi-GAN, DAC, Oobleck, Mimi): kernel_size 16, dilation 1
-// (WgmmaTiling::register_epilogue). TF32 tiles on packed W^T take strides 4, 2 and 1 (kernel_size
-// twice the stride) too: the packing regroups W^T's rows so that a lane's two rows are again both taps
-// of one phase of one channel (src/tap_pairs.hpp), and what follows holds with lane row l/4 standing
-// for that channel and phase.
+// (WgmmaTiling::register_epilogue). TF32 persistent tiles on packed W^T take strides 4, 2 and 1
+// (kernel_size twice the stride) too (WgmmaTiling::tap_pairs): the packing regroups W^T's rows so that
+// a lane's two rows are again both taps of one phase of one channel (src/tap_pairs.hpp), and what
+// follows holds with lane row l/4 standing for that channel and phase.
 //
 // Output t (u = t + padding = 8q + r) then sums exactly two taps of its phase r: k = r at input
 // position q and k = r + 8 at q - 1, i.e. Z rows (co, r) and (co, r + 8) at columns q and q - 1. In a

@@ -8,7 +8,8 @@
 // (co0 + h*co_per_half)*K (rows past its channels are computed and ignored). Epilogue, the shift-add
 // (shift_add, wgmma_common.cuh): each output sums its taps' rows of Z;
 // stride-8 layers of kernel_size 16 sum theirs from the accumulators instead (WgmmaTiling::register_epilogue,
-// register_shift_add.cuh), with no Z and no block barrier.
+// register_shift_add.cuh), with no Z and no block barrier, as do TF32 persistent tiles at strides 4, 2 and
+// 1 on W^T rows regrouped by the packing (WgmmaTiling::tap_pairs).
 //
 // Shared memory (base rounded up to 1024 B, the 128B-swizzle period):
 //   stage[stages]: A[C][64 ci][64 m]      128B swizzle, one TMA box per consumer warpgroup
