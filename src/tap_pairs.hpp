@@ -21,6 +21,13 @@ constexpr int kTapPairRows = 16;    // rows a warp holds: the unit that the pack
 constexpr int kTapPairHalf = 8;     // a lane's second row, this many after its first
 constexpr int kTapPairMaxShift = 3;  // stride 8: the natural order
 
+// log2 of a stride that is a power of two (the `shift` below); for others, that of the next one up.
+CONVT1D_HOST_DEVICE constexpr int tap_pair_shift_of(int64_t stride) {
+  int shift = 0;
+  while ((int64_t{1} << shift) < stride) ++shift;
+  return shift;
+}
+
 // The packed row that holds natural row m (m = co*K + k, K = 2 << shift) of W^T.
 CONVT1D_HOST_DEVICE constexpr int64_t tap_pair_row(int64_t m, int shift) {
   const int64_t i = m % kTapPairRows;

@@ -64,8 +64,7 @@ using ptx::tf32_of;
 
 int32_t tap_pair_shift(const TransposeJob& j) {
   if (j.tap_pair_stride == 0) return -1;
-  int32_t shift = 0;
-  while ((1 << shift) < j.tap_pair_stride) ++shift;
+  const int32_t shift = tap_pair_shift_of(j.tap_pair_stride);
   if ((1 << shift) != j.tap_pair_stride || shift >= kTapPairMaxShift || j.length % kTapPairRows != 0)
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: W^T rows regrouped for stride " + std::to_string(j.tap_pair_stride) +
                                      " over " + std::to_string(j.length) + " rows");

@@ -677,8 +677,7 @@ std::vector<double> emulate_register_epilogue(const convt1d_problem& p, const Pl
   std::vector<double> z(static_cast<size_t>(64 * n));
   // (strides below 8: W^T's rows regrouped so that a lane holds both taps of its phase, tap_pairs.hpp)
   const bool regrouped = t.tap_pairs;
-  int shift = 0;
-  while ((int64_t{1} << shift) < st) ++shift;
+  const int shift = convt1d::detail::tap_pair_shift_of(st);
   EXPECT_EQ(int64_t{1} << shift, st);
   for (int64_t tile = 0; tile < t.tiles; ++tile) {
     const int64_t co_tile = t.rows_fastest ? tile / t.row_tiles : tile % t.co_tiles;
