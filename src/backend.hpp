@@ -16,6 +16,9 @@ struct ForwardArgs {
   void* y;
   void* stream;      // cudaStream_t
   int device;        // current CUDA device ordinal
+  // The weights already packed as the plan's kernel reads them (packed_weight_layout(plan), by
+  // pack_wgmma_weights), or nullptr: the launch packs them itself.
+  const void* packed_w = nullptr;
 };
 
 // 0 when there is no driver, no device, or no CUDA in this build.
@@ -36,6 +39,8 @@ void launch_direct(const Plan& plan, const ForwardArgs& args);
 void launch_implicit_gemm(const Plan& plan, const ForwardArgs& args);   // cuda/implicit_gemm.cu
 void launch_wgmma(const Plan& plan, const ForwardArgs& args);           // cuda/wgmma_gemm.cu
 void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& args);      // cuda/wgmma_tf32.cu
+// Writes packed_weight_layout(plan) at `packed` from the weights `w` (cuda/wgmma_tf32.cu).
+void pack_wgmma_weights(const Plan& plan, const void* w, void* packed, void* stream);
 void launch_wgmma_stream(const Plan& plan, const ForwardArgs& args);    // cuda/wgmma_stream.cu
 void launch_narrow(const Plan& plan, const ForwardArgs& args);          // cuda/narrow.cu
 void launch_narrow_mma(const Plan& plan, const ForwardArgs& args);      // cuda/narrow_mma.cu

@@ -37,6 +37,11 @@ void require_problem(const convt1d_problem* p) {
     convt1d::detail::fail(CONVT1D_INVALID_ARGUMENT, "convt1d: problem must be a non-null pointer, got NULL");
 }
 
+void require_layout_pointer(const convt1d_packed_layout* layout) {
+  if (layout == nullptr)
+    convt1d::detail::fail(CONVT1D_INVALID_ARGUMENT, "convt1d: layout must be a non-null pointer, got NULL");
+}
+
 }  // namespace
 
 extern "C" {
@@ -84,6 +89,34 @@ convt1d_status convt1d_forward(const convt1d_problem* problem, const void* x, co
   return guarded([&] {
     require_problem(problem);
     convt1d::detail::forward(*problem, x, weight, bias, y, stream);
+  });
+}
+
+convt1d_status convt1d_packed_weight_layout(const convt1d_problem* problem, convt1d_packed_layout* layout) {
+  return guarded([&] {
+    require_problem(problem);
+    require_layout_pointer(layout);
+    *layout = convt1d::detail::packed_weight_layout(*problem);
+  });
+}
+
+convt1d_status convt1d_pack_weight(const convt1d_problem* problem, const void* weight, void* packed,
+                                   const convt1d_packed_layout* layout, struct CUstream_st* stream) {
+  return guarded([&] {
+    require_problem(problem);
+    require_layout_pointer(layout);
+    convt1d::detail::pack_weight(*problem, weight, packed, *layout, stream);
+  });
+}
+
+convt1d_status convt1d_forward_packed(const convt1d_problem* problem, const void* x, const void* weight,
+                                      const void* packed, const convt1d_packed_layout* layout, const void* bias,
+                                      void* y, struct CUstream_st* stream) {
+  return guarded([&] {
+    require_problem(problem);
+    require_layout_pointer(layout);
+    const convt1d::detail::PackedWeight w{packed, *layout};
+    convt1d::detail::forward(*problem, x, weight, bias, y, stream, &w);
   });
 }
 

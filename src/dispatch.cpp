@@ -1,6 +1,7 @@
 #include "dispatch.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "backend.hpp"
@@ -21,10 +22,62 @@ void require_pointer(const void* ptr, const char* what, const char* why) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// The plan for p on `dev`: the tune file's measured algorithm for p's shape class where it names one
+// that can run p, else AUTO's (or the forced algorithm's).
+std::shared_ptr<const Plan> device_plan(const convt1d_problem& p, const DeviceInfo& dev) {
+  const convt1d_problem tuned = tune_file_named() ? tuned_problem(p, cuda_device_name(dev.ordinal)) : p;
+  if (tuned.algorithm != p.algorithm) {
+    try {
+      return cached_plan(tuned, dev);
+    } catch (const ApiError&) {  // the measured kernel cannot run this member of its shape class
+    }
+  }
+  return cached_plan(p, dev);
+}
+
+// Packed weights made for another arrangement than p's plan reads would give wrong outputs silently.
+void require_layout(const convt1d_packed_layout& expected, const void* packed, const convt1d_packed_layout& given) {
+  if (given.bytes != expected.bytes || given.id != expected.id)
+    fail(CONVT1D_INVALID_ARGUMENT,
+         "convt1d: packed weights of layout {bytes " + std::to_string(given.bytes) + ", id " + std::to_string(given.id) +
+             "} do not fit this problem, whose plan reads layout {bytes " + std::to_string(expected.bytes) + ", id " +
+             std::to_string(expected.id) + "}: pack the weights for it (convt1d_packed_weight_layout)");
+  if (expected.bytes > 0) require_pointer(packed, "packed", "the problem's plan reads packed weights");
+  if (expected.bytes > 0 && !aligned16(packed))
+    fail(CONVT1D_INVALID_ARGUMENT, "convt1d: packed must be 16-byte aligned (as cudaMalloc's memory is), got an "
+                                   "address 16 bytes do not divide");
+}
+
+convt1d_packed_layout c_layout(const PackedLayout& l) { return {static_cast<uint64_t>(l.bytes), l.id}; }
+
 }  // namespace
 
-void forward(const convt1d_problem& p, const void* x, const void* w, const void* bias, void* y, void* stream) {
+convt1d_packed_layout packed_weight_layout(const convt1d_problem& p) {
   const Shape s = shape_of(p);
+  if (p.device == CONVT1D_DEVICE_CPU) {
+    make_plan(p, DeviceInfo{});  // rejects algorithms that cannot run on the CPU
+    return {};
+  }
+  if (s.batch == 0) return {};  // such calls run nothing
+  return c_layout(packed_weight_layout(*device_plan(p, cuda_current_device())));
+}
+
+void pack_weight(const convt1d_problem& p, const void* w, void* packed, const convt1d_packed_layout& layout,
+                 void* stream) {
+  const convt1d_packed_layout expected = packed_weight_layout(p);
+  require_layout(expected, packed, layout);
+  if (expected.bytes == 0) return;
+  require_pointer(w, "weight", "the problem's plan packs its weights");
+  const DeviceInfo dev = cuda_current_device();
+  cuda_check_pointer(w, "weight", dev.ordinal);
+  cuda_check_pointer(packed, "packed", dev.ordinal);
+  pack_wgmma_weights(*device_plan(p, dev), w, packed, stream);
+}
+
+void forward(const convt1d_problem& p, const void* x, const void* w, const void* bias, void* y, void* stream,
+             const PackedWeight* packed) {
+  const Shape s = shape_of(p);
+  if (packed) require_layout(packed_weight_layout(p), packed->data, packed->layout);
   if (s.batch == 0) return;  // nothing to read or write; empty tensors may carry null pointers
   require_pointer(x, "x", "batch > 0");
   require_pointer(w, "weight", "batch > 0");
@@ -38,17 +91,7 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
     return;
   }
   const DeviceInfo dev = cuda_current_device();
-  std::shared_ptr<const Plan> cached;
-  const convt1d_problem tuned = tune_file_named() ? tuned_problem(p, cuda_device_name(dev.ordinal)) : p;
-  if (tuned.algorithm != p.algorithm) {
-    try {
-      cached = cached_plan(tuned, dev);
-    } catch (const ApiError&) {  // the measured kernel cannot run this member of its shape class
-      cached = cached_plan(p, dev);
-    }
-  } else {
-    cached = cached_plan(p, dev);
-  }
+  const std::shared_ptr<const Plan> cached = device_plan(p, dev);
   const Plan* plan = cached.get();
   Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
   // TMA reads x, and the weights but for the streaming kernel (which packs them first), in place.
@@ -70,7 +113,11 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   cuda_check_pointer(w, "weight", dev.ordinal);
   cuda_check_pointer(y, "y", dev.ordinal);
   if (b) cuda_check_pointer(b, "bias", dev.ordinal);
-  const ForwardArgs args{x, w, b, y, stream, dev.ordinal};
+  ForwardArgs args{x, w, b, y, stream, dev.ordinal};
+  if (packed && packed_weight_layout(*plan).bytes > 0) {  // (the fallback kernels read w)
+    cuda_check_pointer(packed->data, "packed", dev.ordinal);
+    args.packed_w = packed->data;
+  }
   if (plan->kernel == KernelKind::Wgmma)
     launch_wgmma(*plan, args);
   else if (plan->kernel == KernelKind::WgmmaStream)

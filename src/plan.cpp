@@ -424,4 +424,25 @@ Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev) {
   return plan;
 }
 
+PackedLayout packed_weight_layout(const Plan& plan) {
+  const WgmmaTiling& t = plan.wgmma;
+  const Shape& s = plan.shape;
+  if (plan.kernel != KernelKind::Wgmma || !t.tf32 || t.raw_weights) return {};
+  PackedLayout layout;
+  layout.bytes = s.out_per_group * s.kernel_size * t.ci_pitch * static_cast<int64_t>(sizeof(float));
+  // splitmix64's finaliser over the fields, in order; kPackedLayoutVersion changes with the arrangement.
+  constexpr uint64_t kPackedLayoutVersion = 1;
+  uint64_t h = 0;
+  for (const int64_t v : {static_cast<int64_t>(kPackedLayoutVersion), s.in_channels, s.out_per_group, s.kernel_size,
+                          static_cast<int64_t>(t.ci_pitch), static_cast<int64_t>(t.ieee),
+                          t.tap_pairs ? s.stride : int64_t{0}}) {
+    h += static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+  }
+  layout.id = h == 0 ? 1 : h;  // 0 stands for "nothing packed"
+  return layout;
+}
+
 }  // namespace convt1d::detail

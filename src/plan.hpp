@@ -567,4 +567,15 @@ int64_t blocks_per_sm(const DeviceInfo& dev, int64_t smem_bytes);
 // cannot run the problem.
 Plan make_plan(const convt1d_problem& p, const DeviceInfo& dev);
 
+// The weights as the plan's kernel reads them once packed (W^T [C_out*K][ci_pitch] rounded to TF32,
+// split in IEEE, rows regrouped for tap_pairs): what convt1d_pack_weight writes ahead of
+// convt1d_forward_packed calls. bytes 0 (and id 0) where the plan packs no weights per call (every
+// kernel but the fp32 tap-major one on W^T; raw_weights tiles read W as stored). Plans with equal ids
+// read the same bytes from the same weights: id is a hash of everything the arrangement depends on.
+struct PackedLayout {
+  int64_t bytes = 0;
+  uint64_t id = 0;
+};
+PackedLayout packed_weight_layout(const Plan& plan);
+
 }  // namespace convt1d::detail

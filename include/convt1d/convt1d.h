@@ -103,6 +103,39 @@ CONVT1D_API convt1d_status convt1d_output_length(const convt1d_problem* problem,
 CONVT1D_API convt1d_status convt1d_forward(const convt1d_problem* problem, const void* x, const void* weight,
                                            const void* bias, void* y, struct CUstream_st* stream);
 
+/* Weights packed once, ahead of the calls (inference: weights that do not change between calls).
+ *
+ * Some plans rearrange the weights into a workspace on every call: fp32 (TF32 and IEEE) on Hopper's
+ * tap-major kernel reads W^T, rounded to TF32 (IEEE: split in two parts), which costs about one read
+ * and one write of the weights per call. convt1d_pack_weight writes that arrangement once into
+ * caller-owned device memory (16-byte aligned) and convt1d_forward_packed reads it in place of
+ * repacking. convt1d_packed_weight_layout says how many bytes a problem's plan reads and which
+ * arrangement (`id`): problems with equal layouts (say, the same layer at other lengths) share packed
+ * weights, and a call whose plan reads another layout than the one passed fails with
+ * CONVT1D_INVALID_ARGUMENT rather than compute from the wrong arrangement. Layouts hold for the device
+ * that was current and the library version that made them; packed bytes hold the weights' values at
+ * packing time: pack again after the weights change. Where a problem's plan packs nothing, the layout
+ * is {0, 0} (packed may then be NULL), convt1d_pack_weight does nothing and convt1d_forward_packed is
+ * convt1d_forward. */
+typedef struct convt1d_packed_layout {
+  uint64_t bytes; /* of device memory at `packed` */
+  uint64_t id;    /* the arrangement; 0 when bytes is 0 */
+} convt1d_packed_layout;
+
+CONVT1D_API convt1d_status convt1d_packed_weight_layout(const convt1d_problem* problem, convt1d_packed_layout* layout);
+
+/* Enqueues the packing of `weight` into `packed` on `stream` (no synchronisation). `layout` must be
+ * the problem's. */
+CONVT1D_API convt1d_status convt1d_pack_weight(const convt1d_problem* problem, const void* weight, void* packed,
+                                               const convt1d_packed_layout* layout, struct CUstream_st* stream);
+
+/* convt1d_forward reading the weights convt1d_pack_weight packed from `weight` in `layout`, which must
+ * be this problem's. `weight` is still required: calls that cannot use the packed bytes (x at an
+ * address TMA cannot read) read it. */
+CONVT1D_API convt1d_status convt1d_forward_packed(const convt1d_problem* problem, const void* x, const void* weight,
+                                                  const void* packed, const convt1d_packed_layout* layout,
+                                                  const void* bias, void* y, struct CUstream_st* stream);
+
 /* Message of the last failure on this thread ("" after a success). Valid until the next call. */
 CONVT1D_API const char* convt1d_last_error(void);
 

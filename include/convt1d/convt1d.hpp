@@ -80,6 +80,23 @@ inline void forward(const Problem& problem, const void* x, const void* weight, c
   check(convt1d_forward(&problem.p, x, weight, bias, y, stream));
 }
 
+// Packed weights (see convt1d_pack_weight): the problem's layout, the packing, and the call that
+// reads them.
+inline convt1d_packed_layout packed_weight_layout(const Problem& problem) {
+  convt1d_packed_layout layout{};
+  check(convt1d_packed_weight_layout(&problem.p, &layout));
+  return layout;
+}
+inline void pack_weight(const Problem& problem, const void* weight, void* packed, const convt1d_packed_layout& layout,
+                        CUstream_st* stream = nullptr) {
+  check(convt1d_pack_weight(&problem.p, weight, packed, &layout, stream));
+}
+inline void forward_packed(const Problem& problem, const void* x, const void* weight, const void* packed,
+                           const convt1d_packed_layout& layout, const void* bias, void* y,
+                           CUstream_st* stream = nullptr) {
+  check(convt1d_forward_packed(&problem.p, x, weight, packed, &layout, bias, y, stream));
+}
+
 inline int cuda_device_count() { return convt1d_cuda_device_count(); }
 
 }  // namespace convt1d

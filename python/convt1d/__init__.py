@@ -4,6 +4,7 @@
     y = convt1d.conv_transpose1d(x, weight, bias, stride=2, padding=1)
     layer = convt1d.nn.ConvTranspose1d(32, 64, 5)      # drop-in for torch.nn.ConvTranspose1d
     model = convt1d.convert(model)                      # switch an existing model in place
+    convt1d.freeze_weights(model)                       # inference: weights packed once, not per call
 
 The native library (libconvt1d.so) is loaded on first use of anything that needs it, so helpers that
 do not (e.g. plotting saved results) work without a build.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["conv_transpose1d", "ConvTranspose1d", "ModelNew", "convert", "nn", "ops", "__version__"]
+__all__ = ["conv_transpose1d", "ConvTranspose1d", "ModelNew", "convert", "freeze_weights", "nn", "ops", "__version__"]
 
 # name -> (submodule, attribute or None for the submodule itself)
 _LAZY = {
@@ -21,6 +22,7 @@ _LAZY = {
     "ConvTranspose1d": ("nn", "ConvTranspose1d"),
     "ModelNew": ("nn", "ModelNew"),
     "convert": ("nn", "convert"),
+    "freeze_weights": ("nn", "freeze_weights"),
     "nn": ("nn", None),
     "ops": ("ops", None),
 }

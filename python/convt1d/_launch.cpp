@@ -13,7 +13,8 @@
 // libconvt1d that ctypes loaded (bind), so both paths run one copy of the library. Built by
 // scripts/build_torch_ext.py for the torch it is compiled against.
 //
-// `module_call` does the same for a call of a convt1d.nn.ConvTranspose1d module. Why: in Python,
+// `module_call` does the same for a call of a convt1d.nn.ConvTranspose1d module (frozen ones too, once
+// frozen.py has packed their weights for the call's layout). Why: in Python,
 // nn.Module's hook checks and forward's attribute reads (each self.name a lookup behind bytecode) cost
 // ~1.5-2 us on top of `call`, which put the module past its budget of 5 us over the bare C ABI call
 // (+5.2 us on the H100 host, the functional +3.3); here they are a few dict lookups. It answers
@@ -48,15 +49,23 @@ namespace {
 
 using ForwardFn = convt1d_status (*)(const convt1d_problem*, const void*, const void*, const void*, void*,
                                      CUstream_st*);
+using ForwardPackedFn = convt1d_status (*)(const convt1d_problem*, const void*, const void*, const void*,
+                                           const convt1d_packed_layout*, const void*, void*, CUstream_st*);
+using PackedLayoutFn = convt1d_status (*)(const convt1d_problem*, convt1d_packed_layout*);
 using LastErrorFn = const char* (*)();
 using StatusStringFn = const char* (*)(convt1d_status);
 
 ForwardFn g_forward = nullptr;
+ForwardPackedFn g_forward_packed = nullptr;
+PackedLayoutFn g_packed_layout = nullptr;
 LastErrorFn g_last_error = nullptr;
 StatusStringFn g_status_string = nullptr;
 
-void bind(std::uintptr_t forward, std::uintptr_t last_error, std::uintptr_t status_string) {
+void bind(std::uintptr_t forward, std::uintptr_t forward_packed, std::uintptr_t packed_layout,
+          std::uintptr_t last_error, std::uintptr_t status_string) {
   g_forward = reinterpret_cast<ForwardFn>(forward);
+  g_forward_packed = reinterpret_cast<ForwardPackedFn>(forward_packed);
+  g_packed_layout = reinterpret_cast<PackedLayoutFn>(packed_layout);
   g_last_error = reinterpret_cast<LastErrorFn>(last_error);
   g_status_string = reinterpret_cast<StatusStringFn>(status_string);
 }
@@ -86,11 +95,13 @@ struct KeyHash {
   }
 };
 
-// A remembered signature: the library's problem per math mode (indexed by convt1d_math) and the output
-// length.
+// A remembered signature: the library's problem per math mode (indexed by convt1d_math), the output
+// length, and per math mode the packed-weight layout once a frozen module asked for it.
 struct Known {
   std::array<convt1d_problem, 2> problems;
   int64_t out_length;
+  std::array<convt1d_packed_layout, 2> layouts{};
+  std::array<bool, 2> layout_known{};
 };
 
 // The bound only protects against unbounded shape churn (as ops._SIGNATURES_LIMIT).
@@ -136,9 +147,17 @@ int32_t cuda_fp32_math() {
   }
 }
 
+// Weights packed ahead (convt1d_pack_weight) for a convt1d_forward_packed call.
+struct Packed {
+  const void* data;
+  convt1d_packed_layout layout;
+};
+
 // The library call: contiguous inputs, the output allocated like x, the status turned into an error.
+// With `packed`, convt1d_forward_packed reads those weights.
 at::Tensor run(const convt1d_problem& problem, const at::Tensor& x, const at::Tensor& weight,
-               const std::optional<at::Tensor>& bias, int64_t out_length, CUstream_st* stream) {
+               const std::optional<at::Tensor>& bias, int64_t out_length, CUstream_st* stream,
+               const Packed* packed = nullptr) {
   if (g_forward == nullptr) throw std::runtime_error("convt1d: the C++ launcher was used before bind()");
   const at::Tensor xc = x.contiguous();
   const at::Tensor wc = weight.contiguous();
@@ -152,6 +171,9 @@ at::Tensor run(const convt1d_problem& problem, const at::Tensor& x, const at::Te
     // The CPU backend computes for as long as the problem takes: other Python threads may run meanwhile.
     pybind11::gil_scoped_release unlocked;
     status = g_forward(&problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(), nullptr);
+  } else if (packed != nullptr) {
+    status = g_forward_packed(&problem, xc.data_ptr(), wc.data_ptr(), packed->data, &packed->layout, bias_ptr,
+                              y.data_ptr(), stream);
   } else {
     status = g_forward(&problem, xc.data_ptr(), wc.data_ptr(), bias_ptr, y.data_ptr(), stream);
   }
@@ -182,8 +204,54 @@ bool exact_int(pybind11::handle h, int64_t& value) {
 // bias) are plain tensors (torch.Tensor or Parameter: subclasses such as FakeTensor have no real
 // memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, no
 // torch.func transform or forward-AD level is active, and the signature was remembered.
+// The attribute names of frozen.py's PackedWeights that frozen_buffer reads, interned once.
+struct FrozenKeys {
+  PyObject* weight;
+  PyObject* version;
+  PyObject* pointer;
+  PyObject* current;
+  PyObject* buffers;
+};
+FrozenKeys g_frozen;
+
+// A frozen module's packed weights for `layout` (frozen.py's PackedWeights `state`), where they were
+// packed from `weight` as it is now: the same Parameter, storage and version. nullopt where Python
+// must look (first call of a layout, a changed weight, anything unexpected).
+std::optional<Packed> frozen_buffer(PyObject* state, PyObject* weight_obj, const at::Tensor& weight,
+                                    const convt1d_packed_layout& layout) {
+  auto attr = [state](PyObject* name) {
+    auto value = pybind11::reinterpret_steal<pybind11::object>(PyObject_GetAttr(state, name));
+    if (!value) PyErr_Clear();
+    return value;
+  };
+  const pybind11::object held = attr(g_frozen.weight), version = attr(g_frozen.version),
+                         pointer = attr(g_frozen.pointer), current = attr(g_frozen.current),
+                         buffers = attr(g_frozen.buffers);
+  if (held.ptr() != weight_obj || !version || !pointer || !current || !buffers || !PyLong_CheckExact(version.ptr()) ||
+      !PyLong_CheckExact(pointer.ptr()) || !PyAnySet_Check(current.ptr()) || !PyDict_Check(buffers.ptr()))
+    return std::nullopt;
+  if (PyLong_AsLongLong(version.ptr()) != weight._version() ||
+      PyLong_AsVoidPtr(pointer.ptr()) != weight.data_ptr() || PyErr_Occurred()) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  const auto id = pybind11::reinterpret_steal<pybind11::object>(PyLong_FromUnsignedLongLong(layout.id));
+  if (!id || PySet_Contains(current.ptr(), id.ptr()) != 1) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  PyObject* buffer = PyDict_GetItemWithError(buffers.ptr(), id.ptr());  // (borrowed; `buffers` holds it)
+  if (buffer == nullptr || !THPVariable_CheckExact(buffer)) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  const at::Tensor& packed = THPVariable_Unpack(buffer);
+  if (packed.nbytes() != layout.bytes) return std::nullopt;
+  return Packed{packed.data_ptr(), layout};
+}
+
 pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bias_obj,
-                            const std::array<int64_t, 5>& params) {
+                            const std::array<int64_t, 5>& params, PyObject* frozen = nullptr) {
   const bool has_bias = bias_obj != Py_None;
   if (!THPVariable_CheckExact(x_obj) || !THPVariable_CheckExact(weight_obj) ||
       (has_bias && !THPVariable_CheckExact(bias_obj)))
@@ -206,8 +274,10 @@ pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bia
   if (!key) return pybind11::none();
   const auto it = g_known.find(*key);
   if (it == g_known.end()) return pybind11::none();
-  // Copied: run() releases the GIL for CPU problems, and with it this table to other threads.
-  const Known known = it->second;
+  // Copied: run() releases the GIL for CPU problems, and with it this table to other threads. (The
+  // CUDA branch keeps the GIL: `entry` stays valid there.)
+  Known& entry = it->second;
+  const Known known = entry;
   const convt1d_problem& ieee = known.problems[CONVT1D_MATH_IEEE];
   const bool unbatched = x.dim() == 2;  // its problem has batch 1
   const at::Tensor x3 = unbatched ? x.unsqueeze(0) : x;
@@ -220,7 +290,19 @@ pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bia
     const c10::DeviceGuard guard(x.device());
     const c10::impl::VirtualGuardImpl cuda(c10::DeviceType::CUDA);
     auto* stream = static_cast<CUstream_st*>(cuda.getStream(x.device()).native_handle());
-    y = run(known.problems[math], x3, weight, bias, known.out_length, stream);
+    std::optional<Packed> packed;
+    if (frozen != nullptr && ieee.dtype == CONVT1D_FLOAT32) {
+      if (!entry.layout_known[math]) {
+        if (g_packed_layout(&known.problems[math], &entry.layouts[math]) != CONVT1D_OK) return pybind11::none();
+        entry.layout_known[math] = true;
+      }
+      const convt1d_packed_layout& layout = entry.layouts[math];
+      if (layout.bytes > 0) {
+        packed = frozen_buffer(frozen, weight_obj, weight, layout);
+        if (!packed) return pybind11::none();  // frozen.py packs, then later calls find the buffer here
+      }
+    }
+    y = run(known.problems[math], x3, weight, bias, known.out_length, stream, packed ? &*packed : nullptr);
   }
   if (unbatched) y = y.squeeze(0);
   return pybind11::reinterpret_steal<pybind11::object>(THPVariable_Wrap(std::move(y)));
@@ -254,6 +336,7 @@ struct ModuleKeys {
   PyObject* compiled_call_impl;
   std::array<PyObject*, 4> hooks;  // the instance's forward pre-, forward, backward pre- and backward hooks
   PyObject* padding_mode;
+  PyObject* packed;
   PyObject* parameters;
   PyObject* weight;
   PyObject* bias;
@@ -276,6 +359,8 @@ void intern_module_keys() {
   g_keys.hooks = {intern("_forward_pre_hooks"), intern("_forward_hooks"), intern("_backward_pre_hooks"),
                   intern("_backward_hooks")};
   g_keys.padding_mode = intern("padding_mode");
+  g_keys.packed = intern("_convt1d_packed");
+  g_frozen = {intern("weight"), intern("version"), intern("pointer"), intern("current"), intern("buffers")};
   g_keys.parameters = intern("_parameters");
   g_keys.weight = intern("weight");
   g_keys.bias = intern("bias");
@@ -338,6 +423,7 @@ pybind11::object module_call(PyObject* module, PyObject* x) {
   for (PyObject* key : g_keys.hooks)
     if (!empty_dict(lookup(dict, key))) return pybind11::none();
   if (lookup(dict, g_keys.forward) != nullptr) return pybind11::none();  // an instance's own forward
+  PyObject* const frozen = lookup(dict, g_keys.packed);  // frozen weights (nn.py's freeze_weight)
   PyObject* const compiled = lookup(dict, g_keys.compiled_call_impl);  // missing: nn.Module's default, None
   if (compiled != nullptr && compiled != Py_None) return pybind11::none();
   PyObject* const padding_mode = lookup(dict, g_keys.padding_mode);
@@ -359,7 +445,8 @@ pybind11::object module_call(PyObject* module, PyObject* x) {
   // Held: a CPU call releases the GIL, and another thread may meanwhile replace the module's parameters.
   const auto weight_ref = pybind11::reinterpret_borrow<pybind11::object>(weight);
   const auto bias_ref = pybind11::reinterpret_borrow<pybind11::object>(bias);
-  return call_known(x, weight_ref.ptr(), bias_ref.ptr(), params);
+  const auto frozen_ref = pybind11::reinterpret_borrow<pybind11::object>(frozen);
+  return call_known(x, weight_ref.ptr(), bias_ref.ptr(), params, frozen_ref.ptr());
 }
 
 // module_call as a METH_FASTCALL function: pybind11's argument dispatch would add ~0.3 us per call (on
@@ -407,6 +494,16 @@ at::Tensor launch(std::uintptr_t problem, const at::Tensor& x, const at::Tensor&
              reinterpret_cast<CUstream_st*>(stream));
 }
 
+// launch with weights packed ahead: `packed` their device address, `layout_bytes` and `layout_id` the
+// convt1d_packed_layout they were packed in (nn.py's frozen weights).
+at::Tensor launch_packed(std::uintptr_t problem, const at::Tensor& x, const at::Tensor& weight,
+                         const std::optional<at::Tensor>& bias, int64_t out_length, std::uintptr_t stream,
+                         std::uintptr_t packed, std::uint64_t layout_bytes, std::uint64_t layout_id) {
+  const Packed p{reinterpret_cast<const void*>(packed), convt1d_packed_layout{layout_bytes, layout_id}};
+  return run(*reinterpret_cast<const convt1d_problem*>(problem), x, weight, bias, out_length,
+             reinterpret_cast<CUstream_st*>(stream), &p);
+}
+
 size_t known_count() { return g_known.size(); }
 void forget() { g_known.clear(); }
 
@@ -425,6 +522,7 @@ PYBIND11_MODULE(_convt1d_launch, m) {
   m.add_object("module_call", module_call_fn);
   m.def("remember", &remember);
   m.def("launch", &launch);
+  m.def("launch_packed", &launch_packed);
   m.def("cuda_fp32_math", &cuda_fp32_math);
   m.def("known_count", &known_count);
   m.def("forget", &forget);

@@ -45,7 +45,8 @@ def _load():
         if setting == "1":
             raise ImportError(f"convt1d: CONVT1D_LAUNCHER=1 but the C++ launcher is unavailable: {reason}")
         return None, reason
-    module.bind(_lib.address(_lib.lib.convt1d_forward), _lib.address(_lib.lib.convt1d_last_error),
+    module.bind(_lib.address(_lib.lib.convt1d_forward), _lib.address(_lib.lib.convt1d_forward_packed),
+                _lib.address(_lib.lib.convt1d_packed_weight_layout), _lib.address(_lib.lib.convt1d_last_error),
                 _lib.address(_lib.lib.convt1d_status_string))
     return module, None
 

@@ -42,6 +42,12 @@ class Problem(ctypes.Structure):
     ]
 
 
+class PackedLayout(ctypes.Structure):
+    """Mirror of ``convt1d_packed_layout``: the bytes of packed weights and their arrangement's id."""
+
+    _fields_ = [("bytes", ctypes.c_uint64), ("id", ctypes.c_uint64)]
+
+
 def _candidates() -> list[Path]:
     env = os.environ.get("CONVT1D_LIBRARY")
     if env:
@@ -79,6 +85,28 @@ _forward.argtypes = [
 ]
 _forward.restype = ctypes.c_int
 
+_packed_weight_layout = lib.convt1d_packed_weight_layout
+_packed_weight_layout.argtypes = [ctypes.POINTER(Problem), ctypes.POINTER(PackedLayout)]
+_packed_weight_layout.restype = ctypes.c_int
+
+_pack_weight = lib.convt1d_pack_weight
+_pack_weight.argtypes = [ctypes.POINTER(Problem), ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(PackedLayout),
+                         ctypes.c_void_p]
+_pack_weight.restype = ctypes.c_int
+
+_forward_packed = lib.convt1d_forward_packed
+_forward_packed.argtypes = [
+    ctypes.POINTER(Problem),
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.POINTER(PackedLayout),
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+]
+_forward_packed.restype = ctypes.c_int
+
 _last_error = lib.convt1d_last_error
 _last_error.argtypes = []
 _last_error.restype = ctypes.c_char_p
@@ -114,6 +142,28 @@ def raise_status(status: int) -> None:
 
 def forward(problem: Problem, x: int, weight: int, bias: int | None, y: int, stream: int | None) -> None:
     status = _forward(problem, x, weight, bias, y, stream)
+    if status:
+        raise_status(status)
+
+
+def packed_weight_layout(problem: Problem) -> PackedLayout:
+    """The layout convt1d_pack_weight writes for this problem on the current device ({0, 0}: none)."""
+    layout = PackedLayout()
+    status = _packed_weight_layout(problem, ctypes.byref(layout))
+    if status:
+        raise_status(status)
+    return layout
+
+
+def pack_weight(problem: Problem, weight: int, packed: int, layout: PackedLayout, stream: int | None) -> None:
+    status = _pack_weight(problem, weight, packed, layout, stream)
+    if status:
+        raise_status(status)
+
+
+def forward_packed(problem: Problem, x: int, weight: int, packed: int, layout: PackedLayout, bias: int | None,
+                   y: int, stream: int | None) -> None:
+    status = _forward_packed(problem, x, weight, packed, layout, bias, y, stream)
     if status:
         raise_status(status)
 

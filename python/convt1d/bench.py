@@ -1,7 +1,8 @@
 """Ours (convt1d.nn.ConvTranspose1d) against torch.nn.ConvTranspose1d as PyTorch users run it.
 
     python -m convt1d.bench [--case ID[,ID..] | --suite [FILE]] [--mode tf32,ieee,fp16,bf16|all]
-                            [--stacks] [--overhead] [--repeats N] [--warmup N] [--no-compile] [--json OUT]
+                            [--stacks] [--overhead] [--frozen] [--repeats N] [--warmup N] [--no-compile]
+                            [--json OUT]
 
 Per case and mode: torch eager with default flags, torch eager with torch.backends.cudnn.benchmark=True,
 torch.compile of the torch module, and ours; the speedups are ours over each. --stacks times the
@@ -9,7 +10,8 @@ upsampling stacks of HiFi-GAN V1 and DAC-44k (their ConvTranspose1d layers from 
 in between) at B=1 and B=16, eager and captured in a CUDA graph. GPU times are CUDA-event medians of
 >= 50 runs, each after an L2 flush. Without a GPU a reduced CPU comparison runs instead. --overhead
 measures the host cost per call of each path into the library (the bare C ABI call, the functional op,
-the module) on a tiny problem: the Python layer's share is module minus C call.
+the module) on a tiny problem: the Python layer's share is module minus C call. --frozen times ours
+with its weights frozen (``freeze_weight``: packed once, as inference with unchanging weights runs).
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ def run_case(c: dict, mode: str, args, timer, device) -> dict:
     ref = make_layer(torch.nn.ConvTranspose1d, c, device, dtype)
     ours = make_layer(convt1d.nn.ConvTranspose1d, c, device, dtype)
     ours.load_state_dict(ref.state_dict())
+    if args.frozen:
+        ours.freeze_weight()
     gen = torch.Generator(device="cpu").manual_seed(1)
     x = torch.randn(c["B"], c["C_in"], c["L_in"], generator=gen).to(device=device, dtype=dtype)
     out = {"id": c["id"], "model": c["model"], "mode": mode}
@@ -185,7 +189,7 @@ def run_case(c: dict, mode: str, args, timer, device) -> dict:
     return out
 
 
-def run_stack(model: str, layers: list[dict], batch: int, mode: str, timer) -> dict:
+def run_stack(model: str, layers: list[dict], batch: int, mode: str, timer, frozen: bool = False) -> dict:
     import convt1d.nn
 
     dtype = MODES[mode]
@@ -193,6 +197,7 @@ def run_stack(model: str, layers: list[dict], batch: int, mode: str, timer) -> d
     ref = make_stack(torch.nn.ConvTranspose1d, layers, "cuda", dtype)
     ours = make_stack(convt1d.nn.ConvTranspose1d, layers, "cuda", dtype)
     ours.load_state_dict(ref.state_dict())
+    convt1d.nn.freeze_weights(ours, frozen)
     x = torch.randn(batch, layers[0]["C_in"], layers[0]["L_in"], device="cuda", dtype=dtype)
     out = {"id": f"{model} B={batch}", "model": model, "mode": mode, "status": "ok"}
     with torch.no_grad():
@@ -300,6 +305,7 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile baseline")
+    p.add_argument("--frozen", action="store_true", help="ours with freeze_weight(): weights packed once")
     p.add_argument("--overhead", action="store_true",
                    help="host cost per call of each path into the library (C ABI, functional, module) on a tiny problem")
     p.add_argument("--json", help="write the results here")
@@ -351,7 +357,7 @@ def main(argv=None) -> int:
                 print_row(results[-1])
     else:
         print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
-              f"cuDNN {torch.backends.cudnn.version()}")
+              f"cuDNN {torch.backends.cudnn.version()}" + (", ours with frozen weights" if args.frozen else ""))
         timer = Timer(args.warmup, args.repeats)
         saved = (torch.backends.cudnn.benchmark, getattr(getattr(torch.backends.cudnn, "conv", None),
                                                           "fp32_precision", None))
@@ -366,7 +372,7 @@ def main(argv=None) -> int:
                     layers = stack_layers(rows, model)
                     for batch in (1, 16):
                         for mode in args.modes:
-                            results.append(run_stack(model, layers, batch, mode, timer))
+                            results.append(run_stack(model, layers, batch, mode, timer, args.frozen))
                             print_row(results[-1])
         finally:
             torch.backends.cudnn.benchmark = saved[0]

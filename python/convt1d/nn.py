@@ -8,9 +8,10 @@ import torch
 from torch import Tensor
 
 from . import _launcher
+from .frozen import PackedWeights
 from .ops import _fast_call, conv_transpose1d
 
-__all__ = ["ConvTranspose1d", "ModelNew", "convert"]
+__all__ = ["ConvTranspose1d", "ModelNew", "convert", "freeze_weights"]
 
 # nn.Module's global hook registries (dicts that torch mutates in place). Where this torch lacks any of
 # them, modules take nn.Module's own call path always.
@@ -33,9 +34,41 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
 
     Inherits everything but ``forward``: constructor, parameters, initialisation and state_dict keys
     are torch's, so checkpoints move between the two classes unchanged and, under the same seed, both
-    draw the same initial weights. It adds no state of its own, which is what lets ``convert`` turn a
-    torch module into this one in place.
+    draw the same initial weights. It adds no state of its own (but for ``freeze_weight``'s cache),
+    which is what lets ``convert`` turn a torch module into this one in place.
     """
+
+    def freeze_weight(self) -> "ConvTranspose1d":
+        """Declares the weight constant from now on (inference), so that calls may read it packed once.
+
+        Where a call's plan rearranges the weights on every call (fp32, TF32 or IEEE, on Hopper's
+        tap-major kernel: layers with hundreds of channels), the arrangement is made at the first call
+        and kept on the weight's device until the weight changes. Changes torch records are seen and
+        repacked at the next call: another Parameter, another storage, any in-place write to the
+        Parameter (``optimizer.step()``, ``load_state_dict``, ``with torch.no_grad(): w.mul_(2)``).
+        Writes through ``weight.data`` bypass its version counter and are not seen: call freeze_weight()
+        again after them. A CUDA graph captured while frozen reads the packed buffers: an eager call
+        after a change repacks them in place (which the graph then reads), and after unfreeze_weight()
+        such a graph must not be replayed. Calls that record gradients, other dtypes and other plans
+        run as usual. Outputs equal the unfrozen module's. Returns self.
+        """
+        packed = self.__dict__.get("_convt1d_packed")
+        if packed is None:
+            self.__dict__["_convt1d_packed"] = PackedWeights()
+        else:
+            packed.stale()
+        return self
+
+    def unfreeze_weight(self) -> "ConvTranspose1d":
+        """Drops the packed weights: every call packs again, as before freeze_weight(). Returns self."""
+        self.__dict__.pop("_convt1d_packed", None)
+        return self
+
+    @property
+    def weight_frozen(self) -> bool:
+        return "_convt1d_packed" in self.__dict__
+
+    __jit_unused_properties__ = ["weight_frozen"]  # (TorchScript compiles properties; this one is eager-only)
 
     def __call__(self, *args, **kwargs):
         # A repeated plain eager call module(x) is answered by the C++ launcher whole (_launch.cpp's
@@ -103,6 +136,14 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
         if weight is None:
             weight = self.weight
         bias = params["bias"] if "bias" in params else self.bias
+        # Frozen weights (freeze_weight), where they apply; a parametrized weight is computed anew by
+        # every call, so there is nothing to keep.
+        packed = self.__dict__.get("_convt1d_packed")
+        if packed is not None and params.get("weight") is weight and not _is_compiling():
+            y = packed.call(input, weight, bias, self.stride[0], self.padding[0], output_padding, self.groups,
+                            self.dilation[0])
+            if y is not None:
+                return y
         # Unwrapped to ints: the op's cheapest argument path, which a repeated eager call takes straight
         # into the C++ launcher here (one Python frame fewer; it answers None where the op must look).
         args = (input, weight, bias, self.stride[0], self.padding[0], output_padding, self.groups, self.dilation[0])
@@ -145,6 +186,21 @@ class ModelNew(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv1d_transpose(x)
+
+
+def freeze_weights(model: torch.nn.Module, frozen: bool = True) -> torch.nn.Module:
+    """``freeze_weight()`` (or, with frozen=False, ``unfreeze_weight()``) on every
+    convt1d.nn.ConvTranspose1d in ``model`` (``convert`` first to include torch's own). Returns ``model``."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"convt1d.freeze_weights: model must be a torch.nn.Module, got {type(model).__name__}")
+    if type(frozen) is not bool:
+        raise TypeError(f"convt1d.freeze_weights: frozen must be a bool, got {type(frozen).__name__}")
+    for module in model.modules():
+        if isinstance(module, ConvTranspose1d) and frozen:
+            module.freeze_weight()
+        elif isinstance(module, ConvTranspose1d):
+            module.unfreeze_weight()
+    return model
 
 
 def convert(model: torch.nn.Module) -> torch.nn.Module:

@@ -48,7 +48,7 @@ class _Signature:
     all up: ~1 us in place of ~3.5 us of checks and arithmetic."""
 
     __slots__ = ("checked", "unbatched", "out_shape", "empty", "meta", "index", "cuda_fp32", "problems", "addresses",
-                 "template")
+                 "template", "layouts")
 
     def __init__(self, checked: tuple, x: Tensor, has_bias: bool) -> None:
         self.checked = checked
@@ -71,6 +71,7 @@ class _Signature:
                                                math, device, _lib.ALGO_AUTO)
         self.addresses = [ctypes.addressof(problem) for problem in self.problems]  # for the C++ launcher
         self.template = None  # the ctypes path's allocation template, made on its first call there
+        self.layouts = [None, None]  # per math code: the packed-weight layout (frozen.py), once asked for
 
 
 # The bound only protects against unbounded shape churn.
@@ -208,6 +209,21 @@ def _call_ctypes(signature: _Signature, math: int, x: Tensor, weight: Tensor, bi
     status = _forward(signature.problems[math], x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream or None)
     if status:
         _lib.raise_status(status)
+    return y
+
+
+def _call_packed(signature: _Signature, math: int, x: Tensor, weight: Tensor, bias: Optional[Tensor], stream: int,
+                 packed: Tensor, layout: _lib.PackedLayout) -> Tensor:
+    """One library call on 3-D x reading weights packed ahead (frozen.py) from `packed` in `layout`."""
+    if _launcher.module is not None:
+        return _launcher.module.launch_packed(signature.addresses[math], x, weight, bias, signature.out_shape[2], stream,
+                                              packed.data_ptr(), layout.bytes, layout.id)
+    x = x.contiguous()
+    weight = weight.contiguous()
+    bias = bias.contiguous() if bias is not None else None
+    y = x.new_empty(signature.out_shape)
+    _lib.forward_packed(signature.problems[math], x.data_ptr(), weight.data_ptr(), packed.data_ptr(), layout,
+                        None if bias is None else bias.data_ptr(), y.data_ptr(), stream or None)
     return y
 
 

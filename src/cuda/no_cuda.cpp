@@ -18,6 +18,7 @@ void launch_direct(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_implicit_gemm(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_wgmma(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_wgmma_tf32(const Plan&, const ForwardArgs&) { no_cuda(); }
+void pack_wgmma_weights(const Plan&, const void*, void*, void*) { no_cuda(); }
 void launch_wgmma_stream(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_narrow(const Plan&, const ForwardArgs&) { no_cuda(); }
 void launch_gemm_col2im(const Plan&, const Plan&, const ForwardArgs&) { no_cuda(); }

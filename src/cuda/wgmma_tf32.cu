@@ -247,7 +247,24 @@ void launch_rows_of(const Plan& plan, const ForwardArgs& a, const CUtensorMap& w
   fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma tf32 tile rows " + std::to_string(plan.wgmma.rows) + " not planned");
 }
 
+// W [C_in][C_out*K] into W^T [C_out*K][ci_pitch] as the plan's kernel reads it.
+TransposeJob weight_job(const Plan& plan, const void* w, float* packed) {
+  const Shape& s = plan.shape;
+  const WgmmaTiling& t = plan.wgmma;
+  if (t.tap_pairs && (t.raw_weights || !t.tf32_columns || !t.register_epilogue || !t.persistent))
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: W^T rows regrouped for a tiling whose epilogue does not read them so");
+  return TransposeJob{static_cast<const float*>(w), packed, 1, s.in_channels, s.out_channels * s.kernel_size,
+                      t.ci_pitch, t.ieee, t.tap_pairs ? static_cast<int32_t>(s.stride) : 0};
+}
+
 }  // namespace
+
+void pack_wgmma_weights(const Plan& plan, const void* w, void* packed, void* stream) {
+  if (packed_weight_layout(plan).bytes == 0)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: pack_wgmma_weights called for a plan that packs no weights");
+  const TransposeJob job = weight_job(plan, w, static_cast<float*>(packed));
+  transpose_to_tf32(&job, 1, static_cast<cudaStream_t>(stream), "transpose_tf32_kernel launch (W^T ahead)");
+}
 
 void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const Shape& s = plan.shape;
@@ -257,25 +274,25 @@ void launch_wgmma_tf32(const Plan& plan, const ForwardArgs& a) {
   const cuuint64_t ci_pitch = static_cast<cuuint64_t>(t.ci_pitch);
   const cuuint64_t l = static_cast<cuuint64_t>(s.in_length);
   const cuuint64_t batch = static_cast<cuuint64_t>(s.batch);
-  // W^T (unless read raw) and x^T packed once per call into stream-ordered workspaces, in one launch.
-  StreamBuffer wt(t.raw_weights ? 0 : static_cast<size_t>(m_total * t.ci_pitch) * 4, stream, "packed W^T");
+  // W^T (unless read raw, or packed ahead by the caller) and x^T packed once per call into
+  // stream-ordered workspaces, in one launch. The kernel launches as the packing's programmatic
+  // dependent either way: where nothing is packed, its wait for the kernel before is a plain stream order.
+  const bool pack_w = !t.raw_weights && a.packed_w == nullptr;
+  StreamBuffer wt(pack_w ? static_cast<size_t>(packed_weight_layout(plan).bytes) : 0, stream, "packed W^T");
   StreamBuffer xt(t.x_transposed ? static_cast<size_t>(s.batch * s.in_length * t.ci_pitch) * 4 : 0, stream, "x^T");
-  const TransposeJob w_job{static_cast<const float*>(a.w), wt.as<float>(), 1, s.in_channels, m_total, t.ci_pitch,
-                           t.ieee, t.tap_pairs ? static_cast<int32_t>(s.stride) : 0};
-  if (t.tap_pairs && (t.raw_weights || !t.tf32_columns || !t.register_epilogue || !t.persistent))
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: W^T rows regrouped for a tiling whose epilogue does not read them so");
+  const float* w_packed = pack_w ? wt.as<float>() : static_cast<const float*>(a.packed_w);
   const TransposeJob x_job{static_cast<const float*>(a.x), xt.as<float>(), s.batch, s.in_channels, s.in_length,
                            t.ci_pitch, t.ieee};
-  const TransposeJob jobs[] = {t.raw_weights ? x_job : w_job, x_job};
-  const int job_count = t.raw_weights ? 1 : t.x_transposed ? 2 : 1;
-  if (t.pack_blocks > 0)
+  const TransposeJob jobs[] = {pack_w ? weight_job(plan, a.w, wt.as<float>()) : x_job, x_job};
+  const int job_count = (pack_w ? 1 : 0) + (t.x_transposed ? 1 : 0);
+  if (job_count > 0 && t.pack_blocks > 0)
     tf32_pack_tma(jobs, job_count, t.pack_blocks, a.device, stream);
-  else
+  else if (job_count > 0)
     transpose_to_tf32(jobs, job_count, stream, "transpose_tf32_kernel launch (W^T, x^T)");
   // Boxes of the tile's rows, or (tf32_columns) of one warpgroup's 64.
   const cuuint32_t box_rows = static_cast<cuuint32_t>(t.tf32_columns ? kWgmmaRows : t.rows);
   const auto wt_map = [&] {
-    return tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, wt.as<float>(), {ci_pitch, static_cast<cuuint64_t>(m_total)},
+    return tensor_map<2>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, w_packed, {ci_pitch, static_cast<cuuint64_t>(m_total)},
                          {ci_pitch * 4}, {kWgmmaTf32Chunk, box_rows}, CU_TENSOR_MAP_SWIZZLE_128B, "packed weight");
   };
   if (t.x_transposed) {

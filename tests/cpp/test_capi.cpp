@@ -295,4 +295,57 @@ TEST(CppApi, ForwardOnCpuComputesTheConvolution) {
   for (int i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(y[i], expected[i]) << i;
 }
 
+// On the CPU no plan packs weights: the layout is {0, 0}, packing does nothing, and forward_packed is
+// forward.
+TEST(CApi, PackedWeightsOnTheCpuAreNone) {
+  convt1d_problem p = cpu_problem();
+  convt1d_packed_layout layout{77, 78};
+  ASSERT_EQ(convt1d_packed_weight_layout(&p, &layout), CONVT1D_OK) << convt1d_last_error();
+  EXPECT_EQ(layout.bytes, 0u);
+  EXPECT_EQ(layout.id, 0u);
+  const double w[2 * 3 * 3] = {0.5, -1, 2, 0.25, 3, -0.5, 1, 1, -2, 0.75, -3, 4, 2, -1, 0.5, 1.5, 0, -0.25};
+  const double x[2 * 5] = {1, -2, 3, 0.5, -1, 2, 0, -1.5, 4, 1};
+  ASSERT_EQ(convt1d_pack_weight(&p, w, nullptr, &layout, nullptr), CONVT1D_OK) << convt1d_last_error();
+  double y_plain[3 * 7], y_packed[3 * 7];
+  for (double& v : y_packed) v = std::nan("");
+  ASSERT_EQ(convt1d_forward(&p, x, w, nullptr, y_plain, nullptr), CONVT1D_OK) << convt1d_last_error();
+  ASSERT_EQ(convt1d_forward_packed(&p, x, w, nullptr, &layout, nullptr, y_packed, nullptr), CONVT1D_OK)
+      << convt1d_last_error();
+  for (int i = 0; i < 3 * 7; ++i) EXPECT_EQ(y_packed[i], y_plain[i]) << i;
+  EXPECT_NE(y_plain[0], 0.0);
+}
+
+TEST(CApi, PackedWeightsRejectBadArguments) {
+  convt1d_problem p = cpu_problem();
+  double w[18] = {}, x[10] = {}, y[21] = {};
+  EXPECT_EQ(convt1d_packed_weight_layout(&p, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "layout must be a non-null pointer")) << convt1d_last_error();
+  convt1d_packed_layout layout{};
+  EXPECT_EQ(convt1d_packed_weight_layout(nullptr, &layout), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "problem")) << convt1d_last_error();
+  EXPECT_EQ(convt1d_pack_weight(&p, w, y, nullptr, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "layout must be a non-null pointer")) << convt1d_last_error();
+  EXPECT_EQ(convt1d_forward_packed(&p, x, w, y, nullptr, nullptr, y, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "layout must be a non-null pointer")) << convt1d_last_error();
+  // Another problem's layout is refused by both calls, naming both layouts.
+  const convt1d_packed_layout other{8, 12345};
+  EXPECT_EQ(convt1d_pack_weight(&p, w, y, &other, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "packed weights of layout {bytes 8, id 12345} do not fit this problem, "
+                                             "whose plan reads layout {bytes 0, id 0}"))
+      << convt1d_last_error();
+  EXPECT_EQ(convt1d_forward_packed(&p, x, w, y, &other, nullptr, y, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "id 12345")) << convt1d_last_error();
+  // The problem is validated first.
+  p.stride = 0;
+  EXPECT_EQ(convt1d_packed_weight_layout(&p, &layout), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "stride")) << convt1d_last_error();
+  EXPECT_EQ(convt1d_forward_packed(&p, x, w, nullptr, &layout, nullptr, y, nullptr), CONVT1D_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(convt1d_last_error(), "stride")) << convt1d_last_error();
+  // The C++ wrapper throws what the C call reports.
+  const convt1d::Problem q(cpu_problem());
+  EXPECT_EQ(convt1d::packed_weight_layout(q).bytes, 0u);
+  EXPECT_THROW(convt1d::pack_weight(q, w, y, other), convt1d::Error);
+  EXPECT_THROW(convt1d::forward_packed(q, x, w, y, other, nullptr, y), convt1d::Error);
+}
+
 }  // namespace

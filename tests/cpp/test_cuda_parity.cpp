@@ -89,6 +89,7 @@ convt1d_problem random_gpu_problem(t1d::Rng& rng, int index) {
 }
 
 constexpr int kRandomProblems = 160;
+constexpr int kRandomPackedProblems = 60;
 
 convt1d::detail::DeviceInfo fake_h100() { return t1d::hopper_info(false); }
 
@@ -523,6 +524,114 @@ TEST_F(CudaParity, TmaPackedOperands) {
   }
   EXPECT_EQ(ran, 8);
   EXPECT_EQ(regrouped, 1) << "the TMA packing did not regroup W^T's rows";
+}
+
+// Weights packed ahead (convt1d_pack_weight) and read by convt1d_forward_packed: after packing, the
+// weight buffer is zeroed, so only outputs computed from the packed bytes match the reference. Covers
+// W^T regrouped for tap pairs, a plan that then packs nothing per call (x read in place), IEEE's split
+// parts, and plans that pack no weights (size 0, no packed buffer).
+TEST_F(CudaParity, PackedWeightsReplaceThePerCallPacking) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  const std::vector<Layer> layers = {
+      {16, 8, 64, 4096, 8, 4, 2, 1, 0},  // TF32: persistent, W^T rows regrouped (tap_pairs)
+      {2, 512, 256, 64, 8, 4, 2, 1, 0},  // TF32 packed W^T; IEEE raw weights (nothing packed)
+      {1, 128, 64, 5568, 4, 2, 1, 1, 0},  // TF32: x read in place, so no packing kernel at all
+      {2, 320, 48, 520, 7, 3, 1, 2, 1},  // dilation, output_padding
+  };
+  t1d::Rng rng(166);
+  int packed_runs = 0, unpacked_runs = 0, regrouped = 0, no_packing_kernel = 0;
+  for (const Layer& l : layers) {
+    convt1d_problem p = l.problem();
+    p.has_bias = 1;
+    p.algorithm = CONVT1D_ALGO_WGMMA;
+    for (const Mode& m : {kModes[1], kModes[2]}) {  // fp32 IEEE and TF32
+      p.dtype = m.dtype;
+      p.math = m.math;
+      const std::string what = std::string(m.name) + " " + describe(p);
+      convt1d_packed_layout layout{};
+      ASSERT_EQ(convt1d_packed_weight_layout(&p, &layout), CONVT1D_OK) << what << ": " << convt1d_last_error();
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      const uint64_t bytes = layout.bytes;
+      ASSERT_EQ(bytes, static_cast<uint64_t>(convt1d::detail::packed_weight_layout(plan).bytes)) << what;
+      ASSERT_EQ(layout.id, convt1d::detail::packed_weight_layout(plan).id) << what;
+      const Inputs in = t1d::random_inputs(rng, p, m.dtype);
+      const std::vector<double> ref = t1d::reference_of(p, in);
+      DeviceProblem d(p, in);
+      GpuBuffer packed(bytes);
+      ASSERT_EQ(convt1d_pack_weight(&p, d.w.get(), packed.get(), &layout, nullptr), CONVT1D_OK)
+          << what << ": " << convt1d_last_error();
+      if (bytes > 0) {
+        d.w.fill_bytes(0);
+        ++packed_runs;
+        regrouped += plan.wgmma.tap_pairs;
+        no_packing_kernel += !plan.wgmma.x_transposed;
+      } else {
+        ++unpacked_runs;
+      }
+      d.y.fill_bytes(0xFF);
+      ASSERT_EQ(convt1d_forward_packed(&p, d.x.get(), d.w.get(), packed.get(), &layout, d.b.get(), d.y.get(), nullptr),
+                CONVT1D_OK)
+          << what << ": " << convt1d_last_error();
+      ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+      expect_close(m, d.download(m.dtype), ref, what);
+      if (HasFailure()) return;
+      // A layout that is not the problem's is refused before anything runs.
+      const convt1d_packed_layout other{layout.bytes, layout.id + 1};
+      EXPECT_EQ(convt1d_forward_packed(&p, d.x.get(), d.w.get(), packed.get(), &other, d.b.get(), d.y.get(), nullptr),
+                CONVT1D_INVALID_ARGUMENT)
+          << what;
+      EXPECT_TRUE(t1d::contains(convt1d_last_error(), "do not fit this problem")) << convt1d_last_error();
+    }
+  }
+  EXPECT_GE(packed_runs, 5);
+  EXPECT_GE(unpacked_runs, 1);
+  EXPECT_GE(regrouped, 1) << "no layer regrouped W^T's rows";
+  EXPECT_GE(no_packing_kernel, 1) << "no layer ran without a packing kernel";
+}
+
+// Random problems (fp32, TF32 and IEEE, AUTO and the forced tap-major kernel) through
+// convt1d_forward_packed, the weights zeroed after packing wherever their layout is not empty.
+TEST_F(CudaParity, RandomProblemsWithPackedWeights) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  t1d::Rng problem_rng(0x9ACCED), input_rng(167);
+  int packed_runs = 0, runs = 0;
+  for (int i = 0; i < kRandomPackedProblems; ++i) {
+    convt1d_problem p = random_gpu_problem(problem_rng, i);
+    if (p.groups != 1) continue;  // (the tap-major kernel runs groups 1 only)
+    const Inputs in = t1d::random_inputs(input_rng, p, CONVT1D_FLOAT32);
+    const std::vector<double> ref = t1d::reference_of(p, in);
+    for (const Mode& m : {kModes[1], kModes[2]})
+      for (const int32_t algo : {CONVT1D_ALGO_AUTO, CONVT1D_ALGO_WGMMA}) {
+        p.dtype = m.dtype;
+        p.math = m.math;
+        p.algorithm = algo;
+        const std::string what = std::string(m.name) + " " + t1d::algo_str(algo) + " " + describe(p);
+        convt1d_packed_layout layout{};
+        const convt1d_status st = convt1d_packed_weight_layout(&p, &layout);
+        if (st == CONVT1D_UNSUPPORTED && algo != CONVT1D_ALGO_AUTO) continue;  // the forced kernel refuses p
+        ASSERT_EQ(st, CONVT1D_OK) << what << ": " << convt1d_last_error();
+        DeviceProblem d(p, in);
+        GpuBuffer packed(layout.bytes);
+        ASSERT_EQ(convt1d_pack_weight(&p, d.w.get(), packed.get(), &layout, nullptr), CONVT1D_OK)
+            << what << ": " << convt1d_last_error();
+        if (layout.bytes > 0) d.w.fill_bytes(0);
+        d.y.fill_bytes(0xFF);
+        ASSERT_EQ(convt1d_forward_packed(&p, d.x.get(), d.w.get(), packed.get(), &layout,
+                                         p.has_bias ? d.b.get() : nullptr, d.y.get(), nullptr),
+                  CONVT1D_OK)
+            << what << ": " << convt1d_last_error();
+        ASSERT_NO_THROW(convt1d::tools::gpu_synchronize()) << what;
+        ++runs;
+        packed_runs += layout.bytes > 0;
+        if (p.batch == 0) continue;
+        expect_close(m, d.download(m.dtype), ref, what);
+        if (HasFatalFailure()) return;
+      }
+  }
+  std::cout << "[ info ] " << packed_runs << " of " << runs << " runs read packed weights\n";
+  EXPECT_GE(packed_runs, runs / 4) << "few random problems packed their weights";
 }
 
 // Kernels longer than a wgmma tile holds taps of (K in the hundreds to thousands) run as a GEMM into a

@@ -168,6 +168,57 @@ TEST(WgmmaPlan, Fp32FollowsTheSuiteSweep) {
   }
 }
 
+// What convt1d_pack_weight writes: W^T of C_out*K rows at the plan's pitch (twice the chunks in IEEE),
+// nothing where the tiles read W as stored, where the kernel is not the fp32 tap-major one, or on 16-bit
+// inputs (whose kernel reads W as stored). Layout ids tell the arrangements apart: TF32 from IEEE, and
+// regrouped rows (tap_pairs, which depend on the tile rounds, so on batch and length) from rows in order.
+TEST(WgmmaPlan, PackedWeightLayoutFollowsThePlan) {
+  using convt1d::detail::packed_weight_layout;
+  const DeviceInfo dev = hopper(true);
+  auto fp32 = [](convt1d_problem p) {
+    p.dtype = CONVT1D_FLOAT32;
+    return p;
+  };
+  convt1d_problem t3 = fp32(layer(16, 1536, 768, 256, 8, 4, 2));
+  const convt1d::detail::Plan tf32 = convt1d::detail::make_plan(t3, dev);
+  ASSERT_EQ(tf32.kernel, KernelKind::Wgmma);
+  ASSERT_FALSE(tf32.wgmma.raw_weights);
+  EXPECT_EQ(tf32.wgmma.ci_pitch, 1536);
+  const auto tf32_layout = packed_weight_layout(tf32);
+  EXPECT_EQ(tf32_layout.bytes, int64_t{768} * 8 * 1536 * 4);
+  EXPECT_NE(tf32_layout.id, 0u);
+  // The same layer at another length and batch reads the same arrangement.
+  EXPECT_EQ(packed_weight_layout(convt1d::detail::make_plan(fp32(layer(4, 1536, 768, 300, 8, 4, 2)), dev)).id,
+            tf32_layout.id);
+  t3.math = CONVT1D_MATH_IEEE;
+  const auto ieee_layout = packed_weight_layout(convt1d::detail::make_plan(t3, dev));
+  EXPECT_EQ(ieee_layout.bytes, int64_t{768} * 8 * 1536 * 2 * 4);
+  EXPECT_NE(ieee_layout.id, tf32_layout.id);
+  t3.dtype = CONVT1D_BFLOAT16;
+  EXPECT_EQ(packed_weight_layout(convt1d::detail::make_plan(t3, dev)).bytes, 0);
+  const convt1d::detail::Plan s8 = convt1d::detail::make_plan(fp32(layer(1, 1536, 768, 87, 16, 8, 4)), dev);
+  ASSERT_TRUE(s8.wgmma.raw_weights);
+  EXPECT_EQ(packed_weight_layout(s8).bytes, 0);
+  EXPECT_EQ(packed_weight_layout(s8).id, 0u);
+  convt1d_problem kb74 = fp32(layer(32, 32, 64, 131072, 5, 1, 0));
+  kb74.dilation = 3;
+  const convt1d::detail::Plan streamed = convt1d::detail::make_plan(kb74, dev);
+  ASSERT_EQ(streamed.kernel, KernelKind::WgmmaStream);
+  EXPECT_EQ(packed_weight_layout(streamed).bytes, 0);
+  const convt1d::detail::Plan sm80 = convt1d::detail::make_plan(fp32(layer(16, 1536, 768, 256, 8, 4, 2)), hopper(false));
+  ASSERT_NE(sm80.kernel, KernelKind::Wgmma);
+  EXPECT_EQ(packed_weight_layout(sm80).bytes, 0);
+  // L2: W^T rows regrouped at the suite's length, in order on a short row: equal bytes, other ids.
+  const convt1d::detail::Plan long_row = convt1d::detail::make_plan(fp32(layer(1, 256, 128, 262144, 8, 4, 2)), dev);
+  const convt1d::detail::Plan short_row = convt1d::detail::make_plan(fp32(layer(1, 256, 128, 4096, 8, 4, 2)), dev);
+  ASSERT_EQ(long_row.kernel, KernelKind::Wgmma);
+  ASSERT_EQ(short_row.kernel, KernelKind::Wgmma);
+  ASSERT_TRUE(long_row.wgmma.tap_pairs);
+  ASSERT_FALSE(short_row.wgmma.tap_pairs);
+  EXPECT_EQ(packed_weight_layout(long_row).bytes, packed_weight_layout(short_row).bytes);
+  EXPECT_NE(packed_weight_layout(long_row).id, packed_weight_layout(short_row).id);
+}
+
 // The TF32 / IEEE packing runs by TMA on one block per SM (WgmmaTiling::pack_blocks) where it packs W^T,
 // moves tens of MB and TMA can read its rows; the plain packing kernel elsewhere (perf-log step 152).
 TEST(WgmmaPlan, PackingByTmaForPackingsOfTensOfMegabytes) {

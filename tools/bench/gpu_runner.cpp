@@ -113,7 +113,7 @@ void run_gpu_bench(const BenchOptions& opts, const std::vector<BenchCase>& cases
     std::printf("copy bandwidth %.0f GB/s; cuBLAS GEMM TFLOP/s: tf32 %.1f, fp32 %.1f, fp16 %.1f, bf16 %.1f\n",
                 dev.copy_gbps, dev.gemm_tflops[0], dev.gemm_tflops[1], dev.gemm_tflops[2], dev.gemm_tflops[3]);
   }
-  for (const std::string& n : dev.notes) std::printf("note: %s\n", n.c_str());
+  for (const std::string& n : report->notes) std::printf("note: %s\n", n.c_str());
   std::printf("baseline: %s\n", report->cudnn.c_str());
   std::fflush(stdout);
 
@@ -142,8 +142,16 @@ void run_gpu_bench(const BenchOptions& opts, const std::vector<BenchCase>& cases
         const void* bias = p.has_bias ? dd.bias.get() : nullptr;
         std::vector<double> ours_got;
         try {
+          // --packed-weights: packed once here, outside the timing, as a caller with unchanging weights would.
+          const convt1d_packed_layout layout =
+              opts.packed_weights ? packed_weight_layout(Problem(p)) : convt1d_packed_layout{};
+          tools::GpuBuffer packed(layout.bytes);
+          if (opts.packed_weights) pack_weight(Problem(p), dd.w.get(), packed.get(), layout);
           auto ours = [&] {
-            const convt1d_status st = convt1d_forward(&p, dd.x.get(), dd.w.get(), bias, dd.y.get(), nullptr);
+            const convt1d_status st =
+                opts.packed_weights
+                    ? convt1d_forward_packed(&p, dd.x.get(), dd.w.get(), packed.get(), &layout, bias, dd.y.get(), nullptr)
+                    : convt1d_forward(&p, dd.x.get(), dd.w.get(), bias, dd.y.get(), nullptr);
             if (st != CONVT1D_OK) throw convt1d::Error(st, convt1d_last_error());
           };
           check_then_time(&r.ours, ours, dd.y, p, positions, ref, mode_tolerance(mode), opts, &flusher, &ours_got);

@@ -113,6 +113,8 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
       o.no_baseline = true;
     } else if (arg == "--no-roofline") {
       o.no_roofline = true;
+    } else if (arg == "--packed-weights") {
+      o.packed_weights = true;
     } else {
       *error = "unknown option '" + std::string(argv[i]) + "' (see convt1d bench -h)";
       return false;
@@ -146,6 +148,8 @@ const char* bench_usage() {
          "  --algo A           auto, direct, implicit_gemm, wgmma, wgmma_stream or narrow (default auto)\n"
          "  --no-baseline      skip cuDNN\n"
          "  --no-roofline      skip the copy-bandwidth and cuBLAS probes\n"
+         "  --packed-weights   ours on weights packed once per case (convt1d_pack_weight, untimed):\n"
+         "                     what inference with unchanging weights sees\n"
          "  --seed N           input data seed\n"
          "  -h, --help         this text\n"
          "Without a CUDA device the CPU backend runs at a reduced size instead.\n";

@@ -26,6 +26,7 @@ struct BenchOptions {
   int32_t algorithm = CONVT1D_ALGO_AUTO;
   bool no_baseline = false;       // skip cuDNN (profiling our kernels alone)
   bool no_roofline = false;       // skip the copy-bandwidth and GEMM probes
+  bool packed_weights = false;    // ours on weights packed once per case (convt1d_pack_weight), untimed
   uint64_t seed = 20240601;
 };
 
