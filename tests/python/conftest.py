@@ -102,6 +102,21 @@ _ready, _why = cuda_ready()
 requires_cuda = pytest.mark.skipif(not _ready, reason=_why or "CUDA available")
 
 
+def captured(module, x, warmups: int = 2):
+    """module(x) without gradients captured in a CUDA graph after warm-up calls on a side stream (as torch
+    asks): (graph, the captured output)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.no_grad(), torch.cuda.stream(side):
+        for _ in range(warmups):
+            module(x)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        y = module(x)
+    return graph, y
+
+
 def set_fp32_math(tf32: bool) -> None:
     """Selects TF32 or IEEE fp32 convolutions the way the running torch prefers: the newer
     cudnn.conv.fp32_precision where it exists (mixing it with allow_tf32 makes torch refuse to read

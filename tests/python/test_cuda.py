@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import convt1d
-from conftest import make_inputs, random_cases, reference, rel_err, requires_cuda, set_fp32_math
+from conftest import captured, make_inputs, random_cases, reference, rel_err, requires_cuda, set_fp32_math
 
 pytestmark = requires_cuda
 
@@ -154,15 +154,7 @@ def test_cuda_graph_capture_and_replay(layer, dtype, restore_cudnn_flags):
     m = convt1d.nn.ConvTranspose1d(c["cin"], c["cout"], c["k"], stride=c["stride"], padding=c["padding"],
                                    dilation=c["dilation"]).cuda().to(dtype)
     x = torch.randn(c["batch"], c["cin"], c["length"], device="cuda", dtype=dtype)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.no_grad(), torch.cuda.stream(side):  # warm-up off the capture, as torch asks
-        for _ in range(2):
-            m(x)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.no_grad(), torch.cuda.graph(graph):
-        y = m(x)
+    graph, y = captured(m, x)
     for seed in (10, 11):
         x.copy_(torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to("cuda", dtype))
         y.fill_(float("nan"))

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import convt1d
-from conftest import reference, rel_err, requires_cuda, set_fp32_math
+from conftest import captured, reference, rel_err, requires_cuda, set_fp32_math
 
 TOL = {True: 5e-3, False: 1e-5}  # TF32, IEEE: rel. error against the fp64 reference
 
@@ -137,14 +137,7 @@ def test_cuda_graph_reads_the_packed_weights(restore_cudnn_flags):
     set_fp32_math(True)
     m = _layer().cuda().freeze_weight()
     x = torch.randn(2, 256, 300, device="cuda")
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.no_grad(), torch.cuda.stream(side):  # warm-up off the capture packs the weights
-        m(x)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.no_grad(), torch.cuda.graph(graph):
-        y = m(x)
+    graph, y = captured(m, x, warmups=1)  # (the warm-up call packs the weights)
     for seed in (1, 2):
         x.copy_(torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).cuda())
         y.fill_(float("nan"))
