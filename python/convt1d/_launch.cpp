@@ -199,11 +199,6 @@ bool exact_int(pybind11::handle h, int64_t& value) {
   return true;
 }
 
-// The remembered-signature call that `call` and `module_call` share, once each has its tensors and five
-// ints: the output, or None where Python must look itself. None unless x, weight and bias (None: no
-// bias) are plain tensors (torch.Tensor or Parameter: subclasses such as FakeTensor have no real
-// memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, no
-// torch.func transform or forward-AD level is active, and the signature was remembered.
 // The attribute names of frozen.py's PackedWeights that frozen_buffer reads, interned once.
 struct FrozenKeys {
   PyObject* weight;
@@ -250,6 +245,13 @@ std::optional<Packed> frozen_buffer(PyObject* state, PyObject* weight_obj, const
   return Packed{packed.data_ptr(), layout};
 }
 
+// The remembered-signature call that `call` and `module_call` share, once each has its tensors and five
+// ints: the output, or None where Python must look itself. None unless x, weight and bias (None: no
+// bias) are plain tensors (torch.Tensor or Parameter: subclasses such as FakeTensor have no real
+// memory), no input needs a gradient where grad mode is on, no TorchScript trace is recording, no
+// torch.func transform or forward-AD level is active, and the signature was remembered. With `frozen`
+// (a frozen module's PackedWeights), an fp32 CUDA call whose plan reads packed weights reads that
+// module's, or answers None while they are not packed for the weight as it is (frozen.py packs them).
 pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bias_obj,
                             const std::array<int64_t, 5>& params, PyObject* frozen = nullptr) {
   const bool has_bias = bias_obj != Py_None;
