@@ -299,7 +299,8 @@ pybind11::object call_known(PyObject* x_obj, PyObject* weight_obj, PyObject* bia
         entry.layout_known[math] = true;
       }
       const convt1d_packed_layout& layout = entry.layouts[math];
-      if (layout.bytes > 0) {
+      // (A weight made under torch.inference_mode has no version counter to watch: it runs unpacked.)
+      if (layout.bytes > 0 && !weight.is_inference()) {
         packed = frozen_buffer(frozen, weight_obj, weight, layout);
         if (!packed) return pybind11::none();  // frozen.py packs, then later calls find the buffer here
       }

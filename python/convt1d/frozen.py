@@ -48,12 +48,14 @@ class PackedWeights:
 
     def call(self, x, weight, bias, stride, padding, output_padding, groups, dilation) -> Optional[Tensor]:
         """The module's output computed from packed weights, or None where they do not apply (the
-        caller takes its usual path): not plain fp32 CUDA tensors, gradients or a transform to
-        record, or a plan that packs no weights."""
+        caller takes its usual path): not plain fp32 CUDA tensors, a weight without a version counter
+        (an inference tensor), gradients or a transform to record, or a plan that packs no weights."""
         plain = ops._PLAIN_TENSOR_TYPES
         if type(x) not in plain or type(weight) not in plain or (bias is not None and type(bias) not in plain):
             return None
         if x.dtype != torch.float32 or x.device.type != "cuda" or x.dim() not in (2, 3):
+            return None
+        if weight.is_inference():  # (made under torch.inference_mode: no version counter to watch)
             return None
         if ops._tracing_state() is not None or ops._transformed() or ops._needs_grad(x, weight, bias):
             return None
@@ -83,7 +85,7 @@ class PackedWeights:
         if layout.id not in self.current:
             if _is_capturing():
                 return None  # a packing captured into a graph would only run when the graph replays
-            if packed is None:
+            if packed is None or packed.device != x.device:  # (first call, or the module moved)
                 packed = torch.empty(layout.bytes, dtype=torch.uint8, device=x.device)
                 self.buffers[layout.id] = packed
             w = weight.contiguous()  # (a copy stays allocated until the packing has read it: stream order)

@@ -47,7 +47,8 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
         repacked at the next call: another Parameter, another storage, any in-place write to the
         Parameter (``optimizer.step()``, ``load_state_dict``, ``with torch.no_grad(): w.mul_(2)``).
         Writes through ``weight.data`` bypass its version counter and are not seen: call freeze_weight()
-        again after them. A CUDA graph captured while frozen reads the packed buffers: an eager call
+        again after them. A weight created under ``torch.inference_mode`` has no version counter, so
+        calls keep packing it per call. A CUDA graph captured while frozen reads the packed buffers: an eager call
         after a change repacks them in place (which the graph then reads), and after unfreeze_weight()
         such a graph must not be replayed. Calls that record gradients, other dtypes and other plans
         run as usual. Outputs equal the unfrozen module's. Returns self.

@@ -200,3 +200,20 @@ def test_the_launcher_takes_frozen_calls_once_packed(restore_cudnn_flags):
         doubled = m(x)
         torch.testing.assert_close(_launcher.module.module_call(m, x), doubled, rtol=0, atol=0)
     assert rel_err(doubled, reference(x, m.weight, m.bias, stride=4, padding=2)) < TOL[True]
+
+
+@requires_cuda
+def test_weights_made_in_inference_mode_run_unpacked(restore_cudnn_flags):
+    """Inference tensors have no version counter: a frozen module made under torch.inference_mode
+    must run (unpacked), not fail reading one."""
+    set_fp32_math(True)
+    with torch.inference_mode():
+        m = _layer(seed=5).cuda()
+    assert m.weight.is_inference()
+    m.freeze_weight()
+    x = torch.randn(2, 256, 300, device="cuda")
+    with torch.inference_mode():
+        ys = [m(x), m(x), m(x)]  # (the first through Python, the rest through the launcher)
+    for y in ys:
+        assert rel_err(y, reference(x, m.weight, m.bias, stride=4, padding=2)) < TOL[True]
+    assert m._convt1d_packed.buffers == {}
