@@ -50,34 +50,43 @@ void require_layout(const convt1d_packed_layout& expected, const void* packed, c
 
 convt1d_packed_layout c_layout(const PackedLayout& l) { return {static_cast<uint64_t>(l.bytes), l.id}; }
 
-}  // namespace
-
-convt1d_packed_layout packed_weight_layout(const convt1d_problem& p) {
+// p's plan on the current device, or nullptr where calls read no packed weights: on the CPU and for
+// batch 0 (such calls run nothing). Validates p.
+std::shared_ptr<const Plan> packing_plan(const convt1d_problem& p) {
   const Shape s = shape_of(p);
   if (p.device == CONVT1D_DEVICE_CPU) {
     make_plan(p, DeviceInfo{});  // rejects algorithms that cannot run on the CPU
-    return {};
+    return nullptr;
   }
-  if (s.batch == 0) return {};  // such calls run nothing
-  return c_layout(packed_weight_layout(*device_plan(p, cuda_current_device())));
+  if (s.batch == 0) return nullptr;
+  return device_plan(p, cuda_current_device());
 }
+
+convt1d_packed_layout layout_of(const std::shared_ptr<const Plan>& plan) {
+  return plan ? c_layout(packed_weight_layout(*plan)) : convt1d_packed_layout{};
+}
+
+}  // namespace
+
+convt1d_packed_layout packed_weight_layout(const convt1d_problem& p) { return layout_of(packing_plan(p)); }
 
 void pack_weight(const convt1d_problem& p, const void* w, void* packed, const convt1d_packed_layout& layout,
                  void* stream) {
-  const convt1d_packed_layout expected = packed_weight_layout(p);
+  const std::shared_ptr<const Plan> plan = packing_plan(p);
+  const convt1d_packed_layout expected = layout_of(plan);
   require_layout(expected, packed, layout);
   if (expected.bytes == 0) return;
   require_pointer(w, "weight", "the problem's plan packs its weights");
   const DeviceInfo dev = cuda_current_device();
   cuda_check_pointer(w, "weight", dev.ordinal);
   cuda_check_pointer(packed, "packed", dev.ordinal);
-  pack_wgmma_weights(*device_plan(p, dev), w, packed, stream);
+  pack_wgmma_weights(*plan, w, packed, stream);
 }
 
 void forward(const convt1d_problem& p, const void* x, const void* w, const void* bias, void* y, void* stream,
              const PackedWeight* packed) {
   const Shape s = shape_of(p);
-  if (packed) require_layout(packed_weight_layout(p), packed->data, packed->layout);
+  if (packed && (s.batch == 0 || p.device == CONVT1D_DEVICE_CPU)) require_layout({}, packed->data, packed->layout);
   if (s.batch == 0) return;  // nothing to read or write; empty tensors may carry null pointers
   require_pointer(x, "x", "batch > 0");
   require_pointer(w, "weight", "batch > 0");
@@ -92,6 +101,8 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   }
   const DeviceInfo dev = cuda_current_device();
   const std::shared_ptr<const Plan> cached = device_plan(p, dev);
+  const convt1d_packed_layout expected = packed ? layout_of(cached) : convt1d_packed_layout{};
+  if (packed) require_layout(expected, packed->data, packed->layout);
   const Plan* plan = cached.get();
   Plan unaligned;  // the plan with its fallback kernel, when TMA cannot read the operands in place
   // TMA reads x, and the weights but for the streaming kernel (which packs them first), in place.
@@ -114,7 +125,7 @@ void forward(const convt1d_problem& p, const void* x, const void* w, const void*
   cuda_check_pointer(y, "y", dev.ordinal);
   if (b) cuda_check_pointer(b, "bias", dev.ordinal);
   ForwardArgs args{x, w, b, y, stream, dev.ordinal};
-  if (packed && packed_weight_layout(*plan).bytes > 0) {  // (the fallback kernels read w)
+  if (expected.bytes > 0 && plan == cached.get()) {  // (the fallback kernels read w)
     cuda_check_pointer(packed->data, "packed", dev.ordinal);
     args.packed_w = packed->data;
   }

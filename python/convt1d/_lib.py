@@ -161,13 +161,6 @@ def pack_weight(problem: Problem, weight: int, packed: int, layout: PackedLayout
         raise_status(status)
 
 
-def forward_packed(problem: Problem, x: int, weight: int, packed: int, layout: PackedLayout, bias: int | None,
-                   y: int, stream: int | None) -> None:
-    status = _forward_packed(problem, x, weight, packed, layout, bias, y, stream)
-    if status:
-        raise_status(status)
-
-
 def output_length(problem: Problem) -> int:
     out = ctypes.c_int64(0)
     status = _output_length(problem, ctypes.byref(out))

@@ -188,8 +188,9 @@ def _call_launcher(signature: _Signature, math: int, x: Tensor, weight: Tensor, 
 
 
 def _call_ctypes(signature: _Signature, math: int, x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                 stream: int) -> Tensor:
-    """The same call step by step from Python, where the launcher is not built."""
+                 stream: int, packed: Optional[Tensor] = None, layout: Optional[_lib.PackedLayout] = None) -> Tensor:
+    """The same call step by step from Python, where the launcher is not built (with `packed`: reading
+    those weights, packed in `layout`)."""
     x = x.contiguous()
     weight = weight.contiguous()
     if signature.template is None:
@@ -206,7 +207,12 @@ def _call_ctypes(signature: _Signature, math: int, x: Tensor, weight: Tensor, bi
         bias_ptr = bias.data_ptr()
     else:
         bias_ptr = None
-    status = _forward(signature.problems[math], x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(), stream or None)
+    if packed is None:
+        status = _forward(signature.problems[math], x.data_ptr(), weight.data_ptr(), bias_ptr, y.data_ptr(),
+                          stream or None)
+    else:
+        status = _lib._forward_packed(signature.problems[math], x.data_ptr(), weight.data_ptr(), packed.data_ptr(),
+                                      layout, bias_ptr, y.data_ptr(), stream or None)
     if status:
         _lib.raise_status(status)
     return y
@@ -218,13 +224,7 @@ def _call_packed(signature: _Signature, math: int, x: Tensor, weight: Tensor, bi
     if _launcher.module is not None:
         return _launcher.module.launch_packed(signature.addresses[math], x, weight, bias, signature.out_shape[2], stream,
                                               packed.data_ptr(), layout.bytes, layout.id)
-    x = x.contiguous()
-    weight = weight.contiguous()
-    bias = bias.contiguous() if bias is not None else None
-    y = x.new_empty(signature.out_shape)
-    _lib.forward_packed(signature.problems[math], x.data_ptr(), weight.data_ptr(), packed.data_ptr(), layout,
-                        None if bias is None else bias.data_ptr(), y.data_ptr(), stream or None)
-    return y
+    return _call_ctypes(signature, math, x, weight, bias, stream, packed, layout)
 
 
 _call = _call_launcher if _launcher.launch is not None else _call_ctypes
