@@ -17,15 +17,22 @@ namespace convt1d::cli {
 
 namespace {
 
+// Each launch's time at the GPU's own clocks (ncu runs with --clock-control none, so the durations
+// add up to what `convt1d bench` times), how busy its tensor pipe, SMs and DRAM are, and the bytes it
+// moves through DRAM and L2: what tells a packing pass bound by DRAM from a main loop bound by its MMAs
+// or its operand traffic (perf-log steps 169-172).
 const char* const kMetrics =
-    "sm__throughput.avg.pct_of_peak_sustained_elapsed,launch__grid_size,"
+    "gpu__time_duration.sum,launch__grid_size,sm__throughput.avg.pct_of_peak_sustained_elapsed,"
+    "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_elapsed,"
     "sm__warps_active.avg.pct_of_peak_sustained_active,dram__throughput.avg.pct_of_peak_sustained_elapsed,"
-    "lts__t_sector_hit_rate.pct";
+    "dram__bytes_read.sum,dram__bytes_write.sum,lts__t_bytes.sum,lts__t_sector_hit_rate.pct";
 
 const char* const kUsage =
-    "usage: convt1d profile --case ID [--mode tf32|ieee|fp16|bf16] [--ncu PATH]\n"
-    "  Runs Nsight Compute (ncu) on `convt1d bench --case ID --mode M` restricted to our kernels and prints\n"
-    "  SM and DRAM throughput, grid size, achieved occupancy and L2 hit rate per kernel launch.\n";
+    "usage: convt1d profile --case ID [--mode tf32|ieee|fp16|bf16] [--packed-weights] [--ncu PATH]\n"
+    "  Runs Nsight Compute (ncu) on `convt1d bench --case ID --mode M` restricted to our kernels and prints,\n"
+    "  per kernel launch: its duration at the GPU's own clocks, grid size, SM, tensor-pipe and DRAM\n"
+    "  utilisation, achieved occupancy, DRAM bytes read and written, L2 bytes and L2 hit rate.\n"
+    "  --packed-weights   the call on weights packed once (as `convt1d bench --packed-weights`)\n";
 
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
@@ -67,6 +74,7 @@ std::string self_path() {
 
 int run_profile(int argc, char** argv) {
   std::string case_id, mode = "tf32", ncu_given;
+  bool packed_weights = false;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char* what) -> const char* {
@@ -87,6 +95,8 @@ int run_profile(int argc, char** argv) {
       const char* v = value("tf32, ieee, fp16 or bf16");
       if (!v) return 2;
       mode = v;
+    } else if (a == "--packed-weights") {
+      packed_weights = true;
     } else if (a == "--ncu") {
       const char* v = value("the ncu executable");
       if (!v) return 2;
@@ -115,7 +125,8 @@ int run_profile(int argc, char** argv) {
   const std::string cmd = shell_quote(ncu) + " --clock-control none --csv --metrics " + kMetrics +
                           " -k " + shell_quote(bench::kOurKernelsRegex) + " " + shell_quote(self_path()) +
                           " bench --case " + shell_quote(case_id) + " --mode " + bench::mode_short(modes[0]) +
-                          " --repeats 1 --warmup 0 --quick --no-baseline --no-roofline 2>&1";
+                          " --repeats 1 --warmup 0 --quick --no-baseline --no-roofline" +
+                          (packed_weights ? " --packed-weights" : "") + " 2>&1";
   std::fprintf(stderr, "running: %s\n", cmd.c_str());
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) {
@@ -137,7 +148,8 @@ int run_profile(int argc, char** argv) {
     std::fprintf(stderr, "--- ncu output ---\n%s\n", output.c_str());
     return 1;
   }
-  std::printf("case %s, mode %s: %zu kernel launch(es) of ours\n", case_id.c_str(), bench::mode_name(modes[0]),
+  std::printf("case %s, mode %s%s: %zu kernel launch(es) of ours, in launch order\n",
+              case_id.c_str(), bench::mode_name(modes[0]), packed_weights ? ", weights packed once" : "",
               parsed.kernels.size());
   for (const bench::KernelMetrics& k : parsed.kernels) {
     std::printf("\n[%s] %s\n", k.id.c_str(), k.kernel.c_str());
