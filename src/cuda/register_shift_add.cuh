@@ -104,15 +104,15 @@ __device__ __forceinline__ void register_shift_add_rows(const float* acc, const 
   }
 }
 
-// 16-bit tiles of rows apart: the same sums, with less work per 8 columns than the general loop above
-// (perf-log steps 145-146; the epilogue is the consumers' serial tail of every tile). Which columns a
-// lane writes is one range for the whole tile (owned_columns), moved along with the segment; the lane's
-// y pointer moves at a segment's start only, so a column's store takes a constant offset from it; the
-// bias rides on the taps before the shuffle (the second tap at column c - 1, and the first output's
-// carry at a segment's start). The output right of a window's last column (its second tap alone):
-// RIGHT_FROM_CARRY (persistent tiles), what a quad-0 lane's carry holds at the segment's end, written
-// there once per segment; else tested for in every 8 columns, which ran 5 % faster on S9's one wave of
-// one-tile blocks (their epilogue's code runs once per SM: its size counts; perf-log step 146).
+// Tiles of rows apart, 16-bit and fp32's persistent ones: the same sums, with less work per 8 columns than
+// the general loop above (perf-log steps 145-146, 175; the epilogue is the consumers' serial tail of every
+// tile). Which columns a lane writes is one range for the whole tile (owned_columns), moved along with the
+// segment; the lane's y pointer moves at a segment's start only, so a column's store takes a constant
+// offset from it; the bias rides on the taps before the shuffle (the second tap at column c - 1, and the
+// first output's carry at a segment's start). The output right of a window's last column (its second tap
+// alone): RIGHT_FROM_CARRY (persistent tiles), what a quad-0 lane's carry holds at the segment's end,
+// written there once per segment; else tested for in every 8 columns, which ran 5 % faster on S9's one
+// wave of one-tile blocks (their epilogue's code runs once per SM: its size counts; perf-log step 146).
 template <int N, bool RIGHT_FROM_CARRY, class T>
 __device__ __forceinline__ void register_shift_add_apart(const float* acc, const WgmmaParams& p, int32_t b0, int32_t j,
                                                          int32_t start, int32_t co0, int h,
@@ -173,13 +173,17 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
                                                    int32_t start, int32_t co0, int h, const T* __restrict__ bias,
                                                    T* __restrict__ y) {
   if (p.joined) return register_shift_add_rows<N, true>(acc, p, b0, j, start, co0, h, bias, y);
-  // (TF32 on the apart loop measured mixed: L1 -1 %, S9 +4.5 %, T5 / T7 within 0.5 %; perf-log step 145)
+  // fp32 (TF32, IEEE): the apart loop on persistent tiles, where the general loop's ~1330 instructions per warp
+  // and tile issue with no MMAs running (three consumer warpgroups since perf-log step 161; step 175: T5 TF32
+  // 1.9 %, L1 0.8 % faster); one-tile blocks keep the general loop (step 145: S9 4.5 % slower on the apart one).
   if constexpr (sizeof(T) == 2) {
     register_shift_add_apart<N, PERSISTENT>(acc, p, b0, j, start, co0, h, bias, y);
   } else {
-    if constexpr (PERSISTENT)  // (regrouped rows: TF32 persistent tilings only, kTapPairsMinRounds)
-      if (p.stride.value != kRegisterEpilogueStride)
+    if constexpr (PERSISTENT) {
+      if (p.stride.value != kRegisterEpilogueStride)  // (regrouped rows: TF32 persistent tilings only)
         return register_shift_add_rows<N, false, T, 0>(acc, p, b0, j, start, co0, h, bias, y);
+      return register_shift_add_apart<N, true>(acc, p, b0, j, start, co0, h, bias, y);
+    }
     register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
   }
 }

@@ -405,7 +405,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   int ran = 0, multi_segment = 0, multi_window = 0, raw_weights = 0, packed_columns = 0, segment_sums = 0;
   int persistent = 0, register_epilogue = 0, register_persistent = 0, register_raw = 0, persistent_tf32 = 0;
   int short_persistent = 0, windowed_segments = 0, windowed_segments_z = 0;
-  int wide = 0, wide_z = 0, wide_persistent = 0, joined = 0, regrouped = 0;
+  int wide = 0, wide_z = 0, wide_persistent = 0, joined = 0, regrouped = 0, fp32_persistent_stride8 = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -442,6 +442,8 @@ TEST_F(CudaParity, WgmmaLayers) {
       wide_persistent += wide_tile && plan.wgmma.persistent;
       joined += plan.wgmma.joined_pitch > 0;
       regrouped += plan.wgmma.tap_pairs;
+      fp32_persistent_stride8 += plan.wgmma.tf32 && plan.wgmma.persistent && plan.wgmma.register_epilogue &&
+                                 plan.shape.stride == convt1d::detail::kRegisterEpilogueStride;
       expect_matches_reference(p, m, rng, std::string(m.name) + " wgmma " + describe(p));
       if (HasFatalFailure()) return;
       ++ran;
@@ -467,6 +469,7 @@ TEST_F(CudaParity, WgmmaLayers) {
   EXPECT_GE(wide_persistent, 2) << "too few wide tiles ran persistent";
   EXPECT_GE(joined, 4) << "too few 16-bit layers joined their batch rows";
   EXPECT_GE(regrouped, 3) << "too few TF32 layers summed from W^T rows regrouped for strides below 8";
+  EXPECT_GE(fp32_persistent_stride8, 2) << "too few fp32 persistent stride-8 tiles (register_shift_add_apart)";
 }
 
 // Layers whose TF32 / IEEE operand packing runs by TMA (WgmmaTiling::pack_blocks: tens of MB, too
