@@ -74,58 +74,29 @@ def _load() -> tuple[ctypes.CDLL, Path]:
 
 lib, path = _load()
 
-_forward = lib.convt1d_forward
-_forward.argtypes = [
-    ctypes.POINTER(Problem),
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-]
-_forward.restype = ctypes.c_int
 
-_packed_weight_layout = lib.convt1d_packed_weight_layout
-_packed_weight_layout.argtypes = [ctypes.POINTER(Problem), ctypes.POINTER(PackedLayout)]
-_packed_weight_layout.restype = ctypes.c_int
+def _bind(name, restype, *argtypes):
+    """lib.<name> with its C signature declared (ctypes would otherwise guess ints)."""
+    function = getattr(lib, name)
+    function.argtypes = list(argtypes)
+    function.restype = restype
+    return function
 
-_pack_weight = lib.convt1d_pack_weight
-_pack_weight.argtypes = [ctypes.POINTER(Problem), ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(PackedLayout),
-                         ctypes.c_void_p]
-_pack_weight.restype = ctypes.c_int
 
-_forward_packed = lib.convt1d_forward_packed
-_forward_packed.argtypes = [
-    ctypes.POINTER(Problem),
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.POINTER(PackedLayout),
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-]
-_forward_packed.restype = ctypes.c_int
-
-_last_error = lib.convt1d_last_error
-_last_error.argtypes = []
-_last_error.restype = ctypes.c_char_p
-
-_status_string = lib.convt1d_status_string
-_status_string.argtypes = [ctypes.c_int]
-_status_string.restype = ctypes.c_char_p
-
-_output_length = lib.convt1d_output_length
-_output_length.argtypes = [ctypes.POINTER(Problem), ctypes.POINTER(ctypes.c_int64)]
-_output_length.restype = ctypes.c_int
-
-_cuda_device_count = lib.convt1d_cuda_device_count
-_cuda_device_count.argtypes = []
-_cuda_device_count.restype = ctypes.c_int
-
-_version = lib.convt1d_version
-_version.argtypes = []
-_version.restype = ctypes.c_char_p
+_P, _VOID, _LAYOUT = ctypes.POINTER(Problem), ctypes.c_void_p, ctypes.POINTER(PackedLayout)
+_STATUS, _TEXT = ctypes.c_int, ctypes.c_char_p
+# (problem, x, weight, bias, y, stream)
+_forward = _bind("convt1d_forward", _STATUS, _P, _VOID, _VOID, _VOID, _VOID, _VOID)
+_packed_weight_layout = _bind("convt1d_packed_weight_layout", _STATUS, _P, _LAYOUT)
+# (problem, weight, packed, layout, stream)
+_pack_weight = _bind("convt1d_pack_weight", _STATUS, _P, _VOID, _VOID, _LAYOUT, _VOID)
+# (problem, x, weight, packed, layout, bias, y, stream)
+_forward_packed = _bind("convt1d_forward_packed", _STATUS, _P, _VOID, _VOID, _VOID, _LAYOUT, _VOID, _VOID, _VOID)
+_last_error = _bind("convt1d_last_error", _TEXT)
+_status_string = _bind("convt1d_status_string", _TEXT, ctypes.c_int)
+_output_length = _bind("convt1d_output_length", _STATUS, _P, ctypes.POINTER(ctypes.c_int64))
+_cuda_device_count = _bind("convt1d_cuda_device_count", ctypes.c_int)
+_version = _bind("convt1d_version", _TEXT)
 
 
 def address(function) -> int:
