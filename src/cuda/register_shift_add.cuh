@@ -176,16 +176,13 @@ __device__ __forceinline__ void register_shift_add(const float* acc, const Wgmma
   // fp32 (TF32, IEEE): the apart loop on persistent tiles, where the general loop's ~1330 instructions per warp
   // and tile issue with no MMAs running (three consumer warpgroups since perf-log step 161; step 175: T5 TF32
   // 1.9 %, L1 0.8 % faster); one-tile blocks keep the general loop (step 145: S9 4.5 % slower on the apart one).
-  if constexpr (sizeof(T) == 2) {
+  if constexpr (sizeof(T) == 4 && PERSISTENT)
+    if (p.stride.value != kRegisterEpilogueStride)  // (regrouped rows: TF32 persistent tilings only)
+      return register_shift_add_rows<N, false, T, 0>(acc, p, b0, j, start, co0, h, bias, y);
+  if constexpr (sizeof(T) == 2 || PERSISTENT)
     register_shift_add_apart<N, PERSISTENT>(acc, p, b0, j, start, co0, h, bias, y);
-  } else {
-    if constexpr (PERSISTENT) {
-      if (p.stride.value != kRegisterEpilogueStride)  // (regrouped rows: TF32 persistent tilings only)
-        return register_shift_add_rows<N, false, T, 0>(acc, p, b0, j, start, co0, h, bias, y);
-      return register_shift_add_apart<N, true>(acc, p, b0, j, start, co0, h, bias, y);
-    }
+  else
     register_shift_add_rows<N, false>(acc, p, b0, j, start, co0, h, bias, y);
-  }
 }
 
 // The epilogue of a block that computes one tile (the non-persistent tap-major kernels): the register
