@@ -264,29 +264,22 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
 // one block each, run faster on the tap-major kernel since its producer stopped dividing), at stride 1
 // from 32 tiles (not re-measured); in 16-bit, where the others' loads are half as wide, only with enough
 // tiles to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
-// Phase blocks of one phase (perf-log step 76) only where each phase's partial 32-byte sectors of y
-// meet in L2: where y outgrows it, sectors go back to DRAM half written (read-modify-write; T8 bf16
-// moved 2.2x its y and ran 2x slower than the tap-major kernel), and only at the widths measured there
-// (N <= 96: the N 128 layers of the suite all have y beyond L2). Phase blocks of channel groups
-// (step 79): in fp32 where blocks walk many tiles (TF32: T8 0.86 -> 0.54 ms, X1 32 -> 22.5, T6
-// 0.229 -> 0.218, while S11's 8 tiles per block lose; IEEE, step 80: T8 1.26 -> 1.06 in groups of
-// 32); in 16-bit only groups of 64 channels (T8; L2's groups of 32 lose to the tap-major kernel,
-// 0.88 vs 0.62 ms) with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms).
-bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
-  const int64_t elem = p.dtype == CONVT1D_FLOAT32 ? 4 : 2;
-  const int64_t y_bytes = s.y_elements() * elem;
-  if (t.block_phases > 1) {
-    const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
-    if (p.dtype == CONVT1D_FLOAT32) return tiles_per_block >= kChannelGroupMinTiles;
-    return t.n >= kChannelGroupMinN16 && (t.rotation != 0 || y_bytes <= kChannelGroupMaxOutputBytes16) &&
-           tiles_per_block >= kChannelGroupMinTiles;
-  }
-  return p.dtype != CONVT1D_FLOAT32 && t.n <= kPhaseBlockAutoMaxN && y_bytes <= kPhaseBlockMaxOutputBytes &&
-         t.tiles * s.stride >= int64_t{kStreamMinWaves16} * dev.sm_count;
+// Phase blocks: never one phase per block (perf-log step 76 took them for 16-bit layers whose y
+// stays in L2; step 177 measured S11 and T6 17-21 % faster on the tap-major kernel since). Channel
+// groups (step 79) where blocks walk many tiles: TF32 T8 0.86 -> 0.54 ms, X1 32 -> 22.5, while S11's 8
+// tiles per block lose; groups of 32 only in IEEE (T8 1.26 -> 1.06, step 80; 0.87 vs 1.08 in step 177),
+// as TF32 and 16-bit ones lose to the tap-major kernel (L2 bf16 0.88 vs 0.62 ms, step 79; T6 TF32
+// 0.220 vs 0.159, step 177); in 16-bit with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms) unless
+// the phases are rotated.
+bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t) {
+  if (t.block_phases == 1) return false;
+  const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
+  if ((t.n < kChannelGroupMinN && !t.ieee) || tiles_per_block < kChannelGroupMinTiles) return false;
+  return p.dtype == CONVT1D_FLOAT32 || t.rotation != 0 || s.y_elements() * 2 <= kChannelGroupMaxOutputBytes16;
 }
 
 bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
-  if (t.phase_blocks) return prefers_phase_blocks(p, s, t, dev);
+  if (t.phase_blocks) return prefers_phase_blocks(p, s, t);
   if (p.dtype == CONVT1D_FLOAT32)
     return t.tiles >= (s.stride == 1 ? kStreamMinTilesFp32OnePhase : int64_t{kStreamMinWavesFp32} * dev.sm_count);
   const bool vector_rows = stream_out_offset(s, t) % kStreamLaneOutputs == 0 && s.out_length % kStreamLaneOutputs == 0;

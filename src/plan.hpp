@@ -362,27 +362,31 @@ constexpr int64_t kStreamTileRunMinTiles16 = 64;      // 16-bit channel groups
 // B = 1 layers of 32-95 tiles at strides 2-3 ran 5-19 % faster on the tap-major kernel; P1's 313 and
 // T2's 528 tiles 7-36 % faster streamed), at stride 1 from kStreamMinTilesFp32OnePhase tiles (step 39;
 // the tap-major kernel's shift-add then sums every tap); 16-bit ones from kStreamMinWaves16
-// tiles per SM (perf-log step 39), or where every tile's rows leave as vectors from 2 per SM, and at
+// tiles per SM (perf-log step 39), or where every tile's rows leave as vectors from 3 per SM (step 177:
+// P1's 2.4 waves 12 % faster on the tap-major kernel since, T2's 4 still 7 % faster streamed), and at
 // stride 1 (one phase: the other kernels' shift-add over every tap) from kStreamMinTiles16OnePhase
 // tiles (step 100: one row of KB74's channels in bf16 1.3-3.7x faster streamed at 65-513 tiles,
 // 14 % slower at 33).
 constexpr int kStreamMinWavesFp32 = 1;
 constexpr int64_t kStreamMinTilesFp32OnePhase = 32;
 constexpr int kStreamMinWaves16 = 4;
-constexpr int kStreamMinWaves16Vector = 2;
+constexpr int kStreamMinWaves16Vector = 3;
 constexpr int kStreamMinTiles16OnePhase = 64;
 // Every-phase tiles rotate their phases (StreamTiling::rotation) in 16-bit and IEEE; TF32 only where
 // blocks walk this many tiles (perf-log step 100: T4 -2 %, while one-tile blocks lost 1-3 %).
 constexpr int64_t kStreamRotateMinTilesPerBlockTf32 = 16;
-// AUTO takes phase blocks for 16-bit layers whose y stays in Hopper's 50 MB L2 (so that every phase's
-// part of a 32-byte sector arrives before the sector goes back to DRAM), at the widths measured (N <= 96).
+// Forced onto the streaming kernel, 16-bit layers whose y stays in Hopper's 50 MB L2 try one phase per
+// block first (so that every phase's part of a 32-byte sector arrives before the sector goes back to
+// DRAM). AUTO takes no one-phase blocks since perf-log step 177: the tap-major kernel ran S11 and T6
+// 17-21 % faster in 16-bit.
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
-constexpr int kPhaseBlockAutoMaxN = 96;
-// ... and phase blocks of channel groups (every phase per block) where their blocks walk many tiles,
-// in 16-bit only at the width and the y sizes measured faster (plan.cpp, prefers_phase_blocks); with
-// rotated phases (StreamTiling::rotation) at any y size (X1 bf16: 11.5 ms, the implicit GEMM 14.6).
+// AUTO takes phase blocks of channel groups (every phase per block) of at least kChannelGroupMinN
+// channels (IEEE: any) where their blocks walk many tiles (step 177: TF32 T6's groups of 32 ran 28 %
+// slower than the tap-major kernel, as L2's did in 16-bit, step 79), in 16-bit only at the y sizes measured faster
+// (plan.cpp, prefers_phase_blocks); with rotated phases (StreamTiling::rotation) at any y size (X1
+// bf16: 11.5 ms, the implicit GEMM 14.6).
 constexpr int64_t kChannelGroupMinTiles = 32;
-constexpr int kChannelGroupMinN16 = 64;
+constexpr int kChannelGroupMinN = 64;
 constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
 // Where phase blocks walk at least kPhaseBlockPaceMinTiles tiles each, the stride blocks of one tile
 // sequence run as a thread-block cluster, paced so that no block starts loading tile i before every

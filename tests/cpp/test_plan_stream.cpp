@@ -148,11 +148,11 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(convt1d::detail::make_plan(shorter, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
 }
 
-// Phase blocks under AUTO. One phase per block (perf-log steps 76, 78): 16-bit layers whose y stays in
-// L2 (DAC's last upsampler at B 1 and 16: S11, T6), paced in clusters where blocks walk many tiles
-// (T6). Channel groups, every phase per block (step 79): TF32 layers whose blocks walk many tiles (T6,
-// T8, X1; not S11), 16-bit ones with groups of 64 channels and y up to 1 GiB, or beyond with rotated
-// phases (T8, X1 at stride 2 and padding 1, step 97; not L2's groups of 32). Never with too few tiles.
+// Phase blocks under AUTO (perf-log steps 79, 177): never one phase per block (16-bit S11 and T6 run
+// faster on the tap-major kernel); channel groups of 64 channels or more where blocks walk many tiles:
+// TF32 T8 and X1 (not T6's groups of 32, nor S11), IEEE T8 and X1 in groups of 32, 16-bit ones with y
+// up to 1 GiB, or beyond with rotated phases (T8, X1 at stride 2 and padding 1, step 97; not L2's
+// groups of 32).
 TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
   struct Case {
     const char* id;
@@ -160,7 +160,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
     int block_phases16, block_phases32;  // 0: not phase blocks under AUTO
   };
   const Case cases[] = {
-      {"S11", 1, 192, 96, 4, 2, 1, 22272, 1, 0},   {"T6", 16, 192, 96, 4, 2, 1, 8448, 1, 2},
+      {"S11", 1, 192, 96, 4, 2, 1, 22272, 0, 0},   {"T6", 16, 192, 96, 4, 2, 1, 8448, 0, 0},
       {"T8", 16, 128, 128, 4, 2, 1, 32768, 2, 2},  {"L2", 1, 256, 128, 8, 4, 2, 262144, 0, 0},
       {"X1", 16, 128, 128, 4, 2, 1, 1048576, 2, 2}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, 0, 0},
   };
@@ -180,8 +180,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
       EXPECT_EQ(phase_blocks, expected > 0) << convt1d::detail::kernel_name(plan.kernel);
       if (phase_blocks) {
         EXPECT_EQ(plan.stream.block_phases, expected);
-        // Paced clusters where one-phase blocks walk many tiles: T6's 32 per block, not S11's 6 (step 78).
-        EXPECT_EQ(plan.stream.cluster, expected == 1 && std::string(c.id) == "T6" ? 2 : 1);
+        EXPECT_EQ(plan.stream.cluster, 1);  // (clusters pace one-phase blocks only)
         if (expected > 1) EXPECT_EQ(plan.stream.groups * plan.stream.n >= c.c_out, true);
         EXPECT_EQ(plan.stream.x_parts, 1);  // (IEEE only)
       }
@@ -189,7 +188,7 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
         p.math = CONVT1D_MATH_IEEE;    // their narrower groups fit (T8, X1: groups of 32; perf-log step 80)
         const Plan ieee = convt1d::detail::make_plan(p, t1d::hopper_info());
         const bool grouped = ieee.kernel == KernelKind::WgmmaStream && ieee.stream.phase_blocks;
-        EXPECT_EQ(grouped, c.block_phases32 > 0 && std::string(c.id) != "T6") << "IEEE";
+        EXPECT_EQ(grouped, c.block_phases32 > 0) << "IEEE";
         if (grouped) EXPECT_EQ(ieee.stream.block_phases, c.block_phases32);
         if (grouped) EXPECT_EQ(ieee.stream.n, 32);
         if (grouped) EXPECT_EQ(ieee.stream.x_parts, 2);  // 128 channels: 2 chunks per tap and part
@@ -197,6 +196,36 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
       }
       p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
       EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks);
+    }
+}
+
+// 16-bit every-phase tilings whose rows leave as vectors stream from 3 tiles per SM (perf-log step 177):
+// HiFi-GAN's last upsampler in training (T2, 528 tiles) streams, the PyTorch issue's row of 40000
+// (P1, 313) and T4's channels on one row of 24000 (188) run on the tap-major kernel. TF32 streams all
+// three (from one tile per SM).
+TEST(StreamPlan, AutoStreams16BitTilingsFromThreeWaves) {
+  struct Case {
+    const char* id;
+    int64_t b, c_in, c_out, l_in;
+    bool streams16;
+  };
+  const Case cases[] = {
+      {"T2", 16, 64, 32, 4096, true}, {"P1", 1, 64, 32, 40000, false}, {"T4/1", 1, 48, 24, 24000, false}};
+  for (const Case& c : cases)
+    for (const int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
+      SCOPED_TRACE(std::string(c.id) + " dtype " + std::to_string(dtype));
+      convt1d_problem p = convt1d_problem_init(c.b, c.c_in, c.c_out, c.l_in, 4);
+      p.stride = 2;
+      p.padding = 1;
+      p.has_bias = 1;
+      p.dtype = dtype;
+      p.device = CONVT1D_DEVICE_CUDA;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK);
+      const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+      const bool streams = plan.kernel == KernelKind::WgmmaStream;
+      EXPECT_EQ(streams, dtype == CONVT1D_FLOAT32 || c.streams16) << convt1d::detail::kernel_name(plan.kernel);
+      if (streams) EXPECT_FALSE(plan.stream.phase_blocks);
+      if (!streams) EXPECT_EQ(plan.kernel, KernelKind::Wgmma);
     }
 }
 

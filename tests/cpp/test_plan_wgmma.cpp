@@ -117,7 +117,8 @@ TEST(WgmmaPlan, AutoFollowsTheSuiteSweep) {
     // every dtype, perf-log step 140)
     EXPECT_EQ(kernel(s4, dtype), KernelKind::Wgmma);
     EXPECT_EQ(kernel(t4, dtype), KernelKind::WgmmaStream);
-    EXPECT_EQ(kernel(p1, dtype), KernelKind::WgmmaStream);  // 313 tiles; 16-bit: rows as vectors (step 100)
+    // 313 tiles: TF32 streams from one per SM, 16-bit (rows as vectors) from three (steps 100, 177)
+    EXPECT_EQ(kernel(p1, dtype), dtype == CONVT1D_FLOAT32 ? KernelKind::WgmmaStream : KernelKind::Wgmma);
     // 64 rows: TF32 on the narrow kernel's mma reduction (perf-log step 107), 16-bit on wgmma
     EXPECT_EQ(kernel(l5, dtype), dtype == CONVT1D_FLOAT32 ? KernelKind::Narrow : KernelKind::Wgmma);
     EXPECT_EQ(kernel(s5, dtype), KernelKind::Wgmma);
@@ -391,7 +392,7 @@ TEST(WgmmaPlan, WideTilesWhereTheyPay) {
       {"S9", layer(1, 768, 384, 696, 16, 8, 4), true, true, true},
       {"S12", layer(1, 768, 384, 600, 10, 5, 3), true, false, false},
       {"L2", layer(1, 256, 128, 262144, 8, 4, 2), false, false, false},
-      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), false, false, true},
+      {"T6", layer(16, 192, 96, 8448, 4, 2, 1), true, false, true},  // (16-bit: AUTO's since step 177)
       {"T1", layer(16, 512, 256, 32, 16, 8, 4), false, false, false},
       {"S1", layer(1, 512, 256, 87, 16, 8, 4), false, false, false},
   };
@@ -406,11 +407,13 @@ TEST(WgmmaPlan, WideTilesWhereTheyPay) {
       p.math = ieee ? CONVT1D_MATH_IEEE : CONVT1D_MATH_TF32;
       const Plan plan = convt1d::detail::make_plan(p, dev);
       const bool wide = half ? c.half : ieee ? c.ieee : c.tf32;
-      if (plan.kernel != KernelKind::Wgmma) {  // (T6 streams in bf16 and TF32)
+      ASSERT_EQ(plan.kernel, KernelKind::Wgmma);
+      const WgmmaTiling& t = plan.wgmma;
+      if (t.tf32 && !t.tf32_columns) {  // x^T as A (T6 TF32): tiles of 128 positions, never wide
         EXPECT_FALSE(wide);
+        EXPECT_EQ(t.consumers, 2);
         continue;
       }
-      const WgmmaTiling& t = plan.wgmma;
       const convt1d::detail::Shape& s = plan.shape;
       EXPECT_EQ(t.consumers, wide ? kWgmmaWideConsumers : 2);
       EXPECT_EQ(t.block_threads(), 128 * (1 + t.consumers));
