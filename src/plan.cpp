@@ -266,16 +266,18 @@ bool prefers_wgmma(const Shape& s, const WgmmaTiling& t) {
 // tiles to keep the blocks streaming (T4, T2, KB74; P1, S3, S4, S7, S15 and X2 stay faster elsewhere).
 // Phase blocks: never one phase per block (perf-log step 76 took them for 16-bit layers whose y
 // stays in L2; step 177 measured S11 and T6 17-21 % faster on the tap-major kernel since). Channel
-// groups (step 79) where blocks walk many tiles: TF32 T8 0.86 -> 0.54 ms, X1 32 -> 22.5, while S11's 8
-// tiles per block lose; groups of 32 only in IEEE (T8 1.26 -> 1.06, step 80; 0.87 vs 1.08 in step 177),
-// as TF32 and 16-bit ones lose to the tap-major kernel (L2 bf16 0.88 vs 0.62 ms, step 79; T6 TF32
-// 0.220 vs 0.159, step 177); in 16-bit with y up to 1 GiB (X1's 8.6 GB lost, 19.4 vs 14.5 ms) unless
-// the phases are rotated.
+// groups (step 79): TF32 T8 0.86 -> 0.54 ms, X1 32 -> 22.5; groups of 32 only in IEEE (T8 1.26 -> 1.06,
+// step 80; 0.87 vs 1.08 in step 177), as TF32 and 16-bit ones lose to the tap-major kernel (L2 bf16
+// 0.88 vs 0.62 ms, step 79; T6 TF32 0.220 vs 0.159, S11 TF32 0.051 vs 0.036, step 177); in fp32 from a
+// few tiles per block (step 180: HiFi-GAN's up2 and BigVGAN's up4 in training, 4 and 31 per block,
+// 13-28 % faster than the tap-major kernel), in 16-bit from 32 with y up to 1 GiB (X1's 8.6 GB lost,
+// 19.4 vs 14.5 ms) unless the phases are rotated.
 bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const StreamTiling& t) {
-  if (t.block_phases == 1) return false;
+  if (t.block_phases == 1 || (t.n < kChannelGroupMinN && !t.ieee)) return false;
   const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
-  if ((t.n < kChannelGroupMinN && !t.ieee) || tiles_per_block < kChannelGroupMinTiles) return false;
-  return p.dtype == CONVT1D_FLOAT32 || t.rotation != 0 || s.y_elements() * 2 <= kChannelGroupMaxOutputBytes16;
+  if (p.dtype == CONVT1D_FLOAT32) return tiles_per_block >= kChannelGroupMinTilesFp32;
+  return tiles_per_block >= kChannelGroupMinTiles16 &&
+         (t.rotation != 0 || s.y_elements() * 2 <= kChannelGroupMaxOutputBytes16);
 }
 
 bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {

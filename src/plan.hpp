@@ -381,11 +381,13 @@ constexpr int64_t kStreamRotateMinTilesPerBlockTf32 = 16;
 // 17-21 % faster in 16-bit.
 constexpr int64_t kPhaseBlockMaxOutputBytes = int64_t{64} << 20;
 // AUTO takes phase blocks of channel groups (every phase per block) of at least kChannelGroupMinN
-// channels (IEEE: any) where their blocks walk many tiles (step 177: TF32 T6's groups of 32 ran 28 %
-// slower than the tap-major kernel, as L2's did in 16-bit, step 79), in 16-bit only at the y sizes measured faster
-// (plan.cpp, prefers_phase_blocks); with rotated phases (StreamTiling::rotation) at any y size (X1
-// bf16: 11.5 ms, the implicit GEMM 14.6).
-constexpr int64_t kChannelGroupMinTiles = 32;
+// channels (IEEE: any; step 177: TF32 T6's groups of 32 ran 28 % slower than the tap-major kernel, as
+// L2's did in 16-bit, step 79), in fp32 from kChannelGroupMinTilesFp32 tiles per block (step 180:
+// HiFi-GAN's up2 in training at 4 faster streamed), in 16-bit from kChannelGroupMinTiles16 and only
+// at the y sizes measured faster (plan.cpp, prefers_phase_blocks); with rotated phases
+// (StreamTiling::rotation) at any y size (X1 bf16: 11.5 ms, the implicit GEMM 14.6).
+constexpr int64_t kChannelGroupMinTilesFp32 = 2;
+constexpr int64_t kChannelGroupMinTiles16 = 32;
 constexpr int kChannelGroupMinN = 64;
 constexpr int64_t kChannelGroupMaxOutputBytes16 = int64_t{1} << 30;
 // Where phase blocks walk at least kPhaseBlockPaceMinTiles tiles each, the stride blocks of one tile

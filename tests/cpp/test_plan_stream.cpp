@@ -149,10 +149,10 @@ TEST(StreamPlan, Kb74Tiling) {
 }
 
 // Phase blocks under AUTO (perf-log steps 79, 177): never one phase per block (16-bit S11 and T6 run
-// faster on the tap-major kernel); channel groups of 64 channels or more where blocks walk many tiles:
-// TF32 T8 and X1 (not T6's groups of 32, nor S11), IEEE T8 and X1 in groups of 32, 16-bit ones with y
-// up to 1 GiB, or beyond with rotated phases (T8, X1 at stride 2 and padding 1, step 97; not L2's
-// groups of 32).
+// faster on the tap-major kernel); channel groups of 64 channels or more: in TF32 from a few tiles per
+// block (T8, X1, H2, B4; not T6's groups of 32, nor S11's), in IEEE also groups of 32 (T8, X1, H2),
+// in 16-bit where blocks walk many tiles, with y up to 1 GiB or beyond with rotated phases (T8, X1 at
+// stride 2 and padding 1, step 97; not L2's groups of 32).
 TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
   struct Case {
     const char* id;
@@ -163,6 +163,9 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
       {"S11", 1, 192, 96, 4, 2, 1, 22272, 0, 0},   {"T6", 16, 192, 96, 4, 2, 1, 8448, 0, 0},
       {"T8", 16, 128, 128, 4, 2, 1, 32768, 2, 2},  {"L2", 1, 256, 128, 8, 4, 2, 262144, 0, 0},
       {"X1", 16, 128, 128, 4, 2, 1, 1048576, 2, 2}, {"S11/8", 1, 192, 96, 4, 2, 1, 2784, 0, 0},
+      // HiFi-GAN's up2 and BigVGAN's up4 in training: fp32 groups of 64 at 4 and 31 tiles per block
+      // (16-bit: every-phase tiles, or the tap-major kernel), step 180
+      {"H2", 16, 128, 64, 4, 2, 1, 2048, 0, 2},     {"B4", 16, 96, 48, 4, 2, 1, 16384, 0, 2},
   };
   for (const Case& c : cases)
     for (const int32_t dtype : {CONVT1D_BFLOAT16, CONVT1D_FLOAT16, CONVT1D_FLOAT32}) {
@@ -191,11 +194,12 @@ TEST(StreamPlan, AutoTakesPhaseBlocksWhereMeasuredFaster) {
         EXPECT_EQ(grouped, c.block_phases32 > 0) << "IEEE";
         if (grouped) EXPECT_EQ(ieee.stream.block_phases, c.block_phases32);
         if (grouped) EXPECT_EQ(ieee.stream.n, 32);
-        if (grouped) EXPECT_EQ(ieee.stream.x_parts, 2);  // 128 channels: 2 chunks per tap and part
+        // 128 input channels: 2 chunks per tap and part (B4's 96: one box)
+        if (grouped) EXPECT_EQ(ieee.stream.x_parts, c.c_in % 64 == 0 ? 2 : 1);
         continue;  // (L2's fp32 weights fit neither way)
       }
-      p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced, every one of them runs on phase blocks
-      EXPECT_TRUE(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks);
+      p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;  // forced: phase blocks past 64 output channels
+      EXPECT_EQ(convt1d::detail::make_plan(p, t1d::hopper_info()).stream.phase_blocks, c.c_out > 64);
     }
 }
 
