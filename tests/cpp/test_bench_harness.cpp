@@ -22,6 +22,7 @@
 #include "bench/report.hpp"
 #include "bench/runners.hpp"
 #include "bench/suite.hpp"
+#include "bench/tune_rule.hpp"
 #include "commands.hpp"
 #include "cpu/reference.hpp"
 #include "numeric.hpp"
@@ -485,6 +486,19 @@ TEST(BenchNcu, KernelFilterMatchesEveryKernelOfOurs) {
 }
 
 // ---------------------------------------------------------------- end to end
+
+// `convt1d tune` records a forced algorithm only where it beats AUTO by the margin in both rounds.
+TEST(TuneRule, AWinMustHoldInTheFirstPassAndTheConfirmationRound) {
+  EXPECT_TRUE(beats_auto(0.100, 0.096));
+  EXPECT_FALSE(beats_auto(0.100, 0.0975));  // inside the margin
+  EXPECT_FALSE(beats_auto(0.100, 0.120));
+  EXPECT_FALSE(beats_auto(-1, 0.05));  // AUTO failed: nothing to compare with
+  EXPECT_FALSE(beats_auto(0.100, -1));
+  EXPECT_TRUE(tune_records(0.0112, 0.0100, 0.0111, 0.0101));
+  EXPECT_FALSE(tune_records(0.0112, 0.0107, 0.0108, 0.0107));  // the first pass's gap was noise
+  EXPECT_FALSE(tune_records(0.0112, 0.0100, -1, -1));          // not confirmed (not re-timed)
+  EXPECT_FALSE(tune_records(0.0112, 0.0110, 0.0120, 0.0100));  // no win in the first pass
+}
 
 TEST(BenchCli, ReducesCpuProblemsWithinBudget) {
   const convt1d_problem r = reduce_for_cpu(headline_case().problem, 1e9);
