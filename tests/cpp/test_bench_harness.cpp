@@ -27,6 +27,7 @@
 #include "cpu/reference.hpp"
 #include "numeric.hpp"
 #include "problem.hpp"
+#include "tune_table.hpp"
 
 using namespace convt1d::bench;
 
@@ -498,6 +499,32 @@ TEST(TuneRule, AWinMustHoldInTheFirstPassAndTheConfirmationRound) {
   EXPECT_FALSE(tune_records(0.0112, 0.0107, 0.0108, 0.0107));  // the first pass's gap was noise
   EXPECT_FALSE(tune_records(0.0112, 0.0100, -1, -1));          // not confirmed (not re-timed)
   EXPECT_FALSE(tune_records(0.0112, 0.0110, 0.0120, 0.0100));  // no win in the first pass
+}
+
+// `convt1d tune` end to end: bad options are refused before any timing; without a CUDA device it says so
+// and writes nothing; with one it writes a table that later runs can read (its entries depend on timings).
+TEST(BenchCli, TuneRefusesBadOptionsAndWritesAReadableTable) {
+  Args algo({"--algo", "wgmma"});
+  EXPECT_EQ(convt1d::cli::run_tune(algo.argc(), algo.argv()), 2);
+  Args no_file({"--out"});
+  EXPECT_EQ(convt1d::cli::run_tune(no_file.argc(), no_file.argv()), 2);
+  Args bad_mode({"--mode", "fp64"});
+  EXPECT_EQ(convt1d::cli::run_tune(bad_mode.argc(), bad_mode.argv()), 2);
+  Args help({"-h"});
+  EXPECT_EQ(convt1d::cli::run_tune(help.argc(), help.argv()), 0);
+
+  const std::string path = ::testing::TempDir() + "bench_harness_tune.tsv";
+  std::remove(path.c_str());
+  Args run({"--case", "S21,X2", "--mode", "bf16", "--quick", "--repeats", "3", "--warmup", "1", "--out", path});
+  if (convt1d_cuda_device_count() == 0) {
+    EXPECT_EQ(convt1d::cli::run_tune(run.argc(), run.argv()), 1);
+    EXPECT_FALSE(std::ifstream(path).good()) << "a table written without a device";
+    return;
+  }
+  ASSERT_EQ(convt1d::cli::run_tune(run.argc(), run.argv()), 0);
+  ASSERT_TRUE(std::ifstream(path).good());
+  EXPECT_NO_THROW(convt1d::detail::load_tune_file(path, false));
+  std::remove(path.c_str());
 }
 
 TEST(BenchCli, ReducesCpuProblemsWithinBudget) {
