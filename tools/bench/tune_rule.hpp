@@ -11,10 +11,10 @@ inline bool beats_auto(double auto_ms, double forced_ms) {
 }
 
 // ...twice: in the first pass, which times AUTO and then each algorithm over all the cases, and in a
-// confirmation round that times the two back to back on that case alone, the algorithm first. The
-// medians of one kernel move by up to 5 % between passes (perf-log step 182: T1 bf16 0.0112 and 0.0107
-// ms, IEEE G2 1.29 and 1.23-1.25 ms, AUTO and `--algo wgmma` running the same kernel), which one pass,
-// or two in the same order, would record as a win.
+// confirmation round that times the two again, back to back, over just the cases it won, the algorithm
+// first. The medians of one kernel move by up to 5 % between passes (perf-log step 182: T1 bf16 0.0112
+// and 0.0107 ms, IEEE G2 1.29 and 1.23-1.25 ms, AUTO and `--algo wgmma` running the same kernel), which
+// one pass, or two in the same order, would record as a win.
 inline bool tune_records(double auto_ms, double forced_ms, double auto_again_ms, double forced_again_ms) {
   return beats_auto(auto_ms, forced_ms) && beats_auto(auto_again_ms, forced_again_ms);
 }
