@@ -276,8 +276,9 @@ bool prefers_phase_blocks(const convt1d_problem& p, const Shape& s, const Stream
   if (t.block_phases == 1 || (t.n < kChannelGroupMinN && !t.ieee)) return false;
   const int64_t tiles_per_block = t.tiles * t.groups / std::max<int64_t>(1, t.grid);
   if (p.dtype == CONVT1D_FLOAT32) return tiles_per_block >= kChannelGroupMinTilesFp32;
+  constexpr int64_t kElem16 = 2;  // bytes of an fp16 / bf16 output
   return tiles_per_block >= kChannelGroupMinTiles16 &&
-         (t.rotation != 0 || s.y_elements() * 2 <= kChannelGroupMaxOutputBytes16);
+         (t.rotation != 0 || s.y_elements() * kElem16 <= kChannelGroupMaxOutputBytes16);
 }
 
 bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling& t, const DeviceInfo& dev) {
