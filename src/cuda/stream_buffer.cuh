@@ -1,5 +1,6 @@
-// A stream-ordered workspace (cudaMallocAsync: pool-cached, CUDA-graph capturable) that goes back to
-// the pool in stream order after the launches that use it, and on error paths too.
+// A stream-ordered workspace (cudaMallocFromPoolAsync from the library's pool, workspace_pool.cuh:
+// cached across calls and synchronisations, CUDA-graph capturable) that goes back to the pool in stream
+// order after the launches that use it, and on error paths too.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,15 +9,19 @@
 #include <string>
 
 #include "cuda/cuda_check.cuh"
+#include "cuda/workspace_pool.cuh"
 
 namespace convt1d::detail {
 
 class StreamBuffer {
  public:
-  // `name` says what the workspace holds, in error messages ("cudaMallocAsync(<name>)"). Zero bytes
+  // `name` says what the workspace holds, in error messages ("cudaMallocFromPoolAsync(<name>)"). Zero bytes
   // allocate nothing (a workspace the plan does not need).
   StreamBuffer(size_t bytes, cudaStream_t stream, const char* name) : stream_(stream), name_(name) {
-    if (bytes > 0) check(cudaMallocAsync(&ptr_, bytes, stream_), "cudaMallocAsync");
+    if (bytes == 0) return;
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaMallocFromPoolAsync(&ptr_, bytes, workspace_pool(device), stream_), "cudaMallocFromPoolAsync");
   }
   ~StreamBuffer() {  // on the error path only (release() has freed it otherwise): nothing to report to
     if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
