@@ -2,7 +2,7 @@
 // decoded): host wall time of convt1d_forward + cudaStreamSynchronize per call, median and p90 of 200, on
 // B = 1 layers of the suite with a per-call workspace (S23, S2 TF32; S1 bf16, whose rows of 87 are padded)
 // and one without (S21). What it showed (docs/perf-log.md step 190, H100): with the workspace taken from a
-// pool that releases its memory at every synchronisation, 145-165 us per call; from the library's pool,
+// pool that releases its memory at every synchronisation, 145-170 us per call; from the library's pool,
 // which keeps it, 25-29 us. `CONVT1D_WORKSPACE_KEEP_MIB=0 ./sync_per_call` shows the former again.
 //
 // Build against the library (any CUDA GPU; the workspaces above are the Hopper kernels'), one line:
