@@ -3,11 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <sstream>
 
 #include "plan.hpp"
 #include "problem.hpp"
+#include "whole_number.hpp"
 
 namespace convt1d::detail {
 
@@ -28,15 +30,6 @@ std::vector<std::string> split_tabs(const std::string& line) {
     if (tab == std::string::npos) return fields;
     start = tab + 1;
   }
-}
-
-bool parse_int(const std::string& text, int64_t min_value, int64_t* out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (*end != '\0' || v < min_value) return false;
-  *out = v;
-  return true;
 }
 
 int32_t dtype_code(const std::string& name) {
@@ -136,11 +129,17 @@ TuneTable parse_tune_table(const std::string& text, const std::string& source) {
     const char* names[] = {"C_in", "C_out", "K", "stride", "padding", "output_padding", "dilation", "groups",
                            "bias", "batch_class", "length_class"};
     const int64_t minimum[] = {1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1};
+    // bias is 0 or 1; the classes count the bits of a size (size_class)
+    constexpr int64_t kAny = std::numeric_limits<int64_t>::max(), kMaxClass = 64;
+    const int64_t maximum[] = {kAny, kAny, kAny, kAny, kAny, kAny, kAny, kAny, 1, kMaxClass, kMaxClass};
     int64_t v[11];
     for (int i = 0; i < 11; ++i)
-      if (!parse_int(f[3 + i], minimum[i], &v[i]) || (i == 8 && v[i] > 1))
-        fail(CONVT1D_INVALID_ARGUMENT, where + names[i] + ": expected an integer >= " + std::to_string(minimum[i]) +
-                                           (i == 8 ? " and <= 1" : "") + ", got '" + f[3 + i] + "'");
+      if (!parse_whole_number(f[3 + i], minimum[i], maximum[i], &v[i]))
+        fail(CONVT1D_INVALID_ARGUMENT, where + names[i] + ": expected a whole number " +
+                                           (maximum[i] == kAny ? ">= " + std::to_string(minimum[i])
+                                                               : "from " + std::to_string(minimum[i]) + " to " +
+                                                                     std::to_string(maximum[i])) +
+                                           ", got '" + f[3 + i] + "'");
     e.in_channels = v[0];
     e.out_channels = v[1];
     e.kernel_size = v[2];

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "problem.hpp"
+#include "whole_number.hpp"
 
 namespace convt1d::detail {
 
@@ -10,19 +11,10 @@ int64_t workspace_keep_bytes(const char* env_value) {
   if (env_value == nullptr) return kWorkspaceKeepDefaultMiB << 20;
   constexpr int64_t kMaxMiB = int64_t{1} << 40;
   int64_t mib = 0;
-  const std::string text(env_value);
-  bool ok = !text.empty();
-  for (char c : text) {
-    if (c < '0' || c > '9' || mib > kMaxMiB) {
-      ok = false;
-      break;
-    }
-    mib = mib * 10 + (c - '0');
-  }
-  if (!ok || mib > kMaxMiB)
+  if (!parse_whole_number(env_value, 0, kMaxMiB, &mib))
     fail(CONVT1D_INVALID_ARGUMENT, std::string("convt1d: ") + kWorkspaceKeepEnv +
                                        " must be a whole number of MiB from 0 to 2^40 (the workspace the memory "
-                                       "pool keeps across synchronisations), got '" + text + "'");
+                                       "pool keeps across synchronisations), got '" + env_value + "'");
   return mib << 20;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "commands.hpp"
 #include "convt1d/convt1d.h"
 #include "cpu/reference.hpp"
+#include "whole_number.hpp"
 #include "gpu_buffer.hpp"
 #include "numeric.hpp"
 #include "problem.hpp"
@@ -56,6 +58,8 @@ struct Tally {
   int ran = 0, unsupported = 0, failed = 0;
   double worst = 0.0;
 };
+
+constexpr int64_t kMaxCount = 1000000;  // random problems per run
 
 struct Options {
   int count = 120;
@@ -167,11 +171,20 @@ bool parse(int argc, char** argv, Options& o) {
       std::exit(0);
     } else if (a == "--count") {
       const char* v = value("--count");
-      if (!v || (o.count = std::atoi(v)) < 1) return std::fprintf(stderr, "convt1d check: --count must be >= 1\n"), false;
+      int64_t count = 0;
+      if (!v) return false;
+      if (!convt1d::detail::parse_whole_number(v, 1, kMaxCount, &count))
+        return std::fprintf(stderr, "convt1d check: --count must be a whole number from 1 to %lld, got '%s'\n",
+                            static_cast<long long>(kMaxCount), v),
+               false;
+      o.count = static_cast<int>(count);
     } else if (a == "--seed") {
       const char* v = value("--seed");
+      int64_t seed = 0;
       if (!v) return false;
-      o.seed = std::strtoull(v, nullptr, 10);
+      if (!convt1d::detail::parse_whole_number(v, 0, std::numeric_limits<int64_t>::max(), &seed))
+        return std::fprintf(stderr, "convt1d check: --seed must be a whole number >= 0, got '%s'\n", v), false;
+      o.seed = static_cast<uint64_t>(seed);
     } else if (a == "--device") {
       const char* v = value("--device");
       if (!v) return false;

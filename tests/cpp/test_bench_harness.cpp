@@ -198,9 +198,10 @@ TEST(BenchOptions, DefaultsAndEveryOption) {
 TEST(BenchOptions, RejectsBadValuesNamingTheOption) {
   const std::vector<std::vector<std::string>> bad = {
       {"--repeats", "10"}, {"--repeats", "abc"}, {"--mode", "fp64"}, {"--algo", "fft"},
-      {"--warmup", "-1"},  {"--json"},           {"--bogus"},         {"--case", ","}};
-  const std::vector<std::string> names = {"--repeats", "--repeats", "--mode", "--algo",
-                                          "--warmup",  "--json",    "--bogus", "--case"};
+      {"--warmup", "-1"},  {"--json"},           {"--bogus"},         {"--case", ","},
+      {"--warmup", " 3"},  {"--seed", "+5"},     {"--repeats", "60x"}, {"--repeats", "99999999999999999999"}};
+  const std::vector<std::string> names = {"--repeats", "--repeats", "--mode",  "--algo",   "--warmup",  "--json",
+                                          "--bogus",   "--case",    "--warmup", "--seed", "--repeats", "--repeats"};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     BenchOptions o;
     std::string error;

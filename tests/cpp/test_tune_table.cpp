@@ -110,9 +110,13 @@ TEST(TuneTable, EveryMalformedFieldNamesItsLine) {
       {"GPU\tint8\t-\t768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "dtype: expected float32, float16, bfloat16"},
       {"GPU\tfloat32\t-\t768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "math: expected tf32 or ieee for float32"},
       {"GPU\tbfloat16\ttf32\t768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "math: expected - for bfloat16"},
-      {"GPU\tbfloat16\t-\tx768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "C_in: expected an integer >= 1, got 'x768'"},
-      {"GPU\tbfloat16\t-\t768\t384\t16\t8\t-4\t0\t1\t1\t1\t5\t9\twgmma", "padding: expected an integer >= 0"},
-      {"GPU\tbfloat16\t-\t768\t384\t16\t8\t4\t0\t1\t1\t2\t5\t9\twgmma", "bias: expected an integer >= 0 and <= 1"},
+      {"GPU\tbfloat16\t-\tx768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "C_in: expected a whole number >= 1, got 'x768'"},
+      {"GPU\tbfloat16\t-\t 768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "C_in: expected a whole number >= 1, got ' 768'"},
+      {"GPU\tbfloat16\t-\t768\t+384\t16\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "C_out: expected a whole number >= 1"},
+      {"GPU\tbfloat16\t-\t768\t384\t99999999999999999999\t8\t4\t0\t1\t1\t1\t5\t9\twgmma", "K: expected a whole number >= 1"},
+      {"GPU\tbfloat16\t-\t768\t384\t16\t8\t-4\t0\t1\t1\t1\t5\t9\twgmma", "padding: expected a whole number >= 0"},
+      {"GPU\tbfloat16\t-\t768\t384\t16\t8\t4\t0\t1\t1\t2\t5\t9\twgmma", "bias: expected a whole number from 0 to 1"},
+      {"GPU\tbfloat16\t-\t768\t384\t16\t8\t4\t0\t1\t1\t1\t65\t9\twgmma", "batch_class: expected a whole number from 1 to 64"},
       {"GPU\tbfloat16\t-\t768\t384\t16\t8\t4\t0\t1\t1\t1\t5\t9\tauto", "algorithm: expected direct, implicit_gemm"},
   };
   for (const Bad& b : bad) {

@@ -1,22 +1,20 @@
 #include "bench/options.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "bench/suite.hpp"
 #include "plan.hpp"
+#include "whole_number.hpp"
 
 namespace convt1d::bench {
 
 namespace {
 
-bool parse_count(const std::string& text, long min_value, int* value) {
-  if (text.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < min_value || v > 1000000) return false;
+constexpr int64_t kMaxCount = 1000000;  // runs, warm-up runs and seeds
+
+bool parse_count(const std::string& text, int64_t min_value, int* value) {
+  int64_t v = 0;
+  if (!detail::parse_whole_number(text, min_value, kMaxCount, &v)) return false;
   *value = static_cast<int>(v);
   return true;
 }
@@ -82,14 +80,14 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
     } else if (arg == "--repeats") {
       if (!need_value("a count")) return false;
       if (!parse_count(value, 1, &o.repeats)) {
-        *error = "--repeats expects an integer >= 1, got '" + value + "'";
+        *error = "--repeats expects a whole number from 1 to " + std::to_string(kMaxCount) + ", got '" + value + "'";
         return false;
       }
       o.repeats_given = true;
     } else if (arg == "--warmup") {
       if (!need_value("a count")) return false;
       if (!parse_count(value, 0, &o.warmup)) {
-        *error = "--warmup expects an integer >= 0, got '" + value + "'";
+        *error = "--warmup expects a whole number from 0 to " + std::to_string(kMaxCount) + ", got '" + value + "'";
         return false;
       }
       o.warmup_given = true;
@@ -103,7 +101,7 @@ bool parse_bench_options(int argc, char** argv, BenchOptions* out, std::string* 
       int seed = 0;
       if (!need_value("an integer")) return false;
       if (!parse_count(value, 0, &seed)) {
-        *error = "--seed expects an integer in [0, 1000000], got '" + value + "'";
+        *error = "--seed expects a whole number from 0 to " + std::to_string(kMaxCount) + ", got '" + value + "'";
         return false;
       }
       o.seed = static_cast<uint64_t>(seed);

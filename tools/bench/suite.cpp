@@ -1,13 +1,13 @@
 #include "bench/suite.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "bench/csv.hpp"
 #include "problem.hpp"
+#include "whole_number.hpp"
 
 #ifndef CONVT1D_SOURCE_DIR
 #define CONVT1D_SOURCE_DIR "."
@@ -22,16 +22,6 @@ std::string trim(const std::string& s) {
   if (first == std::string::npos) return "";
   const auto last = s.find_last_not_of(" \t\r\n");
   return s.substr(first, last - first + 1);
-}
-
-bool parse_int(const std::string& text, int64_t* value) {
-  if (text.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || end == text.c_str() || *end != '\0') return false;
-  *value = v;
-  return true;
 }
 
 constexpr int kColumns = 13;
@@ -67,8 +57,9 @@ SuiteParse parse_suite(std::istream& in, const std::string& source_name) {
     int64_t v[kColumns] = {};
     std::string bad;
     for (int c = 2; c < kColumns; ++c) {
-      if (!parse_int(f[c], &v[c])) {
-        bad = std::string("column ") + kColumnNames[c] + " is not an integer: '" + f[c] + "'";
+      if (!convt1d::detail::parse_whole_number(f[c], std::numeric_limits<int64_t>::min(),
+                                                 std::numeric_limits<int64_t>::max(), &v[c])) {
+        bad = std::string("column ") + kColumnNames[c] + " is not a whole number: '" + f[c] + "'";
         break;
       }
     }
