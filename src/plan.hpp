@@ -372,6 +372,9 @@ constexpr int64_t kStreamMinTilesFp32OnePhase = 32;
 constexpr int kStreamMinWaves16 = 4;
 constexpr int kStreamMinWaves16Vector = 3;
 constexpr int kStreamMinTiles16OnePhase = 64;
+// AUTO on rows that are not 16-byte multiples (StreamTiling::row_boxes): from this many tiles per SM
+// (perf-log step 193: 31 won 5x, 2.4 and 5 lost 12-15 %; between them unmeasured).
+constexpr int64_t kStreamRowBoxesMinTilesPerSm = 8;
 // Every-phase tiles rotate their phases (StreamTiling::rotation) in 16-bit and IEEE; TF32 only where
 // blocks walk this many tiles (perf-log step 100: T4 -2 %, while one-tile blocks lost 1-3 %).
 constexpr int64_t kStreamRotateMinTilesPerBlockTf32 = 16;
@@ -441,6 +444,14 @@ struct StreamTiling {
   // two parts made T8 IEEE 16 % faster on both the H100 and the H200, but TF32 14 % slower on the
   // H100 (19 % faster on the H200), 16-bit (four windows) 4-5 % slower, four parts slower than two. 1: one box.
   int32_t x_parts = 1;
+  // x rows that are not 16-byte multiples (any length of audio), which a TMA map cannot step through:
+  // each window arrives as one bulk copy (cp.async.bulk, no tensor map) per channel row of x read flat,
+  // issued by the producer warp's lanes. A copy starts on 16 bytes, so up to 16 bytes left of the window
+  // (x_cols leaves room for that), and each thread reads its rows that far right. A copy reads past its
+  // own row at the row's ends, so the consumer of a tile at either end zeroes the columns outside the
+  // row. Every-phase tilings, where x as a whole is a 16-byte multiple (so no copy ends inside a 16-byte
+  // piece of it), only.
+  bool row_boxes = false;
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one
                              // phase's rows, or one channel group's)

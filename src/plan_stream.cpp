@@ -16,6 +16,7 @@ constexpr int64_t kStepsPerRow = kSwizzleRowBytes / kStepBytes;
 constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem base up to the swizzle period
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
+constexpr int64_t kRowBoxZeroSlack = 32;       // row boxes: a fragment row up to 7 elements right, twice
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
@@ -35,7 +36,8 @@ int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1)
 // reach too far for one TMA box.
 bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, StreamTiling& t, int64_t extra_left = 0) {
   const int64_t base = floor_to(t.q_first - poly.max_shift - extra_left, align) - t.q_first;
-  const int64_t need = positions - base;  // through the tile's last q (shift 0)
+  // through the tile's last q (shift 0); row boxes start up to 16 bytes early (StreamTiling::row_boxes)
+  const int64_t need = positions - base + (t.row_boxes ? align : 0);
   // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
   int64_t cols = round_up(need, 16) + 8;
   if (cols - 16 >= need) cols -= 16;
@@ -260,15 +262,20 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
               std::to_string(s.out_channels));
   const int64_t elem = fp32 ? 4 : 2;
   const int64_t align = 16 / elem;  // TMA box starts and row pitches are 16-byte multiples
-  // TMA reads x rows in place: their pitch must be a 16-byte multiple.
-  if (s.in_length % align != 0)
-    return no("needs in_length to be a multiple of " + std::to_string(align) + " (16-byte rows for TMA), got " +
-              std::to_string(s.in_length));
+  // TMA steps through x rows in place where their pitch is a 16-byte multiple; other rows come as one
+  // bulk copy per channel row of x read flat (StreamTiling::row_boxes), at 32-bit element offsets.
+  const bool row_boxes = s.in_length % align != 0;
+  if (row_boxes && s.batch * s.in_channels * s.in_length % align != 0)
+    return no("needs in_length, or batch * in_channels * in_length, to be a multiple of " + std::to_string(align) +
+              " (16-byte rows for TMA, or a 16-byte x for row copies), got in_length " + std::to_string(s.in_length) +
+              " and " + std::to_string(s.batch * s.in_channels) + " rows");
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.batch > kInt32Max || s.padding + s.out_length + kStreamPositions * s.stride > kInt32Max ||
-      s.in_length + kStreamPositions > kInt32Max)
+      s.in_length + kStreamPositions > kInt32Max ||
+      (row_boxes && s.batch * s.in_channels * s.in_length + kStreamMaxBox > kInt32Max))
     return no("a dimension exceeds the kernel's 32-bit coordinates");
   t = StreamTiling{};
+  t.row_boxes = row_boxes;
   t.k_step = static_cast<int32_t>(kStepBytes / elem);
   t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, t.k_step));
   if (t.ci_pad > kStreamMaxBox)
@@ -303,7 +310,8 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     t.weight_bytes = t.image_bytes;
     t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
     t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
-    t.zero_bytes = kStepBytes * t.x_cols;  // k_step channel rows of the window
+    // k_step channel rows of the window, and what row boxes' shifts add to a thread's reads
+    t.zero_bytes = kStepBytes * t.x_cols + (row_boxes ? kRowBoxZeroSlack : 0);
     const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
                           kStagingBarrierBytes + kBiasBytes;
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
@@ -315,13 +323,18 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
       t.stages = static_cast<int32_t>(stages);
       t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
-      t.tile_run = fp32 && !ieee && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
+      // (the row-box kernels are compiled without runs)
+      t.tile_run = fp32 && !ieee && !row_boxes && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
       if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
       return true;
     }
     all_phases_why = "the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
                      std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
   }
+  if (row_boxes)
+    return no("needs in_length to be a multiple of " + std::to_string(align) +
+              " (16-byte rows for TMA) where phase blocks would run, got " + std::to_string(s.in_length) + ": " +
+              all_phases_why);
   std::string phase_why;
   if (plan_phase_blocks(s, poly, dev, elem, align, t, phase_why)) return true;
   return no(all_phases_why + "; phase blocks " + phase_why);

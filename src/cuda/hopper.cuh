@@ -42,6 +42,14 @@ __device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t by
 #endif
 }
 
+// Adds `bytes` to the transactions the barrier's current phase waits for, without arriving: for copies
+// into one phase issued by several threads, each arming its own before one arrival completes the count.
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, uint32_t bytes) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+#endif
+}
+
 // Makes the mbarrier initialisation visible to the TMA unit (the async proxy).
 __device__ __forceinline__ void fence_barrier_init() {
 #ifdef CONVT1D_SM90A_DEVICE
@@ -74,6 +82,16 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, i
           "r"(smem_addr(dst)),
       "l"(map), "r"(c0), "r"(c1), "r"(smem_addr(bar))
       : "memory");
+#endif
+}
+// A bulk copy without a tensor map: `bytes` (a multiple of 16) from global `src` to shared `dst`, both
+// 16-byte aligned, completing `bytes` of the barrier's transaction count. No bounds, no zero fill.
+__device__ __forceinline__ void bulk_load(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                   smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(bar))
+               : "memory");
 #endif
 }
 __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2,

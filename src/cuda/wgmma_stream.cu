@@ -24,6 +24,13 @@
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[2], drained[2]   mbarriers
 //
+// Rows that are not 16-byte multiples (StreamTiling::row_boxes): x read flat, each window as one bulk copy
+// (cp.async.bulk, no tensor map) per channel row issued by the producer warp's lanes, starting on the 16
+// bytes at or before the window (so each row sits its own shift right in the stage, and each thread reads
+// its rows that far right) and clipped to x; rows past C_in zeroed once at set-up; the consumer of a row's
+// first or last tile zeroes the columns outside the row, which the copies read from the neighbouring rows
+// (or left unwritten, past x), before its fragment loads.
+//
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... (tile i in x stage i mod stages;
 // `stages` is even, so consumer h owns the stages of its parity and waits on each in phase order).
 // Warpgroup 0's first thread
@@ -45,6 +52,16 @@ namespace convt1d::detail {
 namespace {
 
 using namespace stream;
+
+constexpr int kRowFixBarrier = 1;  // named barriers 1 + h: consumer h's row-box fix-up (0 is __syncthreads)
+
+// What row boxes (StreamTiling::row_boxes) read beyond StreamParams: the kernel's last argument, so that
+// the other instances' arguments keep their places.
+struct RowBoxParams {
+  int32_t in_channels, in_length;
+  int32_t x_elements;  // B * C_in * L_in: the end of x
+  const void* x;       // x itself (the copies take no tensor map)
+};
 
 // Byte offset of (channel co, tile position pos) in a staging buffer: block pos / kBoxPositions of
 // 128-byte rows, row co, the 16-byte chunk index XOR co mod 8 (so that a warp's fragment writes,
@@ -132,13 +149,72 @@ struct GroupMath<Math16<T16>> {
   using type = HalfChunkMath16<T16>;
 };
 
+// Row boxes (StreamTiling::row_boxes): where the box of flat x element f starts. Bulk copies start on 16
+// bytes, so a channel row's box starts row_shift elements left of its window and the row's elements sit
+// that far right in the stage.
+template <class T>
+__device__ __forceinline__ int32_t row_shift(int32_t f) {
+  return f & (16 / int32_t(sizeof(T)) - 1);  // (f mod the elements of 16 bytes, also for f < 0)
+}
+
+// The producer warp for row boxes: per tile of the walk `w`, the lanes share out the channel rows, box ci
+// being x_cols elements of x read flat, from the 16 bytes at or before the window's start in channel ci of
+// the tile's batch row, as far as it lies inside x (what lies outside x is outside the row too, which the
+// consumer zeroes). Each lane arms the stage's "full" barrier for its own copies' bytes before issuing
+// them (a phase's transaction count may run negative meanwhile), and lane 0's arrival, after every lane's,
+// is the one the phase waits for, so it cannot complete before all the bytes are armed. (Summing the
+// bytes over the warp for one arming first made T4's channels on rows of 32767 10 % slower, step 193.)
+template <class T>
+__device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParams& p, const RowBoxParams& rb,
+                                            unsigned char* x_stages, uint64_t* full, uint64_t* empty, int lane) {
+  const T* x = static_cast<const T*>(rb.x);
+  for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
+    const int32_t start = p.q_first + w.col_tile * kStreamPositions + p.x_base;
+    if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+    unsigned char* stage = x_stages + size_t(w.stage) * p.stage_bytes;
+    for (int32_t ci = lane; ci < rb.in_channels; ci += 32) {
+      const int32_t f = (w.row * rb.in_channels + ci) * rb.in_length + start;
+      const int32_t box = f - row_shift<T>(f);
+      const int32_t first = max(box, 0), end = min(box + p.x_cols, rb.x_elements);
+      if (end > first) {
+        const uint32_t bytes = uint32_t(end - first) * uint32_t(sizeof(T));
+        hopper::mbar_expect_tx(&full[w.stage], bytes);
+        hopper::bulk_load(stage + size_t(ci) * p.x_box_bytes + size_t(first - box) * sizeof(T), x + first, bytes,
+                          &full[w.stage]);
+      }
+    }
+    __syncwarp();
+    if (lane == 0) ptx::mbar_arrive(&full[w.stage]);
+  }
+}
+
+// Row boxes: the columns of a landed window that lie outside its row, [0, in_length), zeroed by the 128
+// threads of consumer warpgroup h (the only reader of the stage) before any of them loads a fragment.
+// `f0` is the flat x index of channel 0's window start, `start` its position in the row. A uniform no-op
+// for the tiles whose window lies inside the row.
+template <class T>
+__device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f0, int32_t start, const StreamParams& p,
+                                                 const RowBoxParams& rb, int h) {
+  constexpr int32_t kMaxShift = 16 / int32_t(sizeof(T)) - 1;
+  if (start - kMaxShift >= 0 && start + p.x_cols <= rb.in_length) return;
+  T* x = reinterpret_cast<T*>(stage);
+  for (int32_t i = threadIdx.x % 128; i < rb.in_channels * p.x_cols; i += 128) {
+    const int32_t ci = i / p.x_cols, c = i % p.x_cols;
+    const int32_t position = start - row_shift<T>(f0 + ci * rb.in_length) + c;  // of stage column c in the row
+    if (position < 0 || position >= rb.in_length) x[i] = from_float<T>(0.0f);
+  }
+  hopper::fence_proxy_async();  // before the stage's next fill (async proxy), which this consumer's release allows
+  ptx::bar_sync(kRowFixBarrier + h, 128);
+}
+
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
-// kRuns: tiles taken in runs (StreamTiling::tile_run).
-template <class M, int N, bool kPhased, bool kRuns>
+// kRuns: tiles taken in runs (StreamTiling::tile_run). kRowBoxes: StreamTiling::row_boxes (compiled apart,
+// so that the 16-byte-row instances keep their code).
+template <class M, int N, bool kPhased, bool kRuns, bool kRowBoxes>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
-                        typename M::T* __restrict__ y) {
+                        typename M::T* __restrict__ y, const __grid_constant__ RowBoxParams rb) {
 #ifdef CONVT1D_SM90A_DEVICE
   using T = typename M::T;
   const int32_t phases = kPhased ? p.phases : 1;
@@ -166,14 +242,24 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     hopper::fence_barrier_init();
   }
+  if constexpr (kRowBoxes) {  // the channel rows past C_in, which no box fills, read as zeros
+    const int32_t pad_elems = (p.ci_pad - rb.in_channels) * p.x_cols;
+    for (int32_t s = 0; s < p.stages; ++s) {
+      T* pad = reinterpret_cast<T*>(x_stages + size_t(s) * p.stage_bytes) + rb.in_channels * p.x_cols;
+      for (int32_t i = tid; i < pad_elems; i += kThreads) pad[i] = from_float<T>(0.0f);
+    }
+  }
   wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
   finish_setup<N>(zeros, bias_s, bias, p);
 
   if (wg == 0) {  // producer
-    if (tid == 0) {
-      fill_x_stages(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), kStreamPositions, p, &x_map,
-                    x_stages, full, empty);
+    if (kRowBoxes ? tid < 32 : tid == 0) {
+      if constexpr (kRowBoxes)
+        fill_x_rows<T>(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), p, rb, x_stages, full, empty, tid);
+      else
+        fill_x_stages(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), kStreamPositions, p, &x_map, x_stages,
+                      full, empty);
     } else if (tid >= 32 && tid / 32 <= kStoreWarps) {  // store warps 1-3: every tile
       const int sw = tid / 32 - 1, lane = tid % 32;
       auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p);
@@ -203,16 +289,29 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
-    const unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
+    unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
+    int32_t pair_step = p.x_cols;  // (16-bit) from a fragment's channel 2q to 2q + 1
+    int32_t start = 0, f0 = 0;     // row boxes: the window's first position, and its flat x index in channel 0
+    if constexpr (kRowBoxes) {  // this thread's rows sit their boxes' shifts right (rows q, q + 4 / 2q, 2q + 8: one shift)
+      start = p.q_first + w.col_tile * kStreamPositions + p.x_base;
+      f0 = (w.row * rb.in_channels) * rb.in_length + start;
+      const int32_t first = row_shift<T>(f0 + M::kRowsPerQ * q * rb.in_length);
+      xs += first;
+      if constexpr (M::kRowsPerQ == 2)
+        pair_step += row_shift<T>(f0 + (2 * q + 1) * rb.in_length) - first;
+    }
     for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
       set_bias<N>(acc[0], bias_s, q);
       set_bias<N>(acc[1], bias_s, q);
       fence_acc<N>(acc[0]);  // both sets defined before the phase's first wgmma
       fence_acc<N>(acc[1]);
-      if (r == 0) ptx::mbar_wait(&full[s], w.parity);  // (after the accumulators' set-up, which needs no x)
+      if (r == 0) {  // (after the accumulators' set-up, which needs no x)
+        ptx::mbar_wait(&full[s], w.parity);
+        if constexpr (kRowBoxes) zero_outside_row<T>(stage, f0, start, p, rb, h);
+      }
       const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r];
       int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
       for (int c = c0; c < p.phase_chunk[r + 1]; ++c) {
@@ -226,9 +325,9 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += G::kGroupSteps) {
           if (kHalfChunks && g0 > 0 && step0 + g0 >= steps) break;  // the chunk's rest lies past the reduction
           const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-          mma_group<G, N>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small);
+          mma_group<G, N, kRowBoxes>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small, pair_step);
           fence_group<G>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-          mma_group<G, N>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small);
+          mma_group<G, N, kRowBoxes>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small, pair_step);
           fence_group<G>(a0);
         }
       }
@@ -296,26 +395,39 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
 }
 constexpr int kPackThreads = 256;
 
-template <class M, int N, bool kPhased, bool kRuns = false>
+template <class M, int N, bool kPhased, bool kRuns = false, bool kRowBoxes = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
               const void* image) {
+  const Shape& s = plan.shape;
+  RowBoxParams rb{};
+  if (kRowBoxes) {
+    rb.in_channels = static_cast<int32_t>(s.in_channels);
+    rb.in_length = static_cast<int32_t>(s.in_length);
+    rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
+    rb.x = a.x;
+  }
   using T = typename M::T;
   const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns>;
+  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRowBoxes>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
   launch_dependent(plan.stream.overlap_packing, kKernel, plan.stream.grid, kThreads, smem,
                    static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", x_map, p,
-                   static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y));
+                   static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
 // The instance the tiling asks for at width N: phases compiled in (stride > 1) or folded out, tiles in
-// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them.
+// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them, row boxes without runs.
 template <class M, int N>
 void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
                   const void* image) {
   const bool phased = plan.poly.phases > 1;
+  if (plan.stream.row_boxes) {
+    if (plan.stream.tile_run != 1) fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream row boxes take no tile runs");
+    return phased ? launch_n<M, N, true, false, true>(plan, a, x_map, p, image)
+                  : launch_n<M, N, false, false, true>(plan, a, x_map, p, image);
+  }
   if (plan.stream.tile_run == 1)
     return phased ? launch_n<M, N, true>(plan, a, x_map, p, image) : launch_n<M, N, false>(plan, a, x_map, p, image);
   if constexpr (std::is_same_v<M, Tf32Math>)
@@ -351,12 +463,14 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
 
   const auto batch = static_cast<cuuint64_t>(s.batch);
   const auto l_in = static_cast<cuuint64_t>(s.in_length), c_in = static_cast<cuuint64_t>(s.in_channels);
-  const CUtensorMap x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
-                                          {static_cast<cuuint32_t>(t.x_cols),
-                                           static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
-                                          CU_TENSOR_MAP_SWIZZLE_NONE, "x",
-                                          t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B
-                                                         : CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  const CUtensorMapL2promotion promotion =
+      t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B : CU_TENSOR_MAP_L2_PROMOTION_L2_128B;
+  // Row boxes read x by plain bulk copies: no tensor map (none could step through these rows).
+  const CUtensorMap x_map =
+      t.row_boxes ? CUtensorMap{}
+                  : tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
+                                  {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
+                                  CU_TENSOR_MAP_SWIZZLE_NONE, "x", promotion);
   StreamParams p{};
   p.tiles = static_cast<int32_t>(t.tiles);
   p.tiles_per_row = static_cast<int32_t>(t.tiles_per_row);
@@ -401,7 +515,7 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_parts = t.x_parts;
-  p.x_box_bytes = static_cast<uint32_t>(int64_t{t.ci_pad} / t.x_parts * t.x_cols * kElem);
+  p.x_box_bytes = static_cast<uint32_t>((t.row_boxes ? 1 : int64_t{t.ci_pad} / t.x_parts) * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   p.image_bytes = static_cast<uint32_t>(t.image_bytes / M::kImages);

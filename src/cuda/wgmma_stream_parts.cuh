@@ -128,6 +128,16 @@ struct Math16 {
     a[2] = pair(x + 8 * cols, cols);       // (g, 2q + 8, 2q + 9)
     a[3] = pair(x + 8 * cols + 8, cols);
   }
+  // Row boxes (wgmma_stream.cu): rows 2q + 1 and 2q + 9 sit `pair_step` elements past rows 2q and 2q + 8
+  // (the pitch plus the difference of the two rows' shifts).
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const T16* xt, int32_t cols,
+                                                      int32_t pair_step) {
+    const uint16_t* x = reinterpret_cast<const uint16_t*>(xt);
+    a[0] = pair(x, pair_step);
+    a[1] = pair(x + 8, pair_step);
+    a[2] = pair(x + 8 * cols, pair_step);
+    a[3] = pair(x + 8 * cols + 8, pair_step);
+  }
 };
 
 template <class M>
@@ -151,11 +161,19 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
 // points at this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap
 // offset, or, past the reduction, the offset of a zero block: zero A against zero W^T rows), then
 // their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
-template <class M, int N>
+// kShifted (row boxes, wgmma_stream.cu): 16-bit pairs of rows `pair_step` apart (Math16::load_shifted);
+// fp32 fragments read rows q and q + 4, whose shifts are equal, as they are.
+template <class M, int N, bool kShifted = false>
 __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
-                                          const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small) {
+                                          const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small,
+                                          int32_t pair_step = 0) {
+  if constexpr (kShifted && M::kRowsPerQ == 2) {
 #pragma unroll
-  for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);
+    for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load_shifted(a[kk], xs + off[kk], cols, pair_step);
+  } else {
+#pragma unroll
+    for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);
+  }
   fence_acc<N>(acc);
   fence_group<M>(a);
   hopper::wgmma_fence();

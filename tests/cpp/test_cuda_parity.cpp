@@ -693,6 +693,14 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 8, 96, 180000, 4, 2, 1, 1, 0},    // 16-bit y past 64 MiB: channel groups of 64 (the second half empty)
       {1, 16, 128, 131072, 4, 2, 1, 1, 1},  // 16-bit y past 64 MiB, phases rotated, odd L_out: element stores
       {2, 60, 72, 3000, 4, 2, 1, 1, 0},     // IEEE: x windows in parts of 32 rows, 4 of them TMA zero fill
+      // Rows that are not 16-byte multiples (x as a whole a 16-byte multiple): one bulk copy per channel
+      // row, the row ends zeroed by the consumer.
+      {2, 32, 64, 40001, 5, 1, 0, 3, 0},    // KB74's taps
+      {8, 13, 20, 30003, 4, 1, 9, 2, 0},    // channel rows past C_in, padding
+      {3, 48, 24, 32767, 4, 2, 1, 1, 0},    // T4's channels: two phases, rotated
+      {2, 40, 40, 130, 3, 1, 69, 5, 0},     // two tiles a row, padding beyond the reach
+      {2, 24, 33, 37, 16, 1, 7, 7, 5},      // one window wider than its row: both ends in one tile
+      {2, 32, 64, 5004, 5, 1, 0, 3, 0},     // 16-byte rows in fp32, not in 16-bit
   };
   std::vector<Layer> layers = fixed;
   t1d::Rng shape_rng(311);
@@ -709,9 +717,23 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.output_padding = t1d::rand_int(shape_rng, 0, std::max(l.stride, l.dilation) - 1);
     layers.push_back(l);
   }
+  t1d::Rng odd_rng(313);  // random layers on rows of any length
+  for (int i = 0; i < 8; ++i) {
+    Layer l;
+    l.batch = t1d::rand_int(odd_rng, 1, 3);
+    l.c_in = i % 2 ? t1d::rand_int(odd_rng, 1, 96) : 8 * t1d::rand_int(odd_rng, 1, 12);  // (whole 16-byte x)
+    l.c_out = t1d::rand_int(odd_rng, 1, 64);
+    l.length = t1d::rand_int(odd_rng, 1, 9000);
+    l.k = t1d::rand_int(odd_rng, 1, 9);
+    l.stride = t1d::rand_int(odd_rng, 1, 4);
+    l.dilation = t1d::rand_int(odd_rng, 1, 6);
+    l.padding = t1d::rand_int(odd_rng, 0, (l.k - 1) * l.dilation + 2);
+    l.output_padding = t1d::rand_int(odd_rng, 0, std::max(l.stride, l.dilation) - 1);
+    layers.push_back(l);
+  }
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
-  int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0;
+  int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0, row_boxes = 0, row_boxes16 = 0;
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -737,6 +759,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       grouped16 += plan.stream.phase_blocks && plan.stream.block_phases > 1 && m.dtype != CONVT1D_FLOAT32;
       rotated += plan.stream.phase_blocks && plan.stream.rotation != 0;
       parts += plan.stream.x_parts > 1;
+      row_boxes += plan.stream.row_boxes;
+      row_boxes16 += plan.stream.row_boxes && m.dtype != CONVT1D_FLOAT32;
       rotated_tiles += !plan.stream.phase_blocks && plan.stream.rotation != 0;
       rotated_tf32 += !plan.stream.phase_blocks && plan.stream.rotation != 0 && m.dtype == CONVT1D_FLOAT32 &&
                       m.math == CONVT1D_MATH_TF32;
@@ -757,6 +781,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(rotated_tiles, 8) << "too few every-phase tilings ran with rotated phases";
   EXPECT_GE(rotated_tf32, 1) << "no TF32 tiling ran with rotated phases";
   EXPECT_GE(parts, 2) << "too few IEEE layers ran with x windows in channel parts";
+  EXPECT_GE(row_boxes, 15) << "too few layers ran with rows that are not 16-byte multiples";
+  EXPECT_GE(row_boxes16, 10) << "too few 16-bit layers ran with rows that are not 16-byte multiples";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

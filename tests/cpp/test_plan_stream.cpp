@@ -67,8 +67,12 @@ TEST(StreamPlan, RefusesWithAReason) {
       {[](convt1d_problem& p) { p.groups = 2; }, "groups"},
       {[](convt1d_problem& p) { p.stride = 9; }, "stride <= 8"},
       {[](convt1d_problem& p) { p.out_channels = 129; }, "out_channels <= 128"},
-      {[](convt1d_problem& p) { p.in_length = 131070; }, "multiple of 4"},
-      {[](convt1d_problem& p) { p.in_length = 131068; p.dtype = CONVT1D_BFLOAT16; }, "multiple of 8"},
+      // rows that are not 16-byte multiples, on a layer that needs phase blocks (C_out past 64)
+      {[](convt1d_problem& p) { p.in_length = 131070; p.out_channels = 96; }, "multiple of 4"},
+      {[](convt1d_problem& p) { p.in_length = 131068; p.out_channels = 96; p.dtype = CONVT1D_BFLOAT16; }, "multiple of 8"},
+      // row copies address x flat in 32 bits, and need x as a whole in 16-byte pieces
+      {[](convt1d_problem& p) { p.in_length = 2100001; }, "32-bit"},
+      {[](convt1d_problem& p) { p.in_length = 1001; p.batch = 1; p.in_channels = 13; }, "16-byte x"},
       {[](convt1d_problem& p) { p.dilation = 50; }, "dilation"},             // reach 200
       {[](convt1d_problem& p) { p.in_channels = 257; }, "in_channels <= 256"},
       {[](convt1d_problem& p) { p.in_channels = 80; p.math = CONVT1D_MATH_IEEE; }, "IEEE mode needs"},  // 400 terms
@@ -83,6 +87,40 @@ TEST(StreamPlan, RefusesWithAReason) {
   convt1d_problem p = ok;
   p.device = CONVT1D_DEVICE_CPU;
   EXPECT_TRUE(t1d::contains(refusal(p), "CUDA only")) << refusal(p);
+}
+
+// Rows of any length: where they are not 16-byte multiples the every-phase tiling reads them as one box
+// per channel row (StreamTiling::row_boxes), with the same windows and tiles, and AUTO still streams them.
+TEST(StreamPlan, RowsThatAreNotSixteenByteMultiplesComeAsRowBoxes) {
+  for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16})
+    for (int64_t length : {131071, 131073, 131070, 131076}) {
+      convt1d_problem p = kb74();
+      p.dtype = dtype;
+      const Plan aligned = convt1d::detail::make_plan(p, t1d::hopper_info());
+      ASSERT_EQ(aligned.kernel, KernelKind::WgmmaStream);
+      EXPECT_FALSE(aligned.stream.row_boxes);
+      p.in_length = length;
+      const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+      const bool unaligned = length * (dtype == CONVT1D_FLOAT32 ? 4 : 2) % 16 != 0;
+      EXPECT_EQ(plan.kernel, KernelKind::WgmmaStream) << length << " " << plan.reason;
+      EXPECT_EQ(plan.stream.row_boxes, unaligned) << length;
+      EXPECT_FALSE(plan.stream.phase_blocks);
+      EXPECT_EQ(plan.stream.x_parts, 1);
+      EXPECT_EQ(plan.stream.x_base, aligned.stream.x_base) << length;
+      // a row box starts up to 16 bytes left of its window: the window keeps that much room on the right
+      const int64_t align = 16 / (dtype == CONVT1D_FLOAT32 ? 4 : 2);
+      if (unaligned) EXPECT_GE(plan.stream.x_cols, plan.stream.positions - plan.stream.x_base + align) << length;
+      EXPECT_LE(plan.stream.x_cols, convt1d::detail::kStreamMaxBox);  // one TMA box per row
+      if (unaligned) EXPECT_EQ(plan.stream.tile_run, 1);                 // (compiled without runs)
+    }
+  // AUTO leaves short layers on such rows to the kernels it took before (P1 on rows of 39999: 2.4 tiles
+  // per SM), forced they stream
+  convt1d_problem p1 = convt1d_problem_init(1, 64, 32, 39999, 4);
+  p1.stride = 2;
+  p1.padding = 1;
+  p1.device = CONVT1D_DEVICE_CUDA;
+  EXPECT_NE(convt1d::detail::make_plan(p1, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
+  EXPECT_EQ(forced_stream_plan(1, 64, 32, 39999, 4, 2, 1, CONVT1D_FLOAT32).row_boxes, true);
 }
 
 TEST(StreamPlan, Kb74Tiling) {
