@@ -703,6 +703,16 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 32, 64, 5004, 5, 1, 0, 3, 0},     // 16-byte rows in fp32, not in 16-bit
   };
   std::vector<Layer> layers = fixed;
+  // A random layer's taps, stride, dilation, padding and output_padding, drawn in that order after its
+  // batch, channels and length.
+  auto with_random_taps = [](t1d::Rng& r, Layer l) {
+    l.k = t1d::rand_int(r, 1, 9);
+    l.stride = t1d::rand_int(r, 1, 4);
+    l.dilation = t1d::rand_int(r, 1, 6);
+    l.padding = t1d::rand_int(r, 0, (l.k - 1) * l.dilation + 2);
+    l.output_padding = t1d::rand_int(r, 0, std::max(l.stride, l.dilation) - 1);
+    return l;
+  };
   t1d::Rng shape_rng(311);
   for (int i = 0; i < 24; ++i) {
     Layer l;
@@ -710,12 +720,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.c_in = t1d::rand_int(shape_rng, 1, i % 2 ? 96 : 192);
     l.c_out = t1d::rand_int(shape_rng, 1, i % 2 ? 64 : 128);
     l.length = 8 * t1d::rand_int(shape_rng, 1, 1500);
-    l.k = t1d::rand_int(shape_rng, 1, 9);
-    l.stride = t1d::rand_int(shape_rng, 1, 4);
-    l.dilation = t1d::rand_int(shape_rng, 1, 6);
-    l.padding = t1d::rand_int(shape_rng, 0, (l.k - 1) * l.dilation + 2);
-    l.output_padding = t1d::rand_int(shape_rng, 0, std::max(l.stride, l.dilation) - 1);
-    layers.push_back(l);
+    layers.push_back(with_random_taps(shape_rng, l));
   }
   t1d::Rng odd_rng(313);  // random layers on rows of any length
   for (int i = 0; i < 8; ++i) {
@@ -724,12 +729,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
     l.c_in = i % 2 ? t1d::rand_int(odd_rng, 1, 96) : 8 * t1d::rand_int(odd_rng, 1, 12);  // (whole 16-byte x)
     l.c_out = t1d::rand_int(odd_rng, 1, 64);
     l.length = t1d::rand_int(odd_rng, 1, 9000);
-    l.k = t1d::rand_int(odd_rng, 1, 9);
-    l.stride = t1d::rand_int(odd_rng, 1, 4);
-    l.dilation = t1d::rand_int(odd_rng, 1, 6);
-    l.padding = t1d::rand_int(odd_rng, 0, (l.k - 1) * l.dilation + 2);
-    l.output_padding = t1d::rand_int(odd_rng, 0, std::max(l.stride, l.dilation) - 1);
-    layers.push_back(l);
+    layers.push_back(with_random_taps(odd_rng, l));
   }
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
