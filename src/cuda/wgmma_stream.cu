@@ -46,6 +46,7 @@
 
 #include "cuda/stream_buffer.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
+#include "row_boxes.hpp"
 
 namespace convt1d::detail {
 
@@ -149,14 +150,6 @@ struct GroupMath<Math16<T16>> {
   using type = HalfChunkMath16<T16>;
 };
 
-// Row boxes (StreamTiling::row_boxes): where the box of flat x element f starts. Bulk copies start on 16
-// bytes, so a channel row's box starts row_shift elements left of its window and the row's elements sit
-// that far right in the stage.
-template <class T>
-__device__ __forceinline__ int32_t row_shift(int32_t f) {
-  return f & (16 / int32_t(sizeof(T)) - 1);  // (f mod the elements of 16 bytes, also for f < 0)
-}
-
 // The producer warp for row boxes: per tile of the walk `w`, the lanes share out the channel rows, box ci
 // being x_cols elements of x read flat, from the 16 bytes at or before the window's start in channel ci of
 // the tile's batch row, as far as it lies inside x (what lies outside x is outside the row too, which the
@@ -173,14 +166,13 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
     if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
     unsigned char* stage = x_stages + size_t(w.stage) * p.stage_bytes;
     for (int32_t ci = lane; ci < rb.in_channels; ci += 32) {
-      const int32_t f = (w.row * rb.in_channels + ci) * rb.in_length + start;
-      const int32_t box = f - row_shift<T>(f);
-      const int32_t first = max(box, 0), end = min(box + p.x_cols, rb.x_elements);
-      if (end > first) {
-        const uint32_t bytes = uint32_t(end - first) * uint32_t(sizeof(T));
+      const RowBox c = row_box<sizeof(T)>((w.row * rb.in_channels + ci) * rb.in_length + start, p.x_cols,
+                                          rb.x_elements);
+      if (c.end > c.first) {
+        const uint32_t bytes = uint32_t(c.end - c.first) * uint32_t(sizeof(T));
         hopper::mbar_expect_tx(&full[w.stage], bytes);
-        hopper::bulk_load(stage + size_t(ci) * p.x_box_bytes + size_t(first - box) * sizeof(T), x + first, bytes,
-                          &full[w.stage]);
+        hopper::bulk_load(stage + size_t(ci) * p.x_box_bytes + size_t(c.first - c.box) * sizeof(T), x + c.first,
+                          bytes, &full[w.stage]);
       }
     }
     __syncwarp();
@@ -200,7 +192,7 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
   T* x = reinterpret_cast<T*>(stage);
   for (int32_t i = threadIdx.x % 128; i < rb.in_channels * p.x_cols; i += 128) {
     const int32_t ci = i / p.x_cols, c = i % p.x_cols;
-    const int32_t position = start - row_shift<T>(f0 + ci * rb.in_length) + c;  // of stage column c in the row
+    const int32_t position = row_box_position<sizeof(T)>(start, f0 + ci * rb.in_length, c);
     if (position < 0 || position >= rb.in_length) x[i] = from_float<T>(0.0f);
   }
   hopper::fence_proxy_async();  // before the stage's next fill (async proxy), which this consumer's release allows
@@ -297,10 +289,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     if constexpr (kRowBoxes) {  // this thread's rows sit their boxes' shifts right (rows q, q + 4 / 2q, 2q + 8: one shift)
       start = p.q_first + w.col_tile * kStreamPositions + p.x_base;
       f0 = (w.row * rb.in_channels) * rb.in_length + start;
-      const int32_t first = row_shift<T>(f0 + M::kRowsPerQ * q * rb.in_length);
+      const int32_t first = row_box_shift<sizeof(T)>(f0 + M::kRowsPerQ * q * rb.in_length);
       xs += first;
       if constexpr (M::kRowsPerQ == 2)
-        pair_step += row_shift<T>(f0 + (2 * q + 1) * rb.in_length) - first;
+        pair_step += row_box_shift<sizeof(T)>(f0 + (2 * q + 1) * rb.in_length) - first;
     }
     for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
