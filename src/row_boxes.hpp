@@ -14,8 +14,10 @@ namespace convt1d::detail {
 // the elements of 16 bytes (for f < 0 too, a window left of x's first row). A channel row's elements sit
 // that far right in the stage, and the threads reading that row read that far right.
 template <int kElemBytes>
+constexpr int32_t kRowBoxMaxShift = 16 / kElemBytes - 1;
+template <int kElemBytes>
 CONVT1D_HOST_DEVICE inline int32_t row_box_shift(int32_t f) {
-  return f & (16 / kElemBytes - 1);
+  return f & kRowBoxMaxShift<kElemBytes>;
 }
 
 // The copy of one channel row of a window whose first element is flat x element f: `box` is the x element

@@ -150,6 +150,11 @@ struct GroupMath<Math16<T16>> {
   using type = HalfChunkMath16<T16>;
 };
 
+// Row boxes: the row position of the first x column of tile w's window.
+__device__ __forceinline__ int32_t window_start(const TileWalk<false>& w, const StreamParams& p) {
+  return p.q_first + w.col_tile * kStreamPositions + p.x_base;
+}
+
 // The producer warp for row boxes: per tile of the walk `w`, the lanes share out the channel rows, box ci
 // being x_cols elements of x read flat, from the 16 bytes at or before the window's start in channel ci of
 // the tile's batch row, as far as it lies inside x (what lies outside x is outside the row too, which the
@@ -162,7 +167,7 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
                                             unsigned char* x_stages, uint64_t* full, uint64_t* empty, int lane) {
   const T* x = static_cast<const T*>(rb.x);
   for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
-    const int32_t start = p.q_first + w.col_tile * kStreamPositions + p.x_base;
+    const int32_t start = window_start(w, p);
     if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
     unsigned char* stage = x_stages + size_t(w.stage) * p.stage_bytes;
     for (int32_t ci = lane; ci < rb.in_channels; ci += 32) {
@@ -187,8 +192,7 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
 template <class T>
 __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f0, int32_t start, const StreamParams& p,
                                                  const RowBoxParams& rb, int h) {
-  constexpr int32_t kMaxShift = 16 / int32_t(sizeof(T)) - 1;
-  if (start - kMaxShift >= 0 && start + p.x_cols <= rb.in_length) return;
+  if (start - kRowBoxMaxShift<sizeof(T)> >= 0 && start + p.x_cols <= rb.in_length) return;
   T* x = reinterpret_cast<T*>(stage);
   for (int32_t i = threadIdx.x % 128; i < rb.in_channels * p.x_cols; i += 128) {
     const int32_t ci = i / p.x_cols, c = i % p.x_cols;
@@ -287,7 +291,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     int32_t pair_step = p.x_cols;  // (16-bit) from a fragment's channel 2q to 2q + 1
     int32_t start = 0, f0 = 0;     // row boxes: the window's first position, and its flat x index in channel 0
     if constexpr (kRowBoxes) {  // this thread's rows sit their boxes' shifts right (rows q, q + 4 / 2q, 2q + 8: one shift)
-      start = p.q_first + w.col_tile * kStreamPositions + p.x_base;
+      start = window_start(w, p);
       f0 = (w.row * rb.in_channels) * rb.in_length + start;
       const int32_t first = row_box_shift<sizeof(T)>(f0 + M::kRowsPerQ * q * rb.in_length);
       xs += first;
