@@ -29,7 +29,9 @@
 // bytes at or before the window (so each row sits its own shift right in the stage, and each thread reads
 // its rows that far right) and clipped to x; rows past C_in zeroed once at set-up; the consumer of a row's
 // first or last tile zeroes the columns outside the row, which the copies read from the neighbouring rows
-// (or left unwritten, past x), before its fragment loads.
+// (or left unwritten, past x), before its fragment loads. Every consumer thread releases the stage
+// itself ("empty" counts 128 arrivals): its fix-up writes and loads precede the next fill's copies, and
+// racecheck follows releases thread by thread, not through a warp's __syncwarp (docs/perf-log.md, step 194).
 //
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... (tile i in x stage i mod stages;
 // `stages` is even, so consumer h owns the stages of its parity and waits on each in phase order).
@@ -230,7 +232,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
-    init_stage_barriers(full, empty, p.stages);
+    // Row boxes: every consumer thread releases its own reads and fix-up writes of the stage, which the
+    // next fill's bulk copies (issued by the producer's 32 lanes) overwrite.
+    init_stage_barriers(full, empty, p.stages, kRowBoxes ? kWarpsPerConsumer * 32 : kWarpsPerConsumer);
     for (int h = 0; h < 2; ++h) {
       // Every thread arrives (each releases its own staging accesses): count the threads.
       ptx::mbar_init(&staged[h], kWarpsPerConsumer * 32);
@@ -331,8 +335,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       fence_acc<N>(acc[0]);
       fence_acc<N>(acc[1]);
       if (r == phases - 1) {  // the x window is no longer read
-        __syncwarp();
-        if (lane == 0) ptx::mbar_arrive(&empty[s]);
+        if constexpr (kRowBoxes) {
+          ptx::mbar_arrive(&empty[s]);
+        } else {
+          __syncwarp();
+          if (lane == 0) ptx::mbar_arrive(&empty[s]);
+        }
       }
       // D[q][co] of phase r into the staging at output q * phases + r, once the store warps have
       // taken the staging's previous tile.

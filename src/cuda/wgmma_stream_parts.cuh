@@ -216,11 +216,12 @@ __device__ __forceinline__ void chunk_offsets(int32_t (&off)[kStepsPerGroup], in
 }
 
 // The x stages' barriers: "full" completes on the producer's arrival plus the TMA bytes, "empty" on
-// the arrivals of the consuming warpgroup's warps.
-__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int32_t stages) {
+// the arrivals of the consuming warpgroup's warps (or of its every thread: `empty_arrivals`).
+__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int32_t stages,
+                                                    int32_t empty_arrivals = kWarpsPerConsumer) {
   for (int s = 0; s < stages; ++s) {
     ptx::mbar_init(&full[s], 1);
-    ptx::mbar_init(&empty[s], kWarpsPerConsumer);
+    ptx::mbar_init(&empty[s], empty_arrivals);
   }
 }
 
