@@ -43,4 +43,27 @@ CONVT1D_HOST_DEVICE inline int32_t row_box_position(int32_t start, int32_t f, in
   return start - row_box_shift<kElemBytes>(f) + c;
 }
 
+// fp32 stage slots. A fragment load reads the x rows of four consecutive slots at once (one per lane quad, 8
+// positions each): conflict-free only where the four rows start on distinct 8-bank groups (their slots differ
+// mod 4, x_cols being 8 mod 16) and share their shift. Channel rows 4 apart share a shift, so where the rows
+// come in whole groups of 16 (row_box_transposed), each group sits transposed as 4 x 4 in the stage: channel
+// 16g + 4a + b in slot 16g + 4b + a, and W^T's image orders the reduction by slot the same way, so that a
+// step's k-th row of W^T still meets the x row in its k-th slot. Otherwise, and in 16-bit (whose pair loads
+// hit distinct banks whatever the shifts; ncu, perf-log step 195), channel ci sits in slot ci. An involution:
+// the slot's channel is row_box_slot(slot) too.
+template <int kElemBytes>
+CONVT1D_HOST_DEVICE inline bool row_box_transposed(int32_t ci_pad) {
+  return kElemBytes == 4 && ci_pad % 16 == 0;
+}
+template <int kElemBytes>
+CONVT1D_HOST_DEVICE inline int32_t row_box_slot(int32_t ci, int32_t ci_pad) {
+  if (!row_box_transposed<kElemBytes>(ci_pad)) return ci;
+  return (ci & ~15) | ((ci & 3) << 2) | ((ci >> 2) & 3);
+}
+
+// Transposed fp32 slots: which of a window's channel rows 0-3 has the shift of every row in stage slot
+// `slot` (it holds channel 16g + 4 (slot % 4) + (slot / 4 % 4)). A step's slots 0-3 and 4-7 thus each share
+// one shift, that of rows 0 and 1 in an even step, 2 and 3 in an odd one.
+CONVT1D_HOST_DEVICE inline int32_t row_box_slot_shift_row(int32_t slot) { return (slot >> 2) & 3; }
+
 }  // namespace convt1d::detail

@@ -178,7 +178,8 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
       if (c.end > c.first) {
         const uint32_t bytes = uint32_t(c.end - c.first) * uint32_t(sizeof(T));
         hopper::mbar_expect_tx(&full[w.stage], bytes);
-        hopper::bulk_load(stage + size_t(ci) * p.x_box_bytes + size_t(c.first - c.box) * sizeof(T), x + c.first,
+        hopper::bulk_load(stage + size_t(row_box_slot<sizeof(T)>(ci, p.ci_pad)) * p.x_box_bytes + size_t(c.first - c.box) * sizeof(T),
+                          x + c.first,
                           bytes, &full[w.stage]);
       }
     }
@@ -199,7 +200,7 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
   for (int32_t i = threadIdx.x % 128; i < rb.in_channels * p.x_cols; i += 128) {
     const int32_t ci = i / p.x_cols, c = i % p.x_cols;
     const int32_t position = row_box_position<sizeof(T)>(start, f0 + ci * rb.in_length, c);
-    if (position < 0 || position >= rb.in_length) x[i] = from_float<T>(0.0f);
+    if (position < 0 || position >= rb.in_length) x[row_box_slot<sizeof(T)>(ci, p.ci_pad) * p.x_cols + c] = from_float<T>(0.0f);
   }
   hopper::fence_proxy_async();  // before the stage's next fill (async proxy), which this consumer's release allows
   ptx::bar_sync(kRowFixBarrier + h, 128);
@@ -242,11 +243,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     hopper::fence_barrier_init();
   }
-  if constexpr (kRowBoxes) {  // the channel rows past C_in, which no box fills, read as zeros
-    const int32_t pad_elems = (p.ci_pad - rb.in_channels) * p.x_cols;
+  if constexpr (kRowBoxes) {  // the slots of channel rows past C_in, which no copy fills, read as zeros
+    // (transposed slots: inside the last group of 16, in its order)
+    const int32_t from = row_box_transposed<sizeof(T)>(p.ci_pad) ? rb.in_channels / 16 * 16 : rb.in_channels;
     for (int32_t s = 0; s < p.stages; ++s) {
-      T* pad = reinterpret_cast<T*>(x_stages + size_t(s) * p.stage_bytes) + rb.in_channels * p.x_cols;
-      for (int32_t i = tid; i < pad_elems; i += kThreads) pad[i] = from_float<T>(0.0f);
+      T* rows = reinterpret_cast<T*>(x_stages + size_t(s) * p.stage_bytes) + from * p.x_cols;
+      for (int32_t i = tid; i < (p.ci_pad - from) * p.x_cols; i += kThreads)
+        if (row_box_slot<sizeof(T)>(from + i / p.x_cols, p.ci_pad) >= rb.in_channels) rows[i] = from_float<T>(0.0f);
     }
   }
   wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
@@ -293,14 +296,28 @@ __global__ void __launch_bounds__(kThreads, 1)
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
     int32_t pair_step = p.x_cols;  // (16-bit) from a fragment's channel 2q to 2q + 1
+    RowShifts shifts{};            // (fp32 row boxes) how far right each step's rows sit
     int32_t start = 0, f0 = 0;     // row boxes: the window's first position, and its flat x index in channel 0
-    if constexpr (kRowBoxes) {  // this thread's rows sit their boxes' shifts right (rows q, q + 4 / 2q, 2q + 8: one shift)
+    if constexpr (kRowBoxes) {
       start = window_start(w, p);
       f0 = (w.row * rb.in_channels) * rb.in_length + start;
-      const int32_t first = row_box_shift<sizeof(T)>(f0 + M::kRowsPerQ * q * rb.in_length);
-      xs += first;
-      if constexpr (M::kRowsPerQ == 2)
+      if constexpr (M::kRowsPerQ == 2) {  // rows 2q, 2q + 8 share a shift, 2q + 1, 2q + 9 another
+        const int32_t first = row_box_shift<sizeof(T)>(f0 + 2 * q * rb.in_length);
+        xs += first;
         pair_step += row_box_shift<sizeof(T)>(f0 + (2 * q + 1) * rb.in_length) - first;
+      } else if (row_box_transposed<sizeof(T)>(p.ci_pad)) {  // slots by the step's parity (row_box_slot_shift_row)
+        int32_t row_shift[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) row_shift[i] = row_box_shift<sizeof(T)>(f0 + i * rb.in_length);
+#pragma unroll
+        for (int parity = 0; parity < 2; ++parity) {
+          shifts.low[parity] = row_shift[row_box_slot_shift_row(8 * parity)];
+          shifts.high[parity] = 4 * p.x_cols + row_shift[row_box_slot_shift_row(8 * parity + 4)] - shifts.low[parity];
+        }
+      } else {  // slot ci holds channel ci: this thread's rows q and q + 4 share one shift
+        const int32_t own = row_box_shift<sizeof(T)>(f0 + q * rb.in_length);
+        shifts = RowShifts{{own, own}, {4 * p.x_cols, 4 * p.x_cols}};
+      }
     }
     for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
@@ -325,9 +342,10 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += G::kGroupSteps) {
           if (kHalfChunks && g0 > 0 && step0 + g0 >= steps) break;  // the chunk's rest lies past the reduction
           const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-          mma_group<G, N, kRowBoxes>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small, pair_step);
+          mma_group<G, N, kRowBoxes>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small, pair_step, shifts);
           fence_group<G>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-          mma_group<G, N, kRowBoxes>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small, pair_step);
+          mma_group<G, N, kRowBoxes>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small, pair_step,
+                                     shifts);
           fence_group<G>(a0);
         }
       }
@@ -367,10 +385,11 @@ struct PackPhases {
 // tap_step) and channel v % ci_pad; tf32-rounded fp32 or 16-bit as given, zero outside W; the 16-byte
 // chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's descriptor expects).
 // kSplit (IEEE): the tf32 big parts, then an image of the small parts tf32(w - big) `count` elements on.
+// slot_order (transposed fp32 row boxes): channel v % ci_pad in the order of the x stage's slots (row_box_slot).
 template <class T, bool kSplit>
 __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, const __grid_constant__ PackPhases ph,
                                     int32_t c_in, int32_t c_out, int32_t kernel_size, int32_t ci_pad, int32_t n,
-                                    int32_t count) {
+                                    int32_t count, bool slot_order) {
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
   allow_dependent_launch();  // the streaming kernel may set up while the packing runs
   const int32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
@@ -381,7 +400,8 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
   const int32_t co = idx / per_group * n + row;
   int r = 0;
   while (r + 1 < ph.phases && c >= ph.chunk[r + 1]) ++r;
-  const int32_t v = (c - ph.chunk[r]) * kPerRow + i, j = v / ci_pad, ci = v % ci_pad;
+  const int32_t v = (c - ph.chunk[r]) * kPerRow + i, j = v / ci_pad;
+  const int32_t ci = slot_order ? row_box_slot<sizeof(float)>(v % ci_pad, ci_pad) : v % ci_pad;
   const int32_t k = ph.first_tap[r] + j * ph.tap_step;
   const float value = j < ph.taps[r] && k < kernel_size && ci < c_in && co < c_out
                           ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k])
@@ -462,7 +482,8 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   }
   pack_stream_weights<T, (M::kImages > 1)><<<(count + kPackThreads - 1) / kPackThreads, kPackThreads, 0, stream>>>(
       static_cast<const T*>(a.w), static_cast<T*>(image), ph, static_cast<int32_t>(s.in_channels),
-      static_cast<int32_t>(s.out_channels), static_cast<int32_t>(s.kernel_size), t.ci_pad, t.n, count);
+      static_cast<int32_t>(s.out_channels), static_cast<int32_t>(s.kernel_size), t.ci_pad, t.n, count,
+      t.row_boxes && row_box_transposed<kElem>(t.ci_pad));
   cuda_check_launch("pack_stream_weights launch");
 
   const auto batch = static_cast<cuuint64_t>(s.batch);

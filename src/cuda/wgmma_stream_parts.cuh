@@ -70,10 +70,14 @@ struct Tf32Math {
     MmaTf32<N>::run(acc, a, b);
   }
   static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
+    load_shifted(a, x, 4 * cols);
+  }
+  // Row boxes (wgmma_stream.cu): the rows of k-slots q + 4 `high` elements past those of q.
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high) {
     a[0] = ptx::to_tf32(x[0]);             // (position g, channel q)
     a[1] = ptx::to_tf32(x[8]);             // (g + 8, q)
-    a[2] = ptx::to_tf32(x[4 * cols]);      // (g, q + 4)
-    a[3] = ptx::to_tf32(x[4 * cols + 8]);
+    a[2] = ptx::to_tf32(x[high]);          // (g, q + 4)
+    a[3] = ptx::to_tf32(x[high + 8]);
   }
 };
 
@@ -98,10 +102,13 @@ struct IeeeMath {
     MmaTf32<N>::run(acc, big, b);
   }
   static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
+    load_shifted(a, x, 4 * cols);
+  }
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high) {
     ptx::split_tf32(a[0], a[4], x[0]);
     ptx::split_tf32(a[1], a[5], x[8]);
-    ptx::split_tf32(a[2], a[6], x[4 * cols]);
-    ptx::split_tf32(a[3], a[7], x[4 * cols + 8]);
+    ptx::split_tf32(a[2], a[6], x[high]);
+    ptx::split_tf32(a[3], a[7], x[high + 8]);
   }
 };
 
@@ -143,6 +150,14 @@ struct Math16 {
 template <class M>
 using AGroup = uint32_t[M::kGroupSteps][M::kRegs];
 
+// fp32 row boxes (wgmma_stream.cu): by a step's parity, how far right the rows of this thread's k-slot q
+// sit, and how far past them those of k-slot q + 4 (four rows plus the difference of the two shifts).
+// Transposed slots (row_boxes.hpp, row_box_slot): one pair for the whole warp, alternating with the
+// parity; else this thread's own, the same for both parities.
+struct RowShifts {
+  int32_t low[2], high[2];
+};
+
 template <class M>
 __device__ __forceinline__ void fence_group(AGroup<M>& a) {
 #pragma unroll
@@ -162,14 +177,18 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
 // offset, or, past the reduction, the offset of a zero block: zero A against zero W^T rows), then
 // their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
 // kShifted (row boxes, wgmma_stream.cu): 16-bit pairs of rows `pair_step` apart (Math16::load_shifted);
-// fp32 fragments read rows q and q + 4, whose shifts are equal, as they are.
+// fp32 rows by the shifts of their step's parity (`shifts`; a group starts on an even step).
 template <class M, int N, bool kShifted = false>
 __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
                                           const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small,
-                                          int32_t pair_step = 0) {
+                                          int32_t pair_step = 0, const RowShifts& shifts = {}) {
   if constexpr (kShifted && M::kRowsPerQ == 2) {
 #pragma unroll
     for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load_shifted(a[kk], xs + off[kk], cols, pair_step);
+  } else if constexpr (kShifted) {
+#pragma unroll
+    for (int kk = 0; kk < M::kGroupSteps; ++kk)
+      M::load_shifted(a[kk], xs + off[kk] + shifts.low[kk % 2], shifts.high[kk % 2]);
   } else {
 #pragma unroll
     for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);

@@ -17,6 +17,7 @@
 #include "cpu/reference.hpp"
 #include "gpu_buffer.hpp"
 #include "plan.hpp"
+#include "row_boxes.hpp"
 #include "test_hopper.hpp"
 #include "test_util.hpp"
 
@@ -734,6 +735,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   t1d::Rng rng(312);
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
   int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0, row_boxes = 0, row_boxes16 = 0;
+  int row_boxes_transposed = 0, row_boxes_fp32_in_order = 0;  // fp32 stage slots (row_boxes.hpp, row_box_slot)
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -761,6 +763,11 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       parts += plan.stream.x_parts > 1;
       row_boxes += plan.stream.row_boxes;
       row_boxes16 += plan.stream.row_boxes && m.dtype != CONVT1D_FLOAT32;
+      if (plan.stream.row_boxes && m.dtype == CONVT1D_FLOAT32) {
+        const bool transposed = convt1d::detail::row_box_transposed<4>(plan.stream.ci_pad);
+        row_boxes_transposed += transposed;
+        row_boxes_fp32_in_order += !transposed;
+      }
       rotated_tiles += !plan.stream.phase_blocks && plan.stream.rotation != 0;
       rotated_tf32 += !plan.stream.phase_blocks && plan.stream.rotation != 0 && m.dtype == CONVT1D_FLOAT32 &&
                       m.math == CONVT1D_MATH_TF32;
@@ -783,6 +790,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(parts, 2) << "too few IEEE layers ran with x windows in channel parts";
   EXPECT_GE(row_boxes, 15) << "too few layers ran with rows that are not 16-byte multiples";
   EXPECT_GE(row_boxes16, 10) << "too few 16-bit layers ran with rows that are not 16-byte multiples";
+  EXPECT_GE(row_boxes_transposed, 4) << "too few fp32 row-box layers ran on transposed slots";
+  EXPECT_GE(row_boxes_fp32_in_order, 2) << "too few fp32 row-box layers ran on slots in channel order";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

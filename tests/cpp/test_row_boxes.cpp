@@ -2,7 +2,10 @@
 // multiples, on the CPU, for planned layers: each channel row's bulk copy of every tile's window, the
 // columns its consumer zeroes and the columns each thread reads give exactly the window of x, zero outside
 // its row; every copy starts, lands and ends on 16 bytes; and each thread's rows share the shift it reads
-// them by (fp32: rows q, q + 4 of every 8; 16-bit: 2q, 2q + 8 and 2q + 1, 2q + 9 of every 16).
+// them by (fp32: its stage slots q, q + 4 of every 8, which hold channel rows transposed in groups of 16
+// where there are whole groups; 16-bit: rows 2q, 2q + 8 and 2q + 1, 2q + 9 of every 16). For transposed
+// slots also their purpose: the four slots one fragment load reads lie in distinct bank groups and share
+// their shift.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -18,10 +21,14 @@ namespace {
 using convt1d::detail::row_box;
 using convt1d::detail::row_box_position;
 using convt1d::detail::row_box_shift;
+using convt1d::detail::row_box_slot;
+using convt1d::detail::row_box_slot_shift_row;
 
 struct Layer {
   int64_t batch, c_in, c_out, length, k, stride, padding, dilation;
 };
+
+int transposed_layers = 0;  // fp32 layers whose slots check_layer found transposed
 
 template <int kElem>
 void check_layer(const Layer& l) {
@@ -38,6 +45,8 @@ void check_layer(const Layer& l) {
   const auto x_elements = static_cast<int32_t>(l.batch * l.c_in * l.length);
   const int32_t need = t.positions - t.x_base;  // the window columns the fragment loads read
   const int32_t rows_per_step = t.k_step;        // channel rows of one reduction step
+  const bool transposed = convt1d::detail::row_box_transposed<kElem>(t.ci_pad);
+  transposed_layers += transposed;
   std::vector<double> x(static_cast<size_t>(x_elements));
   for (int32_t e = 0; e < x_elements; ++e) x[static_cast<size_t>(e)] = e + 1.0;  // distinct, none zero
   int copies = 0, clipped = 0, zeroed = 0;
@@ -65,10 +74,13 @@ void check_layer(const Layer& l) {
             ++zeroed;
           }
         }
-        // The threads that read row ci read it by the shift of row ci mod 4 (fp32: thread q reads rows q
-        // and q + 4 of every 8) or ci mod 8 (16-bit: thread q reads 2q, 2q + 1, 2q + 8, 2q + 9 of every 16,
-        // the odd ones by their own shift).
-        const int32_t group_row = kElem == 4 ? ci % 4 : ci % 8;
+        // The threads that read row ci read it by the shift of the window's row 0-3 that their slot's
+        // step parity and half name (fp32: the row sits in slot row_box_slot(ci)), or of row ci mod 8
+        // (16-bit: thread q reads 2q, 2q + 1, 2q + 8, 2q + 9 of every 16, the odd ones by their own shift).
+        const int32_t slot = row_box_slot<kElem>(ci, t.ci_pad);
+        ASSERT_LT(slot, t.ci_pad);
+        ASSERT_EQ(row_box_slot<kElem>(slot, t.ci_pad), ci) << "the slot order is its own inverse (W^T's image uses it)";
+        const int32_t group_row = kElem == 2 ? ci % 8 : transposed ? row_box_slot_shift_row(slot) : ci % 4;
         const int32_t shift = row_box_shift<kElem>(f0 + group_row * length);
         ASSERT_EQ(shift, row_box_shift<kElem>(f)) << "row " << ci << " of a step of " << rows_per_step;
         ASSERT_LE(shift + need, t.x_cols) << "the window leaves no room for the shift";
@@ -80,6 +92,17 @@ void check_layer(const Layer& l) {
         }
       }
     }
+  if (transposed) {  // each load instruction's four slots (k-slots 0-3 or 4-7 of a step)
+    for (int32_t first = 0; first < t.ci_pad; first += 4) {
+      int banks = 0;
+      for (int32_t q = 0; q < 4; ++q) {
+        banks |= 1 << (((first + q) * t.x_cols / 8) % 4);  // the slot's 8-bank group (x_cols is 8 mod 16)
+        EXPECT_EQ(row_box_slot<kElem>(first + q, t.ci_pad) % 4, row_box_slot<kElem>(first, t.ci_pad) % 4)
+            << "slots " << first << "-" << first + 3 << " hold rows of different shifts";
+      }
+      EXPECT_EQ(banks, 15) << "slots " << first << "-" << first + 3 << " share a bank group";
+    }
+  }
   EXPECT_GT(copies, 0);
   EXPECT_GT(clipped, 0) << "no copy reached past x";
   EXPECT_GT(zeroed, 0) << "no window reached past its row";
@@ -95,10 +118,12 @@ const Layer kLayers[] = {
 }  // namespace
 
 TEST(RowBoxes, Fp32WindowsReadExactlyTheirRows) {
+  transposed_layers = 0;
   for (const Layer& l : kLayers) {
     check_layer<4>(l);
     if (HasFatalFailure()) return;
   }
+  EXPECT_EQ(transposed_layers, 3) << "C_in 32, 48 and 13 (padded to 16) come in whole groups of 16, 24 does not";
 }
 
 TEST(RowBoxes, SixteenBitWindowsReadExactlyTheirRows) {
