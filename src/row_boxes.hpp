@@ -51,9 +51,10 @@ CONVT1D_HOST_DEVICE inline int32_t row_box_position(int32_t start, int32_t f, in
 // step's k-th row of W^T still meets the x row in its k-th slot. Otherwise, and in 16-bit (whose pair loads
 // hit distinct banks whatever the shifts; ncu, perf-log step 195), channel ci sits in slot ci. An involution:
 // the slot's channel is row_box_slot(slot) too.
+constexpr int32_t kRowBoxSlotGroup = 16;  // channel rows per transposed group
 template <int kElemBytes>
 CONVT1D_HOST_DEVICE inline bool row_box_transposed(int32_t ci_pad) {
-  return kElemBytes == 4 && ci_pad % 16 == 0;
+  return kElemBytes == 4 && ci_pad % kRowBoxSlotGroup == 0;
 }
 template <int kElemBytes>
 CONVT1D_HOST_DEVICE inline int32_t row_box_slot(int32_t ci, int32_t ci_pad) {

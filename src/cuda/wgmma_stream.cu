@@ -29,7 +29,9 @@
 // bytes at or before the window (so each row sits its own shift right in the stage, and each thread reads
 // its rows that far right) and clipped to x; rows past C_in zeroed once at set-up; the consumer of a row's
 // first or last tile zeroes the columns outside the row, which the copies read from the neighbouring rows
-// (or left unwritten, past x), before its fragment loads. Every consumer thread releases the stage
+// (or left unwritten, past x), before its fragment loads. In fp32, channel rows in whole groups of 16 sit
+// transposed 4 x 4 in the stage (row_boxes.hpp, row_box_slot), so that the four rows of a fragment load share
+// their shift and hit distinct banks, W^T's image ordered to match. Every consumer thread releases the stage
 // itself ("empty" counts 128 arrivals): its fix-up writes and loads precede the next fill's copies, and
 // racecheck follows releases thread by thread, not through a warp's __syncwarp (docs/perf-log.md, step 194).
 //
@@ -178,9 +180,9 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
       if (c.end > c.first) {
         const uint32_t bytes = uint32_t(c.end - c.first) * uint32_t(sizeof(T));
         hopper::mbar_expect_tx(&full[w.stage], bytes);
-        hopper::bulk_load(stage + size_t(row_box_slot<sizeof(T)>(ci, p.ci_pad)) * p.x_box_bytes + size_t(c.first - c.box) * sizeof(T),
-                          x + c.first,
-                          bytes, &full[w.stage]);
+        hopper::bulk_load(stage + size_t(row_box_slot<sizeof(T)>(ci, p.ci_pad)) * p.x_box_bytes +
+                              size_t(c.first - c.box) * sizeof(T),
+                          x + c.first, bytes, &full[w.stage]);
       }
     }
     __syncwarp();
@@ -200,7 +202,8 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
   for (int32_t i = threadIdx.x % 128; i < rb.in_channels * p.x_cols; i += 128) {
     const int32_t ci = i / p.x_cols, c = i % p.x_cols;
     const int32_t position = row_box_position<sizeof(T)>(start, f0 + ci * rb.in_length, c);
-    if (position < 0 || position >= rb.in_length) x[row_box_slot<sizeof(T)>(ci, p.ci_pad) * p.x_cols + c] = from_float<T>(0.0f);
+    if (position < 0 || position >= rb.in_length)
+      x[row_box_slot<sizeof(T)>(ci, p.ci_pad) * p.x_cols + c] = from_float<T>(0.0f);
   }
   hopper::fence_proxy_async();  // before the stage's next fill (async proxy), which this consumer's release allows
   ptx::bar_sync(kRowFixBarrier + h, 128);
@@ -245,11 +248,14 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   if constexpr (kRowBoxes) {  // the slots of channel rows past C_in, which no copy fills, read as zeros
     // (transposed slots: inside the last group of 16, in its order)
-    const int32_t from = row_box_transposed<sizeof(T)>(p.ci_pad) ? rb.in_channels / 16 * 16 : rb.in_channels;
+    const int32_t from = row_box_transposed<sizeof(T)>(p.ci_pad)
+                             ? rb.in_channels / kRowBoxSlotGroup * kRowBoxSlotGroup
+                             : rb.in_channels;
     for (int32_t s = 0; s < p.stages; ++s) {
       T* rows = reinterpret_cast<T*>(x_stages + size_t(s) * p.stage_bytes) + from * p.x_cols;
       for (int32_t i = tid; i < (p.ci_pad - from) * p.x_cols; i += kThreads)
-        if (row_box_slot<sizeof(T)>(from + i / p.x_cols, p.ci_pad) >= rb.in_channels) rows[i] = from_float<T>(0.0f);
+        if (row_box_slot<sizeof(T)>(from + i / p.x_cols, p.ci_pad) >= rb.in_channels)
+          rows[i] = from_float<T>(0.0f);
     }
   }
   wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)

@@ -79,7 +79,8 @@ void check_layer(const Layer& l) {
         // (16-bit: thread q reads 2q, 2q + 1, 2q + 8, 2q + 9 of every 16, the odd ones by their own shift).
         const int32_t slot = row_box_slot<kElem>(ci, t.ci_pad);
         ASSERT_LT(slot, t.ci_pad);
-        ASSERT_EQ(row_box_slot<kElem>(slot, t.ci_pad), ci) << "the slot order is its own inverse (W^T's image uses it)";
+        ASSERT_EQ(row_box_slot<kElem>(slot, t.ci_pad), ci)
+            << "the slot order is its own inverse (W^T's image uses it)";
         const int32_t group_row = kElem == 2 ? ci % 8 : transposed ? row_box_slot_shift_row(slot) : ci % 4;
         const int32_t shift = row_box_shift<kElem>(f0 + group_row * length);
         ASSERT_EQ(shift, row_box_shift<kElem>(f)) << "row " << ci << " of a step of " << rows_per_step;
