@@ -39,10 +39,10 @@ if [ "$mode" != bench ]; then  # tests: build, every test suite, memcheck
   # IEEE on them: raw weights (S1), three passes on packed W^T (S9), small-part accumulators (T7)
   step memcheck_wgmma_ieee compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --case S1,S9,T7 --mode ieee \
     --algo wgmma --quick --repeats 2 --warmup 0 --no-baseline --no-roofline
-  # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv), phases rotated in R10, row boxes in R18
+  # the streaming kernel in every mode it runs (bench/sanitizer_layers.csv), phases rotated in R10, row boxes in R18, residue maps in R19
   for m in tf32 ieee bf16; do
     step memcheck_stream_$m compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
-      --case R1,R2,R10,R18 --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
+      --case R1,R2,R10,R18,R19 --mode $m --algo wgmma_stream --quick --repeats 1 --warmup 0 --no-baseline --no-roofline
   done
   # its phase blocks (StreamTiling::phase_blocks), unpaced (R4) and paced in clusters (R5)
   step memcheck_phase_stream compute-sanitizer --tool memcheck --error-exitcode 1 $cli bench --suite bench/sanitizer_layers.csv \
@@ -90,7 +90,7 @@ if [ "$mode" != tests ]; then  # bench: racecheck, the headline, profile, the su
     bench --suite bench/sanitizer_layers.csv --case R8,R9 --mode ieee --algo wgmma --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
-    --suite bench/sanitizer_layers.csv --case R2,R10,R18 --mode bf16,tf32 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
+    --suite bench/sanitizer_layers.csv --case R2,R10,R18,R19 --mode bf16,tf32 --algo wgmma_stream --quick --repeats 1 --warmup 0 \
     --no-baseline --no-roofline
   [ "$mode" = quick ] || step racecheck_phase_stream compute-sanitizer --tool racecheck --error-exitcode 1 $cli bench \
     --suite bench/sanitizer_layers.csv --case R4,R5 --mode bf16 --algo wgmma_stream --quick --repeats 1 --warmup 0 \

@@ -285,8 +285,9 @@ bool prefers_stream(const convt1d_problem& p, const Shape& s, const StreamTiling
   if (t.phase_blocks) return prefers_phase_blocks(p, s, t);
   // Row boxes: one copy per channel row and tile, and the row ends zeroed. Against the kernels AUTO took
   // on such rows before (docs/perf-log.md step 193, H200): 5x faster at 31 tiles per SM (T4's channels),
-  // 12-15 % slower at 2.4 and 5 (P1, HTDemucs' tdec0 on rows of 39999 and 85995).
-  if (t.row_boxes && t.tiles < kStreamRowBoxesMinTilesPerSm * dev.sm_count) return false;
+  // 12-15 % slower at 2.4 and 5 (P1, HTDemucs' tdec0 on rows of 39999 and 85995). Residue maps keep the
+  // same threshold (their row-start fix-ups are the same kind of per-tile cost).
+  if (t.odd_rows() && t.tiles < kStreamRowBoxesMinTilesPerSm * dev.sm_count) return false;
   if (p.dtype == CONVT1D_FLOAT32)
     return t.tiles >= (s.stride == 1 ? kStreamMinTilesFp32OnePhase : int64_t{kStreamMinWavesFp32} * dev.sm_count);
   const bool vector_rows = stream_out_offset(s, t) % kStreamLaneOutputs == 0 && s.out_length % kStreamLaneOutputs == 0;

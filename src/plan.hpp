@@ -372,7 +372,7 @@ constexpr int64_t kStreamMinTilesFp32OnePhase = 32;
 constexpr int kStreamMinWaves16 = 4;
 constexpr int kStreamMinWaves16Vector = 3;
 constexpr int kStreamMinTiles16OnePhase = 64;
-// AUTO on rows that are not 16-byte multiples (StreamTiling::row_boxes): from this many tiles per SM
+// AUTO on rows that are not 16-byte multiples (StreamTiling::row_boxes, row_residues): from this many tiles per SM
 // (perf-log step 193: 31 won 5x, 2.4 and 5 lost 12-15 %; between them unmeasured).
 constexpr int64_t kStreamRowBoxesMinTilesPerSm = 8;
 // Every-phase tiles rotate their phases (StreamTiling::rotation) in 16-bit and IEEE; TF32 only where
@@ -452,6 +452,15 @@ struct StreamTiling {
   // row. Every-phase tilings, where x as a whole is a 16-byte multiple (so no copy ends inside a 16-byte
   // piece of it), only.
   bool row_boxes = false;
+  // 16-bit such rows where C_in makes a tap 2 or 4 k-steps (C_in 32, 64): instead of row boxes, R = 8 TMA
+  // maps, one per residue of the rows' flat starts modulo R, each window R boxes of C_in / R rows landing
+  // shifted by their residue's fixed amount, groups x_group_bytes apart (src/row_residues.hpp). The
+  // consumer of a row's first tile zeroes what its maps read left of the row (the previous row's end).
+  // fp32 stays on row boxes, which its transposed slots make about as fast (perf-log step 201: TF32 KB74 on
+  // rows of 131071 1 % and IEEE 7 % slower on residue maps).
+  bool row_residues = false;
+  int32_t x_group_bytes = 0;  // residue maps: from one residue's rows in a stage to the next
+  bool odd_rows() const { return row_boxes || row_residues; }
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one
                              // phase's rows, or one channel group's)

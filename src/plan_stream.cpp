@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "plan.hpp"
+#include "row_residues.hpp"
 
 namespace convt1d::detail {
 
@@ -17,6 +18,9 @@ constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem bas
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
 constexpr int64_t kRowBoxZeroSlack = 32;       // row boxes: guard for zero reads moved right by row shifts
+constexpr int32_t kFragmentQuads = 4;          // a fragment's k-slot lanes (q = lane % 4)
+constexpr int64_t kFragmentColumns = 64;       // past a thread's farthest position in an m64 block (16 warp + g + 8)
+constexpr int64_t kZeroAlign = 16;             // the zero block is cleared in 16-byte stores
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
@@ -36,11 +40,19 @@ int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1)
 // reach too far for one TMA box.
 bool plan_window(const Polyphase& poly, int64_t align, int64_t positions, StreamTiling& t, int64_t extra_left = 0) {
   const int64_t base = floor_to(t.q_first - poly.max_shift - extra_left, align) - t.q_first;
-  // through the tile's last q (shift 0); row boxes start up to 16 bytes early (StreamTiling::row_boxes)
-  const int64_t need = positions - base + (t.row_boxes ? align : 0);
-  // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart
-  int64_t cols = round_up(need, 16) + 8;
-  if (cols - 16 >= need) cols -= 16;
+  // through the tile's last q (shift 0); row boxes and residue boxes start up to 16 bytes early
+  // (StreamTiling::row_boxes, row_residues)
+  const int64_t need = positions - base + (t.odd_rows() ? align : 0);
+  // 8 (mod 16) elements: the 4 channel rows (fp32) or row pairs (16-bit) of a fragment land 8 words apart.
+  // 16-bit residue maps read rows q of a group at once (row_residues.hpp): 16 (mod 32) elements puts them
+  // 8 words apart, so that rows shifted by an odd element (8 elements over 5 words) still miss each other,
+  // where such a window fits in a box (else 8 mod 16: right, with two-way bank conflicts).
+  auto pitch = [need](int64_t period) {
+    const int64_t cols = round_up(need, period) + period / 2;
+    return cols - period >= need ? cols - period : cols;
+  };
+  int64_t cols = pitch(16);
+  if (t.row_residues && pitch(32) <= kStreamMaxBox) cols = pitch(32);
   if (cols > kStreamMaxBox) return false;
   t.x_base = static_cast<int32_t>(base);
   t.x_cols = static_cast<int32_t>(cols);
@@ -232,6 +244,28 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
   return false;
 }
 
+// Residue maps (StreamTiling::row_residues, 16-bit): a stage of R groups of C_in / R rows, each group on a
+// 128-byte boundary, and a zero block wide enough for what a thread reads past the reduction, where its
+// rows keep the distances residue_rows gives them (the kernel moves only the first row onto the zero block).
+void lay_out_residues(const Shape& s, StreamTiling& t) {
+  constexpr int64_t kElem = 2;
+  ResidueStage st{};
+  st.rows = static_cast<int32_t>(s.in_channels / kResidueMaps);
+  t.x_group_bytes = static_cast<int32_t>(round_up(int64_t{st.rows} * t.x_cols * kElem, kResidueGroupAlign));
+  st.group_elems = static_cast<int32_t>(t.x_group_bytes / kElem);
+  st.x_cols = t.x_cols;
+  st.length_mod = static_cast<int32_t>(s.in_length % kResidueMaps);
+  t.stage_bytes = round_up(int64_t{kResidueMaps} * t.x_group_bytes, kStageAlign);
+  int64_t reach = 0;  // the farthest element a zero step's fragment loads read past the zero block's start
+  for (int32_t q = 0; q < kFragmentQuads; ++q)
+    for (int32_t kk = 0; kk < kResidueChunkSteps; ++kk) {
+      const ResidueRows r = residue_rows(st, q, kk);  // (the loads' second rows: pair, high, high + pair_high)
+      const int64_t farthest = std::max<int64_t>({r.pair, r.high, r.high + r.pair_high});
+      reach = std::max<int64_t>(reach, 2 * q * t.x_cols + kFragmentColumns + farthest);
+    }
+  t.zero_bytes = std::max(t.zero_bytes, round_up((reach + 1) * kElem, kZeroAlign));
+}
+
 }  // namespace
 
 int64_t stream_out_offset(const Shape& s, const StreamTiling& t) {
@@ -262,21 +296,32 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
               std::to_string(s.out_channels));
   const int64_t elem = fp32 ? 4 : 2;
   const int64_t align = 16 / elem;  // TMA box starts and row pitches are 16-byte multiples
-  // TMA steps through x rows in place where their pitch is a 16-byte multiple; other rows come as one
-  // bulk copy per channel row of x read flat (StreamTiling::row_boxes), at 32-bit element offsets.
-  const bool row_boxes = s.in_length % align != 0;
+  // TMA steps through x rows in place where their pitch is a 16-byte multiple; other rows come through
+  // one map per residue of their starts (StreamTiling::row_residues) where C_in allows, else as one bulk
+  // copy per channel row of x read flat (StreamTiling::row_boxes), at 32-bit element offsets.
+  const bool odd_rows = s.in_length % align != 0;
+  const int64_t k_step = kStepBytes / elem;
+  const int64_t steps_per_tap = s.in_channels / k_step;
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  // (16-bit taps of 2 or 4 k-steps: row_residues.hpp, residue_place; the maps' coordinates: up to
+  // R * in_length plus a window columns, batch * C_in / R rows)
+  const bool residues = odd_rows && !fp32 && s.in_channels % k_step == 0 &&
+                        (steps_per_tap == 2 || steps_per_tap == 4) &&
+                        kResidueMaps * s.in_length + kStreamMaxBox <= kInt32Max &&
+                        s.batch * s.in_channels / kResidueMaps <= kInt32Max;
+  const bool row_boxes = odd_rows && !residues;
   if (row_boxes && s.batch * s.in_channels * s.in_length % align != 0)
     return no("needs in_length, or batch * in_channels * in_length, to be a multiple of " + std::to_string(align) +
               " (16-byte rows for TMA, or a 16-byte x for row copies), got in_length " + std::to_string(s.in_length) +
               " and " + std::to_string(s.batch * s.in_channels) + " rows");
-  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (s.batch > kInt32Max || s.padding + s.out_length + kStreamPositions * s.stride > kInt32Max ||
       s.in_length + kStreamPositions > kInt32Max ||
       (row_boxes && s.batch * s.in_channels * s.in_length + kStreamMaxBox > kInt32Max))
     return no("a dimension exceeds the kernel's 32-bit coordinates");
   t = StreamTiling{};
   t.row_boxes = row_boxes;
-  t.k_step = static_cast<int32_t>(kStepBytes / elem);
+  t.row_residues = residues;
+  t.k_step = static_cast<int32_t>(k_step);
   t.ci_pad = static_cast<int32_t>(round_up(s.in_channels, t.k_step));
   if (t.ci_pad > kStreamMaxBox)
     return no("needs in_channels <= " + std::to_string(kStreamMaxBox) + ", got " + std::to_string(s.in_channels));
@@ -312,6 +357,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
     // k_step channel rows of the window, and what row boxes' shifts add to a thread's reads
     t.zero_bytes = kStepBytes * t.x_cols + (row_boxes ? kRowBoxZeroSlack : 0);
+    if (residues) lay_out_residues(s, t);
     const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
                           kStagingBarrierBytes + kBiasBytes;
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
@@ -323,15 +369,15 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
       t.stages = static_cast<int32_t>(stages);
       t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
-      // (the row-box kernels are compiled without runs)
-      t.tile_run = fp32 && !ieee && !row_boxes && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
+      // (the kernels for rows that are not 16-byte multiples are compiled without runs)
+      t.tile_run = fp32 && !ieee && !odd_rows && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;
       if (t.smem_bytes + kReservedSmemPerBlock > dev.smem_per_sm) return no("one block does not fit on an SM");
       return true;
     }
     all_phases_why = "the weights (" + std::to_string(t.weight_bytes) + " bytes) and two x windows do not fit in " +
                      std::to_string(dev.smem_per_block_optin) + " bytes of shared memory";
   }
-  if (row_boxes)
+  if (odd_rows)
     return no("needs in_length to be a multiple of " + std::to_string(align) +
               " (16-byte rows for TMA) where phase blocks would run, got " + std::to_string(s.in_length) + ": " +
               all_phases_why);

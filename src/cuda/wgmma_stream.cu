@@ -34,6 +34,13 @@
 // their shift and hit distinct banks, W^T's image ordered to match. Every consumer thread releases the stage
 // itself ("empty" counts 128 arrivals): its fix-up writes and loads precede the next fill's copies, and
 // racecheck follows releases thread by thread, not through a warp's __syncwarp (docs/perf-log.md, step 194).
+// In 16-bit where C_in is 32 or 64 (StreamTiling::row_residues), such rows come instead through R = 8 TMA
+// maps, one per residue of the rows' flat starts modulo R: a window is R boxes of C_in / R rows (group r of
+// the stage, 128-byte aligned), each landing its residue's fixed shift right (src/row_residues.hpp); W^T's
+// image orders each tap's channels by where the consumers read them (residue_place), each thread reads its
+// rows at the offsets residue_rows gives per step of a chunk, and the consumer of a row's first tile zeroes
+// what the maps read left of the row (the previous row's end; right of it TMA zero-fills). Releases as for
+// row boxes.
 //
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... (tile i in x stage i mod stages;
 // `stages` is even, so consumer h owns the stages of its parity and waits on each in phase order).
@@ -51,6 +58,7 @@
 #include "cuda/stream_buffer.cuh"
 #include "cuda/wgmma_stream_parts.cuh"
 #include "row_boxes.hpp"
+#include "row_residues.hpp"
 
 namespace convt1d::detail {
 
@@ -60,13 +68,27 @@ using namespace stream;
 
 constexpr int kRowFixBarrier = 1;  // named barriers 1 + h: consumer h's row-box fix-up (0 is __syncthreads)
 
-// What row boxes (StreamTiling::row_boxes) read beyond StreamParams: the kernel's last argument, so that
-// the other instances' arguments keep their places.
+// How a window's x rows arrive: by one TMA box (16-byte rows), one bulk copy per channel row
+// (StreamTiling::row_boxes) or one TMA box per residue map (StreamTiling::row_residues). Each compiles apart,
+// so that the 16-byte-row instances keep their code.
+enum class XRows { Tma, RowBoxes, Residues };
+
+// What row boxes and residue maps read beyond StreamParams: the kernel's last argument, so that the other
+// instances' arguments keep their places.
 struct RowBoxParams {
   int32_t in_channels, in_length;
   int32_t x_elements;  // B * C_in * L_in: the end of x
   const void* x;       // x itself (the copies take no tensor map)
+  ResidueStage residue;  // residue maps: the stage's groups
 };
+
+// Residue maps: the kernel's first argument in place of the one x map (TMA wants a map 64-byte aligned,
+// which only the first kernel argument is sure to be).
+struct ResidueMaps {
+  CUtensorMap maps[kResidueMaps];
+};
+template <XRows kRows>
+using XMaps = std::conditional_t<kRows == XRows::Residues, ResidueMaps, CUtensorMap>;
 
 // Byte offset of (channel co, tile position pos) in a staging buffer: block pos / kBoxPositions of
 // 128-byte rows, row co, the 16-byte chunk index XOR co mod 8 (so that a warp's fragment writes,
@@ -190,6 +212,41 @@ __device__ __forceinline__ void fill_x_rows(TileWalk<false> w, const StreamParam
   }
 }
 
+// The producer for residue maps: per tile of the walk `w`, box r (C_in / R rows of map r, from the batch row's
+// first) into group r of the stage, read from r * L_in + start less its landing shift, a 16-byte column.
+template <class T>
+__device__ __forceinline__ void fill_x_residues(TileWalk<false> w, const StreamParams& p, const ResidueMaps& maps,
+                                                const RowBoxParams& rb, unsigned char* x_stages, uint64_t* full,
+                                                uint64_t* empty) {
+  const ResidueStage& rs = rb.residue;
+  for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
+    const int32_t start = window_start(w, p);
+    if (i >= p.stages) ptx::mbar_wait(&empty[w.stage], w.parity ^ 1);
+    hopper::mbar_arrive_expect_tx(&full[w.stage], p.x_box_bytes * uint32_t(kResidueMaps));
+    unsigned char* stage = x_stages + size_t(w.stage) * p.stage_bytes;
+    for (int32_t r = 0; r < kResidueMaps; ++r)
+      hopper::tma_load_2d(stage + size_t(r) * rs.group_elems * sizeof(T), &maps.maps[r],
+                          r * rb.in_length + start - row_residue_landing(r, rs.length_mod),
+                          w.row * rs.rows, &full[w.stage]);
+  }
+}
+
+// Residue maps: in a window reaching left of its row (start < 0), the landed columns before the row's first
+// position, which maps 1.. read from the previous rows' ends (map 0 from outside x: zeros already), zeroed by
+// the 128 threads of consumer warpgroup h before any of them loads a fragment.
+template <class T>
+__device__ __forceinline__ void zero_left_of_row(unsigned char* stage, int32_t start, const RowBoxParams& rb, int h) {
+  const ResidueStage& rs = rb.residue;
+  T* x = reinterpret_cast<T*>(stage);
+  for (int32_t r = 1; r < kResidueMaps; ++r) {
+    const int32_t cols = row_residue_landing(r, rs.length_mod) - start;  // landed left of the row
+    for (int32_t i = threadIdx.x % 128; i < rs.rows * cols; i += 128)
+      x[r * rs.group_elems + i / cols * rs.x_cols + i % cols] = from_float<T>(0.0f);
+  }
+  hopper::fence_proxy_async();  // before the stage's next fill (async proxy), which this consumer's release allows
+  ptx::bar_sync(kRowFixBarrier + h, 128);
+}
+
 // Row boxes: the columns of a landed window that lie outside its row, [0, in_length), zeroed by the 128
 // threads of consumer warpgroup h (the only reader of the stage) before any of them loads a fragment.
 // `f0` is the flat x index of channel 0's window start, `start` its position in the row. A uniform no-op
@@ -210,15 +267,18 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
 }
 
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
-// kRuns: tiles taken in runs (StreamTiling::tile_run). kRowBoxes: StreamTiling::row_boxes (compiled apart,
-// so that the 16-byte-row instances keep their code).
-template <class M, int N, bool kPhased, bool kRuns, bool kRowBoxes>
+// kRuns: tiles taken in runs (StreamTiling::tile_run). kRows: how x's rows arrive (XRows).
+template <class M, int N, bool kPhased, bool kRuns, XRows kRows>
 __global__ void __launch_bounds__(kThreads, 1)
-    wgmma_stream_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ StreamParams p,
+    wgmma_stream_kernel(const __grid_constant__ XMaps<kRows> x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
                         typename M::T* __restrict__ y, const __grid_constant__ RowBoxParams rb) {
 #ifdef CONVT1D_SM90A_DEVICE
   using T = typename M::T;
+  constexpr bool kRowBoxes = kRows == XRows::RowBoxes, kResidues = kRows == XRows::Residues;
+  constexpr bool kFixUps = kRows != XRows::Tma;  // consumers write into landed windows, and read rows shifted
+  // the period of the rows' shifts in a chunk's steps (RowShifts), 0 for 16-byte rows
+  constexpr int kShiftPeriod = kResidues ? kResidueChunkSteps : kRowBoxes ? 3 - M::kRowsPerQ : 0;
   const int32_t phases = kPhased ? p.phases : 1;
   using G = typename GroupMath<M>::type;  // the commit groups' math (16-bit: half chunks, see GroupMath)
   constexpr bool kHalfChunks = !std::is_same_v<G, M>;
@@ -236,9 +296,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
-    // Row boxes: every consumer thread releases its own reads and fix-up writes of the stage, which the
-    // next fill's bulk copies (issued by the producer's 32 lanes) overwrite.
-    init_stage_barriers(full, empty, p.stages, kRowBoxes ? kWarpsPerConsumer * 32 : kWarpsPerConsumer);
+    // Row boxes and residue maps: every consumer thread releases its own reads and fix-up writes of the
+    // stage, which the next fill overwrites.
+    init_stage_barriers(full, empty, p.stages, kFixUps ? kWarpsPerConsumer * 32 : kWarpsPerConsumer);
     for (int h = 0; h < 2; ++h) {
       // Every thread arrives (each releases its own staging accesses): count the threads.
       ptx::mbar_init(&staged[h], kWarpsPerConsumer * 32);
@@ -266,6 +326,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (kRowBoxes ? tid < 32 : tid == 0) {
       if constexpr (kRowBoxes)
         fill_x_rows<T>(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), p, rb, x_stages, full, empty, tid);
+      else if constexpr (kResidues)
+        fill_x_residues<T>(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), p, x_map, rb, x_stages, full, empty);
       else
         fill_x_stages(tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p), kStreamPositions, p, &x_map, x_stages,
                       full, empty);
@@ -295,22 +357,33 @@ __global__ void __launch_bounds__(kThreads, 1)
   // holds any shared-memory address without carrying into the next field).
   const uint64_t wt_desc = hopper::matrix_desc(hopper::smem_addr(wt), 16, kCoreRows * kRowBytes, hopper::Swizzle::B128);
   AGroup<G> a0, a1;
+  RowShifts<kShiftPeriod == 0 ? 1 : kShiftPeriod> shifts{};  // (row boxes: per tile, below)
+  if constexpr (kResidues) {
+#pragma unroll
+    for (int kk = 0; kk < kResidueChunkSteps; ++kk) {
+      const ResidueRows rr = residue_rows(rb.residue, q, kk);
+      shifts.low[kk] = rr.low;
+      shifts.high[kk] = rr.high;
+      shifts.pair[kk] = rr.pair;
+      shifts.pair_high[kk] = rr.pair_high;
+    }
+  }
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
   for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
     unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
-    int32_t pair_step = p.x_cols;  // (16-bit) from a fragment's channel 2q to 2q + 1
-    RowShifts shifts{};            // (fp32 row boxes) how far right each step's rows sit
-    int32_t start = 0, f0 = 0;     // row boxes: the window's first position, and its flat x index in channel 0
+    int32_t start = 0, f0 = 0;  // row boxes: the window's first position, and its flat x index in channel 0
     if constexpr (kRowBoxes) {
       start = window_start(w, p);
       f0 = (w.row * rb.in_channels) * rb.in_length + start;
       if constexpr (M::kRowsPerQ == 2) {  // rows 2q, 2q + 8 share a shift, 2q + 1, 2q + 9 another
         const int32_t first = row_box_shift<sizeof(T)>(f0 + 2 * q * rb.in_length);
-        xs += first;
-        pair_step += row_box_shift<sizeof(T)>(f0 + (2 * q + 1) * rb.in_length) - first;
+        shifts.low[0] = first;
+        shifts.high[0] = 8 * p.x_cols;
+        const int32_t second = row_box_shift<sizeof(T)>(f0 + (2 * q + 1) * rb.in_length);
+        shifts.pair[0] = shifts.pair_high[0] = p.x_cols + second - first;
       } else if (row_box_transposed<sizeof(T)>(p.ci_pad)) {  // slots by the step's parity (row_box_slot_shift_row)
         int32_t row_shift[4];
 #pragma unroll
@@ -322,8 +395,10 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       } else {  // slot ci holds channel ci: this thread's rows q and q + 4 share one shift
         const int32_t own = row_box_shift<sizeof(T)>(f0 + q * rb.in_length);
-        shifts = RowShifts{{own, own}, {4 * p.x_cols, 4 * p.x_cols}};
+        shifts = RowShifts<2>{{own, own}, {4 * p.x_cols, 4 * p.x_cols}, {}, {}};
       }
+    } else if constexpr (kResidues) {
+      start = window_start(w, p);
     }
     for (int r = 0; r < phases; ++r) {  // phase r: outputs u = q * phases + r, its own taps
       float acc[2][N / 2];
@@ -334,6 +409,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       if (r == 0) {  // (after the accumulators' set-up, which needs no x)
         ptx::mbar_wait(&full[s], w.parity);
         if constexpr (kRowBoxes) zero_outside_row<T>(stage, f0, start, p, rb, h);
+        if constexpr (kResidues)
+          if (start < 0) zero_left_of_row<T>(stage, start, rb, h);
       }
       const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r];
       int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
@@ -341,6 +418,11 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int32_t step0 = (c - c0) * kStepsPerGroup;
         int32_t off[kStepsPerGroup];
         chunk_offsets<M>(off, step0, steps, ci0, col, zero_off, p);
+        if constexpr (kResidues) {  // past the reduction the first row reads the zero block itself
+#pragma unroll
+          for (int kk = 0; kk < kStepsPerGroup; ++kk)
+            if (step0 + kk >= steps) off[kk] -= shifts.low[kk];
+        }
         int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
 #pragma unroll
         for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);
@@ -348,10 +430,9 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += G::kGroupSteps) {
           if (kHalfChunks && g0 > 0 && step0 + g0 >= steps) break;  // the chunk's rest lies past the reduction
           const uint64_t b_desc = wt_desc + ((uint32_t(c) * N * kRowBytes + g0 * kStepBytes) >> kDescAddrShift);
-          mma_group<G, N, kRowBoxes>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small, pair_step, shifts);
+          mma_group<G, N, kShiftPeriod>(acc[0], a0, xs, off + g0, p.x_cols, b_desc, b_small, shifts, g0);
           fence_group<G>(a1);  // the previous group (block 1's) has retired: a1 may be rewritten
-          mma_group<G, N, kRowBoxes>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small, pair_step,
-                                     shifts);
+          mma_group<G, N, kShiftPeriod>(acc[1], a1, xs + kBlockM, off1 + g0, p.x_cols, b_desc, b_small, shifts, g0);
           fence_group<G>(a0);
         }
       }
@@ -359,7 +440,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       fence_acc<N>(acc[0]);
       fence_acc<N>(acc[1]);
       if (r == phases - 1) {  // the x window is no longer read
-        if constexpr (kRowBoxes) {
+        if constexpr (kFixUps) {
           ptx::mbar_arrive(&empty[s]);
         } else {
           __syncwarp();
@@ -391,11 +472,12 @@ struct PackPhases {
 // tap_step) and channel v % ci_pad; tf32-rounded fp32 or 16-bit as given, zero outside W; the 16-byte
 // chunks of each row XORed with co mod 8 (the 128B swizzle wgmma's descriptor expects).
 // kSplit (IEEE): the tf32 big parts, then an image of the small parts tf32(w - big) `count` elements on.
-// slot_order (transposed fp32 row boxes): channel v % ci_pad in the order of the x stage's slots (row_box_slot).
+// Where the x stage's slots are not in channel order, channel v % ci_pad is the one in that slot: `transposed`
+// (fp32 row boxes, row_box_slot), or `residues` (16-bit residue maps, row_residue_channel).
 template <class T, bool kSplit>
 __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ image, const __grid_constant__ PackPhases ph,
                                     int32_t c_in, int32_t c_out, int32_t kernel_size, int32_t ci_pad, int32_t n,
-                                    int32_t count, bool slot_order) {
+                                    int32_t count, bool transposed, bool residues) {
   constexpr int32_t kPerRow = kRowBytes / sizeof(T);
   allow_dependent_launch();  // the streaming kernel may set up while the packing runs
   const int32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
@@ -407,7 +489,10 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
   int r = 0;
   while (r + 1 < ph.phases && c >= ph.chunk[r + 1]) ++r;
   const int32_t v = (c - ph.chunk[r]) * kPerRow + i, j = v / ci_pad;
-  const int32_t ci = slot_order ? row_box_slot<sizeof(float)>(v % ci_pad, ci_pad) : v % ci_pad;
+  const int32_t slot = v % ci_pad;
+  const int32_t ci = residues ? row_residue_channel(slot)
+                     : transposed ? row_box_slot<sizeof(float)>(slot, ci_pad)
+                                  : slot;
   const int32_t k = ph.first_tap[r] + j * ph.tap_step;
   const float value = j < ph.taps[r] && k < kernel_size && ci < c_in && co < c_out
                           ? to_float(w[(int64_t(ci) * c_out + co) * kernel_size + k])
@@ -425,44 +510,73 @@ __global__ void pack_stream_weights(const T* __restrict__ w, T* __restrict__ ima
 }
 constexpr int kPackThreads = 256;
 
-template <class M, int N, bool kPhased, bool kRuns = false, bool kRowBoxes = false>
-void launch_n(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
-              const void* image) {
+// The x maps of each XRows kind: none for row boxes (plain bulk copies), and for residue maps map r over the
+// rows of x whose flat start is r modulo R (src/row_residues.hpp): from x itself, rows R * L_in apart,
+// r * L_in + L_in columns (TMA zero-fills right of each row), boxes of a window's columns x C_in / R rows.
+struct XMapSet {
+  CUtensorMap x_map{};
+  ResidueMaps residues{};
+};
+template <XRows kRows>
+const XMaps<kRows>& maps_of(const XMapSet& m) {
+  if constexpr (kRows == XRows::Residues)
+    return m.residues;
+  else
+    return m.x_map;
+}
+
+template <class M, int N, bool kPhased, bool kRuns = false, XRows kRows = XRows::Tma>
+void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image) {
   const Shape& s = plan.shape;
+  const StreamTiling& t = plan.stream;
+  using T = typename M::T;
   RowBoxParams rb{};
-  if (kRowBoxes) {
+  if constexpr (kRows != XRows::Tma) {
     rb.in_channels = static_cast<int32_t>(s.in_channels);
     rb.in_length = static_cast<int32_t>(s.in_length);
-    rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
     rb.x = a.x;
   }
-  using T = typename M::T;
-  const int64_t smem = plan.stream.smem_bytes;
-  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRowBoxes>;
+  if constexpr (kRows == XRows::RowBoxes)
+    rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
+  if constexpr (kRows == XRows::Residues) {
+    rb.residue.rows = static_cast<int32_t>(s.in_channels / kResidueMaps);
+    rb.residue.group_elems = static_cast<int32_t>(t.x_group_bytes / int64_t{sizeof(T)});
+    rb.residue.x_cols = t.x_cols;
+    rb.residue.length_mod = static_cast<int32_t>(s.in_length % kResidueMaps);
+  }
+  const int64_t smem = t.smem_bytes;
+  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
-  launch_dependent(plan.stream.overlap_packing, kKernel, plan.stream.grid, kThreads, smem,
-                   static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", x_map, p,
-                   static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
+  launch_dependent(t.overlap_packing, kKernel, t.grid, kThreads, smem, static_cast<cudaStream_t>(a.stream),
+                   "wgmma_stream_kernel launch", maps_of<kRows>(maps), p, static_cast<const uint4*>(image),
+                   static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
 // The instance the tiling asks for at width N: phases compiled in (stride > 1) or folded out, tiles in
-// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them, row boxes without runs.
+// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them, row boxes without runs,
+// residue maps for 16-bit only, without runs.
 template <class M, int N>
-void launch_width(const Plan& plan, const ForwardArgs& a, const CUtensorMap& x_map, const StreamParams& p,
+void launch_width(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p,
                   const void* image) {
   const bool phased = plan.poly.phases > 1;
-  if (plan.stream.row_boxes) {
-    if (plan.stream.tile_run != 1) fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream row boxes take no tile runs");
-    return phased ? launch_n<M, N, true, false, true>(plan, a, x_map, p, image)
-                  : launch_n<M, N, false, false, true>(plan, a, x_map, p, image);
+  if (plan.stream.odd_rows() && plan.stream.tile_run != 1)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream row boxes and residue maps take no tile runs");
+  if (plan.stream.row_residues) {
+    if constexpr (M::kRowsPerQ == 2)
+      return phased ? launch_n<M, N, true, false, XRows::Residues>(plan, a, maps, p, image)
+                    : launch_n<M, N, false, false, XRows::Residues>(plan, a, maps, p, image);
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream residue maps are compiled for 16-bit only");
   }
+  if (plan.stream.row_boxes)
+    return phased ? launch_n<M, N, true, false, XRows::RowBoxes>(plan, a, maps, p, image)
+                  : launch_n<M, N, false, false, XRows::RowBoxes>(plan, a, maps, p, image);
   if (plan.stream.tile_run == 1)
-    return phased ? launch_n<M, N, true>(plan, a, x_map, p, image) : launch_n<M, N, false>(plan, a, x_map, p, image);
+    return phased ? launch_n<M, N, true>(plan, a, maps, p, image) : launch_n<M, N, false>(plan, a, maps, p, image);
   if constexpr (std::is_same_v<M, Tf32Math>)
-    return phased ? launch_n<M, N, true, true>(plan, a, x_map, p, image)
-                  : launch_n<M, N, false, true>(plan, a, x_map, p, image);
+    return phased ? launch_n<M, N, true, true>(plan, a, maps, p, image)
+                  : launch_n<M, N, false, true>(plan, a, maps, p, image);
   fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream tile runs are compiled for TF32 only");
 }
 
@@ -489,19 +603,26 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   pack_stream_weights<T, (M::kImages > 1)><<<(count + kPackThreads - 1) / kPackThreads, kPackThreads, 0, stream>>>(
       static_cast<const T*>(a.w), static_cast<T*>(image), ph, static_cast<int32_t>(s.in_channels),
       static_cast<int32_t>(s.out_channels), static_cast<int32_t>(s.kernel_size), t.ci_pad, t.n, count,
-      t.row_boxes && row_box_transposed<kElem>(t.ci_pad));
+      t.row_boxes && row_box_transposed<kElem>(t.ci_pad), t.row_residues);
   cuda_check_launch("pack_stream_weights launch");
 
   const auto batch = static_cast<cuuint64_t>(s.batch);
   const auto l_in = static_cast<cuuint64_t>(s.in_length), c_in = static_cast<cuuint64_t>(s.in_channels);
   const CUtensorMapL2promotion promotion =
       t.wide_x_fetch() ? CU_TENSOR_MAP_L2_PROMOTION_L2_256B : CU_TENSOR_MAP_L2_PROMOTION_L2_128B;
-  // Row boxes read x by plain bulk copies: no tensor map (none could step through these rows).
-  const CUtensorMap x_map =
-      t.row_boxes ? CUtensorMap{}
-                  : tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
-                                  {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
-                                  CU_TENSOR_MAP_SWIZZLE_NONE, "x", promotion);
+  XMapSet maps;
+  if (t.row_residues) {
+    constexpr cuuint64_t residues = kResidueMaps;
+    const auto rows = static_cast<cuuint32_t>(c_in / residues);
+    for (int32_t r = 0; r < kResidueMaps; ++r)
+      maps.residues.maps[r] = tensor_map<2>(type, a.x, {(r + 1) * l_in, batch * c_in / residues},
+                                            {residues * l_in * kElem}, {static_cast<cuuint32_t>(t.x_cols), rows},
+                                            CU_TENSOR_MAP_SWIZZLE_NONE, "x residue", promotion);
+  } else if (!t.row_boxes) {  // (row boxes read x by plain bulk copies: no map could step through their rows)
+    maps.x_map = tensor_map<3>(type, a.x, {l_in, c_in, batch}, {l_in * kElem, l_in * c_in * kElem},
+                               {static_cast<cuuint32_t>(t.x_cols), static_cast<cuuint32_t>(t.ci_pad / t.x_parts), 1},
+                               CU_TENSOR_MAP_SWIZZLE_NONE, "x", promotion);
+  }
   StreamParams p{};
   p.tiles = static_cast<int32_t>(t.tiles);
   p.tiles_per_row = static_cast<int32_t>(t.tiles_per_row);
@@ -546,16 +667,19 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   p.zero_bytes = static_cast<uint32_t>(t.zero_bytes);
   p.staging_bytes = static_cast<uint32_t>(t.staging_bytes);
   p.x_parts = t.x_parts;
-  p.x_box_bytes = static_cast<uint32_t>((t.row_boxes ? 1 : int64_t{t.ci_pad} / t.x_parts) * t.x_cols * kElem);
+  const int64_t box_rows = t.row_boxes         ? 1
+                           : t.row_residues     ? s.in_channels / kResidueMaps
+                                                : int64_t{t.ci_pad} / t.x_parts;
+  p.x_box_bytes = static_cast<uint32_t>(box_rows * t.x_cols * kElem);
   p.stage_bytes = static_cast<uint32_t>(t.stage_bytes);
   p.weight_bytes = static_cast<uint32_t>(t.weight_bytes);
   p.image_bytes = static_cast<uint32_t>(t.image_bytes / M::kImages);
   if (t.phase_blocks)
-    launch_phase_blocks<M>(plan, a, x_map, p, image);
+    launch_phase_blocks<M>(plan, a, maps.x_map, p, image);
   else if (t.n == 64)
-    launch_width<M, 64>(plan, a, x_map, p, image);
+    launch_width<M, 64>(plan, a, maps, p, image);
   else if (t.n == 32)
-    launch_width<M, 32>(plan, a, x_map, p, image);
+    launch_width<M, 32>(plan, a, maps, p, image);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   image_buffer.release();

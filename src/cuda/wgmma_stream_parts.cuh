@@ -70,10 +70,11 @@ struct Tf32Math {
     MmaTf32<N>::run(acc, a, b);
   }
   static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
-    load_shifted(a, x, 4 * cols);
+    load_shifted(a, x, 4 * cols, 0, 0);
   }
-  // Row boxes (wgmma_stream.cu): the rows of k-slots q + 4 `high` elements past those of q.
-  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high) {
+  // Row boxes and residue maps (wgmma_stream.cu): the rows of k-slot q + 4 `high` elements past those of q.
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high, int32_t,
+                                                      int32_t) {
     a[0] = ptx::to_tf32(x[0]);             // (position g, channel q)
     a[1] = ptx::to_tf32(x[8]);             // (g + 8, q)
     a[2] = ptx::to_tf32(x[high]);          // (g, q + 4)
@@ -102,9 +103,10 @@ struct IeeeMath {
     MmaTf32<N>::run(acc, big, b);
   }
   static __device__ __forceinline__ void load(uint32_t (&a)[kRegs], const float* x, int32_t cols) {
-    load_shifted(a, x, 4 * cols);
+    load_shifted(a, x, 4 * cols, 0, 0);
   }
-  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high) {
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const float* x, int32_t high, int32_t,
+                                                      int32_t) {
     ptx::split_tf32(a[0], a[4], x[0]);
     ptx::split_tf32(a[1], a[5], x[8]);
     ptx::split_tf32(a[2], a[6], x[high]);
@@ -135,27 +137,32 @@ struct Math16 {
     a[2] = pair(x + 8 * cols, cols);       // (g, 2q + 8, 2q + 9)
     a[3] = pair(x + 8 * cols + 8, cols);
   }
-  // Row boxes (wgmma_stream.cu): rows 2q + 1 and 2q + 9 sit `pair_step` elements past rows 2q and 2q + 8
-  // (the pitch plus the difference of the two rows' shifts).
-  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const T16* xt, int32_t cols,
-                                                      int32_t pair_step) {
+  // Row boxes and residue maps (wgmma_stream.cu): row 2q + 8 sits `high` elements past row 2q, and rows
+  // 2q + 1 and 2q + 9 `pair_step` and `pair_high` past rows 2q and 2q + 8.
+  static __device__ __forceinline__ void load_shifted(uint32_t (&a)[kRegs], const T16* xt, int32_t high,
+                                                      int32_t pair_step, int32_t pair_high) {
     const uint16_t* x = reinterpret_cast<const uint16_t*>(xt);
     a[0] = pair(x, pair_step);
     a[1] = pair(x + 8, pair_step);
-    a[2] = pair(x + 8 * cols, pair_step);
-    a[3] = pair(x + 8 * cols + 8, pair_step);
+    a[2] = pair(x + high, pair_high);
+    a[3] = pair(x + high + 8, pair_high);
   }
 };
 
 template <class M>
 using AGroup = uint32_t[M::kGroupSteps][M::kRegs];
 
-// fp32 row boxes (wgmma_stream.cu): by a step's parity, how far right the rows of this thread's k-slot q
-// sit, and how far past them those of k-slot q + 4 (four rows plus the difference of the two shifts).
-// Transposed slots (row_boxes.hpp, row_box_slot): one pair for the whole warp, alternating with the
-// parity; else this thread's own, the same for both parities.
+// Row boxes and residue maps (wgmma_stream.cu): where a thread's fragment rows sit, by the step's place kk
+// in its W^T chunk, which repeats every P steps: `low[kk % P]` elements right of where a 16-byte-row stage
+// would hold its first row, the other row of the fragment (k-slot q + 4 in fp32, 2q + 8 in 16-bit)
+// `high[kk % P]` past the first, and (16-bit) the pair of each `pair[kk % P]` and `pair_high[kk % P]` past it.
+//   16-bit row boxes, P = 1: the thread's own shift, and its second row's difference in both pairs;
+//   fp32 row boxes, P = 2: transposed slots (row_boxes.hpp, row_box_slot) a pair per step parity,
+//     the same for the whole warp; slots in channel order the thread's own shift for both;
+//   residue maps, P = 4: row_residues.hpp, residue_rows.
+template <int P>
 struct RowShifts {
-  int32_t low[2], high[2];
+  int32_t low[P], high[P], pair[P], pair_high[P];
 };
 
 template <class M>
@@ -176,19 +183,18 @@ __device__ __forceinline__ void fence_acc(float (&acc)[N / 2]) {
 // points at this thread's fragment origin in the block; off[kk] is step kk's channel-row and tap
 // offset, or, past the reduction, the offset of a zero block: zero A against zero W^T rows), then
 // their wgmmas into acc. Every group has all its wgmmas: wgmmas under a branch make ptxas serialize them.
-// kShifted (row boxes, wgmma_stream.cu): 16-bit pairs of rows `pair_step` apart (Math16::load_shifted);
-// fp32 rows by the shifts of their step's parity (`shifts`; a group starts on an even step).
-template <class M, int N, bool kShifted = false>
+// P > 0 (row boxes and residue maps, wgmma_stream.cu): the rows where `shifts` puts them, the group being
+// steps g0.. of its chunk.
+template <class M, int N, int P = 0>
 __device__ __forceinline__ void mma_group(float (&acc)[N / 2], AGroup<M>& a, const typename M::T* xs,
                                           const int32_t* off, int32_t cols, uint64_t b_desc, uint32_t b_small,
-                                          int32_t pair_step = 0, const RowShifts& shifts = {}) {
-  if constexpr (kShifted && M::kRowsPerQ == 2) {
+                                          const RowShifts<P == 0 ? 1 : P>& shifts = {}, int g0 = 0) {
+  if constexpr (P > 0) {
 #pragma unroll
-    for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load_shifted(a[kk], xs + off[kk], cols, pair_step);
-  } else if constexpr (kShifted) {
-#pragma unroll
-    for (int kk = 0; kk < M::kGroupSteps; ++kk)
-      M::load_shifted(a[kk], xs + off[kk] + shifts.low[kk % 2], shifts.high[kk % 2]);
+    for (int kk = 0; kk < M::kGroupSteps; ++kk) {
+      const int j = (g0 + kk) % P;
+      M::load_shifted(a[kk], xs + off[kk] + shifts.low[j], shifts.high[j], shifts.pair[j], shifts.pair_high[j]);
+    }
   } else {
 #pragma unroll
     for (int kk = 0; kk < M::kGroupSteps; ++kk) M::load(a[kk], xs + off[kk], cols);

@@ -696,12 +696,19 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 60, 72, 3000, 4, 2, 1, 1, 0},     // IEEE: x windows in parts of 32 rows, 4 of them TMA zero fill
       // Rows that are not 16-byte multiples (x as a whole a 16-byte multiple): one bulk copy per channel
       // row, the row ends zeroed by the consumer.
-      {2, 32, 64, 40001, 5, 1, 0, 3, 0},    // KB74's taps
+      {4, 30, 64, 40001, 5, 1, 0, 3, 0},    // KB74's taps (fp32: slots transposed)
       {8, 13, 20, 30003, 4, 1, 9, 2, 0},    // channel rows past C_in, padding
       {3, 48, 24, 32767, 4, 2, 1, 1, 0},    // T4's channels: two phases, rotated
       {2, 40, 40, 130, 3, 1, 69, 5, 0},     // two tiles a row, padding beyond the reach
       {2, 24, 33, 37, 16, 1, 7, 7, 5},      // one window wider than its row: both ends in one tile
-      {2, 32, 64, 5004, 5, 1, 0, 3, 0},     // 16-byte rows in fp32, not in 16-bit
+      // In 16-bit such rows through one TMA map per residue of the rows' starts where C_in is 32 or 64, the left
+      // row end zeroed by the consumer (fp32: row boxes).
+      {2, 32, 64, 5004, 5, 1, 0, 3, 0},     // 16-byte rows in fp32
+      {2, 32, 64, 40001, 5, 1, 0, 3, 0},    // KB74's taps
+      {3, 64, 24, 32767, 4, 2, 1, 1, 0},    // two phases, rotated, four k-steps a tap
+      {2, 64, 40, 130, 3, 1, 69, 5, 0},     // padding beyond the reach
+      {2, 32, 20, 37, 16, 1, 7, 7, 5},      // one window wider than its row, the widest (no conflict-free pitch)
+      {2, 32, 20, 30006, 4, 1, 9, 2, 0},    // rows of 6 (mod 8), padding
   };
   std::vector<Layer> layers = fixed;
   // A random layer's taps, stride, dilation, padding and output_padding, drawn in that order after its
@@ -736,6 +743,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   int ran = 0, many_tiles = 0, odd_rows = 0, deep_rings = 0, phase_blocks = 0, paced = 0, grouped = 0, grouped16 = 0;
   int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0, row_boxes = 0, row_boxes16 = 0;
   int row_boxes_transposed = 0, row_boxes_fp32_in_order = 0;  // fp32 stage slots (row_boxes.hpp, row_box_slot)
+  int row_residues = 0;  // 16-bit only
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -763,6 +771,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       parts += plan.stream.x_parts > 1;
       row_boxes += plan.stream.row_boxes;
       row_boxes16 += plan.stream.row_boxes && m.dtype != CONVT1D_FLOAT32;
+      row_residues += plan.stream.row_residues;
       if (plan.stream.row_boxes && m.dtype == CONVT1D_FLOAT32) {
         const bool transposed = convt1d::detail::row_box_transposed<4>(plan.stream.ci_pad);
         row_boxes_transposed += transposed;
@@ -792,6 +801,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(row_boxes16, 10) << "too few 16-bit layers ran with rows that are not 16-byte multiples";
   EXPECT_GE(row_boxes_transposed, 4) << "too few fp32 row-box layers ran on transposed slots";
   EXPECT_GE(row_boxes_fp32_in_order, 2) << "too few fp32 row-box layers ran on slots in channel order";
+  EXPECT_GE(row_residues, 8) << "too few 16-bit layers ran on residue maps";
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write

@@ -89,30 +89,37 @@ TEST(StreamPlan, RefusesWithAReason) {
   EXPECT_TRUE(t1d::contains(refusal(p), "CUDA only")) << refusal(p);
 }
 
-// Rows of any length: where they are not 16-byte multiples the every-phase tiling reads them as one box
-// per channel row (StreamTiling::row_boxes), with the same windows and tiles, and AUTO still streams them.
-TEST(StreamPlan, RowsThatAreNotSixteenByteMultiplesComeAsRowBoxes) {
+// Rows of any length: where they are not 16-byte multiples the every-phase tiling reads them, in 16-bit with
+// C_in 32 or 64, through one map per residue of the rows' starts (StreamTiling::row_residues; KB74's 32
+// channels), else as one box per channel row (StreamTiling::row_boxes: fp32, and C_in 30 or 48), with the same
+// windows and tiles, and AUTO still streams them.
+TEST(StreamPlan, RowsThatAreNotSixteenByteMultiplesComeAsResiduesOrRowBoxes) {
   for (int32_t dtype : {CONVT1D_FLOAT32, CONVT1D_BFLOAT16})
-    for (int64_t length : {131071, 131073, 131070, 131076}) {
-      convt1d_problem p = kb74();
-      p.dtype = dtype;
-      const Plan aligned = convt1d::detail::make_plan(p, t1d::hopper_info());
-      ASSERT_EQ(aligned.kernel, KernelKind::WgmmaStream);
-      EXPECT_FALSE(aligned.stream.row_boxes);
-      p.in_length = length;
-      const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
-      const bool unaligned = length * (dtype == CONVT1D_FLOAT32 ? 4 : 2) % 16 != 0;
-      EXPECT_EQ(plan.kernel, KernelKind::WgmmaStream) << length << " " << plan.reason;
-      EXPECT_EQ(plan.stream.row_boxes, unaligned) << length;
-      EXPECT_FALSE(plan.stream.phase_blocks);
-      EXPECT_EQ(plan.stream.x_parts, 1);
-      EXPECT_EQ(plan.stream.x_base, aligned.stream.x_base) << length;
-      // a row box starts up to 16 bytes left of its window: the window keeps that much room on the right
-      const int64_t align = 16 / (dtype == CONVT1D_FLOAT32 ? 4 : 2);
-      if (unaligned) EXPECT_GE(plan.stream.x_cols, plan.stream.positions - plan.stream.x_base + align) << length;
-      EXPECT_LE(plan.stream.x_cols, convt1d::detail::kStreamMaxBox);  // one TMA box per row
-      if (unaligned) EXPECT_EQ(plan.stream.tile_run, 1);                 // (compiled without runs)
-    }
+    for (int64_t c_in : {32, 30, 48})
+      for (int64_t length : {131071, 131073, 131070, 131076}) {
+        convt1d_problem p = kb74();
+        p.dtype = dtype;
+        p.in_channels = c_in;
+        const Plan aligned = convt1d::detail::make_plan(p, t1d::hopper_info());
+        ASSERT_EQ(aligned.kernel, KernelKind::WgmmaStream);
+        EXPECT_FALSE(aligned.stream.odd_rows());
+        p.in_length = length;
+        const Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+        const int64_t align = 16 / (dtype == CONVT1D_FLOAT32 ? 4 : 2), k_step = 2 * align;
+        const bool unaligned = length % align != 0;
+        const bool residues = unaligned && dtype != CONVT1D_FLOAT32 && (c_in == 32 || c_in == 64);
+        EXPECT_EQ(plan.kernel, KernelKind::WgmmaStream) << length << " " << plan.reason;
+        EXPECT_EQ(plan.stream.row_boxes, unaligned && !residues) << c_in << " " << length;
+        EXPECT_EQ(plan.stream.row_residues, residues) << c_in << " " << length;
+        EXPECT_EQ(plan.stream.odd_rows(), unaligned) << length;
+        EXPECT_FALSE(plan.stream.phase_blocks);
+        EXPECT_EQ(plan.stream.x_parts, 1);
+        EXPECT_EQ(plan.stream.x_base, aligned.stream.x_base) << length;
+        // a row or residue box starts up to 16 bytes left of its window: the window keeps that much room
+        if (unaligned) EXPECT_GE(plan.stream.x_cols, plan.stream.positions - plan.stream.x_base + align) << length;
+        EXPECT_LE(plan.stream.x_cols, convt1d::detail::kStreamMaxBox);  // one TMA box per row
+        if (unaligned) EXPECT_EQ(plan.stream.tile_run, 1);                 // (compiled without runs)
+      }
   // AUTO leaves short layers on such rows to the kernels it took before (P1 on rows of 39999: 2.4 tiles
   // per SM), forced they stream
   convt1d_problem p1 = convt1d_problem_init(1, 64, 32, 39999, 4);
@@ -120,7 +127,10 @@ TEST(StreamPlan, RowsThatAreNotSixteenByteMultiplesComeAsRowBoxes) {
   p1.padding = 1;
   p1.device = CONVT1D_DEVICE_CUDA;
   EXPECT_NE(convt1d::detail::make_plan(p1, t1d::hopper_info()).kernel, KernelKind::WgmmaStream);
-  EXPECT_EQ(forced_stream_plan(1, 64, 32, 39999, 4, 2, 1, CONVT1D_FLOAT32).row_boxes, true);
+  EXPECT_TRUE(forced_stream_plan(1, 64, 32, 39999, 4, 2, 1, CONVT1D_FLOAT32).row_boxes);
+  EXPECT_TRUE(forced_stream_plan(1, 64, 32, 39999, 4, 2, 1, CONVT1D_BFLOAT16).row_residues);
+  // residue maps address x per map, not flat: KB74's channels past 2^31 elements of x
+  EXPECT_TRUE(forced_stream_plan(32, 32, 64, 2100001, 5, 1, 0, CONVT1D_BFLOAT16).row_residues);
 }
 
 TEST(StreamPlan, Kb74Tiling) {
@@ -435,7 +445,10 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     strided += s.stride > 1;
     SCOPED_TRACE(t1d::describe(p));
     EXPECT_EQ((t.q_first + t.x_base) % 4, 0);  // the window's first x position
-    EXPECT_EQ(t.x_cols % 16, 8);
+    if (t.row_residues && t.x_cols + 16 <= convt1d::detail::kStreamMaxBox)
+      EXPECT_EQ(t.x_cols % 32, 16);  // (16-bit residue maps, where that fits)
+    else
+      EXPECT_EQ(t.x_cols % 16, 8);
     EXPECT_LE(t.x_cols, convt1d::detail::kStreamMaxBox);
     const int64_t left = t.rotation ? 1 : 0;                           // rotated slots read q - 1
     EXPECT_GE(-poly.max_shift - t.x_base - left, 0);                   // q0, the farthest tap
