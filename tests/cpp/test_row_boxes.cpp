@@ -14,7 +14,7 @@
 #include "convt1d/convt1d.h"
 #include "plan.hpp"
 #include "row_boxes.hpp"
-#include "test_hopper.hpp"
+#include "test_stream_layer.hpp"
 
 namespace {
 
@@ -24,22 +24,14 @@ using convt1d::detail::row_box_shift;
 using convt1d::detail::row_box_slot;
 using convt1d::detail::row_box_slot_shift_row;
 
-struct Layer {
-  int64_t batch, c_in, c_out, length, k, stride, padding, dilation;
-};
+using Layer = t1d::StreamLayer;
 
 int transposed_layers = 0;  // fp32 layers whose slots check_layer found transposed
 
 template <int kElem>
 void check_layer(const Layer& l) {
-  convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
-  p.stride = l.stride;
-  p.padding = l.padding;
-  p.dilation = l.dilation;
-  p.dtype = kElem == 4 ? CONVT1D_FLOAT32 : CONVT1D_BFLOAT16;
-  p.device = CONVT1D_DEVICE_CUDA;
-  p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-  const convt1d::detail::StreamTiling t = convt1d::detail::make_plan(p, t1d::hopper_info()).stream;
+  const convt1d::detail::StreamTiling t =
+      t1d::forced_stream_plan(l, kElem == 4 ? CONVT1D_FLOAT32 : CONVT1D_BFLOAT16).stream;
   ASSERT_TRUE(t.row_boxes) << "L_in " << l.length;
   const auto c_in = static_cast<int32_t>(l.c_in), length = static_cast<int32_t>(l.length);
   const auto x_elements = static_cast<int32_t>(l.batch * l.c_in * l.length);

@@ -14,7 +14,7 @@
 #include "convt1d/convt1d.h"
 #include "plan.hpp"
 #include "row_residues.hpp"
-#include "test_hopper.hpp"
+#include "test_stream_layer.hpp"
 
 namespace {
 
@@ -24,9 +24,7 @@ using convt1d::detail::residue_rows;
 using convt1d::detail::row_residue_channel;
 using convt1d::detail::row_residue_landing;
 
-struct Layer {
-  int64_t batch, c_in, c_out, length, k, stride, padding, dilation;
-};
+using Layer = t1d::StreamLayer;
 
 constexpr int kWarps = 4, kQuads = 4, kGroupRows = 8;  // a consumer warpgroup's warps; lane = 4 g + q
 constexpr int kBlockM = 64;                             // positions per m64 block (two per tile)
@@ -35,14 +33,7 @@ constexpr int kElem16 = 2;                              // bytes of a 16-bit ele
 int64_t loads_outside_rows = 0;  // fragment elements check_layer found outside their rows (zeros), all layers
 
 void check_layer(const Layer& l) {
-  convt1d_problem p = convt1d_problem_init(l.batch, l.c_in, l.c_out, l.length, l.k);
-  p.stride = l.stride;
-  p.padding = l.padding;
-  p.dilation = l.dilation;
-  p.dtype = CONVT1D_BFLOAT16;
-  p.device = CONVT1D_DEVICE_CUDA;
-  p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
-  const convt1d::detail::Plan plan = convt1d::detail::make_plan(p, t1d::hopper_info());
+  const convt1d::detail::Plan plan = t1d::forced_stream_plan(l, CONVT1D_BFLOAT16);
   const convt1d::detail::StreamTiling& t = plan.stream;
   constexpr int32_t residues = convt1d::detail::kResidueMaps;
   ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << plan.reason;
