@@ -12,7 +12,7 @@
 // stage, residue r's C_in / R rows form group r (one box), groups a multiple of 128 bytes apart (TMA's
 // shared-memory alignment); W^T's image orders each tap's reduction by where the consumers read its channels
 // (residue_place), so that a fragment load's four lanes q read rows q of one group, whose starts (x_cols
-// being 8 mod 16) lie in distinct bank groups whatever the group's shift. Groups a multiple of 128 bytes
+// 16 mod 32 where the window allows, plan_window) lie in distinct bank groups whatever the group's shift. Groups a multiple of 128 bytes
 // apart put the same row of two groups on the same banks (only the shifts differ), which the plain order
 // (channel by group, then row) made lanes q read at once: KB74 bf16 on rows of 131071 ran 11 % slower than
 // on row boxes (perf-log step 201).
