@@ -21,6 +21,7 @@ constexpr int64_t kRowBoxZeroSlack = 32;       // row boxes: guard for zero read
 constexpr int32_t kFragmentQuads = 4;          // a fragment's k-slot lanes (q = lane % 4)
 constexpr int64_t kFragmentColumns = 64;       // past a thread's farthest position in an m64 block (16 warp + g + 8)
 constexpr int64_t kZeroAlign = 16;             // the zero block is cleared in 16-byte stores
+constexpr int64_t kTf32WindowAlign = 64;       // bytes: TF32 stride-1 windows' starts in x, where no wider
 constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
@@ -351,6 +352,14 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   else if (!lay_out_row(s, poly, align, kStreamPositions, rotation, false, t))
     all_phases_why = "needs the taps' reach, dilation*(kernel_size-1)/stride, <= ~120 (one 256-position window), got " +
                      std::to_string(poly.max_shift);
+  else if (fp32 && !ieee && s.stride == 1 && !odd_rows) {
+    // TF32 at stride 1: windows started on 64 bytes of x where that keeps their width (perf-log step 206:
+    // KB74 -1.2 %; T4's stride 2 and IEEE lost with them, step 204)
+    StreamTiling wide = t;
+    if (lay_out_row(s, poly, kTf32WindowAlign / elem, kStreamPositions, rotation, false, wide) &&
+        wide.x_cols == t.x_cols && wide.tiles == t.tiles)
+      t = wide;
+  }
   if (all_phases_why.empty()) {
     t.weight_bytes = t.image_bytes;
     t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);

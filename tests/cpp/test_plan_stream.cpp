@@ -114,7 +114,8 @@ TEST(StreamPlan, RowsThatAreNotSixteenByteMultiplesComeAsResiduesOrRowBoxes) {
         EXPECT_EQ(plan.stream.odd_rows(), unaligned) << length;
         EXPECT_FALSE(plan.stream.phase_blocks);
         EXPECT_EQ(plan.stream.x_parts, 1);
-        EXPECT_EQ(plan.stream.x_base, aligned.stream.x_base) << length;
+        // (TF32's 16-byte rows start their windows on 64 bytes, its odd rows on 16)
+        if (dtype != CONVT1D_FLOAT32) EXPECT_EQ(plan.stream.x_base, aligned.stream.x_base) << length;
         // a row or residue box starts up to 16 bytes left of its window: the window keeps that much room
         if (unaligned) EXPECT_GE(plan.stream.x_cols, plan.stream.positions - plan.stream.x_base + align) << length;
         EXPECT_LE(plan.stream.x_cols, convt1d::detail::kStreamMaxBox);  // one TMA box per row
@@ -143,8 +144,8 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(t.phase_chunk[1], 5);
   EXPECT_EQ(t.q_first, 0);
   EXPECT_EQ(t.chunks, 5);
-  EXPECT_EQ(t.x_base, -12);     // the taps reach 12 positions left
-  EXPECT_EQ(t.x_cols, 152);     // 128 + 12, padded to 8 (mod 16)
+  EXPECT_EQ(t.x_base, -16);     // the taps reach 12 positions left; TF32 at stride 1 starts on 64 bytes
+  EXPECT_EQ(t.x_cols, 152);     // 128 + 16, padded to 8 (mod 16): as wide as from -12
   EXPECT_EQ(t.stages, convt1d::detail::kStreamMaxStagesFp32);  // 6: the weights and stagings leave room
   EXPECT_EQ(t.tiles_per_row, 1025);  // L_out 131084
   EXPECT_EQ(t.tiles, 32 * 1025);
@@ -171,7 +172,14 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_TRUE(ieee_plan.stream.ieee);
   EXPECT_EQ(ieee_plan.stream.weight_bytes, 2 * 5 * 64 * 128);
   EXPECT_EQ(ieee_plan.stream.stages, 4);
+  EXPECT_EQ(ieee_plan.stream.x_base, -12);  // (16 bytes: IEEE lost with 64, perf-log step 204)
   EXPECT_FALSE(t.ieee);
+  // TF32 at stride 2 keeps 16-byte window starts (T4 TF32 +0.5 % with 64, step 204), and so does a window
+  // that 64 bytes would widen: reach 5 takes 136 columns from -8, 152 from -16; reach 17 152 from -20, 168
+  // from -32. (KB74's reach 12 takes 152 either way.)
+  EXPECT_EQ(forced_stream_plan(8, 48, 24, 32768, 4, 2, 1, CONVT1D_FLOAT32).x_base, -4);
+  EXPECT_EQ(forced_stream_plan(8, 32, 32, 32768, 6, 1, 0, CONVT1D_FLOAT32).x_base, -8);
+  EXPECT_EQ(forced_stream_plan(8, 32, 32, 32768, 18, 1, 0, CONVT1D_FLOAT32).x_base, -20);
   // Without sm_90a code, AUTO keeps the mma.sync kernel.
   EXPECT_EQ(convt1d::detail::make_plan(kb74(), t1d::hopper_info(false)).kernel, KernelKind::ImplicitGemm);
   // Short rows at stride 1: fp32 streams from 32 tiles, 16-bit where the rows leave as vectors (KB74's
