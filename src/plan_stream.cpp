@@ -354,11 +354,11 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
                      std::to_string(poly.max_shift);
   else if (fp32 && !ieee && s.stride == 1 && !odd_rows) {
     // TF32 at stride 1: windows started on 64 bytes of x where that keeps their width (perf-log step 206:
-    // KB74 -1.2 %; T4's stride 2 and IEEE lost with them, step 204)
-    StreamTiling wide = t;
-    if (lay_out_row(s, poly, kTf32WindowAlign / elem, kStreamPositions, rotation, false, wide) &&
-        wide.x_cols == t.x_cols && wide.tiles == t.tiles)
-      t = wide;
+    // KB74 -1.2..3.6 %; with them T4's IEEE lost 6.5 % and its TF32 gained nothing, step 204)
+    StreamTiling on64 = t;
+    if (lay_out_row(s, poly, kTf32WindowAlign / elem, kStreamPositions, rotation, false, on64) &&
+        on64.x_cols == t.x_cols && on64.tiles == t.tiles)
+      t = on64;
   }
   if (all_phases_why.empty()) {
     t.weight_bytes = t.image_bytes;
