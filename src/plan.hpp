@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "problem.hpp"
+#include "row_residues.hpp"
 
 namespace convt1d::detail {
 
@@ -454,12 +455,12 @@ struct StreamTiling {
   bool row_boxes = false;
   // 16-bit such rows where C_in makes a tap 2 or 4 k-steps (C_in 32, 64): instead of row boxes, R = 8 TMA
   // maps, one per residue of the rows' flat starts modulo R, each window R boxes of C_in / R rows landing
-  // shifted by their residue's fixed amount, groups x_group_bytes apart (src/row_residues.hpp). The
+  // shifted by their residue's fixed amount, groups `residue.group_elems` apart (src/row_residues.hpp). The
   // consumer of a row's first tile zeroes what its maps read left of the row (the previous row's end).
   // fp32 stays on row boxes, which its transposed slots make about as fast (perf-log step 201: TF32 KB74 on
   // rows of 131071 1 % and IEEE 7 % slower on residue maps).
   bool row_residues = false;
-  int32_t x_group_bytes = 0;  // residue maps: from one residue's rows in a stage to the next
+  ResidueStage residue{};  // residue maps: the stage's groups, as the kernel reads them
   bool odd_rows() const { return row_boxes || row_residues; }
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
   int64_t weight_bytes = 0;  // the part of it a block keeps in shared memory (phase blocks: one

@@ -250,13 +250,13 @@ bool plan_phase_blocks(const Shape& s, const Polyphase& poly, const DeviceInfo& 
 // rows keep the distances residue_rows gives them (the kernel moves only the first row onto the zero block).
 void lay_out_residues(const Shape& s, StreamTiling& t) {
   constexpr int64_t kElem = 2;
-  ResidueStage st{};
+  ResidueStage& st = t.residue;
   st.rows = static_cast<int32_t>(s.in_channels / kResidueMaps);
-  t.x_group_bytes = static_cast<int32_t>(round_up(int64_t{st.rows} * t.x_cols * kElem, kResidueGroupAlign));
-  st.group_elems = static_cast<int32_t>(t.x_group_bytes / kElem);
+  st.group_elems =
+      static_cast<int32_t>(round_up(int64_t{st.rows} * t.x_cols * kElem, kResidueGroupAlign) / kElem);
   st.x_cols = t.x_cols;
   st.length_mod = static_cast<int32_t>(s.in_length % kResidueMaps);
-  t.stage_bytes = round_up(int64_t{kResidueMaps} * t.x_group_bytes, kStageAlign);
+  t.stage_bytes = round_up(int64_t{kResidueMaps} * st.group_elems * kElem, kStageAlign);
   int64_t reach = 0;  // the farthest element a zero step's fragment loads read past the zero block's start
   for (int32_t q = 0; q < kFragmentQuads; ++q)
     for (int32_t kk = 0; kk < kResidueChunkSteps; ++kk) {

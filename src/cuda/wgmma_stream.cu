@@ -538,12 +538,7 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
   }
   if constexpr (kRows == XRows::RowBoxes)
     rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
-  if constexpr (kRows == XRows::Residues) {
-    rb.residue.rows = static_cast<int32_t>(s.in_channels / kResidueMaps);
-    rb.residue.group_elems = static_cast<int32_t>(t.x_group_bytes / int64_t{sizeof(T)});
-    rb.residue.x_cols = t.x_cols;
-    rb.residue.length_mod = static_cast<int32_t>(s.in_length % kResidueMaps);
-  }
+  if constexpr (kRows == XRows::Residues) rb.residue = t.residue;
   const int64_t smem = t.smem_bytes;
   constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");

@@ -40,14 +40,14 @@ void check_layer(const Layer& l) {
   ASSERT_TRUE(t.row_residues) << "C_in " << l.c_in << " L_in " << l.length;
   ASSERT_FALSE(t.row_boxes);
   const auto c_in = static_cast<int32_t>(l.c_in), length = static_cast<int32_t>(l.length);
-  ResidueStage st{};
-  st.rows = c_in / residues;
-  st.group_elems = t.x_group_bytes / kElem16;
-  st.x_cols = t.x_cols;
-  st.length_mod = length % residues;
-  ASSERT_EQ(t.x_group_bytes % convt1d::detail::kResidueGroupAlign, 0) << "TMA's shared-memory alignment";
-  ASSERT_GE(t.x_group_bytes, st.rows * t.x_cols * kElem16) << "a box fits its group";
-  ASSERT_LE(int64_t{residues} * t.x_group_bytes, t.stage_bytes);
+  const ResidueStage& st = t.residue;  // what the kernel is given
+  ASSERT_EQ(st.rows, c_in / residues);
+  ASSERT_EQ(st.x_cols, t.x_cols);
+  ASSERT_EQ(st.length_mod, length % residues);
+  const int32_t group_bytes = st.group_elems * kElem16;
+  ASSERT_EQ(group_bytes % convt1d::detail::kResidueGroupAlign, 0) << "TMA's shared-memory alignment";
+  ASSERT_GE(group_bytes, st.rows * t.x_cols * kElem16) << "a box fits its group";
+  ASSERT_LE(int64_t{residues} * group_bytes, t.stage_bytes);
   ASSERT_EQ(t.ci_pad, c_in);
   const int32_t stage_elems = static_cast<int32_t>(t.stage_bytes / kElem16);
   const int32_t zero_elems = static_cast<int32_t>(t.zero_bytes / kElem16);
