@@ -460,6 +460,12 @@ struct StreamTiling {
   // fp32 stays on row boxes, which its transposed slots make about as fast (perf-log step 201: TF32 KB74 on
   // rows of 131071 1 % and IEEE 7 % slower on residue maps).
   bool row_residues = false;
+  // 16-bit rows of y at stride 1 that do not start on whole store vectors (L_out, or the first tile's output,
+  // not a multiple of kStreamLaneOutputs: any odd audio length): the consumers stage each row skewed by its
+  // alignment, in rows kSkewRowPad bytes longer than its outputs (src/skewed_rows.hpp), so that the store
+  // warps still write vectors (StreamStores::Skewed). Perf-log step 207: KB74 on rows of 131071 (X3) 16-bit
+  // -4 %, with y rows of 131085 -1..2 %; at stride 2 (T4 on rows of 32767) +2 %, so not there.
+  bool skewed_rows = false;
   ResidueStage residue{};  // residue maps: the stage's groups, as the kernel reads them
   bool odd_rows() const { return row_boxes || row_residues; }
   int64_t image_bytes = 0;   // packed W^T of every phase and channel group (both images for IEEE)
@@ -490,6 +496,15 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
 // StreamTiling::rotation): in (-stride, 0] with phases in order; rotated, a multiple of
 // kStreamLaneOutputs at or before 0.
 int64_t stream_out_offset(const Shape& s, const StreamTiling& t);
+
+// How the store warps of every-phase tiles (src/cuda/wgmma_stream.cu) write y's rows, y's first element at
+// byte address `y`: as vectors of kStreamLaneOutputs where every tile's rows start on one (rows and the first
+// tile's output multiples of it, y on a vector's bytes); from a staging skewed row by row where the plan
+// stages them so (StreamTiling::skewed_rows), whatever y's alignment; else element by element (fp32, where
+// vectors measured no faster, phase blocks, which store from their own staging, and 16-bit rows of whole
+// vectors in a y that does not start on one).
+enum class StreamStores { Vectors, Skewed, Elements };
+StreamStores stream_stores(const Shape& s, const StreamTiling& t, int32_t dtype, uint64_t y);
 
 // Phase blocks run as clusters of t.cluster CTAs: the planned grid cut to whole clusters the device
 // holds at once (`resident`, its occupancy query for the kernel), so that no cluster waits for another

@@ -6,6 +6,7 @@
 
 #include "plan.hpp"
 #include "row_residues.hpp"
+#include "skewed_rows.hpp"
 
 namespace convt1d::detail {
 
@@ -273,6 +274,15 @@ int64_t stream_out_offset(const Shape& s, const StreamTiling& t) {
   return t.q_first * s.stride - s.padding + (t.rotation ? t.rotation - s.stride : 0);
 }
 
+StreamStores stream_stores(const Shape& s, const StreamTiling& t, int32_t dtype, uint64_t y) {
+  const int64_t elem = dtype == CONVT1D_FLOAT32 ? 4 : 2;
+  if (t.skewed_rows) return StreamStores::Skewed;
+  if (s.out_length % kStreamLaneOutputs == 0 && stream_out_offset(s, t) % kStreamLaneOutputs == 0 &&
+      y % static_cast<uint64_t>(elem * kStreamLaneOutputs) == 0)
+    return StreamStores::Vectors;
+  return StreamStores::Elements;
+}
+
 int64_t resident_cluster_grid(int64_t grid, int32_t cluster, int64_t resident) {
   const int64_t clusters = std::max<int64_t>(1, std::min(grid / cluster, resident));
   return clusters * cluster;
@@ -363,7 +373,10 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
   if (all_phases_why.empty()) {
     t.weight_bytes = t.image_bytes;
     t.stage_bytes = round_up(int64_t{t.ci_pad} * t.x_cols * elem, kStageAlign);
-    t.staging_bytes = int64_t{t.n} * kStreamPositions * s.stride * elem;  // [blocks][N][128 bytes of outputs]
+    t.skewed_rows = !fp32 && s.stride == 1 &&
+                    (s.out_length % kStreamLaneOutputs != 0 || stream_out_offset(s, t) % kStreamLaneOutputs != 0);
+    // [blocks][N][128 bytes of outputs], or skewed: [N][outputs + kSkewRowPad bytes]
+    t.staging_bytes = int64_t{t.n} * (kStreamPositions * s.stride * elem + (t.skewed_rows ? kSkewRowPad : 0));
     // k_step channel rows of the window, and what row boxes' shifts add to a thread's reads
     t.zero_bytes = kStepBytes * t.x_cols + (row_boxes ? kRowBoxZeroSlack : 0);
     if (residues) lay_out_residues(s, t);

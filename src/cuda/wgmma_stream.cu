@@ -59,6 +59,7 @@
 #include "cuda/wgmma_stream_parts.cuh"
 #include "row_boxes.hpp"
 #include "row_residues.hpp"
+#include "skewed_rows.hpp"
 
 namespace convt1d::detail {
 
@@ -120,12 +121,37 @@ __device__ __forceinline__ void stage_outputs(unsigned char* out, const float (&
     }
 }
 
+// The same into a skewed staging (StreamTiling::skewed_rows, src/skewed_rows.hpp): output e of channel co in
+// slot skewed_slot(e, skew[co % 2], outputs) of its row, rows `pitch` bytes apart. skew[j] is the skew of this
+// thread's channels 2q + j (mod 8), which all its channels of that parity share (rows 8 apart lie a multiple
+// of 4 elements apart).
+template <class T, int N>
+__device__ __forceinline__ void stage_outputs_skewed(unsigned char* out, const float (&acc)[2][N / 2], int warp, int g,
+                                                     int q, int32_t phases, int32_t slot, const int32_t (&skew)[2]) {
+  const int32_t outputs = kStreamPositions * phases, pitch = skewed_row_pitch(outputs, sizeof(T));
+#pragma unroll
+  for (int mb = 0; mb < 2; ++mb)
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const int e = (kBlockM * mb + 16 * warp + 8 * hi + g) * phases + slot;
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        unsigned char* row = out + (2 * q + j) * pitch + skewed_slot(e, skew[j], outputs) * int32_t(sizeof(T));
+#pragma unroll
+        for (int nb = 0; nb < N / 8; ++nb)
+          *reinterpret_cast<T*>(row + nb * 8 * pitch) = from_float<T>(acc[mb][nb * 4 + hi * 2 + j]);
+      }
+    }
+}
+
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
 // in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
 // tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
 // element within [0, L_out). `row` is channel `warp`'s row of y (batch row included); t0 the tile's
-// first output (negative when padding puts the first phases before the row).
-template <class T, int N, bool kUnrolled>
+// first output (negative when padding puts the first phases before the row). kSkew: the staging is
+// skewed row by row (StreamTiling::skewed_rows, src/skewed_rows.hpp), so lane l's slots 4l..4l+3 are a
+// vector of y wherever the tile lies inside the row, but for each row's vector 0.
+template <class T, int N, bool kUnrolled, bool kSkew = false>
 __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t phases,
                                            const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
@@ -133,6 +159,49 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
   using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
   const int32_t outputs = kStreamPositions * phases;
   const int64_t row_step = int64_t(kWarpRows) * p.out_length;
+  if constexpr (kSkew) {
+    static_assert(kPer == kSkewVector && N <= kWarpRows * 32);  // (a lane per row for vector 0)
+    const int32_t pitch = skewed_row_pitch(outputs, sizeof(T));
+    const auto skew_of = [](const T* at) { return row_skew(reinterpret_cast<uintptr_t>(at) / sizeof(T)); };
+    if (t0 >= 0 && t0 + outputs <= p.out_length) {
+      // Vectors 1.. of each row as they lie in y; then vector 0 of row warp + kWarpRows * lane by that lane.
+      for (int32_t slot = kPer * lane; slot < outputs; slot += kStreamPositions) {
+        if (slot == 0) continue;
+        const unsigned char* src = out + warp * pitch + slot * int32_t(sizeof(T));
+        T* at = row + t0 + slot;
+        for (int co = warp; co < p.out_channels; co += kWarpRows, src += kWarpRows * pitch, at += row_step)
+          *reinterpret_cast<Vec*>(at - skew_of(at)) = *reinterpret_cast<const Vec*>(src);
+      }
+      const int co = warp + kWarpRows * lane;
+      if (co < p.out_channels) {
+        T* at = row + t0 + lane * row_step;
+        const int32_t s = skew_of(at);
+        const Vec v = *reinterpret_cast<const Vec*>(out + co * pitch);
+        if (s == 0) {
+          *reinterpret_cast<Vec*>(at) = v;
+        } else {
+          const T* e = reinterpret_cast<const T*>(&v);
+#pragma unroll
+          for (int i = 0; i < kPer; ++i) (at - s)[slot_place(i, s, outputs)] = e[i];
+        }
+      }
+    } else {  // a tile at a row's end: element by element, inside the row
+      for (int32_t slot = kPer * lane; slot < outputs; slot += kStreamPositions) {
+        T* at = row + t0;
+        for (int co = warp; co < p.out_channels; co += kWarpRows, at += row_step) {
+          const int32_t s = skew_of(at);
+          const Vec v = *reinterpret_cast<const Vec*>(out + co * pitch + slot * int32_t(sizeof(T)));
+          const T* e = reinterpret_cast<const T*>(&v);
+#pragma unroll
+          for (int i = 0; i < kPer; ++i) {
+            const int32_t place = slot_place(slot + i, s, outputs);  // output t0 - s + place
+            if (t0 - s + place >= 0 && t0 - s + place < p.out_length) (at - s)[place] = e[i];
+          }
+        }
+      }
+    }
+    return;
+  }
   const bool fast = p.vec_rows && t0 >= 0 && t0 + outputs <= p.out_length;
   // Pieces outside, rows inside: the row loop is what unrolls. Four rows in flight per warp keep the
   // store warps ahead of TF32 consumers; with 16-bit or IEEE consumers, which load more per output,
@@ -267,8 +336,9 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
 }
 
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
-// kRuns: tiles taken in runs (StreamTiling::tile_run). kRows: how x's rows arrive (XRows).
-template <class M, int N, bool kPhased, bool kRuns, XRows kRows>
+// kRuns: tiles taken in runs (StreamTiling::tile_run). kRows: how x's rows arrive (XRows). kSkewY: y's rows
+// staged skewed (StreamStores::Skewed, src/skewed_rows.hpp).
+template <class M, int N, bool kPhased, bool kRuns, XRows kRows, bool kSkewY>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_stream_kernel(const __grid_constant__ XMaps<kRows> x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
@@ -338,7 +408,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int h = i & 1;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
-        store_rows<T, N, M::kUnrolledStores>(staging + h * p.staging_bytes,
+        store_rows<T, N, M::kUnrolledStores, kSkewY>(staging + h * p.staging_bytes,
                                              y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases,
                                              p, sw, lane);
         ptx::mbar_arrive(&drained[h]);
@@ -372,6 +442,14 @@ __global__ void __launch_bounds__(kThreads, 1)
   for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
     unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
+    int32_t skew[2] = {0, 0};  // kSkewY: the skews of this thread's channels 2q and 2q + 1 (mod 8) in this tile
+    if constexpr (kSkewY) {
+      const int64_t t0 = p.out_offset + int64_t(w.col_tile) * kStreamPositions * phases;
+      const uint64_t at = reinterpret_cast<uintptr_t>(y) / sizeof(T) +
+                          static_cast<uint64_t>((int64_t(w.row) * p.out_channels + 2 * q) * p.out_length + t0);
+      skew[0] = row_skew(at);
+      skew[1] = row_skew(at + static_cast<uint64_t>(p.out_length));
+    }
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
     const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
     int32_t start = 0, f0 = 0;  // row boxes: the window's first position, and its flat x index in channel 0
@@ -451,7 +529,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       // taken the staging's previous tile.
       if (r == 0 && n_tile > 0) ptx::mbar_wait(&drained[h], (n_tile - 1) & 1);
       const int32_t slot = !kPhased ? 0 : r >= p.rotation ? r - p.rotation : r + phases - p.rotation;
-      stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
+      if constexpr (kSkewY)
+        stage_outputs_skewed<T, N>(out, acc, warp, g, q, phases, slot, skew);
+      else
+        stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
     }
     ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
@@ -525,7 +606,7 @@ const XMaps<kRows>& maps_of(const XMapSet& m) {
     return m.x_map;
 }
 
-template <class M, int N, bool kPhased, bool kRuns = false, XRows kRows = XRows::Tma>
+template <class M, int N, bool kPhased, bool kRuns = false, XRows kRows = XRows::Tma, bool kSkewY = false>
 void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image) {
   const Shape& s = plan.shape;
   const StreamTiling& t = plan.stream;
@@ -540,7 +621,7 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
     rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
   if constexpr (kRows == XRows::Residues) rb.residue = t.residue;
   const int64_t smem = t.smem_bytes;
-  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows>;
+  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows, kSkewY>;
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
@@ -549,26 +630,36 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
                    static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
-// The instance the tiling asks for at width N: phases compiled in (stride > 1) or folded out, tiles in
-// runs (StreamTiling::tile_run) compiled for TF32 only, where the plan takes them, row boxes without runs,
-// residue maps for 16-bit only, without runs.
+// The instance of one x arrival: phases compiled in (stride > 1) or folded out, y's rows staged skewed
+// (16-bit at stride 1 only, StreamTiling::skewed_rows) or not.
+template <class M, int N, XRows kRows>
+void launch_rows(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image,
+                 bool skew_y) {
+  const bool phased = plan.poly.phases > 1;
+  if (skew_y) {
+    if constexpr (M::kRowsPerQ == 2)
+      if (!phased) return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
+  }
+  return phased ? launch_n<M, N, true, false, kRows>(plan, a, maps, p, image)
+                : launch_n<M, N, false, false, kRows>(plan, a, maps, p, image);
+}
+
+// The instance the tiling asks for at width N: tiles in runs (StreamTiling::tile_run) compiled for TF32 only,
+// where the plan takes them (16-byte x and y rows), row boxes, residue maps for 16-bit only.
 template <class M, int N>
 void launch_width(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p,
-                  const void* image) {
+                  const void* image, StreamStores stores) {
   const bool phased = plan.poly.phases > 1;
-  if (plan.stream.odd_rows() && plan.stream.tile_run != 1)
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream row boxes and residue maps take no tile runs");
+  const bool skew_y = stores == StreamStores::Skewed;
+  if ((plan.stream.odd_rows() || skew_y) && plan.stream.tile_run != 1)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream row boxes, residue maps and skewed y rows take no tile runs");
   if (plan.stream.row_residues) {
-    if constexpr (M::kRowsPerQ == 2)
-      return phased ? launch_n<M, N, true, false, XRows::Residues>(plan, a, maps, p, image)
-                    : launch_n<M, N, false, false, XRows::Residues>(plan, a, maps, p, image);
+    if constexpr (M::kRowsPerQ == 2) return launch_rows<M, N, XRows::Residues>(plan, a, maps, p, image, skew_y);
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream residue maps are compiled for 16-bit only");
   }
-  if (plan.stream.row_boxes)
-    return phased ? launch_n<M, N, true, false, XRows::RowBoxes>(plan, a, maps, p, image)
-                  : launch_n<M, N, false, false, XRows::RowBoxes>(plan, a, maps, p, image);
-  if (plan.stream.tile_run == 1)
-    return phased ? launch_n<M, N, true>(plan, a, maps, p, image) : launch_n<M, N, false>(plan, a, maps, p, image);
+  if (plan.stream.row_boxes) return launch_rows<M, N, XRows::RowBoxes>(plan, a, maps, p, image, skew_y);
+  if (plan.stream.tile_run == 1) return launch_rows<M, N, XRows::Tma>(plan, a, maps, p, image, skew_y);
   if constexpr (std::is_same_v<M, Tf32Math>)
     return phased ? launch_n<M, N, true, true>(plan, a, maps, p, image)
                   : launch_n<M, N, false, true>(plan, a, maps, p, image);
@@ -639,12 +730,10 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
     p.phase_steps[r] = t.phase_steps[r];
     p.phase_shift[r] = poly.taps[static_cast<size_t>(r)].first_shift + (p.rotation != 0 && r >= p.rotation ? 1 : 0);
   }
-  constexpr int64_t kVecBytes = kElem * kStreamLaneOutputs;  // a lane's 4 outputs
-  constexpr int64_t kVecElems = kStreamLaneOutputs;
   // Tile starts are out_offset + 128*stride*j: with rows and that offset multiples of 4, every piece
   // a lane stores starts aligned.
-  p.vec_rows = s.out_length % kVecElems == 0 && p.out_offset % kVecElems == 0 &&
-               reinterpret_cast<uintptr_t>(a.y) % kVecBytes == 0;
+  const StreamStores stores = stream_stores(s, t, plan.dtype, reinterpret_cast<uintptr_t>(a.y));
+  p.vec_rows = stores == StreamStores::Vectors;
   // 16-bit channel groups at stride 2 or 4 whose slots start on multiples of the stride (padding a
   // multiple of it, or rotated): with rows of whole strides a thread's outputs of a row leave as one
   // vector.
@@ -672,9 +761,9 @@ void launch_math(const Plan& plan, const ForwardArgs& a, CUtensorMapDataType typ
   if (t.phase_blocks)
     launch_phase_blocks<M>(plan, a, maps.x_map, p, image);
   else if (t.n == 64)
-    launch_width<M, 64>(plan, a, maps, p, image);
+    launch_width<M, 64>(plan, a, maps, p, image, stores);
   else if (t.n == 32)
-    launch_width<M, 32>(plan, a, maps, p, image);
+    launch_width<M, 32>(plan, a, maps, p, image, stores);
   else
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream width " + std::to_string(t.n) + " not compiled");
   image_buffer.release();

@@ -709,6 +709,9 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       {2, 64, 40, 130, 3, 1, 69, 5, 0},     // padding beyond the reach
       {2, 32, 20, 37, 16, 1, 7, 7, 5},      // one window wider than its row, the widest (no conflict-free pitch)
       {2, 32, 20, 30006, 4, 1, 9, 2, 0},    // rows of 6 (mod 8), padding
+      // y rows that are not multiples of 4 from 16-byte x rows: 16-bit stages them skewed (skewed_rows.hpp).
+      {2, 32, 64, 4096, 5, 1, 0, 3, 1},     // KB74's taps, rows of 4109
+      {3, 48, 24, 8192, 4, 2, 1, 1, 1},     // two phases, rows of 16385
   };
   std::vector<Layer> layers = fixed;
   // A random layer's taps, stride, dilation, padding and output_padding, drawn in that order after its
@@ -744,6 +747,7 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   int rotated = 0, rotated_tiles = 0, rotated_tf32 = 0, parts = 0, row_boxes = 0, row_boxes16 = 0;
   int row_boxes_transposed = 0, row_boxes_fp32_in_order = 0;  // fp32 stage slots (row_boxes.hpp, row_box_slot)
   int row_residues = 0;  // 16-bit only
+  int skewed = 0;        // 16-bit stride-1 tiles whose y rows are staged skewed
   for (const Layer& l : layers) {
     convt1d_problem p = l.problem();
     p.has_bias = ran % 2 == 0;
@@ -772,6 +776,8 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
       row_boxes += plan.stream.row_boxes;
       row_boxes16 += plan.stream.row_boxes && m.dtype != CONVT1D_FLOAT32;
       row_residues += plan.stream.row_residues;
+      skewed += convt1d::detail::stream_stores(plan.shape, plan.stream, m.dtype, 256) ==
+                convt1d::detail::StreamStores::Skewed;
       if (plan.stream.row_boxes && m.dtype == CONVT1D_FLOAT32) {
         const bool transposed = convt1d::detail::row_box_transposed<4>(plan.stream.ci_pad);
         row_boxes_transposed += transposed;
@@ -802,6 +808,63 @@ TEST_F(CudaParity, WgmmaStreamLayers) {
   EXPECT_GE(row_boxes_transposed, 4) << "too few fp32 row-box layers ran on transposed slots";
   EXPECT_GE(row_boxes_fp32_in_order, 2) << "too few fp32 row-box layers ran on slots in channel order";
   EXPECT_GE(row_residues, 8) << "too few 16-bit layers ran on residue maps";
+  EXPECT_GE(skewed, 16) << "too few 16-bit layers ran with y rows staged skewed";
+}
+
+// 16-bit y rows that are not multiples of 4 elements at stride 1, in a y at every alignment (a view zero to three elements
+// into its buffer): the streaming kernel stages the rows skewed (StreamStores::Skewed) and must write every
+// output of y, and nothing on either side of it.
+TEST_F(CudaParity, WgmmaStreamSkewedRowsOfY16Bit) {
+  const auto dev = current_device_info();
+  if (!dev.wgmma) GTEST_SKIP() << "needs an sm_90 device and an sm_90a build";
+  t1d::Rng rng(207);
+  int ran = 0;
+  for (const Mode& m : kModes) {
+    if (m.dtype != CONVT1D_FLOAT16 && m.dtype != CONVT1D_BFLOAT16) continue;
+    for (const Layer& l : {Layer{2, 32, 64, 4096, 5, 1, 0, 3, 1},    // 16-byte x rows, y rows of 4109
+                           Layer{3, 32, 64, 20001, 5, 1, 0, 3, 0},   // residue maps
+                           Layer{2, 48, 24, 8190, 4, 1, 1, 1, 0},    // row boxes
+                           Layer{2, 64, 40, 3001, 3, 1, 2, 2, 1}}) {
+      convt1d_problem p = l.problem();
+      p.has_bias = 1;
+      p.dtype = m.dtype;
+      p.algorithm = CONVT1D_ALGO_WGMMA_STREAM;
+      ASSERT_EQ(convt1d_validate(&p), CONVT1D_OK) << describe(p) << ": " << convt1d_last_error();
+      const auto plan = convt1d::detail::make_plan(p, dev);
+      ASSERT_EQ(plan.kernel, convt1d::detail::KernelKind::WgmmaStream) << describe(p);
+      const Inputs in = t1d::random_inputs(rng, p, p.dtype);
+      const std::vector<double> ref = t1d::reference_of(p, in);
+      DeviceProblem d(p, in);
+      constexpr size_t kElem = 2, kGuard = 8;  // elements of poison on either side of y
+      const size_t y_bytes = static_cast<size_t>(t1d::y_count(p)) * kElem;
+      GpuBuffer buffer(y_bytes + 2 * kGuard * kElem);
+      for (size_t shift = 0; shift <= 3; ++shift) {
+        char* y = static_cast<char*>(buffer.get()) + (kGuard - 4 + shift) * kElem;  // buffers start on 256 bytes
+        const std::string what = std::string(m.name) + " y " + std::to_string(shift) + " elements past 8 bytes, " +
+                                 describe(p);
+        ASSERT_EQ(convt1d::detail::stream_stores(plan.shape, plan.stream, p.dtype, reinterpret_cast<uintptr_t>(y)),
+                  convt1d::detail::StreamStores::Skewed) << what;
+        CUDA_ASSERT(cudaMemset(buffer.get(), 0xFF, y_bytes + 2 * kGuard * kElem));
+        ASSERT_EQ(convt1d_forward(&p, d.x.get(), d.w.get(), d.b.get(), y, nullptr), CONVT1D_OK)
+            << what << ": " << convt1d_last_error();
+        ASSERT_NO_THROW(convt1d::tools::gpu_synchronize());
+        TypedBuffer whole(p.dtype, static_cast<int64_t>(y_bytes / kElem + 2 * kGuard));
+        buffer.download(whole.data(), whole.size_bytes());
+        const int64_t first = static_cast<int64_t>(kGuard - 4 + shift);
+        const std::vector<unsigned char> poison(kElem, 0xFF);
+        for (int64_t i = 0; i < whole.count(); ++i) {
+          if (i >= first && i < first + t1d::y_count(p)) continue;
+          ASSERT_EQ(std::memcmp(static_cast<const unsigned char*>(whole.data()) + i * kElem, poison.data(), kElem), 0)
+              << what << ": element " << i - first << " of y written";
+        }
+        const std::vector<double> all = whole.to_double();
+        expect_close(m, std::vector<double>(all.begin() + first, all.begin() + first + t1d::y_count(p)), ref, what);
+        if (HasFatalFailure()) return;
+        ++ran;
+      }
+    }
+  }
+  EXPECT_EQ(ran, 32);
 }
 
 // The streaming kernel reads x by TMA. With y one element into its buffer the store warps write
