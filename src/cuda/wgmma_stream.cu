@@ -144,6 +144,26 @@ __device__ __forceinline__ void stage_outputs_skewed(unsigned char* out, const f
     }
 }
 
+// Vector 0 of a skewed 16-bit row (src/skewed_rows.hpp) of skew s > 0: slots s..3 go to the row's head at
+// aligned + s.., slots 0..s-1 to its tail at aligned + outputs.., `aligned` on 8 bytes and `outputs` a multiple
+// of 4. Each lane stores a different row, so every store is its own L2 request: pairs on 4 bytes leave as one
+// (s = 2: two stores, s = 1 or 3: three, against four elements).
+template <class T>
+__device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t s, int32_t outputs) {
+  static_assert(sizeof(T) == 2);
+  auto* head = reinterpret_cast<uint16_t*>(aligned);
+  auto* tail = reinterpret_cast<uint16_t*>(aligned + outputs);
+  if (s <= 2) *reinterpret_cast<uint32_t*>(head + 2) = v.y;  // slots 2, 3
+  if (s >= 2) *reinterpret_cast<uint32_t*>(tail) = v.x;      // slots 0, 1
+  if (s == 1) {
+    head[1] = static_cast<uint16_t>(v.x >> 16);  // slot 1
+    tail[0] = static_cast<uint16_t>(v.x);        // slot 0
+  } else if (s == 3) {
+    tail[2] = static_cast<uint16_t>(v.y);        // slot 2
+    head[3] = static_cast<uint16_t>(v.y >> 16);  // slot 3
+  }
+}
+
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
 // in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
 // tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
@@ -179,10 +199,8 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
         const Vec v = *reinterpret_cast<const Vec*>(out + co * pitch);
         if (s == 0) {
           *reinterpret_cast<Vec*>(at) = v;
-        } else {
-          const T* e = reinterpret_cast<const T*>(&v);
-#pragma unroll
-          for (int i = 0; i < kPer; ++i) (at - s)[slot_place(i, s, outputs)] = e[i];
+        } else {  // slots s..3 at the row's head, 0..s-1 at its tail, in as few stores as their alignment allows
+          store_vector0_parts(at - s, v, s, outputs);
         }
       }
     } else {  // a tile at a row's end: element by element, inside the row
