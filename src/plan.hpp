@@ -463,8 +463,9 @@ struct StreamTiling {
   // 16-bit rows of y at stride 1 that do not start on whole store vectors (L_out, or the first tile's output,
   // not a multiple of kStreamLaneOutputs: any odd audio length): the consumers stage each row skewed by its
   // alignment, in rows kSkewRowPad bytes longer than its outputs (src/skewed_rows.hpp), so that the store
-  // warps still write vectors (StreamStores::Skewed). Perf-log step 207: KB74 on rows of 131071 (X3) 16-bit
-  // -4 %, with y rows of 131085 -1..2 %; at stride 2 (T4 on rows of 32767) +2 %, so not there.
+  // warps still write vectors (StreamStores::Skewed). Perf-log steps 207-208: KB74 on rows of 131071 (X3)
+  // 16-bit -7 %, with y rows of 131085 -8 %; at stride 2 (T4 on rows of 32767) step 207 lost 2 %, so
+  // not there.
   bool skewed_rows = false;
   ResidueStage residue{};  // residue maps: the stage's groups, as the kernel reads them
   bool odd_rows() const { return row_boxes || row_residues; }

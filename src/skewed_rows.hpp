@@ -9,15 +9,16 @@
 // v (slots 4v..4v+3) is, for v >= 1, exactly the vector of y at t0 - s + 4v: the store warps move it as it
 // is, as they move every vector of rows that start aligned. Vector 0 holds the row's first 4 - s outputs in
 // its slots s..3 and, wrapped around, its last s outputs in slots 0..s-1: both ends share vectors of y with
-// the neighbouring tiles, so it leaves element by element, each store lane taking one row's vector 0 (a
-// lane that did so inside the row loop would hold its whole warp up for every row).
+// the neighbouring tiles, so it leaves in pieces (4-byte pairs where aligned), each store lane taking one
+// row's vector 0 (a lane that did so inside the row loop would hold its whole warp up for every row).
 //
 // Each staged row is kSkewRowPad bytes longer than its outputs, so that the rows of one fragment store
 // (channels 2q + j, q < 4) start 4 banks apart and a skew moves a row's slots by a plain offset (the
 // unskewed staging XORs its 16-byte chunks by channel instead, which a skew would cross).
 //
 // Stored element by element instead, 16-bit rows took four stores per lane and row, and 1.37x y's L2 write
-// sectors (perf-log steps 199-207).
+// sectors: KB74's layer on rows of 131071 ran 33 % above its 16-byte rows in 16-bit, 23 % staged skewed
+// (perf-log steps 199-208).
 #pragma once
 
 #include <cstdint>
