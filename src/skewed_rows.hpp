@@ -1,7 +1,7 @@
 // Where a streaming tile's outputs sit in its staging when y's rows do not start on whole store vectors
-// (16-bit y rows whose length is not a multiple of 4: any odd audio length, or y itself off 8 bytes), and
-// which stores the store warps make of them: plain C++ that the kernel (src/cuda/wgmma_stream.cu) and the
-// CPU tests share.
+// (16-bit y rows at stride 1 whose length, or the first tile's output, is not a multiple of 4: any odd audio
+// length; y itself at any alignment; StreamTiling::skewed_rows), and which stores the store warps make of
+// them: plain C++ that the kernel (src/cuda/wgmma_stream.cu) and the CPU tests share.
 //
 // A tile writes `outputs` (128 x stride) consecutive outputs t0.. of each of its channel rows. Row co's
 // output t0 lies s = (its element address) mod 4 elements past a vector boundary of y (the row's skew). The

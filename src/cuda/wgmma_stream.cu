@@ -20,7 +20,8 @@
 //   W^T     [chunks][N][128 B]           128B swizzle, resident for the whole kernel
 //   x[s]    [ci_pad][x_cols] T            one TMA box per tile (zero-filled outside x), `stages` deep
 //   out[h]  [pos / (128 B)][N][128 B]    the staging of consumer warpgroup h (128*stride outputs):
-//                                          128-byte rows per channel, 16-byte chunks XORed with co mod 8
+//                                          128-byte rows per channel, 16-byte chunks XORed with co mod 8;
+//                                          skewed rows (src/skewed_rows.hpp): [N][128*stride outputs + 16 B]
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[2], drained[2]   mbarriers
 //
