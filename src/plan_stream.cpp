@@ -18,6 +18,7 @@ constexpr int64_t kStepsPerRow = kSwizzleRowBytes / kStepBytes;
 constexpr int64_t kAlignSlack = 1024;          // the kernel rounds its smem base up to the swizzle period
 constexpr int64_t kStageAlign = 1024;          // x windows start on that period too
 constexpr int64_t kBarrierBytesPerStage = 16;  // a "full" and an "empty" mbarrier
+constexpr int64_t kStepOffsetBytes = 4;         // every-phase tiles: per stage, an int32 x offset per chunk k-step
 constexpr int64_t kRowBoxZeroSlack = 32;       // row boxes: guard for zero reads moved right by row shifts
 constexpr int32_t kFragmentQuads = 4;          // a fragment's k-slot lanes (q = lane % 4)
 constexpr int64_t kFragmentColumns = 64;       // past a thread's farthest position in an m64 block (16 warp + g + 8)
@@ -385,11 +386,14 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
     t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
     const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
+    // per stage: its barriers and its table of the consumers' step offsets (src/step_offsets.hpp; unread by the
+    // runs instances, which walk them)
+    const int64_t per_stage = kBarrierBytesPerStage + int64_t{t.chunks} * kStepsPerRow * kStepOffsetBytes;
     const int64_t stages = fit_stages(fixed, t.stage_bytes, deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages,
-                                      dev.smem_per_block_optin);
+                                      dev.smem_per_block_optin, per_stage);
     if (stages >= kMinStages) {
       t.stages = static_cast<int32_t>(stages);
-      t.smem_bytes = fixed + stages * (t.stage_bytes + kBarrierBytesPerStage);
+      t.smem_bytes = fixed + stages * (t.stage_bytes + per_stage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;
       // (the kernels for rows that are not 16-byte multiples are compiled without runs)
       t.tile_run = fp32 && !ieee && !odd_rows && t.tiles >= kStreamTileRunMinTilesFp32 * t.grid ? kStreamTileRun : 1;

@@ -24,6 +24,10 @@
 //                                          skewed rows (src/skewed_rows.hpp): [N][128*stride outputs + 16 B]
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[2], drained[2]   mbarriers
+//   bias    [kStreamMaxN] fp32
+//   offsets [stages][chunks][4] int32     each k-step's x offset from a thread's fragment origin in that
+//                                          stage (src/step_offsets.hpp; past a phase's reduction, the zero
+//                                          block's), tabulated once per block
 //
 // Rows that are not 16-byte multiples (StreamTiling::row_boxes): x read flat, each window as one bulk copy
 // (cp.async.bulk, no tensor map) per channel row issued by the producer warp's lanes, starting on the 16
@@ -61,6 +65,7 @@
 #include "row_boxes.hpp"
 #include "row_residues.hpp"
 #include "skewed_rows.hpp"
+#include "step_offsets.hpp"
 
 namespace convt1d::detail {
 
@@ -354,6 +359,25 @@ __device__ __forceinline__ void zero_outside_row(unsigned char* stage, int32_t f
   ptx::bar_sync(kRowFixBarrier + h, 128);
 }
 
+// The consumers' table of step offsets ([stages][chunks][kStepsPerGroup], see the smem layout above), by every
+// thread of the block before the set-up's barrier. A tile's steps then cost one table load per chunk instead of
+// the walk over taps and channel rows, with its tests for the reduction's end (perf-log step 210).
+template <class M>
+__device__ __forceinline__ void fill_step_offsets(int32_t* table, const unsigned char* x_stages,
+                                                  const unsigned char* zeros, const StreamParams& p, int32_t phases) {
+  const int32_t chunks = p.phase_chunk[phases], per_stage = chunks * kStepsPerGroup;
+  for (int32_t i = threadIdx.x; i < p.stages * per_stage; i += kThreads) {
+    const int32_t s = i / per_stage, c = i % per_stage / kStepsPerGroup;
+    int r = 0;
+    while (r + 1 < phases && c >= p.phase_chunk[r + 1]) ++r;
+    const int32_t j = (c - p.phase_chunk[r]) * kStepsPerGroup + i % kStepsPerGroup;  // the step in its phase
+    table[i] = j < p.phase_steps[r]
+                   ? step_offset(j, M::kStep, p.ci_pad, p.x_cols, -p.phase_shift[r] - p.x_base, p.shift_step)
+                   : static_cast<int32_t>((zeros - (x_stages + size_t(s) * p.stage_bytes)) /
+                                          int32_t(sizeof(typename M::T)));
+  }
+}
+
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
 // kRuns: tiles taken in runs (StreamTiling::tile_run). kRows: how x's rows arrive (XRows). kSkewY: y's rows
 // staged skewed (StreamStores::Skewed, src/skewed_rows.hpp).
@@ -369,6 +393,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   // the period of the rows' shifts in a chunk's steps (RowShifts), 0 for 16-byte rows
   constexpr int kShiftPeriod = kResidues ? kResidueChunkSteps : kRowBoxes ? 3 - M::kRowsPerQ : 0;
   const int32_t phases = kPhased ? p.phases : 1;
+  // The consumers' step offsets from the block's table (fill_step_offsets), but where tiles come in runs: there
+  // (KB74 TF32, DRAM-bound) the table's faster consumers cost 4 % in bench runs, ncu showing 2.8 % more of x read
+  // from DRAM (its halos, which neighbouring tiles share through L2, missing more often; perf-log step 210).
+  constexpr bool kWalkSteps = kRuns;
   using G = typename GroupMath<M>::type;  // the commit groups' math (16-bit: half chunks, see GroupMath)
   constexpr bool kHalfChunks = !std::is_same_v<G, M>;
   extern __shared__ unsigned char smem_raw[];
@@ -382,6 +410,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* staged = empty + p.stages;  // [h]: consumer h's staging holds a tile (warp stores)
   uint64_t* drained = staged + 2;       // [h]: the store warps have read it
   float* bias_s = reinterpret_cast<float*>(drained + 2);  // N floats, zero past C_out
+  // (16-byte aligned, as every region before it is a multiple of 16 bytes: read as int4 per chunk)
+  int32_t* step_offsets = reinterpret_cast<int32_t*>(bias_s + kStreamMaxN);
   const int tid = threadIdx.x;
   const int wg = tid / 128;
   if (tid == 0) {
@@ -409,6 +439,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
   for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
+  if constexpr (!kWalkSteps) fill_step_offsets<M>(step_offsets, x_stages, zeros, p, phases);
   finish_setup<N>(zeros, bias_s, bias, p);
 
   if (wg == 0) {  // producer
@@ -470,7 +501,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       skew[1] = row_skew(at + static_cast<uint64_t>(p.out_length));
     }
     const T* xs = reinterpret_cast<const T*>(stage) + thread_off;
-    const int32_t zero_off = static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T)));
+    const int32_t* stage_offsets = step_offsets + s * p.phase_chunk[phases] * kStepsPerGroup;
     int32_t start = 0, f0 = 0;  // row boxes: the window's first position, and its flat x index in channel 0
     if constexpr (kRowBoxes) {
       start = window_start(w, p);
@@ -509,20 +540,35 @@ __global__ void __launch_bounds__(kThreads, 1)
         if constexpr (kResidues)
           if (start < 0) zero_left_of_row<T>(stage, start, rb, h);
       }
-      const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r];
-      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // first tap, channels 0..kStep-1
-      for (int c = c0; c < p.phase_chunk[r + 1]; ++c) {
+      const int32_t steps = p.phase_steps[r], c0 = p.phase_chunk[r], c_end = p.phase_chunk[r + 1];
+      // Each chunk's step offsets: from the block's table, loaded a chunk ahead so that their latency is not on the
+      // first fragment loads' path. kWalkSteps: walked through the taps here instead.
+      const int4* by_chunk = reinterpret_cast<const int4*>(stage_offsets);
+      int4 next{};
+      if constexpr (!kWalkSteps) next = by_chunk[c0];
+      int32_t ci0 = 0, col = -p.phase_shift[r] - p.x_base;  // (kWalkSteps) the first tap, channels 0..kStep-1
+      for (int c = c0; c < c_end; ++c) {
         const int32_t step0 = (c - c0) * kStepsPerGroup;
         int32_t off[kStepsPerGroup];
-        chunk_offsets<M>(off, step0, steps, ci0, col, zero_off, p);
+        if constexpr (kWalkSteps) {
+          chunk_offsets<M>(off, step0, steps, ci0, col, static_cast<int32_t>((zeros - stage) / int32_t(sizeof(T))), p);
+        } else {
+          const int4 o = next;
+          if (c + 1 < c_end) next = by_chunk[c + 1];
+          off[0] = o.x, off[1] = o.y, off[2] = o.z, off[3] = o.w;
+        }
         if constexpr (kResidues) {  // past the reduction the first row reads the zero block itself
 #pragma unroll
           for (int kk = 0; kk < kStepsPerGroup; ++kk)
             if (step0 + kk >= steps) off[kk] -= shifts.low[kk];
         }
-        int32_t off1[kStepsPerGroup];  // block 1 reads 64 columns on, but its zero reads stay put
+        // Block 1 reads 64 columns on. From the table its zero reads may too: a thread's reads reach 2 * kBlockM
+        // columns past its origin, and the zero block is a window's x_cols (>= 2 * kBlockM) wide. Row shifts move
+        // reads further right, so there (and where the walk set the offsets) block 1's zero reads stay put.
+        int32_t off1[kStepsPerGroup];
 #pragma unroll
-        for (int kk = 0; kk < kStepsPerGroup; ++kk) off1[kk] = off[kk] - (step0 + kk < steps ? 0 : kBlockM);
+        for (int kk = 0; kk < kStepsPerGroup; ++kk)
+          off1[kk] = off[kk] - ((kWalkSteps || kShiftPeriod > 0) && step0 + kk >= steps ? kBlockM : 0);
 #pragma unroll
         for (int g0 = 0; g0 < kStepsPerGroup; g0 += G::kGroupSteps) {
           if (kHalfChunks && g0 > 0 && step0 + g0 >= steps) break;  // the chunk's rest lies past the reduction
