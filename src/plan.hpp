@@ -349,6 +349,9 @@ constexpr int kStreamMaxBox = 256;      // TMA box edge limit (window width, cha
 // X2) lose 1-2 % and 16-bit loses from more than 4 (KB74 bf16 +18 % at 6; perf-log steps 41, 57).
 constexpr int kStreamMaxStages = 4;
 constexpr int kStreamMaxStagesFp32 = 6;
+// Every-phase 16-bit tilings: three consumer warpgroups (StreamTiling::consumers) and two x windows each.
+constexpr int kStreamConsumers16 = 3;
+constexpr int kStreamMaxStages16 = 2 * kStreamConsumers16;
 constexpr int kStreamDeepRingTilesPerBlock = 16;
 // Blocks that walk many tiles take them in runs of kStreamTileRun consecutive tiles (TileWalk), so
 // that one SM writes 4 neighbouring tiles' outputs of each y row within a few tiles' time. Measured
@@ -419,6 +422,10 @@ struct StreamTiling {
   // k < stride - rotation: outputs q*stride + k - (padding - rotation + stride). 0: phases in order.
   int32_t rotation = 0;
   int32_t positions = kStreamPositions;  // q per tile
+  // Every-phase tilings: consumer warpgroups taking the block's tiles in turn, each with its own staging; the x
+  // stages a multiple of it (consumer h owns stages h, h + consumers, ...). Three for 16-bit on 16-byte rows,
+  // whose consumers set the pace (perf-log step 211), else two.
+  int32_t consumers = 2;
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep (channel groups: the group width)
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap
   int32_t ci_pad = 0;   // C_in rounded up to k_step; TMA zero-fills the extra rows

@@ -24,16 +24,17 @@ constexpr int32_t kFragmentQuads = 4;          // a fragment's k-slot lanes (q =
 constexpr int64_t kFragmentColumns = 64;       // past a thread's farthest position in an m64 block (16 warp + g + 8)
 constexpr int64_t kZeroAlign = 16;             // the zero block is cleared in 16-byte stores
 constexpr int64_t kTf32WindowAlign = 64;       // bytes: TF32 stride-1 windows' starts in x, where no wider
-constexpr int64_t kStagingBarrierBytes = 32;   // "staged" and "drained" of each consumer's staging
+constexpr int64_t kStagingBarrierBytes = 16;   // "staged" and "drained" of one consumer's staging
 constexpr int64_t kBiasBytes = kStreamMaxN * 4;  // the bias, fp32, after the barriers
 constexpr int64_t kBiasBytesPhase = kPhaseBlockMaxN * 4;  // (phase blocks: no staging barriers)
 constexpr int64_t kPaceBarrierBytes = kPhaseBlockPaceRing * 8;  // phase blocks: the peers' progress
 constexpr int64_t kReservedSmemPerBlock = 1024;
-constexpr int64_t kMinStages = 2;
+constexpr int64_t kMinStages = 2;               // (per two consumers: at least one x window each)
 constexpr int64_t kPhaseBlockChunkPair = 2;
 constexpr int64_t kConsumerGroups = 2;         // warpgroups taking alternate tiles, each with its staging
 static_assert(kStreamMaxStages % kConsumerGroups == 0 && kStreamMaxStagesFp32 % kConsumerGroups == 0 &&
-              kMinStages % kConsumerGroups == 0, "stage counts must stay even (plan_wgmma_stream)");
+              kMinStages % kConsumerGroups == 0 && kStreamMaxStages16 % kStreamConsumers16 == 0,
+              "stage counts must stay multiples of the consumers (fit_stages)");
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t floor_to(int64_t v, int64_t m) { return (v >= 0 ? v / m : -((-v + m - 1) / m)) * m; }
@@ -116,17 +117,17 @@ int32_t lay_out_chunks(int64_t phases, int64_t multiple, StreamTiling& t) {
   return most;
 }
 
-// The stage count that fits next to `fixed` bytes: the most (even, see below) up to `most`.
+// The stage count that fits next to `fixed` bytes: the most (a multiple of `consumers`, see below) up to
+// `most`; less than `consumers` where none fits.
 int64_t fit_stages(int64_t fixed, int64_t stage_bytes, int64_t most, int64_t budget,
-                   int64_t barrier_bytes = kBarrierBytesPerStage) {
-  // An even count: consumer h then owns the stages s = h (mod 2), so each stage's barriers are waited
-  // on by one warpgroup, phase after phase. With an odd count the consumers share stages, and one can
-  // wait on a stage's next phase while that stage's previous fill (for the other consumer) is still in
-  // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three
-  // stages crashed on 32 rows of 131072 positions (perf-log step 58).
-  int64_t stages = most;
-  while (stages >= kMinStages && fixed + stages * (stage_bytes + barrier_bytes) > budget)
-    stages -= kConsumerGroups;
+                   int64_t barrier_bytes = kBarrierBytesPerStage, int64_t consumers = kConsumerGroups) {
+  // A multiple of the consumers: consumer h then owns the stages s = h (mod consumers), so each stage's
+  // barriers are waited on by one warpgroup, phase after phase. Otherwise the consumers share stages, and one
+  // can wait on a stage's next phase while that stage's previous fill (for another consumer) is still in
+  // flight: the parity wait then passes at once (mbarrier parities alias two phases apart). Three stages
+  // for two consumers crashed on 32 rows of 131072 positions (perf-log step 58).
+  int64_t stages = most / consumers * consumers;
+  while (stages >= consumers && fixed + stages * (stage_bytes + barrier_bytes) > budget) stages -= consumers;
   return stages;
 }
 
@@ -381,17 +382,22 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     // k_step channel rows of the window, and what row boxes' shifts add to a thread's reads
     t.zero_bytes = kStepBytes * t.x_cols + (row_boxes ? kRowBoxZeroSlack : 0);
     if (residues) lay_out_residues(s, t);
-    const int64_t fixed = kAlignSlack + t.weight_bytes + kConsumerGroups * t.staging_bytes + t.zero_bytes +
-                          kStagingBarrierBytes + kBiasBytes;
     if (t.tiles > kInt32Max) return no("more than 2^31 tiles");
     t.grid = std::min<int64_t>(t.tiles, dev.sm_count);
     const bool deep_ring = fp32 && t.tiles >= kStreamDeepRingTilesPerBlock * t.grid;
     // per stage: its barriers and its table of the consumers' step offsets (src/step_offsets.hpp; unread by the
     // runs instances, which walk them)
     const int64_t per_stage = kBarrierBytesPerStage + int64_t{t.chunks} * kStepsPerRow * kStepOffsetBytes;
-    const int64_t stages = fit_stages(fixed, t.stage_bytes, deep_ring ? kStreamMaxStagesFp32 : kStreamMaxStages,
-                                      dev.smem_per_block_optin, per_stage);
-    if (stages >= kMinStages) {
+    const bool three = !fp32 && !odd_rows && !t.skewed_rows;  // (the instances compiled with three consumers)
+    for (const int64_t consumers : {three ? int64_t{kStreamConsumers16} : kConsumerGroups, kConsumerGroups}) {
+      const int64_t fixed = kAlignSlack + t.weight_bytes + consumers * (t.staging_bytes + kStagingBarrierBytes) +
+                            t.zero_bytes + kBiasBytes;
+      const int64_t most = consumers == kStreamConsumers16 ? kStreamMaxStages16
+                           : deep_ring                     ? kStreamMaxStagesFp32
+                                                           : kStreamMaxStages;
+      const int64_t stages = fit_stages(fixed, t.stage_bytes, most, dev.smem_per_block_optin, per_stage, consumers);
+      if (stages < consumers) continue;
+      t.consumers = static_cast<int32_t>(consumers);
       t.stages = static_cast<int32_t>(stages);
       t.smem_bytes = fixed + stages * (t.stage_bytes + per_stage);
       t.overlap_packing = t.tiles <= kStreamOverlapMaxTilesPerBlock * t.grid;

@@ -23,7 +23,7 @@
 //                                          128-byte rows per channel, 16-byte chunks XORed with co mod 8;
 //                                          skewed rows (src/skewed_rows.hpp): [N][128*stride outputs + 16 B]
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
-//   full[stages], empty[stages], staged[2], drained[2]   mbarriers
+//   full[stages], empty[stages], staged[C], drained[C]   mbarriers (C consumers)
 //   bias    [kStreamMaxN] fp32
 //   offsets [stages][chunks][4] int32     each k-step's x offset from a thread's fragment origin in that
 //                                          stage (src/step_offsets.hpp; past a phase's reduction, the zero
@@ -48,11 +48,12 @@
 // row boxes.
 //
 // Pipeline: persistent blocks take tiles blockIdx.x, + gridDim.x, ... (tile i in x stage i mod stages;
-// `stages` is even, so consumer h owns the stages of its parity and waits on each in phase order).
+// `stages` is a multiple of the consumers, so consumer h owns the stages h (mod consumers) and waits on each in
+// phase order).
 // Warpgroup 0's first thread
 // (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
-// warpgroups 1 and 2 take alternate tiles (ping-pong): wait on "full"; per phase, run the reduction in
+// warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per phase, run the reduction in
 // groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
 // accumulators into the staging at outputs q*stride + r (the first phase after the store warps have
 // drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
@@ -366,7 +367,7 @@ template <class M>
 __device__ __forceinline__ void fill_step_offsets(int32_t* table, const unsigned char* x_stages,
                                                   const unsigned char* zeros, const StreamParams& p, int32_t phases) {
   const int32_t chunks = p.phase_chunk[phases], per_stage = chunks * kStepsPerGroup;
-  for (int32_t i = threadIdx.x; i < p.stages * per_stage; i += kThreads) {
+  for (int32_t i = threadIdx.x; i < p.stages * per_stage; i += blockDim.x) {
     const int32_t s = i / per_stage, c = i % per_stage / kStepsPerGroup;
     int r = 0;
     while (r + 1 < phases && c >= p.phase_chunk[r + 1]) ++r;
@@ -380,9 +381,10 @@ __device__ __forceinline__ void fill_step_offsets(int32_t* table, const unsigned
 
 // kPhased: stride > 1. Stride 1 compiles without the phase loop (one phase, offsets folded).
 // kRuns: tiles taken in runs (StreamTiling::tile_run). kRows: how x's rows arrive (XRows). kSkewY: y's rows
-// staged skewed (StreamStores::Skewed, src/skewed_rows.hpp).
-template <class M, int N, bool kPhased, bool kRuns, XRows kRows, bool kSkewY>
-__global__ void __launch_bounds__(kThreads, 1)
+// staged skewed (StreamStores::Skewed, src/skewed_rows.hpp). kConsumers: the consumer warpgroups
+// (StreamTiling::consumers), each with its staging.
+template <class M, int N, bool kPhased, bool kRuns, XRows kRows, bool kSkewY, int kConsumers>
+__global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
     wgmma_stream_kernel(const __grid_constant__ XMaps<kRows> x_map, const __grid_constant__ StreamParams p,
                         const uint4* __restrict__ wt_image, const typename M::T* __restrict__ bias,
                         typename M::T* __restrict__ y, const __grid_constant__ RowBoxParams rb) {
@@ -404,12 +406,12 @@ __global__ void __launch_bounds__(kThreads, 1)
   unsigned char* wt = smem;
   unsigned char* x_stages = wt + p.weight_bytes;
   unsigned char* staging = x_stages + size_t(p.stages) * p.stage_bytes;
-  unsigned char* zeros = staging + 2 * p.staging_bytes;  // what steps past the reduction read
+  unsigned char* zeros = staging + kConsumers * p.staging_bytes;  // what steps past the reduction read
   uint64_t* full = reinterpret_cast<uint64_t*>(zeros + p.zero_bytes);
   uint64_t* empty = full + p.stages;
   uint64_t* staged = empty + p.stages;  // [h]: consumer h's staging holds a tile (warp stores)
-  uint64_t* drained = staged + 2;       // [h]: the store warps have read it
-  float* bias_s = reinterpret_cast<float*>(drained + 2);  // N floats, zero past C_out
+  uint64_t* drained = staged + kConsumers;  // [h]: the store warps have read it
+  float* bias_s = reinterpret_cast<float*>(drained + kConsumers);  // N floats, zero past C_out
   // (16-byte aligned, as every region before it is a multiple of 16 bytes: read as int4 per chunk)
   int32_t* step_offsets = reinterpret_cast<int32_t*>(bias_s + kStreamMaxN);
   const int tid = threadIdx.x;
@@ -418,7 +420,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     // Row boxes and residue maps: every consumer thread releases its own reads and fix-up writes of the
     // stage, which the next fill overwrites.
     init_stage_barriers(full, empty, p.stages, kFixUps ? kWarpsPerConsumer * 32 : kWarpsPerConsumer);
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < kConsumers; ++h) {
       // Every thread arrives (each releases its own staging accesses): count the threads.
       ptx::mbar_init(&staged[h], kWarpsPerConsumer * 32);
       ptx::mbar_init(&drained[h], kStoreWarps * 32);
@@ -432,13 +434,13 @@ __global__ void __launch_bounds__(kThreads, 1)
                              : rb.in_channels;
     for (int32_t s = 0; s < p.stages; ++s) {
       T* rows = reinterpret_cast<T*>(x_stages + size_t(s) * p.stage_bytes) + from * p.x_cols;
-      for (int32_t i = tid; i < (p.ci_pad - from) * p.x_cols; i += kThreads)
+      for (int32_t i = tid; i < (p.ci_pad - from) * p.x_cols; i += blockDim.x)
         if (row_box_slot<sizeof(T)>(from + i / p.x_cols, p.ci_pad) >= rb.in_channels)
           rows[i] = from_float<T>(0.0f);
     }
   }
   wait_prior_grid();  // (StreamTiling::overlap_packing: the set-up above ran during the packing)
-  for (uint32_t i = tid; i < p.weight_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
+  for (uint32_t i = tid; i < p.weight_bytes / 16; i += blockDim.x) reinterpret_cast<uint4*>(wt)[i] = wt_image[i];
   if constexpr (!kWalkSteps) fill_step_offsets<M>(step_offsets, x_stages, zeros, p, phases);
   finish_setup<N>(zeros, bias_s, bias, p);
 
@@ -455,8 +457,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int sw = tid / 32 - 1, lane = tid % 32;
       auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, 0, 1, p);
       for (int32_t i = 0; w.tile < p.tiles; ++i, w.next()) {
-        const int h = i & 1;
-        ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i >> 1) & 1);
+        const int h = i % kConsumers;
+        ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i / kConsumers) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
         store_rows<T, N, M::kUnrolledStores, kSkewY>(staging + h * p.staging_bytes,
                                              y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases,
@@ -489,7 +491,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
   }
   uint32_t n_tile = 0;  // this warpgroup's tiles so far
-  for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, 2, p); w.tile < p.tiles; w.next(), ++n_tile) {
+  for (auto w = tile_walk<kRuns>(blockIdx.x, gridDim.x, h, kConsumers, p); w.tile < p.tiles; w.next(), ++n_tile) {
     const int s = w.stage;
     unsigned char* stage = x_stages + size_t(s) * p.stage_bytes;
     int32_t skew[2] = {0, 0};  // kSkewY: the skews of this thread's channels 2q and 2q + 1 (mod 8) in this tile
@@ -671,7 +673,8 @@ const XMaps<kRows>& maps_of(const XMapSet& m) {
     return m.x_map;
 }
 
-template <class M, int N, bool kPhased, bool kRuns = false, XRows kRows = XRows::Tma, bool kSkewY = false>
+template <class M, int N, bool kPhased, bool kRuns = false, XRows kRows = XRows::Tma, bool kSkewY = false,
+          int kConsumers = 2>
 void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image) {
   const Shape& s = plan.shape;
   const StreamTiling& t = plan.stream;
@@ -686,11 +689,14 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
     rb.x_elements = static_cast<int32_t>(s.batch * s.in_channels * s.in_length);  // (the plan keeps it 32-bit)
   if constexpr (kRows == XRows::Residues) rb.residue = t.residue;
   const int64_t smem = t.smem_bytes;
-  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows, kSkewY>;
+  constexpr auto kKernel = wgmma_stream_kernel<M, N, kPhased, kRuns, kRows, kSkewY, kConsumers>;
+  if (t.consumers != kConsumers)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream compiled for " + std::to_string(kConsumers) +
+                                     " consumer warpgroups, planned with " + std::to_string(t.consumers));
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
-  launch_dependent(t.overlap_packing, kKernel, t.grid, kThreads, smem, static_cast<cudaStream_t>(a.stream),
+  launch_dependent(t.overlap_packing, kKernel, t.grid, kWarpgroupThreads * (1 + kConsumers), smem, static_cast<cudaStream_t>(a.stream),
                    "wgmma_stream_kernel launch", maps_of<kRows>(maps), p, static_cast<const uint4*>(image),
                    static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
@@ -706,6 +712,10 @@ void launch_rows(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, co
       if (!phased) return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
     fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
   }
+  if constexpr (M::kRowsPerQ == 2 && kRows == XRows::Tma)  // 16-bit on 16-byte rows: three consumers
+    if (plan.stream.consumers == kStreamConsumers16)
+      return phased ? launch_n<M, N, true, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image)
+                    : launch_n<M, N, false, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image);
   return phased ? launch_n<M, N, true, false, kRows>(plan, a, maps, p, image)
                 : launch_n<M, N, false, false, kRows>(plan, a, maps, p, image);
 }

@@ -256,7 +256,7 @@ __device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* em
 template <int N, class T>
 __device__ __forceinline__ void finish_setup(unsigned char* zeros, float* bias_s, const T* bias, const StreamParams& p,
                                              int32_t co_first = 0) {
-  for (uint32_t i = threadIdx.x; i < p.zero_bytes / 16; i += kThreads)
+  for (uint32_t i = threadIdx.x; i < p.zero_bytes / 16; i += blockDim.x)
     reinterpret_cast<uint4*>(zeros)[i] = make_uint4(0, 0, 0, 0);
   const int32_t co = co_first + static_cast<int32_t>(threadIdx.x);
   if (threadIdx.x < N) bias_s[threadIdx.x] = bias != nullptr && co < p.out_channels ? to_float(bias[co]) : 0.0f;

@@ -163,7 +163,8 @@ TEST(StreamPlan, Kb74Tiling) {
   EXPECT_EQ(b.x_base, -16);
   EXPECT_EQ(b.x_cols, 152);
   EXPECT_EQ(b.staging_bytes, 64 * 128 * 2);
-  EXPECT_EQ(b.stages, convt1d::detail::kStreamMaxStages);
+  EXPECT_EQ(b.consumers, convt1d::detail::kStreamConsumers16);  // (16-bit on 16-byte rows)
+  EXPECT_EQ(b.stages, convt1d::detail::kStreamMaxStages16);
   // IEEE fp32 (3xTF32): W^T as big and small parts, twice the resident bytes: 4 stages fit.
   convt1d_problem ieee = kb74();
   ieee.math = CONVT1D_MATH_IEEE;
@@ -471,11 +472,15 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_GE(t.ci_pad, s.in_channels);
     EXPECT_GE(int64_t{t.n} * t.groups, s.out_channels);
     EXPECT_LT(int64_t{t.n} * (t.groups - 1), s.out_channels) << "no group without channels";
-    EXPECT_GE(t.stages, 2);
-    EXPECT_EQ(t.stages % 2, 0) << "each consumer warpgroup must own its stages";
-    // The deeper ring only for fp32 layers whose blocks walk many tiles.
+    EXPECT_GE(t.stages, t.consumers);
+    EXPECT_EQ(t.stages % t.consumers, 0) << "each consumer warpgroup must own its stages";
+    const bool three = p.dtype != CONVT1D_FLOAT32 && !t.phase_blocks && !t.odd_rows() && !t.skewed_rows;
+    EXPECT_TRUE(t.consumers == 2 || (three && t.consumers == convt1d::detail::kStreamConsumers16));
+    // The deeper ring only for fp32 layers whose blocks walk many tiles, or three consumers.
     const bool deep = p.dtype == CONVT1D_FLOAT32 && t.tiles >= convt1d::detail::kStreamDeepRingTilesPerBlock * t.grid;
-    EXPECT_LE(t.stages, deep && !t.phase_blocks ? convt1d::detail::kStreamMaxStagesFp32 : convt1d::detail::kStreamMaxStages);
+    EXPECT_LE(t.stages, t.consumers == 3                 ? convt1d::detail::kStreamMaxStages16
+                        : deep && !t.phase_blocks ? convt1d::detail::kStreamMaxStagesFp32
+                                                  : convt1d::detail::kStreamMaxStages);
     EXPECT_LE(t.smem_bytes, t1d::hopper_info().smem_per_block_optin);
     // The tiles' outputs, q * stride - padding for q in [q_first, q_first + positions * tiles) (rotated: stride -
     // rotation further left), cover [0, L_out).
