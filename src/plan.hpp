@@ -423,8 +423,8 @@ struct StreamTiling {
   int32_t rotation = 0;
   int32_t positions = kStreamPositions;  // q per tile
   // Every-phase tilings: consumer warpgroups taking the block's tiles in turn, each with its own staging; the x
-  // stages a multiple of it (consumer h owns stages h, h + consumers, ...). Three for 16-bit on 16-byte rows,
-  // whose consumers set the pace (perf-log step 211), else two.
+  // stages a multiple of it (consumer h owns stages h, h + consumers, ...). Three for 16-bit, whose consumers
+  // set the pace (perf-log steps 211-212), where they fit; else two.
   int32_t consumers = 2;
   int32_t n = 0;        // wgmma N: C_out rounded up to kStreamRowStep (channel groups: the group width)
   int32_t k_step = 0;   // reduction per wgmma: 8 (tf32) or 16 (fp16/bf16) channels of one tap

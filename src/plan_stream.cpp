@@ -388,8 +388,7 @@ bool plan_wgmma_stream(const Shape& s, int32_t dtype, int32_t math, const Polyph
     // per stage: its barriers and its table of the consumers' step offsets (src/step_offsets.hpp; unread by the
     // runs instances, which walk them)
     const int64_t per_stage = kBarrierBytesPerStage + int64_t{t.chunks} * kStepsPerRow * kStepOffsetBytes;
-    const bool three = !fp32 && !odd_rows && !t.skewed_rows;  // (the instances compiled with three consumers)
-    for (const int64_t consumers : {three ? int64_t{kStreamConsumers16} : kConsumerGroups, kConsumerGroups}) {
+    for (const int64_t consumers : {fp32 ? kConsumerGroups : int64_t{kStreamConsumers16}, kConsumerGroups}) {
       const int64_t fixed = kAlignSlack + t.weight_bytes + consumers * (t.staging_bytes + kStagingBarrierBytes) +
                             t.zero_bytes + kBiasBytes;
       const int64_t most = consumers == kStreamConsumers16 ? kStreamMaxStages16

@@ -707,15 +707,17 @@ template <class M, int N, XRows kRows>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image,
                  bool skew_y) {
   const bool phased = plan.poly.phases > 1;
-  if (skew_y) {
-    if constexpr (M::kRowsPerQ == 2)
-      if (!phased) return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
+  if constexpr (M::kRowsPerQ == 2) {  // 16-bit: two consumer warpgroups or three (StreamTiling::consumers)
+    if (plan.stream.consumers == kStreamConsumers16) {
+      if (skew_y && !phased) return launch_n<M, N, false, false, kRows, true, kStreamConsumers16>(plan, a, maps, p, image);
+      if (!skew_y)
+        return phased ? launch_n<M, N, true, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image)
+                      : launch_n<M, N, false, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image);
+    } else if (skew_y && !phased) {
+      return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
+    }
   }
-  if constexpr (M::kRowsPerQ == 2 && kRows == XRows::Tma)  // 16-bit on 16-byte rows: three consumers
-    if (plan.stream.consumers == kStreamConsumers16)
-      return phased ? launch_n<M, N, true, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image)
-                    : launch_n<M, N, false, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image);
+  if (skew_y) fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
   return phased ? launch_n<M, N, true, false, kRows>(plan, a, maps, p, image)
                 : launch_n<M, N, false, false, kRows>(plan, a, maps, p, image);
 }

@@ -474,7 +474,7 @@ TEST(StreamPlan, WindowCoversEveryTapOfTheTile) {
     EXPECT_LT(int64_t{t.n} * (t.groups - 1), s.out_channels) << "no group without channels";
     EXPECT_GE(t.stages, t.consumers);
     EXPECT_EQ(t.stages % t.consumers, 0) << "each consumer warpgroup must own its stages";
-    const bool three = p.dtype != CONVT1D_FLOAT32 && !t.phase_blocks && !t.odd_rows() && !t.skewed_rows;
+    const bool three = p.dtype != CONVT1D_FLOAT32 && !t.phase_blocks;
     EXPECT_TRUE(t.consumers == 2 || (three && t.consumers == convt1d::detail::kStreamConsumers16));
     // The deeper ring only for fp32 layers whose blocks walk many tiles, or three consumers.
     const bool deep = p.dtype == CONVT1D_FLOAT32 && t.tiles >= convt1d::detail::kStreamDeepRingTilesPerBlock * t.grid;
