@@ -53,8 +53,8 @@
 // Warpgroup 0's first thread
 // (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
-// warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per phase, run the reduction in
-// groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
+// warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per
+// phase, run the reduction in groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
 // accumulators into the staging at outputs q*stride + r (the first phase after the store warps have
 // drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
@@ -696,8 +696,8 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
   opt_in_smem<kKernel>(smem, a.device, "cudaFuncSetAttribute(wgmma_stream_kernel)");
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
-  launch_dependent(t.overlap_packing, kKernel, t.grid, kWarpgroupThreads * (1 + kConsumers), smem, static_cast<cudaStream_t>(a.stream),
-                   "wgmma_stream_kernel launch", maps_of<kRows>(maps), p, static_cast<const uint4*>(image),
+  launch_dependent(t.overlap_packing, kKernel, t.grid, kWarpgroupThreads * (1 + kConsumers), smem,
+                   static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", maps_of<kRows>(maps), p, static_cast<const uint4*>(image),
                    static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
@@ -708,16 +708,18 @@ void launch_rows(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, co
                  bool skew_y) {
   const bool phased = plan.poly.phases > 1;
   if constexpr (M::kRowsPerQ == 2) {  // 16-bit: two consumer warpgroups or three (StreamTiling::consumers)
-    if (plan.stream.consumers == kStreamConsumers16) {
-      if (skew_y && !phased) return launch_n<M, N, false, false, kRows, true, kStreamConsumers16>(plan, a, maps, p, image);
+    constexpr int kThree = kStreamConsumers16;
+    if (plan.stream.consumers == kThree) {
+      if (skew_y && !phased) return launch_n<M, N, false, false, kRows, true, kThree>(plan, a, maps, p, image);
       if (!skew_y)
-        return phased ? launch_n<M, N, true, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image)
-                      : launch_n<M, N, false, false, kRows, false, kStreamConsumers16>(plan, a, maps, p, image);
+        return phased ? launch_n<M, N, true, false, kRows, false, kThree>(plan, a, maps, p, image)
+                      : launch_n<M, N, false, false, kRows, false, kThree>(plan, a, maps, p, image);
     } else if (skew_y && !phased) {
       return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
     }
   }
-  if (skew_y) fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
+  if (skew_y)
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
   return phased ? launch_n<M, N, true, false, kRows>(plan, a, maps, p, image)
                 : launch_n<M, N, false, false, kRows>(plan, a, maps, p, image);
 }
