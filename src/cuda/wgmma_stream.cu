@@ -701,27 +701,29 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
                    static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
-// The instance of one x arrival: phases compiled in (stride > 1) or folded out, y's rows staged skewed
-// (16-bit at stride 1 only, StreamTiling::skewed_rows) or not.
+// The instance of one x arrival and consumer count: phases compiled in (stride > 1) or folded out, y's rows
+// staged skewed (16-bit at stride 1 only, StreamTiling::skewed_rows) or not.
+template <class M, int N, XRows kRows, int kConsumers>
+void launch_phases(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p,
+                   const void* image, bool skew_y) {
+  const bool phased = plan.poly.phases > 1;
+  if (skew_y) {
+    if constexpr (M::kRowsPerQ == 2)
+      if (!phased) return launch_n<M, N, false, false, kRows, true, kConsumers>(plan, a, maps, p, image);
+    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
+  }
+  return phased ? launch_n<M, N, true, false, kRows, false, kConsumers>(plan, a, maps, p, image)
+                : launch_n<M, N, false, false, kRows, false, kConsumers>(plan, a, maps, p, image);
+}
+
+// The instance of one x arrival: two consumer warpgroups, or in 16-bit three (StreamTiling::consumers).
 template <class M, int N, XRows kRows>
 void launch_rows(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const StreamParams& p, const void* image,
                  bool skew_y) {
-  const bool phased = plan.poly.phases > 1;
-  if constexpr (M::kRowsPerQ == 2) {  // 16-bit: two consumer warpgroups or three (StreamTiling::consumers)
-    constexpr int kThree = kStreamConsumers16;
-    if (plan.stream.consumers == kThree) {
-      if (skew_y && !phased) return launch_n<M, N, false, false, kRows, true, kThree>(plan, a, maps, p, image);
-      if (!skew_y)
-        return phased ? launch_n<M, N, true, false, kRows, false, kThree>(plan, a, maps, p, image)
-                      : launch_n<M, N, false, false, kRows, false, kThree>(plan, a, maps, p, image);
-    } else if (skew_y && !phased) {
-      return launch_n<M, N, false, false, kRows, true>(plan, a, maps, p, image);
-    }
-  }
-  if (skew_y)
-    fail(CONVT1D_INTERNAL_ERROR, "convt1d: wgmma_stream skewed y rows are compiled for 16-bit at stride 1 only");
-  return phased ? launch_n<M, N, true, false, kRows>(plan, a, maps, p, image)
-                : launch_n<M, N, false, false, kRows>(plan, a, maps, p, image);
+  if constexpr (M::kRowsPerQ == 2)
+    if (plan.stream.consumers == kStreamConsumers16)
+      return launch_phases<M, N, kRows, kStreamConsumers16>(plan, a, maps, p, image, skew_y);
+  return launch_phases<M, N, kRows, 2>(plan, a, maps, p, image, skew_y);
 }
 
 // The instance the tiling asks for at width N: tiles in runs (StreamTiling::tile_run) compiled for TF32 only,
