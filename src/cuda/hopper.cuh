@@ -143,6 +143,17 @@ __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
 #endif
 }
+// Four 8 x 8 matrices of 16-bit pairs, each held as mma fragments (lane l: row l / 4, columns 2 (l % 4), + 1 in
+// register i for matrix i), stored transposed: lane l gives the shared address of row l % 8 of matrix l / 8, which
+// receives that matrix's column l % 8 as 16 contiguous bytes.
+__device__ __forceinline__ void stmatrix_x4_trans(uint32_t row_addr, uint32_t r0, uint32_t r1, uint32_t r2,
+                                                  uint32_t r3) {
+#ifdef CONVT1D_SM90A_DEVICE
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(row_addr), "r"(r0),
+               "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+#endif
+}
 // Keeps the compiler from moving accumulator reads or writes across an asynchronous wgmma.
 __device__ __forceinline__ void fence_operand(float& r) { asm volatile("" : "+f"(r)::"memory"); }
 

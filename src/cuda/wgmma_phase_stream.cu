@@ -61,13 +61,6 @@ __device__ __forceinline__ void store_slots(T* dst, const float (&acc)[S][NA], i
   *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(e);
 }
 
-// Two 16-bit values as one word, the first in the low half (the lower address).
-template <class T>
-__device__ __forceinline__ uint32_t pack_pair(float first, float second) {
-  alignas(4) const T e[2] = {from_float<T>(first), from_float<T>(second)};
-  return *reinterpret_cast<const uint32_t*>(e);
-}
-
 // 16-bit channel groups at stride 2 (StreamParams::vec_pairs): lanes g and g + 1 (lane ^ 4) hold
 // neighbouring positions of the same two channels. They swap one channel's slot pair, so that the
 // even lane holds channel 2q's four outputs of both positions and the odd lane channel 2q + 1's: one

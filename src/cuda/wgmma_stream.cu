@@ -128,6 +128,36 @@ __device__ __forceinline__ void stage_outputs(unsigned char* out, const float (&
     }
 }
 
+// The same at stride 1 in 16 bits (outputs = positions), as 8 x 8 matrices: the pairs (channels 2q, 2q + 1) of
+// each position row g are an mma fragment, and stmatrix .trans writes each matrix's columns (one channel, eight
+// positions: 16 bytes) as staging rows, four channel blocks per instruction, where element stores wrote 2 bytes
+// each (perf-log step 213). Lane l addresses channel 32 k + l: row l % 8 of matrix l / 8 (channel block 4 k + l / 8).
+// Its positions 16 warp + 8 hi.. are 16-byte chunk 2 warp + hi of the row, XORed with the channel mod 8 =
+// l % 8, so each matrix's eight rows hit distinct banks.
+template <class T, int N>
+__device__ __forceinline__ void stage_output_matrices(unsigned char* out, const float (&acc)[2][N / 2], int warp,
+                                                      int lane) {
+  static_assert(sizeof(T) == 2 && kRowBytes / sizeof(T) == kBlockM && N % 32 == 0);
+  constexpr int kMatrixBlocks = 4;  // channel blocks of 8 per stmatrix.x4
+  const uint32_t rows = hopper::smem_addr(out) + lane * kRowBytes;
+#pragma unroll
+  for (int mb = 0; mb < 2; ++mb)
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const uint32_t at = rows + mb * N * kRowBytes + (((2 * warp + hi) ^ (lane & 7)) << 4);
+#pragma unroll
+      for (int k = 0; k < N / (8 * kMatrixBlocks); ++k) {
+        uint32_t r[kMatrixBlocks];
+#pragma unroll
+        for (int i = 0; i < kMatrixBlocks; ++i) {
+          const int a = (kMatrixBlocks * k + i) * 4 + hi * 2;
+          r[i] = pack_pair<T>(acc[mb][a], acc[mb][a + 1]);
+        }
+        hopper::stmatrix_x4_trans(at + k * 8 * kMatrixBlocks * kRowBytes, r[0], r[1], r[2], r[3]);
+      }
+    }
+}
+
 // The same into a skewed staging (StreamTiling::skewed_rows, src/skewed_rows.hpp): output e of channel co in
 // slot skewed_slot(e, skew[co % 2], outputs) of its row, rows `pitch` bytes apart. skew[j] is the skew of this
 // thread's channels 2q + j (mod 8), which all its channels of that parity share (rows 8 apart lie a multiple
@@ -598,6 +628,8 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
       const int32_t slot = !kPhased ? 0 : r >= p.rotation ? r - p.rotation : r + phases - p.rotation;
       if constexpr (kSkewY)
         stage_outputs_skewed<T, N>(out, acc, warp, g, q, phases, slot, skew);
+      else if constexpr (sizeof(T) == 2 && !kPhased)
+        stage_output_matrices<T, N>(out, acc, warp, lane);
       else
         stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
     }

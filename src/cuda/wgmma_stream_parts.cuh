@@ -149,6 +149,13 @@ struct Math16 {
   }
 };
 
+// Two 16-bit values as one word, the first in the low half (the lower address).
+template <class T>
+__device__ __forceinline__ uint32_t pack_pair(float first, float second) {
+  alignas(4) const T e[2] = {from_float<T>(first), from_float<T>(second)};
+  return *reinterpret_cast<const uint32_t*>(e);
+}
+
 template <class M>
 using AGroup = uint32_t[M::kGroupSteps][M::kRegs];
 
