@@ -201,6 +201,10 @@ __device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t
   }
 }
 
+// How store_rows walks a piece's rows in the usual case (a tile inside its row, rows vector-aligned): four rows in flight
+// per store warp (Unrolled4), as the compiler schedules them (Plain), or in cycles of the staging's swizzle (Cycles).
+enum class RowLoop { Unrolled4, Plain, Cycles };
+
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
 // in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
 // tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
@@ -208,7 +212,7 @@ __device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t
 // first output (negative when padding puts the first phases before the row). kSkew: the staging is
 // skewed row by row (StreamTiling::skewed_rows, src/skewed_rows.hpp), so lane l's slots 4l..4l+3 are a
 // vector of y wherever the tile lies inside the row, but for each row's vector 0.
-template <class T, int N, bool kUnrolled, bool kSkew = false>
+template <class T, int N, RowLoop kLoop, bool kSkew = false>
 __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t phases,
                                            const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
@@ -263,7 +267,28 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
   // the compiler's own schedule interferes less (KB74 A/B, docs/perf-log.md step 40).
   for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
     T* dst = row + t0 + pos;
-    if (fast && kUnrolled) {
+    if (fast && kLoop == RowLoop::Cycles) {
+      // This warp's rows co = warp + kWarpRows i: their staging swizzle (co mod 8) repeats every kSwizzleRows
+      // rows (kWarpRows and 8 being coprime), so the offsets of one such cycle are computed once and every row
+      // is a load, a store and a pointer step (perf-log step 215).
+      constexpr int kSwizzleRows = 8;
+      static_assert(kWarpRows % 2 == 1, "rows kWarpRows apart cycle through every swizzle");
+      uint32_t off[kSwizzleRows];
+#pragma unroll
+      for (int k = 0; k < kSwizzleRows; ++k) off[k] = staging_offset<T, N>(warp + kWarpRows * k, pos);
+      const int rows = (p.out_channels - warp + kWarpRows - 1) / kWarpRows;
+      int i = 0;
+      for (; i + kSwizzleRows <= rows; i += kSwizzleRows) {
+        const unsigned char* src = out + i * kWarpRows * kRowBytes;
+#pragma unroll
+        for (int k = 0; k < kSwizzleRows; ++k, dst += row_step)
+          *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(src + off[k]);
+      }
+      const unsigned char* src = out + i * kWarpRows * kRowBytes;
+#pragma unroll
+      for (int k = 0; k < kSwizzleRows - 1; ++k, dst += row_step)  // the last, partial cycle
+        if (i + k < rows) *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(src + off[k]);
+    } else if (fast && kLoop == RowLoop::Unrolled4) {
 #pragma unroll 4
       for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
         *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
@@ -431,6 +456,11 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
   constexpr bool kWalkSteps = kRuns;
   using G = typename GroupMath<M>::type;  // the commit groups' math (16-bit: half chunks, see GroupMath)
   constexpr bool kHalfChunks = !std::is_same_v<G, M>;
+  // The store warps' row loop: swizzle cycles where the consumers stage by stmatrix (16-bit, stride 1; elsewhere they
+  // cost fp32 and strided layers 1.5-3 %, perf-log step 215)
+  constexpr RowLoop kRowLoop = sizeof(T) == 2 && !kPhased ? RowLoop::Cycles
+                               : M::kUnrolledStores        ? RowLoop::Unrolled4
+                                                           : RowLoop::Plain;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((kSwizzlePeriod - (hopper::smem_addr(smem_raw) % kSwizzlePeriod)) % kSwizzlePeriod);
   unsigned char* wt = smem;
@@ -490,7 +520,7 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
         const int h = i % kConsumers;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i / kConsumers) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
-        store_rows<T, N, M::kUnrolledStores, kSkewY>(staging + h * p.staging_bytes,
+        store_rows<T, N, kRowLoop, kSkewY>(staging + h * p.staging_bytes,
                                              y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases,
                                              p, sw, lane);
         ptx::mbar_arrive(&drained[h]);
