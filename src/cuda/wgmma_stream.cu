@@ -55,8 +55,8 @@
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
 // warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per
 // phase, run the reduction in groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
-// accumulators into the staging at outputs q*stride + r (the first phase after the store warps have
-// drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
+// accumulators into the staging at outputs q*stride + r (at stride 1 in 16 bits as 8 x 8 matrices by stmatrix;
+// the first phase after the store warps have drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
 #include <type_traits>
@@ -201,8 +201,9 @@ __device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t
   }
 }
 
-// How store_rows walks a piece's rows in the usual case (a tile inside its row, rows vector-aligned): four rows in flight
-// per store warp (Unrolled4), as the compiler schedules them (Plain), or in cycles of the staging's swizzle (Cycles).
+// How store_rows walks a piece's rows in the usual case (a tile inside its row, rows vector-aligned): four rows
+// in flight per store warp (Unrolled4), as the compiler schedules them (Plain), or in cycles of the staging's
+// swizzle (Cycles).
 enum class RowLoop { Unrolled4, Plain, Cycles };
 
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
@@ -521,8 +522,8 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i / kConsumers) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
         store_rows<T, N, kRowLoop, kSkewY>(staging + h * p.staging_bytes,
-                                             y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases,
-                                             p, sw, lane);
+                                           y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases, p,
+                                           sw, lane);
         ptx::mbar_arrive(&drained[h]);
       }
     }
