@@ -21,7 +21,8 @@
 //   x[s]    [ci_pad][x_cols] T            one TMA box per tile (zero-filled outside x), `stages` deep
 //   out[h]  [pos / (128 B)][N][128 B]    the staging of consumer warpgroup h (128*stride outputs):
 //                                          128-byte rows per channel, 16-byte chunks XORed with co mod 8;
-//                                          skewed rows (src/skewed_rows.hpp): [N][128*stride outputs + 16 B]
+//                                          skewed rows (src/skewed_rows.hpp): [N][128*stride outputs + 16 B];
+//                                          16-bit at stride 2: [phase slot][position / 64][N][128 B]
 //   zeros   [k_step][x_cols]              what fragment loads of steps past the reduction read
 //   full[stages], empty[stages], staged[C], drained[C]   mbarriers (C consumers)
 //   bias    [kStreamMaxN] fp32
@@ -55,7 +56,8 @@
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
 // warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per
 // phase, run the reduction in groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
-// accumulators into the staging at outputs q*stride + r (at stride 1 in 16 bits as 8 x 8 matrices by stmatrix;
+// accumulators into the staging at outputs q*stride + r (in 16 bits at stride 1, and at stride 2 each phase slot
+// apart, as 8 x 8 matrices by stmatrix;
 // the first phase after the store warps have drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
 // and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
@@ -206,14 +208,93 @@ __device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t
 // swizzle (Cycles).
 enum class RowLoop { Unrolled4, Plain, Cycles };
 
+// One phase slot's part of a 16-bit stride-2 staging: laid out as a stride-1 staging (its 128 positions).
+template <int N>
+constexpr uint32_t slot_staging_bytes() {
+  return kStreamPositions / kBlockM * N * kRowBytes;
+}
+
+// A store lane's staged vector at `at`: as it lies, or (kSlotPairs) interleaved from the pairs of positions m, m + 1
+// that phase slots 0 and 1 hold there and slot_staging_bytes on: outputs 2m, 2m + 1, 2m + 2, 2m + 3.
+template <class Vec, bool kSlotPairs, int N>
+__device__ __forceinline__ Vec staged_vector(const unsigned char* at) {
+  if constexpr (kSlotPairs) {
+    const uint32_t a = *reinterpret_cast<const uint32_t*>(at);
+    const uint32_t b = *reinterpret_cast<const uint32_t*>(at + slot_staging_bytes<N>());
+    return Vec{__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
+  } else {
+    return *reinterpret_cast<const Vec*>(at);
+  }
+}
+
+// store_rows on rows staged unskewed: each piece's rows, from the staging as it lies or (kSlotPairs) from two phase
+// slots staged apart.
+template <class T, int N, RowLoop kLoop, bool kSlotPairs>
+__device__ __forceinline__ void store_pieces(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t outputs,
+                                             const StreamParams& p, int warp, int lane) {
+  static_assert(!kSlotPairs || sizeof(T) == 2);
+  constexpr int kWarpRows = kStoreWarps;
+  constexpr int kPer = kStreamLaneOutputs;  // outputs per lane and piece
+  using Vec = std::conditional_t<sizeof(T) == 4, uint4, uint2>;  // kPer elements
+  const int64_t row_step = int64_t(kWarpRows) * p.out_length;
+  const bool fast = p.vec_rows && t0 >= 0 && t0 + outputs <= p.out_length;
+  // Pieces outside, rows inside: the row loop is what unrolls. Four rows in flight per warp keep the
+  // store warps ahead of TF32 consumers; with 16-bit or IEEE consumers, which load more per output,
+  // the compiler's own schedule interferes less (KB74 A/B, docs/perf-log.md step 40).
+  for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
+    T* dst = row + t0 + pos;
+    const int32_t at = kSlotPairs ? pos / 2 : pos;  // where the lane's vector (or its slot pairs) lies staged
+    if (fast && kLoop == RowLoop::Cycles) {
+      // This warp's rows co = warp + kWarpRows i: their staging swizzle (co mod 8) repeats every kSwizzleRows
+      // rows (kWarpRows and 8 being coprime), so the offsets of one such cycle are computed once and every row
+      // is a load, a store and a pointer step (perf-log step 215).
+      constexpr int kSwizzleRows = 8;
+      static_assert(kWarpRows % 2 == 1, "rows kWarpRows apart cycle through every swizzle");
+      uint32_t off[kSwizzleRows];
+#pragma unroll
+      for (int k = 0; k < kSwizzleRows; ++k) off[k] = staging_offset<T, N>(warp + kWarpRows * k, at);
+      const int rows = (p.out_channels - warp + kWarpRows - 1) / kWarpRows;
+      int i = 0;
+      for (; i + kSwizzleRows <= rows; i += kSwizzleRows) {
+        const unsigned char* src = out + i * kWarpRows * kRowBytes;
+#pragma unroll
+        for (int k = 0; k < kSwizzleRows; ++k, dst += row_step)
+          *reinterpret_cast<Vec*>(dst) = staged_vector<Vec, kSlotPairs, N>(src + off[k]);
+      }
+      const unsigned char* src = out + i * kWarpRows * kRowBytes;
+#pragma unroll
+      for (int k = 0; k < kSwizzleRows - 1; ++k, dst += row_step)  // the last, partial cycle
+        if (i + k < rows) *reinterpret_cast<Vec*>(dst) = staged_vector<Vec, kSlotPairs, N>(src + off[k]);
+    } else if (fast && kLoop == RowLoop::Unrolled4) {
+#pragma unroll 4
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
+        *reinterpret_cast<Vec*>(dst) = staged_vector<Vec, kSlotPairs, N>(out + staging_offset<T, N>(co, at));
+    } else if (fast) {
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
+        *reinterpret_cast<Vec*>(dst) = staged_vector<Vec, kSlotPairs, N>(out + staging_offset<T, N>(co, at));
+    } else {
+      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step) {
+        const Vec v = staged_vector<Vec, kSlotPairs, N>(out + staging_offset<T, N>(co, at));
+        const T* e = reinterpret_cast<const T*>(&v);
+#pragma unroll
+        for (int i = 0; i < kPer; ++i) {
+          const int32_t t = t0 + pos + i;
+          if (t >= 0 && t < p.out_length) dst[i] = e[i];
+        }
+      }
+    }
+  }
+}
+
 // The rows of one tile's staging into y by the store warps: store warp w takes channels w, w + 3, ...;
 // in each 128-output piece of a row lane l takes outputs 4l..4l+3, in one vector store when every
 // tile's rows start aligned to it (p.vec_rows) and the tile lies inside the row, else element by
 // element within [0, L_out). `row` is channel `warp`'s row of y (batch row included); t0 the tile's
 // first output (negative when padding puts the first phases before the row). kSkew: the staging is
 // skewed row by row (StreamTiling::skewed_rows, src/skewed_rows.hpp), so lane l's slots 4l..4l+3 are a
-// vector of y wherever the tile lies inside the row, but for each row's vector 0.
-template <class T, int N, RowLoop kLoop, bool kSkew = false>
+// vector of y wherever the tile lies inside the row, but for each row's vector 0. kSlotPairs (16-bit, phased): at
+// stride 2 the consumers stage each phase slot apart (store_pieces).
+template <class T, int N, RowLoop kLoop, bool kSkew, bool kSlotPairs>
 __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restrict__ row, int32_t t0, int32_t phases,
                                            const StreamParams& p, int warp, int lane) {
   constexpr int kWarpRows = kStoreWarps;
@@ -262,52 +343,9 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
     }
     return;
   }
-  const bool fast = p.vec_rows && t0 >= 0 && t0 + outputs <= p.out_length;
-  // Pieces outside, rows inside: the row loop is what unrolls. Four rows in flight per warp keep the
-  // store warps ahead of TF32 consumers; with 16-bit or IEEE consumers, which load more per output,
-  // the compiler's own schedule interferes less (KB74 A/B, docs/perf-log.md step 40).
-  for (int32_t pos = kPer * lane; pos < outputs; pos += kStreamPositions) {
-    T* dst = row + t0 + pos;
-    if (fast && kLoop == RowLoop::Cycles) {
-      // This warp's rows co = warp + kWarpRows i: their staging swizzle (co mod 8) repeats every kSwizzleRows
-      // rows (kWarpRows and 8 being coprime), so the offsets of one such cycle are computed once and every row
-      // is a load, a store and a pointer step (perf-log step 215).
-      constexpr int kSwizzleRows = 8;
-      static_assert(kWarpRows % 2 == 1, "rows kWarpRows apart cycle through every swizzle");
-      uint32_t off[kSwizzleRows];
-#pragma unroll
-      for (int k = 0; k < kSwizzleRows; ++k) off[k] = staging_offset<T, N>(warp + kWarpRows * k, pos);
-      const int rows = (p.out_channels - warp + kWarpRows - 1) / kWarpRows;
-      int i = 0;
-      for (; i + kSwizzleRows <= rows; i += kSwizzleRows) {
-        const unsigned char* src = out + i * kWarpRows * kRowBytes;
-#pragma unroll
-        for (int k = 0; k < kSwizzleRows; ++k, dst += row_step)
-          *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(src + off[k]);
-      }
-      const unsigned char* src = out + i * kWarpRows * kRowBytes;
-#pragma unroll
-      for (int k = 0; k < kSwizzleRows - 1; ++k, dst += row_step)  // the last, partial cycle
-        if (i + k < rows) *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(src + off[k]);
-    } else if (fast && kLoop == RowLoop::Unrolled4) {
-#pragma unroll 4
-      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
-        *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-    } else if (fast) {
-      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step)
-        *reinterpret_cast<Vec*>(dst) = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-    } else {
-      for (int co = warp; co < p.out_channels; co += kWarpRows, dst += row_step) {
-        const Vec v = *reinterpret_cast<const Vec*>(out + staging_offset<T, N>(co, pos));
-        const T* e = reinterpret_cast<const T*>(&v);
-#pragma unroll
-        for (int i = 0; i < kPer; ++i) {
-          const int32_t t = t0 + pos + i;
-          if (t >= 0 && t < p.out_length) dst[i] = e[i];
-        }
-      }
-    }
-  }
+  if constexpr (kSlotPairs)
+    if (phases == 2) return store_pieces<T, N, kLoop, true>(out, row, t0, outputs, p, warp, lane);
+  store_pieces<T, N, kLoop, false>(out, row, t0, outputs, p, warp, lane);
 }
 
 // The commit groups of the every-phase kernel: 16-bit ones of two k-steps (half a W^T chunk), so that a
@@ -459,6 +497,8 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
   constexpr bool kHalfChunks = !std::is_same_v<G, M>;
   // The store warps' row loop: swizzle cycles where the consumers stage by stmatrix (16-bit, stride 1; elsewhere they
   // cost fp32 and strided layers 1.5-3 %, perf-log step 215)
+  // 16-bit at stride 2: each phase slot staged apart, as stride 1 stages, the store warps interleaving the two
+  constexpr bool kSlotPairs = sizeof(T) == 2 && kPhased;
   constexpr RowLoop kRowLoop = sizeof(T) == 2 && !kPhased ? RowLoop::Cycles
                                : M::kUnrolledStores        ? RowLoop::Unrolled4
                                                            : RowLoop::Plain;
@@ -521,7 +561,7 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
         const int h = i % kConsumers;
         ptx::mbar_wait(&staged[h], static_cast<uint32_t>(i / kConsumers) & 1);
         const int32_t t0 = p.out_offset + w.col_tile * kStreamPositions * phases;
-        store_rows<T, N, kRowLoop, kSkewY>(staging + h * p.staging_bytes,
+        store_rows<T, N, kRowLoop, kSkewY, kSlotPairs>(staging + h * p.staging_bytes,
                                            y + (int64_t(w.row) * p.out_channels + sw) * p.out_length, t0, phases, p,
                                            sw, lane);
         ptx::mbar_arrive(&drained[h]);
@@ -661,8 +701,14 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
         stage_outputs_skewed<T, N>(out, acc, warp, g, q, phases, slot, skew);
       else if constexpr (sizeof(T) == 2 && !kPhased)
         stage_output_matrices<T, N>(out, acc, warp, lane);
-      else
+      else if constexpr (kSlotPairs) {  // at stride 2 each phase slot as stride 1's staging (perf-log step 217)
+        if (phases == 2)
+          stage_output_matrices<T, N>(out + slot * slot_staging_bytes<N>(), acc, warp, lane);
+        else
+          stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
+      } else {
         stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
+      }
     }
     ptx::mbar_arrive(&staged[h]);  // the store warps take it from here
   }
