@@ -55,11 +55,11 @@
 // (the producer) fills x stages by TMA, waiting on "empty" before a refill; its warps 1-3 (the store
 // warps) copy each finished tile from its staging into y with coalesced row stores. Consumer
 // warpgroups 1.. (two, or three: StreamTiling::consumers) take the tiles in turn: wait on "full"; per
-// phase, run the reduction in groups of k-steps per m64 block with one group in flight (A fragments double buffered) and write the
-// accumulators into the staging at outputs q*stride + r (in 16 bits at stride 1, and at stride 2 each phase slot
-// apart, as 8 x 8 matrices by stmatrix;
-// the first phase after the store warps have drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas
-// and hand the staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
+// phase, run the reduction in groups of k-steps per m64 block with one group in flight (A fragments double
+// buffered) and write the accumulators into the staging at outputs q*stride + r (in 16 bits at stride 1, and at
+// stride 2 each phase slot apart, as 8 x 8 matrices by stmatrix; the first phase after the store warps have
+// drained the staging's previous tile, "drained"); release the stage after the last phase's wgmmas and hand the
+// staging over ("staged"). TMA stores from the staging were tried: 20 % slower on KB74 tf32
 // (docs/perf-log.md), as the DESIGN.md feasibility kernel found.
 #include <type_traits>
 
@@ -208,7 +208,9 @@ __device__ __forceinline__ void store_vector0_parts(T* aligned, uint2 v, int32_t
 // swizzle (Cycles).
 enum class RowLoop { Unrolled4, Plain, Cycles };
 
-// One phase slot's part of a 16-bit stride-2 staging: laid out as a stride-1 staging (its 128 positions).
+// 16-bit stagings by stmatrix: at stride 1, and at stride 2 (kSlotPairPhases) each phase slot apart, laid out as
+// a stride-1 staging of its 128 positions (perf-log steps 213, 217). Consumers and store warps both test this.
+constexpr int32_t kSlotPairPhases = 2;
 template <int N>
 constexpr uint32_t slot_staging_bytes() {
   return kStreamPositions / kBlockM * N * kRowBytes;
@@ -344,7 +346,7 @@ __device__ __forceinline__ void store_rows(const unsigned char* out, T* __restri
     return;
   }
   if constexpr (kSlotPairs)
-    if (phases == 2) return store_pieces<T, N, kLoop, true>(out, row, t0, outputs, p, warp, lane);
+    if (phases == kSlotPairPhases) return store_pieces<T, N, kLoop, true>(out, row, t0, outputs, p, warp, lane);
   store_pieces<T, N, kLoop, false>(out, row, t0, outputs, p, warp, lane);
 }
 
@@ -495,10 +497,10 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
   constexpr bool kWalkSteps = kRuns;
   using G = typename GroupMath<M>::type;  // the commit groups' math (16-bit: half chunks, see GroupMath)
   constexpr bool kHalfChunks = !std::is_same_v<G, M>;
-  // The store warps' row loop: swizzle cycles where the consumers stage by stmatrix (16-bit, stride 1; elsewhere they
-  // cost fp32 and strided layers 1.5-3 %, perf-log step 215)
-  // 16-bit at stride 2: each phase slot staged apart, as stride 1 stages, the store warps interleaving the two
+  // 16-bit with phases: at stride 2 each phase slot staged apart, the store warps interleaving the two
   constexpr bool kSlotPairs = sizeof(T) == 2 && kPhased;
+  // The store warps' row loop: swizzle cycles where the consumers stage by stmatrix at stride 1 (elsewhere they
+  // cost fp32 and strided layers 1.5-3 %, perf-log step 215)
   constexpr RowLoop kRowLoop = sizeof(T) == 2 && !kPhased ? RowLoop::Cycles
                                : M::kUnrolledStores        ? RowLoop::Unrolled4
                                                            : RowLoop::Plain;
@@ -699,10 +701,8 @@ __global__ void __launch_bounds__(kWarpgroupThreads * (1 + kConsumers), 1)
       const int32_t slot = !kPhased ? 0 : r >= p.rotation ? r - p.rotation : r + phases - p.rotation;
       if constexpr (kSkewY)
         stage_outputs_skewed<T, N>(out, acc, warp, g, q, phases, slot, skew);
-      else if constexpr (sizeof(T) == 2 && !kPhased)
-        stage_output_matrices<T, N>(out, acc, warp, lane);
-      else if constexpr (kSlotPairs) {  // at stride 2 each phase slot as stride 1's staging (perf-log step 217)
-        if (phases == 2)
+      else if constexpr (sizeof(T) == 2) {
+        if (!kPhased || phases == kSlotPairPhases)  // (slot 0 at stride 1)
           stage_output_matrices<T, N>(out + slot * slot_staging_bytes<N>(), acc, warp, lane);
         else
           stage_outputs<T, N>(out, acc, warp, g, q, phases, slot);
@@ -806,8 +806,8 @@ void launch_n(const Plan& plan, const ForwardArgs& a, const XMapSet& maps, const
   // With overlap_packing a programmatic dependent of the packing kernel: it waits for the image only
   // where it copies it.
   launch_dependent(t.overlap_packing, kKernel, t.grid, kWarpgroupThreads * (1 + kConsumers), smem,
-                   static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", maps_of<kRows>(maps), p, static_cast<const uint4*>(image),
-                   static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
+                   static_cast<cudaStream_t>(a.stream), "wgmma_stream_kernel launch", maps_of<kRows>(maps), p,
+                   static_cast<const uint4*>(image), static_cast<const T*>(a.bias), static_cast<T*>(a.y), rb);
 }
 
 // The instance of one x arrival and consumer count: phases compiled in (stride > 1) or folded out, y's rows
